@@ -1,0 +1,205 @@
+"""Tables, plots and docs/performance.md from the numbers bench/sections.py measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+GPU_RESULTS = Path(__file__).parent / "results" / "gpu.json"
+
+
+def write(results: dict, out_dir: Path, doc: Path) -> None:
+    sections = [
+        _machine(results["machine"]),
+        _asr(results.get("asr"), out_dir),
+        _storyboard(results.get("storyboard"), out_dir),
+        _library(results.get("library"), out_dir),
+        _export(results.get("export")),
+        _gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None),
+    ]
+    table = "\n\n".join(s for s in sections if s)
+    (out_dir / "results.md").write_text(f"# Benchmark results\n\n{table}\n")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(DOC_HEAD + table + "\n")
+
+
+DOC_HEAD = """# Performance
+
+Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
+`bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
+side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
+(or `storyboard`, `library`, `export`). The GPU section comes from the run on the lent H100
+described there (`bench/results/gpu.json`).
+
+"""
+
+
+def _ok(value: float, limit: float) -> str:
+    return "met" if value <= limit else "**missed**"
+
+
+def _machine(m: dict) -> str:
+    return (
+        f"## Machine\n\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
+        f"torch {m['torch']}, CTranslate2 {m['ctranslate2']}, faster-whisper "
+        f"{m['faster_whisper']}; measured {m['date']}."
+    )
+
+
+def _asr(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    rows = [
+        "## Speech recognition (CPU, bundled multilingual base weights)\n",
+        "| engine | precision | model cache | load s | clip | audio s | transcribe s | RTF "
+        "| peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, run in r["runs"].items():
+        phase = key.split("/")[1]
+        for clip in run["runs"]:
+            rows.append(
+                f"| {run['engine']} | {run['compute_type']} | {phase} | {run['load_s']:.2f} "
+                f"| {clip['clip']} | {clip['duration']:.1f} | {clip['seconds']:.2f} "
+                f"| {clip['rtf']:.3f} | {run['peak_rss_mb']:.0f} |"
+            )
+    fw = r["runs"]["faster-whisper/cached"]["runs"]
+    long_rtf = fw[-1]["rtf"]
+    speedups = ", ".join(f"{clip}: {ratio:.1f}x" for clip, ratio in r["speedup"].items())
+    rows += [
+        "",
+        f"faster-whisper over openai-whisper (same weights, same clip, cached): {speedups} — "
+        f"target ≥ 3x: {_ok(-min(r['speedup'].values()), -3)}.",
+        f"RTF on the ~60 s narration: {long_rtf:.3f} — target ≤ 0.08: {_ok(long_rtf, 0.08)}.",
+        "",
+        "![ASR real-time factor](../bench/results/asr_rtf.png)",
+    ]
+    _bar_plot(
+        out_dir / "asr_rtf.png",
+        "Real-time factor on CPU (lower is faster)",
+        {
+            f"{run['engine']}\n{clip['clip']}": clip["rtf"]
+            for key, run in r["runs"].items()
+            if key.endswith("cached")
+            for clip in run["runs"]
+        },
+    )
+    return "\n".join(rows)
+
+
+def _storyboard(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    latency, t_asr = r["latency"], r["t_asr"]
+    rows = [
+        f"## Storyboard ({r['sentences']} sentences, NVIDIA stand-in latency L = {latency:.0f} s, "
+        "4 at once, 40 requests/min)\n",
+        f"Transcription alone: T_asr = {t_asr:.2f} s; first sentence final after "
+        f"{r['t_asr_first_sentence']:.2f} s.\n",
+        "| mode | total s | floor T_asr + L | total / floor | first picture s "
+        "| peak in flight | max requests in 60 s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode in ("streamed", "sequential"):
+        m = r[mode]
+        rows.append(
+            f"| {mode} | {m['total']:.2f} | {t_asr + latency:.2f} | "
+            f"{m['total'] / (t_asr + latency):.2f} | {m['first_picture']:.2f} | "
+            f"{m['peak_in_flight']} | {m['max_per_minute']} |"
+        )
+    s = r["streamed"]
+    rows += [
+        "",
+        f"Targets: total ≤ T_asr + 1.3·L = {t_asr + 1.3 * latency:.2f} s: "
+        f"{_ok(s['total'], t_asr + 1.3 * latency)}; first picture ≤ T_asr(first sentence) + "
+        f"1.2·L = {r['t_asr_first_sentence'] + 1.2 * latency:.2f} s: "
+        f"{_ok(s['first_picture'], r['t_asr_first_sentence'] + 1.2 * latency)}; requests per "
+        f"minute never over 40: {_ok(s['max_per_minute'], 40)}.",
+        "",
+        "![Storyboard timings](../bench/results/storyboard.png)",
+    ]
+    _bar_plot(
+        out_dir / "storyboard.png",
+        f"Storyboard of {r['sentences']} frames at L = {latency:.0f} s (seconds)",
+        {
+            "T_asr + L\n(floor)": t_asr + latency,
+            "streamed\nfirst picture": s["first_picture"],
+            "streamed\ntotal": s["total"],
+            "sequential\nfirst picture": r["sequential"]["first_picture"],
+            "sequential\ntotal": r["sequential"]["total"],
+        },
+    )
+    return "\n".join(rows)
+
+
+def _library(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    keys = ["list_ms", "list_page_20_ms", "count_ms", "search_title_ms", "search_rare_ms",
+            "filter_ms", "open_ms"]  # fmt: skip
+    rows = [
+        f"## Library ({r['stories']} stories × {r['frames_per_story']} frames, SQLite)\n",
+        "| operation | median ms |",
+        "|---|---|",
+        *(f"| {k.removesuffix('_ms').replace('_', ' ')} | {r[k]:.1f} |" for k in keys),
+        "",
+        f"Database {r['db_mb']:.1f} MB; filling it took {r['populate_s']:.1f} s. Target list and "
+        f"search ≤ 50 ms: {_ok(max(r['list_ms'], r['search_title_ms'], r['search_rare_ms']), 50)}.",
+        "",
+        "![Library latencies](../bench/results/library.png)",
+    ]
+    _bar_plot(out_dir / "library.png", "Library at 1,000 stories (median ms)",
+              {k.removesuffix("_ms").replace("_", "\n"): r[k] for k in keys})  # fmt: skip
+    return "\n".join(rows)
+
+
+def _export(r: dict | None) -> str:
+    if not r:
+        return ""
+    return (
+        f"## PDF export\n\n{r['frames']} frames with 1024×1024 PNG pictures: {r['seconds']:.2f} s, "
+        f"{r['mb']:.1f} MB (median of 3). Target ≤ 2 s: {_ok(r['seconds'], 2)}."
+    )
+
+
+def _gpu(r: dict | None) -> str:
+    if not r:
+        return ""
+    rows = [
+        "## GPU (lent NVIDIA H100, `S2I_ASR_ENGINE=auto`)\n",
+        r.get("note", ""),
+        "",
+        "| engine | device | precision | load s | clip | audio s | transcribe s | RTF |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for clip in r["runs"]:
+        rows.append(
+            f"| {r['engine']} | {r['device']} | {r['compute_type']} | {r['load_s']:.2f} "
+            f"| {clip['clip']} | {clip['duration']:.1f} | {clip['seconds']:.3f} "
+            f"| {clip['rtf']:.4f} |"
+        )
+    longest = max(r["runs"], key=lambda c: c["duration"])
+    rows += [
+        "",
+        f"~60 s narration in {longest['seconds']:.2f} s — target ≤ 0.5 s: "
+        f"{_ok(longest['seconds'], 0.5)}.",
+        "",
+        f"Reproduce: {r.get('command', '')}",
+    ]
+    return "\n".join(rows)
+
+
+def _bar_plot(path: Path, title: str, values: dict[str, float]) -> None:
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(values)), 3.6))
+    bars = ax.bar(list(values), list(values.values()), color="#4a7fb5")
+    ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

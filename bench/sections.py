@@ -1,0 +1,223 @@
+"""The measurements. Each section takes a scratch folder and returns plain data for the report."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from s2i_core.audio import decode_audio
+from s2i_core.export import export_pdf
+from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
+from s2i_core.settings import Settings
+from s2i_core.storage import FrameDraft, Library
+from s2i_core.transcribe import load_engine
+from tests.nvidia_stub import NvidiaStub
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIPS = ROOT / "bench" / "clips"
+ASR_CLIPS = [CLIPS / "story_20s.ogg", CLIPS / "story_60s.ogg"]
+LATENCY = 2.0
+
+
+def _median_ms(fn: Callable[[], object], repeat: int = 15) -> float:
+    fn()  # warm caches
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+# --- speech recognition ------------------------------------------------------------------------
+def asr(scratch: Path) -> dict:
+    """faster-whisper int8 vs openai-whisper fp32 on the CPU, same bundled base weights.
+    Each engine runs twice in fresh processes: cold (empty model cache: the weights are assembled
+    or converted first) and cached."""
+    runs = {}
+    for engine in ("faster-whisper", "openai-whisper"):
+        cache = scratch / f"asr-{engine}"
+        for phase in ("cold", "cached"):
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.asr_worker", engine, "base", str(cache),
+                 *map(str, ASR_CLIPS)],
+                cwd=ROOT, capture_output=True, text=True, check=True,
+                env={"S2I_ASR_DEVICE": "cpu", "PATH": "/usr/bin:/bin"},
+            ).stdout  # fmt: skip
+            runs[f"{engine}/{phase}"] = json.loads(out)
+            print(f"   {engine} {phase}: load {runs[f'{engine}/{phase}']['load_s']:.2f} s",
+                  file=sys.stderr)  # fmt: skip
+    fw, ow = runs["faster-whisper/cached"], runs["openai-whisper/cached"]
+    ratios = {
+        r["clip"]: o["seconds"] / r["seconds"] for r, o in zip(fw["runs"], ow["runs"], strict=True)
+    }
+    return {"runs": runs, "speedup": ratios}
+
+
+# --- storyboard --------------------------------------------------------------------------------
+def storyboard(scratch: Path) -> dict:
+    """Six sentences against the NVIDIA stand-in answering after L seconds: streamed (pictures
+    requested while transcription goes on) vs transcribe-then-draw, side by side."""
+    clip = CLIPS / "six_sentences.ogg"
+    base = Settings(data_dir=scratch / "storyboard", image_rpm=40, image_concurrency=4)
+    engine = load_engine(base)
+    engine.transcribe(decode_audio(clip, base).samples[: 16000 * 2])  # warm up
+
+    started = time.perf_counter()
+    narration = transcribe_narration(clip, base, engine)
+    t_asr = time.perf_counter() - started
+    first_sentence_s = _first_sentence_seconds(clip, base, engine)
+
+    results = {"latency": LATENCY, "t_asr": t_asr, "t_asr_first_sentence": first_sentence_s,
+               "sentences": len(narration.sentences)}  # fmt: skip
+    for mode in ("streamed", "sequential"):
+        with NvidiaStub(latency=LATENCY) as stub:
+            settings = base.with_changes(
+                nvidia_api_key=stub.key,
+                nvidia_base_url=stub.base_url,
+                nvcf_status_url=stub.status_url,
+                data_dir=scratch / f"storyboard-{mode}",
+            )
+            results[mode] = _timed_storyboard(mode, settings, engine, clip)
+            results[mode] |= {
+                "peak_in_flight": stub.peak_in_flight,
+                "max_per_minute": stub.max_in_window(60),
+                "requests": len(stub.generation_requests()),
+            }
+    return results
+
+
+def _first_sentence_seconds(clip: Path, settings: Settings, engine) -> float:
+    from s2i_core.sentences import stream_sentences
+
+    audio = decode_audio(clip, settings)
+    started = time.perf_counter()
+    segments, info = engine.transcribe(audio.samples)
+    next(iter(stream_sentences(segments, info.language, duration=audio.duration)))
+    return time.perf_counter() - started
+
+
+def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict:
+    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.pipeline import generate_story, save_draft
+
+    library = Library(settings)
+    client = NvidiaImageClient(settings)
+    options = StoryOptions("Bench story")
+    started = time.perf_counter()
+    picture_times = []
+    if mode == "streamed":
+        for event in stream_story(library, settings, client, clip, options, engine):
+            if event.kind == "frame_done":
+                picture_times.append(time.perf_counter() - started)
+    else:
+        narration = transcribe_narration(clip, settings, engine)
+        story = save_draft(library, settings, options, narration)
+        for _frame in generate_story(library, client, story.id):
+            picture_times.append(time.perf_counter() - started)
+    total = time.perf_counter() - started
+    client.close()
+    library.close()
+    return {"total": total, "first_picture": min(picture_times), "frames": len(picture_times)}
+
+
+# --- library -----------------------------------------------------------------------------------
+WORDS = (
+    "fox river stone forest boat island bread song bird garden map tree bridge box letter "
+    "dragon castle moon star rain cloud apple cat dog school teacher friend"
+).split()
+
+
+def library(scratch: Path) -> dict:
+    """1,000 stories of 8 frames: list, search and open latencies, and the database size."""
+    settings = Settings(data_dir=scratch / "library")
+    lib = Library(settings)
+    rng = random.Random(7)
+    started = time.perf_counter()
+    ids = []
+    for n in range(1000):
+        sentences = [" ".join(rng.choices(WORDS, k=9)).capitalize() + "." for _ in range(8)]
+        story = lib.create_story(
+            title=f"Story {n} about the {rng.choice(WORDS)}",
+            class_name=f"Class {n % 12 + 1}",
+            language=rng.choice(["en", "es", "hi", "de"]),
+            duration=40.0,
+            transcript=" ".join(sentences),
+            style="storybook",
+            image_model="stabilityai/stable-diffusion-xl",
+            image_params={"seed": n},
+            seed=n,
+        )
+        lib.set_frames(
+            story.id,
+            [FrameDraft(i, i * 5.0, i * 5.0 + 4.5, s, s, s) for i, s in enumerate(sentences)],
+        )
+        ids.append(story.id)
+    populate_s = time.perf_counter() - started
+    db = settings.data_dir / "s2i.db"
+    result = {
+        "stories": 1000,
+        "frames_per_story": 8,
+        "populate_s": populate_s,
+        "list_ms": _median_ms(lambda: lib.list_stories(limit=24)),
+        "list_page_20_ms": _median_ms(lambda: lib.list_stories(limit=24, offset=480)),
+        "count_ms": _median_ms(lambda: lib.count_stories()),
+        "search_title_ms": _median_ms(lambda: lib.list_stories(query="dragon", limit=24)),
+        "search_rare_ms": _median_ms(lambda: lib.list_stories(query="zebra", limit=24)),
+        "filter_ms": _median_ms(lambda: lib.list_stories(class_name="Class 3", language="es")),
+        "open_ms": _median_ms(lambda: lib.get_story(rng.choice(ids))),
+        "db_mb": sum(p.stat().st_size for p in db.parent.glob("s2i.db*")) / 1e6,
+    }
+    lib.close()
+    return result
+
+
+# --- export ------------------------------------------------------------------------------------
+def export(scratch: Path) -> dict:
+    """PDF of a 24-frame story with 1024x1024 PNG pictures."""
+    settings = Settings(data_dir=scratch / "export")
+    lib = Library(settings)
+    story = lib.create_story(title="A long story for the whole class", language="en", seed=1)
+    frames = lib.set_frames(
+        story.id,
+        [FrameDraft(i, i * 3.0, i * 3.0 + 2.5, f"Sentence number {i} of a long story.", "")
+         for i in range(24)],
+    )  # fmt: skip
+    for frame in frames:
+        lib.save_frame_result(frame.id, "done", image=_picture(frame.index))
+    story = lib.get_story(story.id)
+    out = scratch / "story.pdf"
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        export_pdf(story, lib, out)
+        times.append(time.perf_counter() - started)
+    lib.close()
+    return {"frames": 24, "seconds": statistics.median(times), "mb": out.stat().st_size / 1e6}
+
+
+def _picture(seed: int) -> bytes:
+    """A 1024x1024 PNG with texture, so it compresses like an illustration, not a flat colour."""
+    rng = random.Random(seed)
+    small = Image.new("RGB", (64, 64))
+    small.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(64 * 64)])
+    buffer = io.BytesIO()
+    small.resize((1024, 1024), Image.Resampling.BICUBIC).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+SECTIONS: dict[str, Callable[[Path], dict]] = {
+    "asr": asr,
+    "storyboard": storyboard,
+    "library": library,
+    "export": export,
+}

@@ -1,0 +1,353 @@
+"""Command line: ``python -m s2i_core transcribe|story|regenerate|export|list|show|delete``.
+
+Exit codes: 0 success, 2 bad input (one ``error:`` line on stderr), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import S2IError
+from .settings import Settings
+
+log = logging.getLogger("s2i_core")
+
+
+class UsageError(S2IError):
+    user_error = True
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(f"{message} (see 'python -m s2i_core {self.prog.split()[-1]} --help').")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="s2i_core", description="Turn spoken stories into storyboards.")
+    parser.add_argument("--version", action="version", version=f"s2i_core {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("transcribe", help="print what was said, sentence by sentence")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--language", help="language code (e.g. en, es, hi); default: detect")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("story", help="transcribe, make one picture per sentence, save")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--title", required=True)
+    p.add_argument("--class", dest="class_name", default="")
+    p.add_argument("--style", default=None, help="storybook, crayon, comic, clay, photo, pixel")
+    p.add_argument("--characters", default="", help="characters and setting, for every frame")
+    p.add_argument("--language")
+    p.add_argument("--image-model")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("regenerate", help="make the pictures a story is missing")
+    p.add_argument("story_id", type=int)
+    p.add_argument("--frame", type=int, help="only this frame (its index, from 0)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("export", help="write a story as PDF")
+    p.add_argument("story_id", type=int)
+    p.add_argument("--pdf", type=Path, required=True)
+
+    p = sub.add_parser("list", help="list saved stories")
+    p.add_argument("--search", default="")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("show", help="show one story")
+    p.add_argument("story_id", type=int)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("delete", help="delete a story and its files")
+    p.add_argument("story_id", type=int)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        return COMMANDS[args.command](args, Settings.load())
+    except S2IError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if error.user_error else 1
+    except KeyboardInterrupt:
+        print("error: interrupted; everything finished so far is saved.", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug or an environment fault: still no traceback for users
+        log.debug("unexpected failure", exc_info=True)
+        print(f"error: unexpected failure ({type(error).__name__}): {error}", file=sys.stderr)
+        return 1
+
+
+# --- commands ----------------------------------------------------------------------------------
+def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import transcribe_narration
+
+    _require_file(args.audio)
+    with _spinner("Transcribing"):
+        narration = transcribe_narration(args.audio, settings, language=args.language)
+    info = narration.transcription.info
+    if args.json:
+        _print_json(
+            {
+                "language": info.language,
+                "language_probability": round(info.language_probability, 4),
+                "duration": round(info.duration, 3),
+                "engine": info.engine,
+                "model": info.model,
+                "device": info.device,
+                "text": narration.transcription.text,
+                "sentences": [_sentence_json(s) for s in narration.sentences],
+            }
+        )
+    else:
+        print(f"# {info.language} ({info.language_probability:.0%}), {info.duration:.1f} s")
+        for s in narration.sentences:
+            english = f"  [{s.text_en}]" if s.text_en != s.text else ""
+            print(f"{s.index:>3}  {s.start:6.2f}-{s.end:6.2f}  {s.text}{english}")
+    return 0
+
+
+def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
+    from .nvidia import ImageParams, get_image_model
+    from .pipeline import StoryOptions, stream_story
+
+    _require_file(args.audio)
+    if args.style:
+        _check_style(args.style)
+    if args.image_model:
+        settings = settings.with_changes(image_model=args.image_model)
+    get_image_model(settings.image_model)  # an unknown model is bad input: say so first
+    library = _library(settings)
+    options = StoryOptions(
+        title=args.title,
+        class_name=args.class_name,
+        style=args.style or StoryOptions.style,
+        characters=args.characters,
+        image_params=ImageParams(model=settings.image_model, seed=args.seed),
+    )
+    client = _image_client(settings)
+    story_id = None
+    with _progress(None, "Storyboard") as bar:
+        for event in stream_story(
+            library, settings, client, args.audio, options, None, args.language
+        ):
+            story_id = event.story_id
+            bar(event)
+    return _report_story(library, story_id, args.json)
+
+
+def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
+    library = _library(settings)
+    story = library.get_story(args.story_id)
+    frame_ids = None
+    if args.frame is not None:
+        matches = [f.id for f in story.frames if f.index == args.frame]
+        if not matches:
+            raise UsageError(
+                f"Story {story.id} has frames 0 to {len(story.frames) - 1}; "
+                f"there is no frame {args.frame}."
+            )
+        frame_ids = matches
+    todo = len(frame_ids) if frame_ids else sum(f.status != "done" for f in story.frames)
+    _run_generation(library, settings, story.id, frame_ids, todo, reseed=frame_ids is not None)
+    return _report_story(library, story.id, args.json)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from .export import export_pdf
+
+    library = _library(settings)
+    story = library.get_story(args.story_id)
+    args.pdf.parent.mkdir(parents=True, exist_ok=True)
+    export_pdf(story, library, args.pdf)
+    print(f"Wrote {args.pdf} ({len(story.frames)} frames).", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    library = _library(settings)
+    total = library.count_stories(query=args.search)
+    stories = library.list_stories(query=args.search, limit=max(total, 1))
+    if args.json:
+        _print_json([_summary_json(s) for s in stories])
+        return 0
+    for s in stories:
+        print(
+            f"{s.id:>5}  {s.created_at:%Y-%m-%d}  {s.language or '--':>3}  "
+            f"{s.done_count:>2}/{s.frame_count:<2}  {s.status:<10}  {s.title}"
+            + (f"  ({s.class_name})" if s.class_name else "")
+        )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    return _report_story(_library(settings), args.story_id, args.json)
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    library = _library(settings)
+    story = library.get_story(args.story_id)
+    library.delete_story(story.id)
+    print(f"Deleted story {story.id} ({story.title}).", file=sys.stderr)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "transcribe": cmd_transcribe,
+    "story": cmd_story,
+    "regenerate": cmd_regenerate,
+    "export": cmd_export,
+    "list": cmd_list,
+    "show": cmd_show,
+    "delete": cmd_delete,
+}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _library(settings: Settings):
+    from .storage import Library
+
+    return Library(settings)
+
+
+def _image_client(settings: Settings):
+    from .nvidia import NvidiaImageClient
+
+    if settings.has_image_backend:
+        return NvidiaImageClient(settings)
+    print(
+        "note: NVIDIA_API_KEY is not set, so frames get a 'no picture yet' card; "
+        "run 'regenerate' once a key is set.",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _run_generation(library, settings, story_id, frame_ids, total, reseed=False) -> None:
+    from .pipeline import StoryEvent, generate_story
+
+    client = _image_client(settings)
+    with _progress(total, "Pictures") as bar:
+        for frame in generate_story(library, client, story_id, frame_ids, reseed=reseed):
+            bar(StoryEvent("frame_done", story_id, frame))
+
+
+def _report_story(library, story_id: int, as_json: bool) -> int:
+    story = library.get_story(story_id)
+    if as_json:
+        _print_json(
+            {
+                "id": story.id,
+                "title": story.title,
+                "class": story.class_name,
+                "status": story.status,
+                "language": story.language,
+                "duration": round(story.duration, 3),
+                "style": story.style,
+                "image_model": story.image_model,
+                "frames": [_frame_json(library, f) for f in story.frames],
+            }
+        )
+        return 0
+    print(f"Story {story.id}: {story.title} [{story.status}] {story.language} {story.style}")
+    for f in story.frames:
+        note = f"  ({f.error})" if f.error and f.status != "done" else ""
+        print(f"{f.index:>3}  {f.start:6.2f}-{f.end:6.2f}  {f.status:<10} {f.text}{note}")
+    return 0
+
+
+def _frame_json(library, frame) -> dict[str, Any]:
+    image = str(library.path(frame.image_path)) if frame.image_path else None
+    return {
+        "index": frame.index,
+        "start": round(frame.start, 3),
+        "end": round(frame.end, 3),
+        "text": frame.text,
+        "text_en": frame.text_en,
+        "prompt": frame.prompt,
+        "status": frame.status,
+        "image": image if frame.status == "done" else None,
+        "error": frame.error or None,
+    }
+
+
+def _sentence_json(s) -> dict[str, Any]:
+    return {
+        "index": s.index,
+        "start": round(s.start, 3),
+        "end": round(s.end, 3),
+        "text": s.text,
+        "text_en": s.text_en,
+    }
+
+
+def _summary_json(s) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "title": s.title,
+        "class": s.class_name,
+        "created_at": s.created_at.isoformat(),
+        "language": s.language,
+        "frames": s.frame_count,
+        "done": s.done_count,
+        "status": s.status,
+    }
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(f"There is no audio file at {path}. Check the path and try again.")
+
+
+def _check_style(style: str) -> None:
+    from .prompts import STYLES
+
+    if style not in STYLES:
+        raise UsageError(f"Unknown style '{style}'. Choose one of: {', '.join(STYLES)}.")
+
+
+@contextmanager
+def _spinner(label: str):
+    if sys.stderr.isatty():
+        print(f"{label}…", file=sys.stderr, flush=True)
+    yield
+
+
+@contextmanager
+def _progress(total: int | None, label: str):
+    """A progress bar of finished frames on stderr when attached to a terminal; silent otherwise.
+    With ``total=None`` the total grows as the narration yields sentences."""
+    from tqdm import tqdm
+
+    with tqdm(total=total or 0, desc=label, unit="frame", disable=not sys.stderr.isatty()) as bar:
+
+        def advance(event) -> None:
+            if event.kind == "frame_added" and total is None:
+                bar.total += 1
+                bar.refresh()
+            elif event.kind == "frame_done":
+                bar.set_postfix_str(f"frame {event.frame.index}: {event.frame.status}")
+                bar.update(1)
+
+        yield advance

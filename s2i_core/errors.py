@@ -1,0 +1,107 @@
+"""One exception family. Every message tells a teacher what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class S2IError(Exception):
+    """Base of every error the engine raises on purpose.
+
+    ``str(error)`` is a complete sentence a teacher can act on; it never contains secrets.
+    ``user_error`` marks bad input (the CLI exits 2) as opposed to a failure (exit 1).
+    """
+
+    user_error = False
+
+
+# --- audio -------------------------------------------------------------------------------------
+class AudioError(S2IError):
+    user_error = True
+
+
+class EmptyAudioError(AudioError):
+    pass
+
+
+class NotAudioError(AudioError):
+    pass
+
+
+class CorruptAudioError(AudioError):
+    pass
+
+
+class NoSpeechError(AudioError):
+    pass
+
+
+class AudioTooLongError(AudioError):
+    pass
+
+
+class AudioTooLargeError(AudioError):
+    pass
+
+
+# --- speech recognition ------------------------------------------------------------------------
+class SpeechModelError(S2IError):
+    """The Whisper model cannot be found or loaded."""
+
+
+# --- image generation --------------------------------------------------------------------------
+class ImageAPIError(S2IError):
+    """The image service failed for one frame. ``retryable`` says whether trying later may help."""
+
+    retryable = False
+
+
+class MissingKeyError(ImageAPIError):
+    user_error = True
+
+
+class InvalidKeyError(ImageAPIError):
+    user_error = True
+
+
+class UnknownModelError(ImageAPIError):
+    user_error = True
+
+
+class InvalidRequestError(ImageAPIError):
+    user_error = True
+
+
+class RateLimitedError(ImageAPIError):
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ImageAPIError):
+    """5xx, timeouts, connection refused, a queued job that never finished."""
+
+    retryable = True
+
+
+class BadImageError(ImageAPIError):
+    """The service answered, but not with a usable picture."""
+
+    retryable = True
+
+
+class ContentFilteredError(ImageAPIError):
+    """The safety filter (ours or the service's) stopped this frame."""
+
+
+# --- storage -----------------------------------------------------------------------------------
+class StorageError(S2IError):
+    pass
+
+
+class StoryNotFoundError(StorageError):
+    user_error = True
+
+
+class FrameNotFoundError(StorageError):
+    user_error = True

@@ -1,0 +1,288 @@
+"""A printable storyboard: a title page, then two frames side by side on each A4 landscape page.
+
+Captions stay real text (searchable, copyable). Fonts are embedded from ``s2i_core/fonts/``:
+DejaVu Sans for Latin, Cyrillic and Greek; Noto Sans Devanagari or Noto Sans Arabic for text in
+those scripts, with per-character fallback between all of them. HarfBuzz shaping joins Devanagari
+conjuncts and Arabic letters, and lays out right-to-left text.
+Chinese, Japanese and Korean have no bundled font (see fonts/LICENSES.md).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import BinaryIO
+
+from fpdf import FPDF
+from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.errors import FPDFException
+
+from .errors import StorageError
+from .storage import FrameRecord, Library, StoryRecord
+
+FONTS_DIR = Path(__file__).with_name("fonts")
+FONT = "dejavu"  # Latin, Cyrillic, Greek; also the fallback for Latin words in other scripts
+FONT_FILES = {
+    (FONT, ""): "DejaVuSans.ttf",
+    (FONT, "B"): "DejaVuSans-Bold.ttf",
+    (FONT, "I"): "DejaVuSans-Oblique.ttf",
+    ("notodevanagari", ""): "NotoSansDevanagari-Regular.ttf",
+    ("notodevanagari", "B"): "NotoSansDevanagari-Bold.ttf",
+    ("notoarabic", ""): "NotoSansArabic-Regular.ttf",
+    ("notoarabic", "B"): "NotoSansArabic-Bold.ttf",
+}
+# Text containing these scripts is set in their font as a whole: switching fonts inside a word
+# would break the joining of Arabic letters and of Devanagari conjuncts.
+SCRIPT_FONTS = {"DEVANAGARI": "notodevanagari", "ARABIC": "notoarabic"}
+
+# A4 landscape, in millimetres: two columns, each a square picture with its caption below.
+PAGE_W, PAGE_H = 297.0, 210.0
+PICTURE = 118.0
+GAP = 20.0
+MARGIN = (PAGE_W - 2 * PICTURE - GAP) / 2
+PICTURE_TOP = 22.0
+CAPTION_TOP = PICTURE_TOP + PICTURE + 5
+CAPTION_BOTTOM = PAGE_H - 16
+CAPTION_SIZES = (15, 14, 13, 12, 11, 10, 9)  # points; the largest that fits is used
+TITLE_MAX_LINES = 4
+NEXT_LINE = {"new_x": XPos.LEFT, "new_y": YPos.NEXT}  # multi_cell ends at the start of a line
+
+PLACEHOLDERS = {
+    "pending": "This picture has not been made yet.",
+    "failed": "This picture could not be made.",
+    "filtered": "This picture was held back by the safety filter.",
+    "no_backend": "No picture service was set up when this story was made.",
+    "done": "The picture file is missing from the library.",
+}
+
+LANGUAGE_NAMES = {
+    "ar": "Arabic",
+    "bn": "Bengali",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "es": "Spanish",
+    "fa": "Persian",
+    "fr": "French",
+    "gu": "Gujarati",
+    "hi": "Hindi",
+    "it": "Italian",
+    "ja": "Japanese",
+    "kn": "Kannada",
+    "ko": "Korean",
+    "mr": "Marathi",
+    "ne": "Nepali",
+    "nl": "Dutch",
+    "pa": "Punjabi",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "sa": "Sanskrit",
+    "sw": "Swahili",
+    "ta": "Tamil",
+    "te": "Telugu",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "ur": "Urdu",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
+}
+
+
+class _StoryboardPDF(FPDF):
+    planned_pages = 1
+
+    def footer(self) -> None:
+        if self.page_no() == 1:
+            return
+        self.set_y(-12)
+        self.set_font(FONT, size=9)
+        self.set_text_color(110)
+        self.cell(0, 5, f"{self.page_no()} / {self.planned_pages}", align="C")
+
+
+def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None = None) -> bytes:
+    """The story as a PDF document. Always returns the bytes (ready for a download button); also
+    writes them to ``out``, a file path or an open binary file, when one is given.
+
+    ``library`` resolves the frames' stored picture paths. Frames without a usable picture show
+    why instead (not made yet, held back by the filter, ...), so any story can be exported.
+    """
+    pdf = _new_document(story)
+    _title_page(pdf, story)
+    show_english = story.language.lower() not in ("", "en", "english")
+    for first in range(0, len(story.frames), 2):
+        pdf.add_page()
+        for column, frame in enumerate(story.frames[first : first + 2]):
+            x = MARGIN + column * (PICTURE + GAP)
+            _frame_label(pdf, frame, x)
+            _picture(pdf, library, frame, x)
+            text = frame.text.strip()
+            english = frame.text_en.strip() if show_english else ""
+            _caption(pdf, text, "" if english == text else english, x)
+    data = bytes(pdf.output())
+    if isinstance(out, str | Path):
+        Path(out).write_bytes(data)
+    elif out is not None:
+        out.write(data)
+    return data
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code.lower(), code)
+
+
+def _new_document(story: StoryRecord) -> FPDF:
+    pdf = _StoryboardPDF(orientation="landscape", unit="mm", format="A4")
+    pdf.planned_pages = 1 + (len(story.frames) + 1) // 2
+    pdf.alias_nb_pages(None)  # else "{nb}" typed in a title would turn into the page count
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    for (family, style), file_name in FONT_FILES.items():
+        pdf.add_font(family, style, FONTS_DIR / file_name)
+    pdf.set_fallback_fonts([FONT, *SCRIPT_FONTS.values()], exact_match=False)
+    pdf.set_text_shaping(True)
+    # Pictures go in as JPEG at about 140 dpi of their printed size: a 24-frame story stays small.
+    pdf.set_image_filter("DCTDecode")
+    pdf.oversized_images = "DOWNSCALE"
+    pdf.set_title(story.title)
+    pdf.set_subject(f"Storyboard for {story.class_name}" if story.class_name else "Storyboard")
+    pdf.set_creator("Speech-to-Image storyboards")
+    return pdf
+
+
+def _title_page(pdf: FPDF, story: StoryRecord) -> None:
+    pdf.add_page()
+    title = story.title.strip() or "Untitled story"
+    pdf.set_y(52)
+    _set_font(pdf, title, "B", 30)
+    title = _clip(pdf, title, PAGE_W - 2 * MARGIN, 13, TITLE_MAX_LINES)
+    pdf.multi_cell(0, 13, title, align=_alignment(title, "C"), **NEXT_LINE)
+    pdf.ln(10)
+    minutes, seconds = divmod(round(story.duration), 60)
+    facts = [
+        ("Class", story.class_name),
+        ("Date", f"{story.created_at.day} {story.created_at:%B %Y}"),
+        ("Language", language_name(story.language)),
+        ("Pictures", str(len(story.frames))),
+        ("Length", f"{minutes}:{seconds:02d}" if story.duration else ""),
+    ]
+    pdf.set_text_color(60)
+    for label, value in facts:
+        if value:
+            _set_font(pdf, value, "", 15)
+            pdf.multi_cell(0, 9, f"{label}: {value}", align="C", **NEXT_LINE)
+
+
+def _frame_label(pdf: FPDF, frame: FrameRecord, x: float) -> None:
+    pdf.set_xy(x, PICTURE_TOP - 7)
+    pdf.set_font(FONT, "B", 11)
+    pdf.set_text_color(90)
+    pdf.cell(PICTURE, 5, f"{frame.index + 1}   ·   {_clock(frame.start)}–{_clock(frame.end)}")
+
+
+def _picture(pdf: FPDF, library: Library, frame: FrameRecord, x: float) -> None:
+    if frame.image_path:
+        try:
+            path = library.path(frame.image_path)
+            if path.is_file():
+                pdf.image(path, x, PICTURE_TOP, PICTURE, PICTURE, keep_aspect_ratio=True)
+                return
+        except (OSError, FPDFException, StorageError):  # unreadable file: show the placeholder
+            pass
+    pdf.set_fill_color(236, 236, 236)
+    pdf.rect(x, PICTURE_TOP, PICTURE, PICTURE, style="F", round_corners=True, corner_radius=4)
+    message = PLACEHOLDERS.get(frame.status, PLACEHOLDERS["pending"])
+    pdf.set_xy(x + 10, PICTURE_TOP + PICTURE / 2 - 12)
+    pdf.set_font(FONT, size=13)
+    pdf.set_text_color(90)
+    pdf.multi_cell(PICTURE - 20, 7, message, align="C", **NEXT_LINE)
+    if frame.status == "failed" and frame.error:
+        pdf.set_x(x + 10)
+        pdf.set_font(FONT, size=9)
+        pdf.multi_cell(PICTURE - 20, 5, frame.error[:240], align="C")
+
+
+def _caption(pdf: FPDF, text: str, english: str, x: float) -> None:
+    """The spoken sentence, and under it the English line in smaller italics, at the largest size
+    that fits between the picture and the page number (cut short if even the smallest does not)."""
+    room = CAPTION_BOTTOM - CAPTION_TOP
+    size = next(
+        (size for size in CAPTION_SIZES if _block_height(pdf, text, english, size) <= room),
+        CAPTION_SIZES[-1],
+    )
+    pdf.set_xy(x, CAPTION_TOP)
+    pdf.set_text_color(20)
+    _set_font(pdf, text, "", size)
+    text_room = room * 0.7 if english else room
+    text = _clip(pdf, text, PICTURE, _line_height(size), int(text_room // _line_height(size)))
+    pdf.multi_cell(PICTURE, _line_height(size), text, align=_alignment(text, "L"), **NEXT_LINE)
+    if english:
+        pdf.set_xy(x, pdf.get_y() + 2)
+        pdf.set_text_color(80)
+        _set_font(pdf, english, "I", size * 0.8)
+        english_lines = int((CAPTION_BOTTOM - pdf.get_y()) // _line_height(size * 0.8))
+        english = _clip(pdf, english, PICTURE, _line_height(size * 0.8), english_lines)
+        pdf.multi_cell(PICTURE, _line_height(size * 0.8), english, align=_alignment(english, "L"))
+
+
+def _block_height(pdf: FPDF, text: str, english: str, size: float) -> float:
+    _set_font(pdf, text, "", size)
+    height = len(_wrapped(pdf, text, PICTURE, _line_height(size))) * _line_height(size)
+    if english:
+        small = size * 0.8
+        _set_font(pdf, english, "I", small)
+        height += 2 + len(_wrapped(pdf, english, PICTURE, _line_height(small))) * _line_height(
+            small
+        )
+    return height
+
+
+def _wrapped(pdf: FPDF, text: str, width: float, line_height: float) -> list[str]:
+    """The lines multi_cell would print, in the current font."""
+    return pdf.multi_cell(width, line_height, text, dry_run=True, output=MethodReturnValue.LINES)
+
+
+def _clip(pdf: FPDF, text: str, width: float, line_height: float, max_lines: int) -> str:
+    """``text`` cut to ``max_lines`` printed lines, ending in an ellipsis when it was cut."""
+    lines = _wrapped(pdf, text, width, line_height)
+    max_lines = max(max_lines, 1)
+    if len(lines) <= max_lines:
+        return text
+    kept = lines[:max_lines]
+    kept[-1] = kept[-1][:-2].rstrip() + "…"
+    return "\n".join(kept)
+
+
+def _set_font(pdf: FPDF, text: str, style: str, size: float) -> None:
+    family = next(
+        (
+            SCRIPT_FONTS[script]
+            for char in text
+            if (script := unicodedata.name(char, "").split(" ")[0]) in SCRIPT_FONTS
+        ),
+        FONT,
+    )
+    if f"{family}{style}" not in pdf.fonts:  # e.g. no italic Devanagari: use upright
+        style = ""
+    pdf.set_font(family, style, size)
+
+
+def _line_height(size: float) -> float:
+    return size * 0.5  # about 1.4 x the font size, in mm
+
+
+def _alignment(text: str, default: str) -> str:
+    """Right-aligned when the text starts in a right-to-left script (Arabic, Urdu, Hebrew)."""
+    for char in text:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL"):
+            return "R"
+        if direction == "L":
+            return default
+    return default
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"

@@ -1,0 +1,103 @@
+"""All configuration in one place: environment variables, then Streamlit secrets, then defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_NAMES = {
+    "data_dir": "S2I_DATA_DIR",
+    "database_url": "S2I_DATABASE_URL",
+    "nvidia_api_key": "NVIDIA_API_KEY",
+    "nvidia_base_url": "S2I_NVIDIA_BASE_URL",
+    "nvcf_status_url": "S2I_NVCF_STATUS_URL",
+    "image_model": "S2I_IMAGE_MODEL",
+    "whisper_model": "S2I_WHISPER_MODEL",
+    "asr_engine": "S2I_ASR_ENGINE",
+    "asr_device": "S2I_ASR_DEVICE",
+    "image_concurrency": "S2I_IMAGE_CONCURRENCY",
+    "image_rpm": "S2I_IMAGE_RPM",
+    "image_timeout": "S2I_IMAGE_TIMEOUT",
+    "max_audio_seconds": "S2I_MAX_AUDIO_SECONDS",
+    "max_audio_mb": "S2I_MAX_AUDIO_MB",
+    "max_frames": "S2I_MAX_FRAMES",
+    "teacher_passcode": "S2I_TEACHER_PASSCODE",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: SQLite at <data_dir>/s2i.db
+    nvidia_api_key: str = field(default="", repr=False)
+    nvidia_base_url: str = "https://ai.api.nvidia.com/v1/genai"
+    nvcf_status_url: str = "https://api.nvcf.nvidia.com/v2/nvcf/pexec/status"
+    image_model: str = "stabilityai/stable-diffusion-xl"
+    whisper_model: str = "base"  # bundled multilingual base; "tiny.en", a folder, or a model name
+    asr_engine: str = "auto"  # auto | faster-whisper | openai-whisper
+    asr_device: str = "auto"  # auto | cpu | cuda
+    image_concurrency: int = 4
+    image_rpm: int = 40
+    image_timeout: float = 120.0  # seconds one picture may take, retries and polling included
+    max_audio_seconds: float = 600.0
+    max_audio_mb: float = 50.0
+    max_frames: int = 24
+    teacher_passcode: str = field(default="", repr=False)
+
+    @classmethod
+    def load(cls, secrets: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
+        """Read settings: explicit overrides win, then the environment, then Streamlit secrets."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            env_name = ENV_NAMES[f.name]
+            raw = os.environ.get(env_name)
+            if raw in (None, "") and secrets is not None:
+                raw = _secret(secrets, env_name)
+            if raw not in (None, ""):
+                values[f.name] = _coerce(f.type, str(raw).strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 's2i.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def has_image_backend(self) -> bool:
+        return bool(self.nvidia_api_key)
+
+    @property
+    def max_audio_bytes(self) -> int:
+        return int(self.max_audio_mb * 1024 * 1024)
+
+
+def _secret(secrets: Mapping[str, Any], name: str) -> Any:
+    try:
+        return secrets.get(name) if hasattr(secrets, "get") else secrets[name]
+    except Exception:  # Streamlit raises when no secrets.toml exists at all
+        return None
+
+
+def _coerce(type_name: Any, raw: str) -> Any:
+    kind = str(type_name)
+    if "int" in kind:
+        return int(raw)
+    if "float" in kind:
+        return float(raw)
+    return raw

@@ -1,0 +1,53 @@
+"""Shared fixtures. Speech: the fixture recordings and one Whisper engine for the whole session."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import pytest
+
+from s2i_core.settings import Settings
+from s2i_core.transcribe import SpeechEngine, load_engine
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Default settings over a session data folder: the bundled base model is assembled once."""
+    return Settings(data_dir=tmp_path_factory.mktemp("engine-data"))
+
+
+@pytest.fixture(scope="session")
+def speech_engine(engine_settings: Settings) -> SpeechEngine:
+    return load_engine(engine_settings)
+
+
+def encode(
+    source: Path, container: str, codec: str, rate: int, layout: str = "mono", **options: str
+) -> bytes:
+    """Re-encode a fixture WAV with PyAV (mp3, m4a, ogg, webm, flac, ...) into bytes."""
+    buffer = io.BytesIO()
+    with (
+        av.open(str(source)) as src,
+        av.open(buffer, "w", format=container, options=options) as dst,
+    ):
+        stream = dst.add_stream(codec, rate=rate, layout=layout)
+        for frame in src.decode(audio=0):
+            frame.pts = None
+            dst.mux(stream.encode(frame))
+        dst.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def encode_audio() -> Callable[..., bytes]:
+    return encode

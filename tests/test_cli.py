@@ -1,0 +1,217 @@
+"""`python -m s2i_core` as other tools use it: real processes, JSON on stdout, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.nvidia_stub import NvidiaStub
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+STATUSES = {"done", "filtered", "failed", "pending", "no_backend"}
+
+
+def cli_env(data_dir: Path, stub: NvidiaStub | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("S2I_", "NVIDIA_"))}
+    env["S2I_DATA_DIR"] = str(data_dir)
+    if stub is not None:
+        env |= {
+            "NVIDIA_API_KEY": stub.key,
+            "S2I_NVIDIA_BASE_URL": stub.base_url,
+            "S2I_NVCF_STATUS_URL": stub.status_url,
+        }
+    return env | extra
+
+
+def run_cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "s2i_core", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def made_story(tmp_path_factory):
+    """One storyboard made through the CLI against the local NVIDIA stand-in."""
+    data_dir = tmp_path_factory.mktemp("cli-data")
+    with NvidiaStub(latency=0.05) as stub:
+        env = cli_env(data_dir, stub)
+        result = run_cli(
+            "story", FIXTURES / "en_story.wav", "--title", "The little fox", "--class", "2B",
+            "--style", "crayon", "--characters", "a small orange fox", "--json", env=env,
+        )  # fmt: skip
+        yield json.loads(result.stdout), env, data_dir, result, stub
+
+
+def test_transcribe_json_has_the_promised_shape_and_words(tmp_path):
+    result = run_cli("transcribe", FIXTURES / "en_story.wav", "--json", env=cli_env(tmp_path))
+    out = json.loads(result.stdout)
+    assert set(out) == {
+        "language", "language_probability", "duration", "engine", "model", "device", "text",
+        "sentences",
+    }  # fmt: skip
+    assert out["language"] == "en" and out["device"] in {"cpu", "cuda"}
+    assert "fox" in out["text"].lower() and "river" in out["text"].lower()
+    starts = [s["start"] for s in out["sentences"]]
+    assert starts == sorted(starts) and out["sentences"][-1]["end"] <= out["duration"] + 0.05
+    assert all(s["text_en"] == s["text"] for s in out["sentences"])
+    assert [s["index"] for s in out["sentences"]] == list(range(len(out["sentences"])))
+
+
+def test_transcribe_spanish_keeps_the_caption_and_adds_english(tmp_path):
+    result = run_cli("transcribe", FIXTURES / "es_story.wav", "--json", env=cli_env(tmp_path))
+    out = json.loads(result.stdout)
+    assert out["language"] == "es"
+    assert {"perro", "gato", "parque"} <= set(out["text"].lower().replace(",", " ").split())
+    english = " ".join(s["text_en"] for s in out["sentences"]).lower()
+    assert any(word in english for word in ("cat", "children", "park", "dog"))
+    assert english != out["text"].lower()
+
+
+def test_story_json_lists_every_frame_with_a_picture_on_disk(made_story):
+    story, _env, data_dir, _result, _stub = made_story
+    assert set(story) >= {"id", "title", "status", "language", "frames"}
+    assert story["title"] == "The little fox" and story["status"] == "complete"
+    assert story["language"] == "en"
+    for frame in story["frames"]:
+        assert set(frame) >= {
+            "index", "start", "end", "text", "text_en", "prompt", "status", "image", "error",
+        }  # fmt: skip
+        assert frame["status"] in STATUSES and frame["status"] == "done"
+        image = Path(frame["image"])
+        assert image.is_file() and image.resolve().is_relative_to(data_dir.resolve())
+        assert "crayon" in frame["prompt"] and "orange fox" in frame["prompt"]
+
+
+def test_list_show_export_and_delete(made_story, tmp_path):
+    story, env, _data_dir, _result, _stub = made_story
+    listed = json.loads(run_cli("list", "--json", env=env).stdout)
+    assert [s["title"] for s in listed] == ["The little fox"]
+    shown = json.loads(run_cli("show", story["id"], "--json", env=env).stdout)
+    assert shown["frames"] == story["frames"]
+
+    pdf = tmp_path / "fox.pdf"
+    run_cli("export", story["id"], "--pdf", pdf, env=env)
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "The little fox" in text and story["frames"][0]["text"].split()[0] in text
+
+
+def test_delete_removes_the_story_and_its_files(tmp_path, made_story):
+    _story, env, _data_dir, _result, _stub = made_story
+    env = env | {"S2I_DATA_DIR": str(tmp_path), "NVIDIA_API_KEY": ""}
+    story = json.loads(
+        run_cli("story", FIXTURES / "en_story.wav", "--title", "Gone", "--json", env=env).stdout
+    )
+    assert {f["status"] for f in story["frames"]} == {"no_backend"}
+    media = tmp_path / "media" / str(story["id"])
+    assert media.is_dir()
+    run_cli("delete", story["id"], env=env)
+    assert not media.exists()
+    assert json.loads(run_cli("list", "--json", env=env).stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("transcribe", "no/such/file.wav"), "no audio file"),
+        (("transcribe", FIXTURES / "make_fixtures.sh"), "audio"),
+        (("show", "999"), "999"),
+        (("regenerate", "999"), "999"),
+        (("story", FIXTURES / "en_story.wav"), "--title"),
+        (("story", FIXTURES / "en_story.wav", "--title", "x", "--style", "oil"), "style"),
+        (
+            ("story", FIXTURES / "en_story.wav", "--title", "x", "--image-model", "acme/nope"),
+            "acme/nope",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(tmp_path, args, needle):
+    result = run_cli(*args, env=cli_env(tmp_path), check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert needle.lower() in lines[0].lower()
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_the_key_never_leaves_the_environment(made_story, tmp_path):
+    story, env, data_dir, result, _stub = made_story
+    key = env["NVIDIA_API_KEY"]
+    pdf = tmp_path / "k.pdf"
+    export = run_cli("export", story["id"], "--pdf", pdf, env=env)
+    verbose = run_cli("-v", "show", story["id"], "--json", env=env)
+    outputs = [result.stdout, result.stderr, export.stderr, verbose.stdout, verbose.stderr]
+    assert not any(key in text for text in outputs)
+    files = [p for p in data_dir.rglob("*") if p.is_file()] + [pdf]
+    assert files and not any(key.encode() in p.read_bytes() for p in files)
+
+
+def test_a_killed_run_keeps_finished_frames_and_regenerate_completes_it(tmp_path):
+    """SIGKILL in the middle of a storyboard: what was finished survives, the rest is redone."""
+    with NvidiaStub(latency=0.8) as stub:
+        env = cli_env(tmp_path, stub, S2I_IMAGE_CONCURRENCY="1")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "s2i_core", "story", FIXTURES / "en_story.wav",
+             "--title", "Interrupted"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        db = tmp_path / "s2i.db"
+        try:
+            done = wait_for_done_frames(db, at_least=2, timeout=240, proc=proc)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        assert done >= 2
+
+        with sqlite3.connect(db) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            rows = con.execute('SELECT status, image_path FROM frames ORDER BY "index"').fetchall()
+        finished = [path for status, path in rows if status == "done"]
+        assert len(finished) >= done and len(finished) < len(rows)
+        for rel in finished:  # every finished frame is whole on disk
+            assert (tmp_path / rel).stat().st_size > 0
+        assert not list(tmp_path.rglob("*.tmp"))
+
+        listed = json.loads(run_cli("list", "--json", env=env).stdout)
+        assert listed[0]["title"] == "Interrupted" and listed[0]["status"] != "complete"
+        story_id = listed[0]["id"]
+        requests_before = len(stub.generation_requests())
+        story = json.loads(run_cli("regenerate", story_id, "--json", env=env).stdout)
+        assert story["status"] == "complete"
+        redone = len(stub.generation_requests()) - requests_before
+        assert redone <= len(rows) - len(finished) + 1  # only what was missing (+1 in flight)
+
+
+def wait_for_done_frames(db: Path, at_least: int, timeout: float, proc) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=5) as con:
+                    (done,) = con.execute(
+                        "SELECT count(*) FROM frames WHERE status = 'done'"
+                    ).fetchone()
+                if done >= at_least:
+                    return done
+            except sqlite3.OperationalError:
+                pass  # tables not created yet
+        time.sleep(0.05)
+    raise AssertionError("the storyboard did not get going in time")

@@ -1,0 +1,454 @@
+"""The real NVIDIA client against the local stand-in server that speaks the same contract."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import socket
+import time
+import traceback
+from collections.abc import Iterator
+
+import pytest
+import requests
+from PIL import Image, ImageChops, ImageStat
+
+from s2i_core.errors import (
+    BadImageError,
+    ContentFilteredError,
+    ImageAPIError,
+    InvalidKeyError,
+    InvalidRequestError,
+    MissingKeyError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnknownModelError,
+)
+from s2i_core.nvidia import (
+    IMAGE_MODELS,
+    GeneratedImage,
+    ImageParams,
+    NvidiaImageClient,
+    RateLimiter,
+    get_image_model,
+)
+from s2i_core.settings import Settings
+from tests.conftest_nvidia import stub_client, stub_settings
+from tests.nvidia_stub import FAKE_KEY, NvidiaStub
+
+SDXL = "stabilityai/stable-diffusion-xl"
+SD3 = "stabilityai/stable-diffusion-3-medium"
+
+# The bodies the contract (shared/docs/nvidia-genai-api.md) shows for each model's defaults.
+CONTRACT_BODIES = {
+    SDXL: {
+        "text_prompts": [{"text": "A fox jumps.", "weight": 1}, {"text": "blurry", "weight": -1}],
+        "cfg_scale": 5,
+        "sampler": "K_DPM_2_ANCESTRAL",
+        "seed": 0,
+        "steps": 25,
+        "height": 1024,
+        "width": 1024,
+    },
+    "stabilityai/sdxl-turbo": {
+        "text_prompts": [{"text": "A fox jumps.", "weight": 1}],
+        "cfg_scale": 0,
+        "sampler": "K_EULER_ANCESTRAL",
+        "seed": 0,
+        "steps": 2,
+        "height": 512,
+        "width": 512,
+    },
+    SD3: {
+        "prompt": "A fox jumps.",
+        "negative_prompt": "blurry",
+        "cfg_scale": 5,
+        "aspect_ratio": "1:1",
+        "seed": 0,
+        "steps": 50,
+        "mode": "text-to-image",
+    },
+    "black-forest-labs/flux.1-schnell": {
+        "prompt": "A fox jumps.",
+        "width": 1024,
+        "height": 1024,
+        "seed": 0,
+        "steps": 4,
+    },
+    "black-forest-labs/flux.1-dev": {
+        "prompt": "A fox jumps.",
+        "width": 1024,
+        "height": 1024,
+        "seed": 0,
+        "steps": 50,
+        "mode": "base",
+        "cfg_scale": 3.5,
+    },
+}
+
+
+@pytest.fixture
+def stub() -> Iterator[NvidiaStub]:
+    with NvidiaStub() as stub:
+        yield stub
+
+
+def failure(
+    stub: NvidiaStub, params: ImageParams | None = None, client_options=None, **settings
+) -> ImageAPIError:
+    """The error one picture ends in, from a client with these settings."""
+    with stub_client(stub, client_options, **settings) as client:
+        return raised_by(client, params)
+
+
+def raised_by(client: NvidiaImageClient, params: ImageParams | None = None) -> ImageAPIError:
+    with pytest.raises(ImageAPIError) as caught:
+        client.generate("A fox in the story.", params or ImageParams())
+    return caught.value
+
+
+def pixels(picture: GeneratedImage) -> Image.Image:
+    return Image.open(io.BytesIO(picture.data)).convert("RGB")
+
+
+# --- bodies and response shapes ----------------------------------------------------------------
+@pytest.mark.parametrize("model_id", sorted(CONTRACT_BODIES))
+def test_each_model_gets_the_contract_body_and_a_real_picture(stub: NvidiaStub, model_id):
+    with stub_client(stub) as client:
+        params = ImageParams(model=model_id, negative_prompt="blurry")
+        picture = client.generate("  A fox jumps. ", params)
+
+    [request] = stub.generation_requests()
+    assert request.path == f"/v1/genai/{model_id}"
+    assert request.body == CONTRACT_BODIES[model_id]
+    assert request.status == 200  # the stand-in found nothing to refuse in the body
+    assert (picture.format, picture.attempts) == ("PNG", 1)
+    assert pixels(picture).size == (picture.width, picture.height)
+    assert picture.seed > 0  # seed 0 asks the service to choose; the one it chose comes back
+
+
+def test_sd3_and_sdxl_answers_are_both_read(stub: NvidiaStub):
+    """SD3 answers {"image": ...}; SDXL and FLUX answer {"artifacts": [...]}."""
+    with stub_client(stub) as client:
+        sd3 = client.generate("A red kite over the sea.", ImageParams(model=SD3, seed=42))
+        sdxl = client.generate("A red kite over the sea.", ImageParams(model=SDXL, seed=42))
+    assert sd3.seed == sdxl.seed == 42
+    assert sd3.data == sdxl.data  # same prompt, same stand-in drawing, whichever shape
+
+
+def test_different_sentences_give_visibly_different_pictures(stub: NvidiaStub):
+    with stub_client(stub) as client:
+        first = client.generate("The dragon slept in the cave.", ImageParams())
+        second = client.generate("The children built a snowman.", ImageParams())
+    difference = ImageStat.Stat(ImageChops.difference(pixels(first), pixels(second)))
+    assert sum(difference.mean) / 3 > 20
+
+
+def test_one_connection_is_reused_for_sequential_pictures(stub: NvidiaStub):
+    with stub_client(stub) as client:
+        for sentence in ("One.", "Two.", "Three."):
+            client.generate(sentence, ImageParams())
+    assert len({r.client_port for r in stub.generation_requests()}) == 1
+
+
+def test_aspect_ratio_and_size_are_translated_per_family(stub: NvidiaStub):
+    with stub_client(stub) as client:
+        client.generate("Wide.", ImageParams(model=SD3, width=1344, height=768))
+        client.generate("Wide.", ImageParams(model=SDXL, aspect_ratio="16:9"))
+    sd3, sdxl = stub.generation_requests()
+    assert sd3.body["aspect_ratio"] == "16:9" and "width" not in sd3.body
+    assert (sdxl.body["width"], sdxl.body["height"]) == (1344, 768)
+
+
+# --- refused before any request ----------------------------------------------------------------
+def test_missing_key_fails_without_any_request(stub: NvidiaStub):
+    error = failure(stub, nvidia_api_key="")
+    assert isinstance(error, MissingKeyError) and "NVIDIA_API_KEY" in str(error)
+    assert stub.records == []
+
+
+def test_model_outside_the_registry_is_named_with_the_choices(stub: NvidiaStub):
+    with pytest.raises(UnknownModelError) as caught:
+        get_image_model("acme/paint-o-matic")
+    assert "acme/paint-o-matic" in str(caught.value)
+    assert all(model_id in str(caught.value) for model_id in IMAGE_MODELS)
+    with stub_client(stub) as client, pytest.raises(UnknownModelError):
+        client.generate("A fox.", ImageParams(model="acme/paint-o-matic"))
+    assert stub.records == []
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        (ImageParams(model="stabilityai/sdxl-turbo", steps=25), "Steps"),
+        (ImageParams(model=SDXL, cfg_scale=99), "cfg_scale"),
+        (ImageParams(model=SDXL, sampler="PAINTBRUSH"), "sampler"),
+        (ImageParams(model=SDXL, width=1000), "width"),
+        (ImageParams(model=SDXL, seed=-1), "seed"),
+        (ImageParams(model=SD3, aspect_ratio="7:3"), "7:3"),
+    ],
+)
+def test_out_of_range_settings_are_explained_without_a_request(stub, params, words):
+    with stub_client(stub) as client, pytest.raises(InvalidRequestError, match=words):
+        client.generate("A fox.", params)
+    assert stub.records == []
+
+
+# --- queueing ------------------------------------------------------------------------------------
+def test_queued_picture_is_collected_from_the_status_endpoint(stub: NvidiaStub):
+    stub.behaviour.queue_polls = 3
+    with stub_client(stub) as client:
+        picture = client.generate("A queued fox.", ImageParams())
+    polls = stub.poll_requests()
+    assert len(stub.generation_requests()) == 1
+    assert [p.status for p in polls] == [202, 202, 200]
+    assert all(p.authorized and p.path.startswith("/v2/nvcf/pexec/status/stub-") for p in polls)
+    assert picture.width == 512
+
+
+def test_queue_that_never_finishes_gives_up_within_the_budget(stub: NvidiaStub):
+    stub.fail_next("never_ready")
+    started = time.monotonic()
+    error = failure(stub, image_timeout=0.6)
+    assert isinstance(error, ServiceUnavailableError)
+    assert "still had this picture queued" in str(error)
+    assert time.monotonic() - started < 1.1
+    assert len(stub.poll_requests()) >= 2
+
+
+# --- rate limiting ---------------------------------------------------------------------------
+def test_429_waits_for_retry_after_then_succeeds(stub: NvidiaStub):
+    stub.behaviour.retry_after = 0.4
+    stub.fail_next("429", "429")
+    with stub_client(stub) as client:
+        picture = client.generate("A patient fox.", ImageParams())
+    times = [r.time for r in stub.generation_requests()]
+    assert picture.attempts == 3 and len(times) == 3
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.4
+
+
+def test_429_storm_ends_in_rate_limited_within_budget_and_under_the_limit(stub):
+    stub.behaviour.always = "429"
+    stub.behaviour.retry_after = 0.1
+    limiter = RateLimiter(3, window_s=0.5)
+    started = time.monotonic()
+    error = failure(stub, client_options={"rate_limiter": limiter}, image_timeout=1.0)
+    assert time.monotonic() - started < 1.5
+    assert isinstance(error, RateLimitedError) and error.retry_after is not None
+    # arrival times jitter by a few ms after the limiter's stamps; 0.1 s of slack absorbs that
+    assert len(stub.generation_requests()) >= 4
+    assert stub.max_in_window(0.4) <= 3
+
+
+def test_rate_limiter_holds_across_threads(stub: NvidiaStub):
+    limiter = RateLimiter(3, window_s=0.5)
+    jobs = [(n, f"Fox number {n}.", ImageParams()) for n in range(8)]
+    started = time.monotonic()
+    with stub_client(stub, {"rate_limiter": limiter}) as client:
+        results = dict(client.generate_many(jobs))
+    assert all(isinstance(r, GeneratedImage) for r in results.values())
+    assert time.monotonic() - started >= 1.0  # 8 requests at 3 per 0.5 s need three windows
+    assert stub.max_in_window(0.4) <= 3
+
+
+def test_rate_limiter_refuses_when_no_slot_frees_before_the_deadline():
+    limiter = RateLimiter(2, window_s=5.0)
+    assert limiter.acquire() and limiter.acquire()
+    started = time.monotonic()
+    assert limiter.acquire(deadline=time.monotonic() + 0.2) is False
+    assert time.monotonic() - started < 0.1  # it says no at once instead of waiting in vain
+    assert 4.5 < limiter.wait_time() <= 5.0
+
+
+def test_rate_limiter_counts_a_rolling_window():
+    limiter = RateLimiter(2, window_s=0.3)
+    stamps = []
+    for _ in range(5):
+        limiter.acquire()
+        stamps.append(time.monotonic())
+    assert all(stamps[i + 2] - stamps[i] >= 0.3 for i in range(3))
+
+
+# --- transient failures ------------------------------------------------------------------------
+@pytest.mark.parametrize("fault", ["500", "502", "503"])
+def test_server_errors_are_retried_then_succeed(stub: NvidiaStub, fault):
+    stub.fail_next(fault, fault)
+    with stub_client(stub) as client:
+        picture = client.generate("A resilient fox.", ImageParams())
+    assert picture.attempts == 3
+    assert [r.status for r in stub.generation_requests()] == [int(fault)] * 2 + [200]
+
+
+def test_persistent_server_errors_end_in_service_unavailable(stub: NvidiaStub):
+    stub.behaviour.always = "503"
+    started = time.monotonic()
+    error = failure(stub, image_timeout=0.5)
+    assert isinstance(error, ServiceUnavailableError) and "HTTP 503" in str(error)
+    assert time.monotonic() - started < 1.0
+    assert len(stub.generation_requests()) >= 3
+
+
+def test_dropped_connection_is_retried(stub: NvidiaStub):
+    stub.fail_next("hangup")
+    with stub_client(stub) as client:
+        picture = client.generate("A fox on a bad line.", ImageParams())
+    assert picture.attempts == 2
+
+
+def test_slow_service_times_out_within_budget(stub: NvidiaStub):
+    stub.behaviour.always = "slow"
+    stub.behaviour.slow_seconds = 5
+    started = time.monotonic()
+    error = failure(stub, image_timeout=0.5)
+    assert isinstance(error, ServiceUnavailableError) and "within 0.5 seconds" in str(error)
+    assert time.monotonic() - started < 1.0
+
+
+def test_closed_port_is_service_unavailable():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free again once the probe closes: nothing listens there
+    settings = Settings(
+        nvidia_api_key=FAKE_KEY, nvidia_base_url=f"http://127.0.0.1:{port}/v1", image_timeout=0.5
+    )
+    started = time.monotonic()
+    with NvidiaImageClient(settings, backoff_initial=0.05, backoff_max=0.2) as client:
+        error = raised_by(client)
+    assert isinstance(error, ServiceUnavailableError) and "could not reach" in str(error)
+    assert time.monotonic() - started < 1.0
+
+
+def test_cut_short_answer_is_retried(stub: NvidiaStub):
+    stub.fail_next("truncated")
+    with stub_client(stub) as client:
+        assert client.generate("A fox.", ImageParams()).attempts == 2
+
+
+def test_answers_that_stay_cut_short_end_in_bad_image(stub: NvidiaStub):
+    stub.behaviour.always = "truncated"
+    error = failure(stub, image_timeout=0.6)
+    assert isinstance(error, BadImageError) and "could not read" in str(error)
+
+
+# --- refusals that are not retried ---------------------------------------------------------------
+def test_wrong_key_is_refused_once_without_retry(stub: NvidiaStub):
+    error = failure(stub, nvidia_api_key="nvapi-test.wrong-key")
+    assert isinstance(error, InvalidKeyError) and "HTTP 401" in str(error)
+    [request] = stub.generation_requests()
+    assert not request.authorized
+
+
+def test_forbidden_is_an_invalid_key_without_retry(stub: NvidiaStub):
+    stub.fail_next("403", "403")
+    with stub_client(stub) as client, pytest.raises(InvalidKeyError, match="HTTP 403"):
+        client.generate("A fox.", ImageParams())
+    assert len(stub.generation_requests()) == 1
+
+
+def test_model_the_service_dropped_is_unknown(stub: NvidiaStub):
+    stub.behaviour.retired_models = {"black-forest-labs/flux.1-dev"}
+    error = failure(stub, params=ImageParams(model="black-forest-labs/flux.1-dev"))
+    assert isinstance(error, UnknownModelError) and "flux.1-dev" in str(error)
+    assert len(stub.generation_requests()) == 1
+
+
+def test_422_passes_on_the_service_detail(stub: NvidiaStub):
+    stub.fail_next("422")
+    error = failure(stub)
+    assert isinstance(error, InvalidRequestError) and "steps: value is not allowed" in str(error)
+    assert len(stub.generation_requests()) == 1
+
+
+def test_stand_in_refuses_a_body_that_breaks_the_contract(stub: NvidiaStub):
+    """The other tests trust the stand-in to check bodies; this checks that it does."""
+    response = requests.post(
+        f"{stub.base_url}/{SDXL}",
+        json={"text_prompts": [{"text": "A fox.", "weight": 1}], "steps": 500},
+        headers={"Authorization": f"Bearer {stub.key}"},
+        timeout=5,
+    )
+    problem = response.json()
+    assert response.status_code == 422
+    assert problem["status"] == 422 and problem["title"] and "steps" in problem["detail"]
+
+
+@pytest.mark.parametrize("model_id", [SDXL, SD3])
+def test_safety_filter_is_reported_as_filtered(stub: NvidiaStub, model_id):
+    with stub_client(stub) as client, pytest.raises(ContentFilteredError, match="safety"):
+        client.generate("A FILTERME fox.", ImageParams(model=model_id))
+    assert len(stub.generation_requests()) == 1
+
+
+def test_black_success_picture_counts_as_filtered(stub: NvidiaStub):
+    stub.fail_next("black")
+    with stub_client(stub) as client, pytest.raises(ContentFilteredError, match="black"):
+        client.generate("A fox at night.", ImageParams())
+
+
+@pytest.mark.parametrize("fault", ["not_image", "oversized"])
+def test_unusable_pictures_are_bad_images(stub: NvidiaStub, fault):
+    stub.fail_next(fault)
+    with stub_client(stub) as client, pytest.raises(BadImageError):
+        client.generate("A fox.", ImageParams())
+    assert len(stub.generation_requests()) == 1
+
+
+# --- many pictures -----------------------------------------------------------------------------
+def test_many_pictures_run_in_parallel_up_to_the_concurrency(stub: NvidiaStub):
+    latency = 0.4
+    stub.behaviour.latency = latency
+    jobs = [(n, f"Frame {n}: the fox runs.", ImageParams()) for n in range(8)]
+    started = time.monotonic()
+    with stub_client(stub, image_concurrency=4) as client:
+        results = dict(client.generate_many(jobs))
+    elapsed = time.monotonic() - started
+    assert sorted(results) == list(range(8))
+    assert all(isinstance(r, GeneratedImage) for r in results.values())
+    assert 2 * latency <= elapsed < 4 * latency  # two rounds of four, not eight in a row
+    assert stub.peak_in_flight == 4
+
+
+def test_many_pictures_yield_errors_and_finish_in_completion_order(stub: NvidiaStub):
+    jobs = [
+        ("slow", "A slow fox.", ImageParams()),
+        ("filtered", "A FILTERME fox.", ImageParams()),
+        ("invalid", "A fox.", ImageParams(steps=999)),
+    ]
+    with stub_client(stub, image_concurrency=3) as client:
+        stub.behaviour.latency = 0.3
+        results = list(client.generate_many(jobs))
+    outcome = dict(results)
+    assert isinstance(outcome["slow"], GeneratedImage)
+    assert isinstance(outcome["filtered"], ContentFilteredError)
+    assert isinstance(outcome["invalid"], InvalidRequestError)
+    assert results[0][0] == "invalid"  # refused at once, so yielded before the slow ones
+
+
+# --- the key stays secret ----------------------------------------------------------------------
+def test_key_never_shows_in_errors_logs_or_reprs(stub: NvidiaStub, caplog):
+    caplog.set_level(logging.DEBUG)
+    key = "nvapi-test.secret-value"
+    stub_key = stub.key
+    errors: list[ImageAPIError] = []
+    with stub_client(stub, nvidia_api_key=key, image_timeout=0.5) as wrong_key:
+        errors.append(raised_by(wrong_key))
+        shown = [repr(wrong_key), str(wrong_key), repr(wrong_key.settings)]
+    stub.key = key
+    for fault in ("422", "503", "hangup", "not_image"):
+        stub.behaviour.always = fault
+        errors.append(failure(stub, nvidia_api_key=key, image_timeout=0.5))
+    stub.key = stub_key
+    offline = stub_settings(
+        stub,
+        nvidia_api_key=key,
+        image_timeout=0.5,
+        nvidia_base_url="http://127.0.0.1:9/v1/genai",
+    )
+    with NvidiaImageClient(offline, backoff_initial=0.05) as client:
+        errors.append(raised_by(client))
+    for error in errors:
+        shown += [str(error), repr(error), "".join(traceback.format_exception(error))]
+    shown.append(caplog.text)
+    assert len(errors) == 6 and caplog.text
+    assert not [text for text in shown if key in text]

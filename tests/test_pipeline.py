@@ -1,0 +1,149 @@
+"""The whole engine, narration to saved storyboard, against the local NVIDIA stand-in."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PIL import Image
+
+from s2i_core.errors import UnknownModelError
+from s2i_core.nvidia import ImageParams
+from s2i_core.pipeline import StoryOptions, generate_story, save_draft, transcribe_narration
+from s2i_core.storage import Library
+from tests.conftest_nvidia import stub_client, stub_settings
+from tests.nvidia_stub import NvidiaStub
+
+
+@pytest.fixture(scope="module")
+def narration(speech_engine, fixtures_dir, engine_settings):
+    return transcribe_narration(fixtures_dir / "en_story.wav", engine_settings, speech_engine)
+
+
+@pytest.fixture
+def stub():
+    with NvidiaStub() as stub:
+        yield stub
+
+
+def make_library(tmp_path, stub) -> tuple[Library, object]:
+    settings = stub_settings(stub, data_dir=tmp_path)
+    return Library(settings), settings
+
+
+def test_a_story_becomes_one_saved_picture_per_sentence(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("The fox", class_name="2B"), narration)
+    assert [f.status for f in story.frames] == ["pending"] * len(narration.sentences)
+    assert library.path(story.narration_path).read_bytes() == narration.replay_bytes
+
+    frames = list(generate_story(library, stub_client(stub), story.id))
+
+    assert sorted(f.index for f in frames) == list(range(len(narration.sentences)))
+    story = library.get_story(story.id)
+    assert story.status == "complete"
+    for frame, sentence in zip(story.frames, narration.sentences, strict=True):
+        assert frame.status == "done" and frame.text == sentence.text
+        with Image.open(library.path(frame.image_path)) as picture:
+            assert picture.size[0] > 0
+        assert library.path(frame.thumb_path).stat().st_size > 0
+    # one story seed, sent with every frame, for a consistent look
+    seeds = {r.body["seed"] for r in stub.generation_requests()}
+    assert seeds == {story.seed} and story.seed > 0
+
+
+def test_frames_are_drawn_at_the_same_time_not_one_after_another(tmp_path, narration):
+    latency = 0.6
+    with NvidiaStub(latency=latency) as stub:
+        library, settings = make_library(tmp_path, stub)
+        story = save_draft(library, settings, StoryOptions("Parallel"), narration)
+        n = len(story.frames)
+        client = stub_client(stub, image_concurrency=n)
+        started = time.monotonic()
+        list(generate_story(library, client, story.id))
+        elapsed = time.monotonic() - started
+    assert n >= 3
+    assert stub.peak_in_flight == n
+    assert elapsed < 2 * latency < n * latency
+
+
+def test_without_a_key_frames_get_a_card_and_can_be_drawn_later(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("Later"), narration)
+
+    frames = list(generate_story(library, None, story.id))
+
+    assert {f.status for f in frames} == {"no_backend"}
+    assert all(library.path(f.image_path).is_file() for f in frames)
+    assert "NVIDIA_API_KEY" in frames[0].error
+    assert library.get_story(story.id).status == "incomplete"
+    assert stub.generation_requests() == []
+
+    list(generate_story(library, stub_client(stub), story.id))
+    story = library.get_story(story.id)
+    assert {f.status for f in story.frames} == {"done"} and story.status == "complete"
+
+
+def test_filtered_and_failed_frames_are_kept_apart_and_regenerated(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("Mixed"), narration)
+    first, second = story.frames[0], story.frames[1]
+    library.update_frame_text(first.id, prompt=first.prompt + " FILTERME")
+    library.update_frame_text(second.id, prompt="a brave knight with a knife")
+    stub.behaviour.always = None
+
+    list(generate_story(library, stub_client(stub), story.id))
+
+    story = library.get_story(story.id)
+    by_id = {f.id: f for f in story.frames}
+    assert by_id[first.id].status == "filtered"  # the service's safety filter
+    assert by_id[second.id].status == "filtered" and "word list" in by_id[second.id].error
+    assert story.status == "incomplete"
+    sent_prompts = " ".join(str(r.body) for r in stub.generation_requests())
+    assert "knife" not in sent_prompts  # our word list stops it before anything is sent
+
+    library.update_frame_text(first.id, prompt=first.prompt)
+    library.update_frame_text(second.id, prompt="a brave knight with a shield")
+    list(generate_story(library, stub_client(stub), story.id))
+    assert library.get_story(story.id).status == "complete"
+
+
+def test_a_service_outage_marks_frames_failed_with_a_reason(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("Outage"), narration)
+    stub.behaviour.always = "503"
+
+    frames = list(generate_story(library, stub_client(stub, image_timeout=0.5), story.id))
+
+    assert {f.status for f in frames} == {"failed"}
+    assert all(f.error and "try" in f.error.lower() for f in frames)
+    stub.behaviour.always = None
+    list(generate_story(library, stub_client(stub), story.id))
+    assert library.get_story(story.id).status == "complete"
+
+
+def test_regenerating_one_frame_uses_a_new_seed_and_touches_no_other(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("Seeds"), narration)
+    list(generate_story(library, stub_client(stub), story.id))
+    before = library.get_story(story.id)
+    target = before.frames[1]
+    stub.reset()
+
+    list(generate_story(library, stub_client(stub), story.id, [target.id], reseed=True))
+
+    after = library.get_story(story.id)
+    assert len(stub.generation_requests()) == 1
+    assert stub.generation_requests()[0].body["seed"] != story.seed
+    assert after.frames[1].attempts == target.attempts + 1
+    assert [f.attempts for i, f in enumerate(after.frames) if i != 1] == [
+        f.attempts for i, f in enumerate(before.frames) if i != 1
+    ]
+
+
+def test_an_unknown_image_model_is_refused_before_anything_is_saved(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    options = StoryOptions("Nope", image_params=ImageParams(model="acme/imaginary-model"))
+    with pytest.raises(UnknownModelError, match="acme/imaginary-model"):
+        save_draft(library, settings, options, narration)
+    assert library.count_stories() == 0
