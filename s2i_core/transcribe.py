@@ -2,7 +2,7 @@
 
 Every engine returns the dataclasses below (the shape of faster-whisper's), streams its segments
 as a generator, and is loaded once per process by ``load_engine``. Engines register a factory in
-``ENGINES``; "auto" picks faster-whisper (CTranslate2), which is the fastest on CPU.
+``ENGINES``; "auto" picks the fastest one this machine can run (``choose_engine``).
 """
 
 from __future__ import annotations
@@ -277,24 +277,80 @@ _loaded: dict[tuple[str, str, str, str], SpeechEngine] = {}
 _load_lock = threading.Lock()
 
 
-def engine_name(settings: Settings) -> str:
-    name = (settings.asr_engine or "auto").strip().lower()
-    name = "faster-whisper" if name == "auto" else name
-    if name not in ENGINES:
+@dataclass(frozen=True)
+class DeviceProbe:
+    """What this machine can run: CTranslate2 on CUDA (needs CUDA 12's cuBLAS), torch on CUDA."""
+
+    ctranslate2_cuda: bool
+    torch_cuda: bool
+
+
+def probe_devices() -> DeviceProbe:
+    return DeviceProbe(
+        ctranslate2_cuda=cuda_available("ctranslate2") and _cublas_for_ctranslate2(),
+        torch_cuda=cuda_available("torch"),
+    )
+
+
+def _cublas_for_ctranslate2() -> bool:
+    """CTranslate2 4.x is built against CUDA 12: without its cuBLAS a CUDA model loads, then fails
+    on the first matrix product, so look for the library before choosing CTranslate2."""
+    import ctypes
+    import glob
+    import site
+
+    candidates = ["libcublas.so.12"] + [
+        path
+        for root in site.getsitepackages()
+        for path in glob.glob(f"{root}/nvidia/cublas/lib/libcublas.so.12")
+    ]
+    for candidate in candidates:
+        try:
+            ctypes.CDLL(candidate)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def choose_engine(engine: str, device: str, probe: DeviceProbe | None = None) -> tuple[str, str]:
+    """(engine, device) for the settings. ``auto``: faster-whisper on a GPU CTranslate2 can use,
+    else openai-whisper (fp16 on torch) on any other GPU, else faster-whisper int8 on the CPU."""
+    engine = (engine or "auto").strip().lower()
+    device = (device or "auto").strip().lower()
+    if engine not in ("auto", *ENGINES):
         raise SpeechModelError(
-            f"S2I_ASR_ENGINE must be auto, {' or '.join(ENGINES)}, not {settings.asr_engine!r}. "
-            "Fix the setting."
+            f"S2I_ASR_ENGINE must be auto, {' or '.join(ENGINES)}, not {engine!r}. Fix the setting."
         )
-    return name
+    if engine != "auto":
+        return engine, device
+    if device == "cpu":
+        return "faster-whisper", "cpu"
+    probe = probe or probe_devices()
+    if probe.ctranslate2_cuda:
+        return "faster-whisper", "cuda"
+    if probe.torch_cuda:
+        return "openai-whisper", "cuda"
+    if device == "cuda":
+        raise SpeechModelError(
+            "S2I_ASR_DEVICE is set to cuda, but no usable NVIDIA GPU was found. "
+            "Set S2I_ASR_DEVICE to auto or cpu."
+        )
+    return "faster-whisper", "cpu"
+
+
+def engine_name(settings: Settings) -> str:
+    return choose_engine(settings.asr_engine, settings.asr_device)[0]
 
 
 def load_engine(settings: Settings) -> SpeechEngine:
     """The engine for these settings, loaded on first use and shared by every later caller."""
-    name = engine_name(settings)
-    key = (name, settings.whisper_model, settings.asr_device, str(settings.cache_dir.resolve()))
+    key = (settings.asr_engine, settings.whisper_model, settings.asr_device,
+           str(settings.cache_dir.resolve()))  # fmt: skip
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = ENGINES[name](settings)
+            name, device = choose_engine(settings.asr_engine, settings.asr_device)
+            _loaded[key] = ENGINES[name](settings.with_changes(asr_device=device))
         return _loaded[key]
 
 

@@ -18,10 +18,13 @@ from s2i_core.errors import NoSpeechError, SpeechModelError
 from s2i_core.sentences import add_english, split_sentences, stream_sentences
 from s2i_core.settings import Settings
 from s2i_core.transcribe import (
+    DeviceProbe,
     choose_device,
+    choose_engine,
     cuda_available,
     load_engine,
     normalize_language,
+    probe_devices,
     transcribe,
 )
 from s2i_core.whisper_models import MARKER, assemble_base, base_parts
@@ -31,6 +34,7 @@ KEY_WORDS = {
     "en_story": ("en", {"fox", "forest", "river", "stone", "mother"}),
     "en_long": ("en", {"brown", "boat", "sister", "island", "birds"}),
     "es_story": ("es", {"perro", "gato", "casa", "niños", "parque"}),
+    "de_story": ("de", {"kleine", "garten", "abend", "milch", "buch"}),
 }
 
 
@@ -227,3 +231,37 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("ct2_cuda", "torch_cuda", "device", "expected"),
+    [
+        (True, True, "auto", ("faster-whisper", "cuda")),  # CTranslate2 can use the GPU
+        (False, True, "auto", ("openai-whisper", "cuda")),  # GPU, but no CUDA 12 cuBLAS
+        (False, False, "auto", ("faster-whisper", "cpu")),  # no GPU
+        (True, True, "cpu", ("faster-whisper", "cpu")),  # the CPU was asked for
+        (False, True, "cuda", ("openai-whisper", "cuda")),
+    ],
+)
+def test_auto_picks_the_fastest_engine_the_machine_can_run(ct2_cuda, torch_cuda, device, expected):
+    probe = DeviceProbe(ctranslate2_cuda=ct2_cuda, torch_cuda=torch_cuda)
+    assert choose_engine("auto", device, probe) == expected
+
+
+def test_auto_refuses_cuda_when_no_gpu_can_run_whisper():
+    with pytest.raises(SpeechModelError, match="S2I_ASR_DEVICE"):
+        choose_engine("auto", "cuda", DeviceProbe(ctranslate2_cuda=False, torch_cuda=False))
+
+
+def test_a_named_engine_is_kept_whatever_the_machine():
+    probe = DeviceProbe(ctranslate2_cuda=True, torch_cuda=True)
+    assert choose_engine("openai-whisper", "auto", probe) == ("openai-whisper", "auto")
+    with pytest.raises(SpeechModelError, match="S2I_ASR_ENGINE"):
+        choose_engine("whisper.cpp", "auto", probe)
+
+
+def test_auto_on_this_machine_loads_what_the_probe_allows(engine_settings, speech_engine):
+    expected_engine, expected_device = choose_engine("auto", "auto", probe_devices())
+    assert (speech_engine.name, speech_engine.device) == (expected_engine, expected_device)
+    if expected_device == "cpu":
+        assert speech_engine.compute_type == "int8"

@@ -1,0 +1,105 @@
+"""One story: read-along replay and PDF for everyone; rename, delete, redraw for the teacher."""
+
+import re
+
+import streamlit as st
+
+from s2i_core.errors import StoryNotFoundError
+from s2i_core.export import export_pdf, language_name
+from s2i_ui import replay, resources, roles, storyboard, widgets
+
+settings = widgets.setup("Story", ":material/auto_stories:")
+library = resources.library(settings)
+
+
+@st.cache_data(max_entries=8, show_spinner="Preparing the replay…")
+def replay_page(data_dir: str, story_id: int, version: tuple, _story) -> str:
+    return replay.story_replay_html(_story, library)
+
+
+def version_of(story) -> tuple:
+    return story.updated_at, tuple((f.id, f.status, f.text, f.updated_at) for f in story.frames)
+
+
+def not_found(message: str) -> None:
+    st.info(message, icon=":material/local_library:")
+    st.page_link(widgets.LIBRARY_PAGE, label="Open the library", icon=":material/local_library:")
+    st.stop()
+
+
+raw_id = st.query_params.get("story", "")
+if not raw_id.isdigit():
+    not_found("Choose a story in the library to replay it.")
+try:
+    story = library.get_story(int(raw_id))
+except StoryNotFoundError as error:
+    not_found(str(error))
+
+st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")
+st.title(widgets.plain(story.title))
+done = sum(f.status == "done" for f in story.frames)
+details = [
+    story.class_name,
+    f"{story.created_at:%d %b %Y}",
+    language_name(story.language) if story.language else "",
+    widgets.clock(story.duration),
+    f"{done} of {len(story.frames)} pictures",
+]
+st.caption(widgets.plain(" · ".join(d for d in details if d)))
+
+st.iframe(replay_page(str(library.data_dir), story.id, version_of(story), story), height="content")
+
+slug = re.sub(r"[^\w]+", "-", story.title, flags=re.ASCII).strip("-").lower() or "story"
+st.download_button(
+    "Download PDF",
+    icon=":material/picture_as_pdf:",
+    data=lambda: export_pdf(library.get_story(story.id), library),
+    file_name=f"{slug}.pdf",
+    mime="application/pdf",
+)
+
+teacher = roles.is_teacher(settings)
+if teacher:
+    with st.expander(
+        "Teacher tools",
+        icon=":material/build:",
+        expanded=st.session_state.get("confirm_delete") == story.id,
+    ):
+        with st.form("rename", border=False):
+            title = st.text_input("Title", story.title, max_chars=200)
+            if st.form_submit_button("Save title"):
+                roles.require_teacher(settings, "rename stories")
+                if title.strip():
+                    library.update_story(story.id, title=title.strip())
+                    st.rerun()
+                st.error("A story needs a title.")
+
+        missing = storyboard.missing_frames(story)
+        if st.button(
+            f"Generate missing pictures ({len(missing)})", disabled=not missing, key="regen_missing"
+        ):
+            storyboard.request_generation(settings, story)
+
+        if st.session_state.get("confirm_delete") != story.id:
+            if st.button("Delete this story…", key="delete"):
+                roles.require_teacher(settings, "delete stories")
+                st.session_state["confirm_delete"] = story.id
+                st.rerun()
+        else:
+            st.warning(
+                "Delete this story, its pictures and its narration for everyone? "
+                "This cannot be undone.",
+                icon=":material/delete:",
+            )
+            yes, no = st.columns(2)
+            if yes.button("Yes, delete it", type="primary", key="delete_yes", width="stretch"):
+                roles.require_teacher(settings, "delete stories")
+                library.delete_story(story.id)
+                st.session_state.pop("confirm_delete", None)
+                st.switch_page(widgets.LIBRARY_PAGE)
+            if no.button("Cancel", key="delete_no", width="stretch"):
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()
+
+st.subheader("Storyboard")
+storyboard.storyboard(story, library, settings, controls=teacher)

@@ -1,0 +1,82 @@
+"""Engine objects shared by every browser session of one app process (``st.cache_resource``).
+
+Nothing heavy happens at import or on the Home page: the speech model loads on the first
+transcription and then stays in memory; ``loaded_engine`` only reports one that is already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from s2i_core.settings import Settings
+
+if TYPE_CHECKING:
+    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.storage import Library
+    from s2i_core.transcribe import SpeechEngine
+
+
+def settings() -> Settings:
+    """Environment first, then ``.streamlit/secrets.toml``; read on every run (it is cheap)."""
+    return Settings.load(secrets=st.secrets)
+
+
+def library(settings: Settings) -> Library:
+    return _library(settings.db_url, str(settings.media_dir.resolve()), settings)
+
+
+def image_client(settings: Settings) -> NvidiaImageClient | None:
+    """One client per process, so its rate limit and concurrency cap cover every session.
+    None when no NVIDIA key is configured (frames then get a 'no picture yet' card)."""
+    if not settings.has_image_backend:
+        return None
+    key_id = hashlib.sha256(settings.nvidia_api_key.encode()).hexdigest()
+    return _image_client(key_id, settings.nvidia_base_url, settings.nvcf_status_url, settings)
+
+
+def speech_engine(settings: Settings) -> SpeechEngine:
+    """Load (first call, slow) or reuse the speech model."""
+    engine = _speech_engine(*_engine_key(settings), settings)
+    _loaded_engines()[_engine_key(settings)] = engine
+    return engine
+
+
+def loaded_engine(settings: Settings) -> SpeechEngine | None:
+    """The speech model if a transcription already loaded it; never loads one."""
+    return _loaded_engines().get(_engine_key(settings))
+
+
+def _engine_key(settings: Settings) -> tuple[str, str, str]:
+    return settings.whisper_model, settings.asr_engine, settings.asr_device
+
+
+# Arguments starting with "_" are not hashed: the string arguments before them are the cache key.
+@st.cache_resource(show_spinner=False)
+def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
+    from s2i_core.storage import Library
+
+    library = Library(_settings)
+    library.recover_interrupted()  # once per process: stories a crash left "generating"
+    return library
+
+
+@st.cache_resource(show_spinner=False)
+def _image_client(key_id: str, base_url: str, status_url: str, _settings: Settings):
+    from s2i_core.nvidia import NvidiaImageClient
+
+    return NvidiaImageClient(_settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _speech_engine(model: str, engine: str, device: str, _settings: Settings):
+    from s2i_core.transcribe import load_engine
+
+    return load_engine(_settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _loaded_engines() -> dict[tuple[str, str, str], SpeechEngine]:
+    return {}

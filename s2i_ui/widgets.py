@@ -1,0 +1,134 @@
+"""Widgets every page shares: page setup, the role-aware sidebar, frame cards, small formatters."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from s2i_core.errors import RateLimitedError, S2IError
+from s2i_core.settings import Settings
+
+from . import resources, roles
+
+if TYPE_CHECKING:
+    from s2i_core.storage import FrameRecord, Library
+
+HOME = "Home.py"
+CREATE_PAGE = "pages/1_Create_a_story.py"
+LIBRARY_PAGE = "pages/2_Library.py"
+STORY_PAGE = "pages/3_Story.py"
+
+STATUS_LABELS = {
+    "pending": ":material/hourglass_empty: Waiting",
+    "done": ":material/check_circle: Done",
+    "filtered": ":material/shield: Filtered",
+    "failed": ":material/error: Failed",
+    "no_backend": ":material/image_not_supported: No picture service",
+}
+
+# Keeps pages readable on a 768 px tablet: no fixed widths, long words wrap, no sideways scroll.
+_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { max-width: 1180px; padding: 2.5rem 1.25rem 3rem; }
+[data-testid="stMarkdownContainer"] p,
+[data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
+[data-testid="stImage"] img { border-radius: 8px; }
+</style>
+"""
+
+
+def setup(title: str, icon: str, layout: str = "wide") -> Settings:
+    """First call of every page: page config, shared style, sidebar. Returns the settings."""
+    st.set_page_config(page_title=f"{title} · Speech to Storyboard", page_icon=icon, layout=layout)
+    st.html(_CSS)
+    settings = resources.settings()
+    sidebar(settings)
+    return settings
+
+
+def sidebar(settings: Settings) -> None:
+    with st.sidebar:
+        st.page_link(HOME, label="Home", icon=":material/home:")
+        if roles.is_teacher(settings):
+            st.page_link(CREATE_PAGE, label="Create a story", icon=":material/mic:")
+        st.page_link(LIBRARY_PAGE, label="Library", icon=":material/local_library:")
+        st.divider()
+        role_box(settings)
+
+
+def role_box(settings: Settings) -> None:
+    if roles.single_user(settings):
+        st.caption("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
+    elif roles.is_teacher(settings):
+        st.success("Teacher mode is on.", icon=":material/lock_open:")
+        st.button("Lock (back to student view)", on_click=roles.lock, key="lock_teacher")
+    else:
+        st.caption("Student view: browse and replay stories.")
+        unlock_form(settings, key="sidebar_unlock")
+
+
+def unlock_form(settings: Settings, key: str) -> None:
+    """Passcode entry; on success the page reruns in teacher mode for this browser session."""
+    with st.form(key, clear_on_submit=True, border=False):
+        entered = st.text_input("Teacher passcode", type="password", key=f"{key}_passcode")
+        if st.form_submit_button("Unlock teacher mode"):
+            if roles.unlock(settings, entered or ""):
+                st.rerun()
+            st.error("That passcode is not right. Ask the person who set up the app.")
+
+
+def teacher_gate(settings: Settings, action: str) -> None:
+    """Top of a teacher-only page: students get the passcode form and nothing else."""
+    if roles.is_teacher(settings):
+        return
+    st.info(
+        f"Only a teacher can {action}. Enter the teacher passcode to continue.",
+        icon=":material/lock:",
+    )
+    unlock_form(settings, key="page_unlock")
+    st.page_link(LIBRARY_PAGE, label="Browse the library instead", icon=":material/local_library:")
+    st.stop()
+
+
+def show_error(error: S2IError) -> None:
+    message = str(error)
+    if isinstance(error, RateLimitedError) and error.retry_after and "second" not in message:
+        message += f" Try again in about {error.retry_after:.0f} seconds."
+    st.error(message, icon=":material/warning:")
+
+
+def frame_card(frame: FrameRecord, library: Library, thumbnail: bool = False) -> None:
+    """One storyboard frame: picture (or a placeholder), number, times, status, sentence."""
+    picture = frame.thumb_path if thumbnail else frame.image_path
+    if picture and library.path(picture).is_file():
+        st.image(str(library.path(picture)), width="stretch", alt=frame.text)
+    else:
+        no_picture("Waiting for its picture…" if frame.status == "pending" else "No picture")
+    st.markdown(
+        f"**{frame.index + 1}** · {clock(frame.start)}–{clock(frame.end)} · "
+        f"{STATUS_LABELS.get(frame.status, frame.status)}"
+    )
+    st.markdown(plain(frame.text))
+    if frame.error and frame.status != "done":
+        st.caption(plain(frame.error))
+
+
+def no_picture(label: str) -> None:
+    """A square placeholder where a picture will go; ``label`` is our own fixed text."""
+    st.markdown(
+        "<div style='aspect-ratio:1;display:flex;align-items:center;justify-content:center;"
+        f"background:#f4efe6;border-radius:8px;color:#8a7a60'>{label}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def clock(seconds: float) -> str:
+    minutes, rest = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def plain(text: str) -> str:
+    """User text shown through st.markdown without being read as Markdown or LaTeX."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)

@@ -1,0 +1,331 @@
+"""The whole classroom flow in a real browser.
+
+``streamlit run Home.py`` on 127.0.0.1 with a temporary library, a teacher passcode, and the
+local NVIDIA stand-in server for pictures; Debian's Chromium (headless) with its fake microphone
+playing tests/e2e/speech.wav. A teacher unlocks, records through the real recorder widget,
+transcribes, edits a sentence and generates the storyboard; a student then finds the story,
+replays it, seeks the audio and downloads the PDF. Each step leaves a screenshot in
+test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Frame, Page, expect
+from pypdf import PdfReader
+
+from s2i_core.images import thumbnail
+from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.storage import FrameDraft, Library
+from tests.nvidia_stub import NvidiaStub, draw_picture
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSCODE = "blue-heron-7"
+TITLE = "The fox and the balloon"
+EDITED = "The little fox found a big blue balloon."
+RECORD_SECONDS = 12  # speech.wav: about 12 s of speech, then silence
+STEP_TIMEOUT_MS = 60_000
+TRANSCRIBE_TIMEOUT_MS = 240_000  # the first transcription also loads Whisper
+DESKTOP = {"width": 1280, "height": 1000}
+TABLET = {"width": 768, "height": 1024}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not become healthy within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[NvidiaStub]:
+    with NvidiaStub(latency=0.5) as stub:
+        yield stub
+
+
+EARLIER_STORIES = {  # already in the class library when the test starts
+    "Our trip to the farm": ["We saw three pink pigs.", "A cow said moo very loudly."],
+    "The snowman who wanted summer": ["Sam the snowman dreamed of the beach."],
+    "El zorro y la luna": ["El zorro miró la luna.", "La luna sonrió."],
+}
+
+
+def seed_earlier_stories(data_dir: Path) -> None:
+    with Library(Settings(data_dir=data_dir)) as library:
+        for title, sentences in EARLIER_STORIES.items():
+            story = library.create_story(
+                title=title,
+                class_name="Year 1 Wrens",
+                language="es" if title.startswith("El") else "en",
+            )
+            frames = library.set_frames(
+                story.id,
+                [
+                    FrameDraft(i, 3.0 * i, 3.0 * i + 3, text, text, prompt=text)
+                    for i, text in enumerate(sentences)
+                ],
+            )
+            for frame in frames:
+                picture = draw_picture(frame.prompt, 512, 512)
+                library.save_frame_result(
+                    frame.id, "done", image=picture, thumbnail=thumbnail(picture)
+                )
+            library.refresh_story_status(story.id)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path_factory.mktemp("library")
+    seed_earlier_stories(data_dir)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
+    env |= {
+        "S2I_DATA_DIR": str(data_dir),
+        "S2I_TEACHER_PASSCODE": PASSCODE,
+        "NVIDIA_API_KEY": stub.key,
+        "S2I_NVIDIA_BASE_URL": stub.base_url,
+        "S2I_NVCF_STATUS_URL": stub.status_url,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "Home.py",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with open(artifacts / "streamlit.log", "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process)
+            yield url, data_dir
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+
+
+def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def idle(page: Page) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(300)  # a click's rerun may not have started yet
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
+def shot(page: Page, artifacts: Path, name: str) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its own container, so the window
+    is made as tall as the content for the shot."""
+    idle(page)
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stAppViewContainer]')].map(e => e.scrollHeight),"
+        " window.innerHeight)"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(height, 4000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=artifacts / f"{name}.png")
+    page.set_viewport_size(size)
+
+
+def replay_frame(page: Page) -> Frame:
+    """The srcdoc iframe holding the read-along replay."""
+    deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if frame != page.main_frame and frame.locator("#replay").count():
+                return frame
+        page.wait_for_timeout(250)
+    raise AssertionError("the replay did not appear")
+
+
+def replay_state(frame: Frame) -> dict:
+    return frame.evaluate(
+        """() => ({
+            index: document.getElementById('replay').dataset.index,
+            sentence: document.getElementById('sentence').textContent,
+            picture: document.getElementById('picture').getAttribute('src'),
+            alt: document.getElementById('picture').alt,
+        })"""
+    )
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    """Neither the page nor Streamlit's main area scrolls sideways."""
+    return page.evaluate(
+        """() => [document.documentElement, document.body, ...document.querySelectorAll(
+                     '[data-testid=stMain], [data-testid=stAppViewContainer]')]
+                 .every(e => e.scrollWidth <= e.clientWidth + 1)"""
+    )
+
+
+def test_teacher_records_and_student_replays(browser, app, artifacts):
+    url, data_dir = app
+    library = Library(Settings(data_dir=data_dir))
+
+    # --- teacher: unlock -----------------------------------------------------------------------
+    teacher = browser.new_context(viewport=DESKTOP, permissions=["microphone"])
+    page = teacher.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(url)
+    expect(page.get_by_text("Student view").first).to_be_visible()
+    shot(page, artifacts, "01-home-student-view")
+    page.get_by_label("Teacher passcode").fill("wrong guess")
+    page.get_by_role("button", name="Unlock teacher mode").click()
+    expect(page.get_by_text("That passcode is not right")).to_be_visible()
+    page.get_by_label("Teacher passcode").fill(PASSCODE)
+    page.get_by_role("button", name="Unlock teacher mode").click()
+    expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
+    shot(page, artifacts, "02-home-teacher")
+
+    # --- teacher: record through the real streamlit-mic-recorder widget --------------------------
+    page.get_by_role("button", name="Start a storytelling session").click()
+    page.get_by_label("Title", exact=True).fill(TITLE)
+    page.get_by_label("Class", exact=True).fill("Year 2 Robins")
+    page.get_by_label("Class", exact=True).press("Tab")
+    idle(page)
+    recorder = page.frame_locator("iframe[title*='mic_recorder']")
+    recorder.get_by_role("button", name=re.compile("Start recording")).click()
+    page.wait_for_timeout(RECORD_SECONDS * 1000)
+    recorder.get_by_role("button", name=re.compile("Stop recording")).click()
+    expect(page.get_by_text("recording.webm")).to_be_visible()
+    expect(page.get_by_test_id("stAudio")).to_be_visible()
+    shot(page, artifacts, "03-recorded")
+
+    # --- teacher: transcribe, then edit one sentence --------------------------------------------
+    page.get_by_role("button", name="Transcribe the narration").click()
+    expect(page.get_by_text("3 · Check the sentences")).to_be_visible(timeout=TRANSCRIBE_TIMEOUT_MS)
+    [summary] = library.list_stories(query=TITLE)
+    assert (summary.title, summary.class_name, summary.status) == (TITLE, "Year 2 Robins", "draft")
+    heard = [f.text for f in library.get_story(summary.id).frames]
+    assert len(heard) >= 2 and "balloon" in " ".join(heard).lower(), heard
+    shot(page, artifacts, "04-sentences")
+
+    first = page.get_by_label("Sentence 1", exact=True)
+    first.fill(EDITED)
+    first.press("Control+Enter")
+    eventually(
+        lambda: library.get_story(summary.id).frames[0].text == EDITED,
+        30,
+        "the edited sentence to be saved",
+    )
+    idle(page)
+
+    # --- teacher: generate against the NVIDIA stand-in ------------------------------------------
+    page.get_by_role("button", name="Generate storyboard").click()
+    eventually(
+        lambda: all(f.status == "done" for f in library.get_story(summary.id).frames),
+        120,
+        "every frame to get its picture",
+    )
+    expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d+ · [\d:.–]+ · check_circle Done$"))).to_have_count(
+        len(heard)
+    )
+    expect(page.get_by_text(EDITED, exact=True)).to_be_visible()
+    idle(page)
+    shot(page, artifacts, "05-storyboard")
+
+    page.get_by_role("link", name="Library").click()
+    expect(page.get_by_text(TITLE)).to_be_visible()
+    idle(page)
+    shot(page, artifacts, "06-library-teacher")
+    teacher.close()
+
+    # --- student: library and replay on a tablet ------------------------------------------------
+    student = browser.new_context(viewport=TABLET, accept_downloads=True)
+    page = student.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(f"{url}/Library")
+    expect(page.get_by_text(f"{len(EARLIER_STORIES) + 1} stories")).to_be_visible()
+    expect(page.get_by_role("link", name="Create a story")).to_have_count(0)
+    page.get_by_label("Search titles and sentences").fill("balloon river")
+    page.get_by_label("Search titles and sentences").press("Enter")
+    expect(page.get_by_text("1 story", exact=True)).to_be_visible()
+    expect(page.get_by_text(TITLE)).to_be_visible()
+    idle(page)
+    assert no_sideways_scroll(page)
+    shot(page, artifacts, "07-library-student-tablet")
+
+    page.get_by_role("button", name="Open story").click()
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+    expect(page.get_by_text("Teacher tools")).to_have_count(0)
+    replay = replay_frame(page)
+    replay.wait_for_function("document.getElementById('audio').readyState >= 1")
+    before = replay_state(replay)
+    assert before["index"] == "0" and before["sentence"] == EDITED and before["alt"] == EDITED
+    idle(page)
+    assert no_sideways_scroll(page)
+    shot(page, artifacts, "08-replay-first-sentence")
+
+    story = library.get_story(summary.id)
+    second = story.frames[1]
+    replay.evaluate(f"document.getElementById('audio').currentTime = {second.start + 0.3}")
+    replay.wait_for_function("document.getElementById('replay').dataset.index === '1'")
+    after = replay_state(replay)
+    assert after["sentence"] == second.text and after["alt"] == second.text
+    assert after["picture"] != before["picture"]
+    shot(page, artifacts, "09-replay-after-seek")
+
+    # --- student: the PDF -----------------------------------------------------------------------
+    with page.expect_download(timeout=STEP_TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Download PDF").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    for frame in story.frames:
+        assert " ".join(frame.text.split()) in text, frame.text
+    (artifacts / "storyboard.pdf").write_bytes(pdf)
+    student.close()
+    library.close()

@@ -1,0 +1,515 @@
+"""The Streamlit pages, driven through Streamlit's AppTest: roles, forms, sentence editing, library.
+
+Stories are seeded through ``s2i_core.storage`` in a temporary S2I_DATA_DIR; pictures come from
+the local NVIDIA stand-in server over real HTTP. Only the transcription test loads Whisper.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from s2i_core.audio import wav_bytes
+from s2i_core.images import placeholder_card, thumbnail
+from s2i_core.pipeline import frame_drafts
+from s2i_core.sentences import Sentence
+from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.storage import Library, StoryNotFoundError
+from s2i_ui.widgets import STATUS_LABELS
+from tests.nvidia_stub import NvidiaStub
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "samples" / "fox_and_balloon.wav"
+CREATE, LIBRARY, STORY = "pages/1_Create_a_story.py", "pages/2_Library.py", "pages/3_Story.py"
+PASSCODE = "river-otter-42"
+TIMEOUT = 60
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for name in ENV_NAMES.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("S2I_DATA_DIR", str(tmp_path))
+    return monkeypatch
+
+
+@pytest.fixture
+def classroom(env):
+    env.setenv("S2I_TEACHER_PASSCODE", PASSCODE)
+    return env
+
+
+@pytest.fixture
+def library(env):
+    with Library(Settings.load()) as library:
+        yield library
+
+
+def open_page(page: str | None = None, timeout: float = TIMEOUT, **query: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=timeout)
+    if page:
+        at.switch_page(page)
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def go(at: AppTest, page: str, **query: str) -> AppTest:
+    """Move to another page in the same browser session (session state is kept)."""
+    at.switch_page(page)
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "success", "error", "warning")
+        for e in getattr(at, kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+def labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def button(at: AppTest, label: str):
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r} among {labels(at)}"
+    return matches[0]
+
+
+def unlock(at: AppTest, passcode: str, form: str = "page_unlock") -> AppTest:
+    at.text_input(key=f"{form}_passcode").input(passcode)
+    return button(at, "Unlock teacher mode").click().run()
+
+
+def seed_story(
+    library: Library,
+    title: str,
+    sentences: list[str],
+    class_name: str = "",
+    language: str = "en",
+    pictures: bool = True,
+) -> int:
+    story = library.create_story(
+        title=title,
+        class_name=class_name,
+        language=language,
+        duration=3.0 * len(sentences),
+        transcript=" ".join(sentences),
+        style="storybook",
+        image_model="stabilityai/stable-diffusion-xl",
+        image_params={"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": 7},
+    )
+    frames = library.set_frames(story.id, frame_drafts(as_sentences(sentences), "storybook", ""))
+    if pictures:
+        card = placeholder_card(sentences[0], 256, 256)
+        library.save_frame_result(frames[0].id, "done", image=card, thumbnail=thumbnail(card))
+    return story.id
+
+
+def as_sentences(texts_: list[str]) -> list[Sentence]:
+    return [Sentence(i, 3.0 * i, 3.0 * i + 3.0, t, t) for i, t in enumerate(texts_)]
+
+
+FOX = ["The fox found a balloon.", "The balloon flew over the river.", "The fox came home."]
+
+
+# --- Home --------------------------------------------------------------------------------------
+def test_home_says_single_user_mode_and_loads_no_model(env, library):
+    seed_story(library, "The fox", FOX)
+    at = open_page()
+    page = texts(at)
+    assert "Single-user mode" in page
+    assert "not loaded yet" in page  # the speech model waits for the first transcription
+    assert "1 story saved" in page
+    assert "No NVIDIA API key" in page
+    assert "Start a storytelling session" in labels(at)
+
+
+def test_home_with_a_passcode_is_a_student_view(classroom):
+    at = open_page()
+    assert "Student view" in texts(at)
+    assert "Single-user mode" not in texts(at)
+    assert "Start a storytelling session" not in labels(at)
+
+
+# --- roles -------------------------------------------------------------------------------------
+def test_student_gets_the_passcode_form_instead_of_the_create_page(classroom):
+    at = open_page(CREATE)
+    assert "Only a teacher can create stories" in texts(at)
+    assert not [w for w in at.text_input if w.label == "Title"]
+    assert "Transcribe the narration" not in labels(at)
+
+
+def test_wrong_passcode_is_refused_and_the_right_one_unlocks_for_the_session(classroom):
+    at = open_page(CREATE)
+    at = unlock(at, "not-the-passcode")
+    assert "That passcode is not right" in texts(at)
+    assert not [w for w in at.text_input if w.label == "Title"]
+
+    at = unlock(at, PASSCODE)
+    assert at.text_input(key="c_title") is not None
+    assert "Teacher mode is on." in texts(at)
+    at = go(at, LIBRARY)  # unlocked once, it stays unlocked in this browser session
+    at = go(at, CREATE)
+    assert at.text_input(key="c_title") is not None
+
+
+def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    assert not at.exception
+    assert [e for e in at.get("iframe")]  # the replay is there
+    assert "Download PDF" in [b.label for b in at.get("download_button")]
+    assert not at.expander  # no teacher tools, no "Redo this picture"
+    assert not [b for b in labels(at) if b.startswith(("Delete", "Generate", "New picture"))]
+
+    at = unlock(at, PASSCODE, form="sidebar_unlock")
+    assert [e for e in at.expander if e.label == "Teacher tools"]
+    assert "Delete this story…" in labels(at)
+
+
+def test_teacher_actions_check_the_role_where_they_run(classroom, library):
+    """Calling an action directly, as a student session: refused, nothing changes."""
+    story_id = seed_story(library, "The fox", FOX, pictures=False)
+
+    def script(story_id: int) -> None:
+        from s2i_core.sentences import Sentence
+        from s2i_ui import resources, storyboard
+
+        settings = resources.settings()
+        library = resources.library(settings)
+        story = library.get_story(story_id)
+        if __import__("streamlit").session_state.get("try") == "edit":
+            storyboard.save_sentences(library, settings, story, [Sentence(0, 0, 1, "Hacked.", "")])
+        else:
+            storyboard.request_generation(settings, story)
+
+    for attempt in ("edit", "generate"):
+        at = AppTest.from_function(script, args=(story_id,), default_timeout=TIMEOUT)
+        at.session_state["try"] = attempt
+        at.run()
+        assert "Only a teacher can" in at.error[0].value
+        assert "s2i_generation_job" not in at.session_state
+    assert [f.text for f in library.get_story(story_id).frames] == FOX
+
+
+def test_teacher_deletes_a_story_only_after_confirming(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    at = button(at, "Delete this story…").click().run()
+    assert "cannot be undone" in texts(at)
+    at = button(at, "Cancel").click().run()
+    assert library.get_story(story_id).title == "The fox"
+
+    at = button(at, "Delete this story…").click().run()
+    button(at, "Yes, delete it").click().run()
+    with pytest.raises(StoryNotFoundError):
+        library.get_story(story_id)
+
+
+def test_teacher_renames_a_story(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    [title] = [w for w in at.text_input if w.label == "Title"]
+    title.input("The brave fox")
+    button(at, "Save title").click().run()
+    assert library.get_story(story_id).title == "The brave fox"
+
+
+# --- create: form validation -------------------------------------------------------------------
+def test_transcribe_asks_for_a_title_and_a_narration(env):
+    at = open_page(CREATE)
+    at = at.button(key="c_transcribe").click().run()
+    errors = [e.value for e in at.error]
+    assert "Give the story a title." in errors
+    assert "Record, upload or choose the sample narration first." in errors
+    assert "draft" not in at.session_state
+
+
+def test_sample_story_fills_the_title_and_a_too_large_narration_is_refused(env):
+    env.setenv("S2I_MAX_AUDIO_MB", "0.1")
+    at = open_page(CREATE)
+    at = at.radio(key="c_how").set_value("Sample story").run()
+    at = at.button(key="c_use_sample").click().run()
+    assert at.text_input(key="c_title").value == "The fox and the balloon"
+    assert at.get("audio")  # playback of the chosen narration
+    at = at.button(key="c_transcribe").click().run()
+    assert any("larger than 0.1 MB" in e.value for e in at.error)
+    assert "draft" not in at.session_state
+
+
+def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, library):
+    at = open_page(CREATE, timeout=300)  # the first transcription loads Whisper
+    at = at.radio(key="c_how").set_value("Sample story").run()
+    at = at.button(key="c_use_sample").click().run()
+    at = at.button(key="c_transcribe").click().run()
+    assert not at.error
+    shown = [t.value for t in at.text_area]
+    assert len(shown) >= 3 and "balloon" in " ".join(shown).lower()
+
+    [summary] = library.list_stories()
+    assert (summary.title, summary.status, summary.frame_count) == (
+        "The fox and the balloon",
+        "draft",
+        len(shown),
+    )
+    story = library.get_story(summary.id)
+    assert [f.text for f in story.frames] == shown
+    assert library.path(story.narration_path).read_bytes()[:4] == b"RIFF"
+
+    # Without a "/" mark, a split cuts at a word Whisper timed, not at a guessed moment.
+    words = at.session_state["draft"]["sentences"][0].words
+    at = at.button(key="split_0_0").click().run()
+    first, second = library.get_story(summary.id).frames[:2]
+    assert first.end == second.start and second.start in [w.start for w in words[1:]]
+    assert f"{first.text} {second.text}" == shown[0]
+
+    at = go(at, "Home.py")  # the model stays loaded, and Home now says where it runs
+    assert "not loaded yet" not in texts(at) and "Running on cpu" in texts(at)
+
+
+def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.text_input(key="c_title").input("My story")
+    at = at.radio(key="c_how").set_value("Upload a file").run()
+    at = at.file_uploader(key="c_upload").upload(name, data, "audio/wav").run()
+    return at.button(key="c_transcribe").click().run()
+
+
+def test_an_uploaded_silent_recording_is_refused_with_advice(env):
+    at = open_page(CREATE, timeout=300)
+    at = upload_and_transcribe(at, "silence.wav", wav_bytes(np.zeros(16000 * 2, np.float32)))
+    [error] = [e.value for e in at.error]
+    assert "silent" in error and "record again" in error
+    assert "draft" not in at.session_state
+
+
+def test_an_uploaded_story_longer_than_allowed_is_refused(env, library):
+    env.setenv("S2I_MAX_AUDIO_SECONDS", "5")
+    at = open_page(CREATE, timeout=300)
+    at = upload_and_transcribe(at, "fox.wav", SAMPLE.read_bytes())
+    [error] = [e.value for e in at.error]
+    assert "too long" in error and "5 s" in error
+    assert library.count_stories() == 0
+
+
+# --- create: sentence editing and the storyboard -----------------------------------------------
+def start_draft(library: Library, sentences: list[str], language: str = "en") -> AppTest:
+    """The Create page right after transcription: the draft saved, the sentences on screen."""
+    story_id = seed_story(library, "The fox", sentences, language=language, pictures=False)
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=TIMEOUT)
+    at.switch_page(CREATE)
+    at.session_state["draft"] = {
+        "story_id": story_id,
+        "sentences": as_sentences(sentences),
+        "language": language,
+        "version": 0,
+        "generated": False,
+    }
+    return at.run()
+
+
+@pytest.fixture
+def pictures(env):
+    """The NVIDIA stand-in, with the app's settings pointing at it."""
+    with NvidiaStub() as stub:
+        env.setenv("NVIDIA_API_KEY", stub.key)
+        env.setenv("S2I_NVIDIA_BASE_URL", stub.base_url)
+        env.setenv("S2I_NVCF_STATUS_URL", stub.status_url)
+        yield stub
+
+
+def frame_texts(library: Library, at: AppTest) -> list[str]:
+    return [f.text for f in library.get_story(at.session_state["draft"]["story_id"]).frames]
+
+
+def test_sentence_edits_are_saved_as_they_happen(env, library):
+    at = start_draft(library, FOX)
+    assert [t.value for t in at.text_area] == FOX
+
+    at.text_area[0].input("The little fox found a red balloon.").run()
+    assert frame_texts(library, at)[0] == "The little fox found a red balloon."
+
+    at = at.button(key="merge_0_0").click().run()
+    assert frame_texts(library, at) == [
+        "The little fox found a red balloon. The balloon flew over the river.",
+        "The fox came home.",
+    ]
+    merged = library.get_story(at.session_state["draft"]["story_id"]).frames[0]
+    assert (merged.start, merged.end) == (0.0, 6.0)
+
+    at.text_area[0].input("The little fox found a red balloon. / It flew over the river.").run()
+    at = at.button(key="split_1_0").click().run()
+    assert frame_texts(library, at) == [
+        "The little fox found a red balloon.",
+        "It flew over the river.",
+        "The fox came home.",
+    ]
+    first, second, _ = library.get_story(at.session_state["draft"]["story_id"]).frames
+    assert 0.0 < first.end == second.start < 6.0
+
+    at = at.button(key="delete_2_2").click().run()
+    assert frame_texts(library, at) == [
+        "The little fox found a red balloon.",
+        "It flew over the river.",
+    ]
+    assert [t.value for t in at.text_area] == frame_texts(library, at)
+
+
+def test_an_emptied_sentence_is_not_saved(env, library):
+    at = start_draft(library, FOX)
+    at.text_area[1].input("   ").run()
+    assert "A sentence cannot be empty. Use Delete to remove it." in [e.value for e in at.error]
+    assert frame_texts(library, at) == FOX
+
+
+def test_a_translated_story_keeps_an_editable_english_line_for_the_pictures(env, library):
+    at = start_draft(library, ["El zorro encontró un globo."], language="es")
+    english = at.text_input(key="sent_en_0_0")
+    assert english.label == "In English, for the picture"
+    english.input("The fox found a big balloon.").run()
+    [frame] = library.get_story(at.session_state["draft"]["story_id"]).frames
+    assert (frame.text, frame.text_en) == (
+        "El zorro encontró un globo.",
+        "The fox found a big balloon.",
+    )
+    assert "The fox found a big balloon." in frame.prompt
+
+
+def test_generate_fills_the_storyboard_from_the_picture_service(library, pictures):
+    at = start_draft(library, FOX)
+    at = at.button(key="c_generate").click().run()
+    story = library.get_story(at.session_state["draft"]["story_id"])
+    assert [f.status for f in story.frames] == ["done"] * 3
+    assert len(pictures.generation_requests()) == 3
+    assert texts(at).count(STATUS_LABELS["done"]) == 3
+    assert "Generate missing pictures (0)" in labels(at)
+
+
+def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, pictures):
+    at = start_draft(library, ["The fox met a FILTERME.", FOX[1]])
+    at = at.button(key="c_generate").click().run()
+    story = library.get_story(at.session_state["draft"]["story_id"])
+    filtered, done = story.frames
+    assert (filtered.status, done.status) == ("filtered", "done")
+    assert STATUS_LABELS["filtered"] in texts(at) and "Generate missing pictures (1)" in labels(at)
+
+    at.text_area(key=f"prompt_{filtered.id}_{filtered.attempts}").input("A fox meets an owl.")
+    at = at.button(key=f"reprompt_{filtered.id}").click().run()
+    redrawn = library.get_story(story.id).frames[0]
+    assert (redrawn.status, redrawn.prompt) == ("done", "A fox meets an owl.")
+    assert (
+        pictures.generation_requests()[-1].body["text_prompts"][0]["text"] == "A fox meets an owl."
+    )
+    assert library.get_story(story.id).frames[1].attempts == 1  # the other frame was left alone
+
+
+def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
+    at = start_draft(library, FOX)
+    at = at.button(key="c_generate").click().run()
+    before = library.get_story(at.session_state["draft"]["story_id"]).frames[1]
+    at = at.button(key=f"reseed_{before.id}").click().run()
+    after = library.get_story(before.story_id).frames[1]
+    assert (after.status, after.attempts) == ("done", 2) and after.seed != before.seed
+    assert len(pictures.generation_requests()) == 4
+
+
+def test_teacher_generates_the_missing_pictures_of_a_saved_story(library, pictures):
+    story_id = seed_story(library, "The fox", FOX, pictures=False)
+    at = open_page(STORY, story=str(story_id))
+    at = button(at, "Generate missing pictures (3)").click().run()
+    assert {f.status for f in library.get_story(story_id).frames} == {"done"}
+    assert "Generate missing pictures (0)" in labels(at)
+
+
+def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
+    with NvidiaStub() as stub:
+        env.setenv("NVIDIA_API_KEY", "nvapi-wrong-key")
+        env.setenv("S2I_NVIDIA_BASE_URL", stub.base_url)
+        env.setenv("S2I_NVCF_STATUS_URL", stub.status_url)
+        at = start_draft(library, FOX)
+        at = at.button(key="c_generate").click().run()
+    story = library.get_story(at.session_state["draft"]["story_id"])
+    assert {f.status for f in story.frames} == {"failed"}
+    [notice] = [w.value for w in at.warning]
+    assert notice.startswith("3 frames: ") and "key" in notice.lower()
+    assert "nvapi-wrong-key" not in texts(at)
+    assert "Generate missing pictures (3)" in labels(at)
+
+
+def test_without_a_key_frames_get_a_no_picture_card(env, library):
+    at = start_draft(library, FOX)
+    at = at.button(key="c_generate").click().run()
+    story = library.get_story(at.session_state["draft"]["story_id"])
+    assert {f.status for f in story.frames} == {"no_backend"}
+    assert texts(at).count(STATUS_LABELS["no_backend"]) == 3
+
+
+# --- library -----------------------------------------------------------------------------------
+def seed_library(library: Library) -> None:
+    for n in range(14):
+        seed_story(
+            library,
+            f"Weather diary {n}",
+            [f"Day {n} was rainy and grey."],
+            class_name="Owls" if n % 2 else "Robins",
+            language="en",
+            pictures=n % 3 == 0,
+        )
+    seed_story(
+        library,
+        "El zorro y el globo",
+        ["El zorro encontró un globo rojo."],
+        class_name="Robins",
+        language="es",
+    )
+
+
+def open_buttons(at: AppTest) -> int:
+    return sum(label == "Open story" for label in labels(at))
+
+
+def test_library_pages_through_every_story(env, library):
+    seed_library(library)
+    at = open_page(LIBRARY)
+    assert "15 stories · page 1 of 2" in texts(at)
+    assert open_buttons(at) == 12
+    at = at.get("pagination")[0].set_value(2).run()
+    assert open_buttons(at) == 3
+
+
+def test_library_search_finds_words_in_titles_and_sentences(env, library):
+    seed_library(library)
+    at = open_page(LIBRARY)
+    at = at.text_input(key="lib_query").input("globo").run()
+    assert "1 story" in texts(at) and "El zorro y el globo" in texts(at)
+    at = at.text_input(key="lib_query").input("rainy day 7").run()
+    assert "Weather diary 7" in texts(at) and open_buttons(at) == 1
+    at = at.text_input(key="lib_query").input("volcano").run()
+    assert "No story matches" in texts(at) and open_buttons(at) == 0
+
+
+def test_library_filters_by_class_and_language(env, library):
+    seed_library(library)
+    at = open_page(LIBRARY)
+    assert at.selectbox(key="lib_class").options == ["All classes", "Owls", "Robins"]
+    at = at.selectbox(key="lib_class").set_value("Owls").run()
+    assert "7 stories" in texts(at) and "Robins" not in texts(at)
+    at = at.selectbox(key="lib_class").set_value("Robins").run()
+    at = at.selectbox(key="lib_language").set_value("es").run()
+    assert "1 story" in texts(at) and "El zorro y el globo" in texts(at)
+
+
+def test_library_opens_the_story_view(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(LIBRARY)
+    at = button(at, "Open story").click().run()
+    assert at.query_params["story"] == str(story_id)
+    assert [t.value for t in at.title] == ["The fox"]
