@@ -3,6 +3,7 @@
 import streamlit as st
 
 from s2i_core.nvidia import IMAGE_MODELS
+from s2i_core.transcribe import device_label
 from s2i_ui import resources, roles, widgets
 
 settings = widgets.setup("Home", ":material/home:", layout="centered")
@@ -48,13 +49,15 @@ speech, pictures, stories = st.columns(3)
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
     if engine is None:
-        st.markdown(f"Whisper `{settings.whisper_model}`, not loaded yet")
+        name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
+        st.markdown(f"{name} · Whisper `{settings.whisper_model}` · {device}")
         st.caption(
-            "It loads with the first transcription (that one takes longer), then stays ready."
+            "It is not loaded yet: it loads with the first transcription (that one takes longer), "
+            "then stays ready."
         )
     else:
-        st.markdown(f"{engine.name} · `{engine.model}`")
-        st.caption(f"Running on {engine.device} ({engine.compute_type}).")
+        st.markdown(f"{engine.name} · Whisper `{engine.model}`")
+        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
 with pictures, st.container(border=True):
     st.markdown("**:material/palette: Pictures**")
     st.markdown(f"NVIDIA · {model.label if model else settings.image_model}")

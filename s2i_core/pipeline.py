@@ -127,6 +127,7 @@ def frame_draft(sentence: Sentence, index: int, style: str, characters: str) -> 
         text=sentence.text,
         text_en=sentence.text_en,
         prompt=build_prompt(sentence.text_en or sentence.text, style, characters),
+        words=tuple((w.start, w.end, w.word) for w in sentence.words),
     )
 
 

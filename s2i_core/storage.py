@@ -81,6 +81,9 @@ IMAGE_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 
 
 # --- records handed to callers -----------------------------------------------------------------
+WordTime = tuple[float, float, str]  # (start, end, word) in seconds, the word as Whisper wrote it
+
+
 @dataclass(frozen=True)
 class FrameDraft:
     index: int
@@ -89,6 +92,7 @@ class FrameDraft:
     text: str
     text_en: str = ""
     prompt: str = ""
+    words: tuple[WordTime, ...] = ()  # empty: the replay highlights the whole sentence
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class FrameRecord:
     seed: int
     attempts: int
     updated_at: datetime
+    words: tuple[WordTime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,7 @@ class StorySummary:
     cover_thumb_path: str | None
 
 
-# --- schema (migrations/versions/0001_initial.py creates the same tables) ----------------------
+# --- schema (migrations/versions/ build the same tables: 0001 creates them, 0002 adds words) ----
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -202,6 +207,8 @@ class Frame(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Whisper's word times as [[start, end, word], ...]; frames saved before 0002 have none.
+    words: Mapped[list[list[Any]]] = mapped_column(JSON, server_default="[]")
 
 
 # --- the library -------------------------------------------------------------------------------
@@ -217,6 +224,7 @@ class Library:
         writer = self.engine.execution_options(s2i_writer=True)
         self._reading = sessionmaker(self.engine)
         self._writing = sessionmaker(writer)
+        event.listen(self._writing, "before_flush", _drop_nul_characters)
         self._upgrade_schema(writer)
 
     @classmethod
@@ -427,13 +435,17 @@ class Library:
         text: str | None = None,
         text_en: str | None = None,
         prompt: str | None = None,
+        words: Iterable[WordTime] | None = None,
     ) -> FrameRecord:
+        """Change what is given; ``words=()`` drops the word times of a reworded sentence."""
         changes = {"text": text, "text_en": text_en, "prompt": prompt}
         with self._writing.begin() as session:
             frame = _get_frame(session, frame_id)
             for name, value in changes.items():
                 if value is not None:
                     setattr(frame, name, value)
+            if words is not None:
+                frame.words = _words_json(words)
             frame.updated_at = _now()
             return _frame_record(frame)
 
@@ -573,6 +585,16 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
+def _drop_nul_characters(session: Session, _context: Any, _instances: Any) -> None:
+    # PostgreSQL text cannot hold NUL (SQLite can); it is never meaningful in typed text, so it is
+    # dropped on every database alike instead of failing the save on one of them.
+    for row in (*session.new, *session.dirty):
+        for column in row.__table__.columns:
+            value = getattr(row, column.key, None)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(row, column.key, value.replace("\x00", ""))
+
+
 # --- helpers -----------------------------------------------------------------------------------
 def _story_filters(query: str, class_name: str | None, language: str | None) -> list[Any]:
     filters: list[Any] = []
@@ -580,7 +602,7 @@ def _story_filters(query: str, class_name: str | None, language: str | None) -> 
         filters.append(Story.class_name == class_name)
     if language is not None:
         filters.append(Story.language == language)
-    for word in query.split():
+    for word in query.replace("\x00", "").split():
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
         in_frames = exists().where(
             Frame.story_id == Story.id,
@@ -632,6 +654,7 @@ def _new_frame(draft: FrameDraft, now: datetime) -> Frame:
         text=draft.text,
         text_en=draft.text_en,
         prompt=draft.prompt,
+        words=_words_json(draft.words),
         status="pending",
         error="",
         seed=0,
@@ -639,6 +662,10 @@ def _new_frame(draft: FrameDraft, now: datetime) -> Frame:
         created_at=now,
         updated_at=now,
     )
+
+
+def _words_json(words: Iterable[WordTime]) -> list[list[Any]]:
+    return [[float(start), float(end), str(word)] for start, end, word in words]
 
 
 def _derived_status(story: Story) -> str:
@@ -699,6 +726,7 @@ def _frame_record(frame: Frame) -> FrameRecord:
         seed=frame.seed,
         attempts=frame.attempts,
         updated_at=_utc(frame.updated_at),
+        words=tuple((float(start), float(end), str(word)) for start, end, word in frame.words),
     )
 
 

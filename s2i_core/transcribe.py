@@ -339,6 +339,18 @@ def choose_engine(engine: str, device: str, probe: DeviceProbe | None = None) ->
     return "faster-whisper", "cpu"
 
 
+def device_label(device: str) -> str:
+    """ "CPU", or the GPU's name for people reading a status page."""
+    if device != "cuda":
+        return "CPU"
+    try:
+        import torch
+
+        return f"GPU ({torch.cuda.get_device_name(0)})"
+    except Exception:
+        return "GPU"
+
+
 def engine_name(settings: Settings) -> str:
     return choose_engine(settings.asr_engine, settings.asr_device)[0]
 

@@ -3,6 +3,8 @@
 Pure functions over the engine's ``Sentence`` list; each returns a new, renumbered list.
 Times stay consistent: a merge spans both sentences, a split cuts at the first word of the second
 half (from Whisper's word times when the text still matches them, else in proportion to length).
+Word times follow merges and splits, and are dropped from a sentence whose text no longer reads as
+they were heard: the replay then highlights that sentence as a whole.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ def edit_text(
     text = " ".join(text.split())
     if text_en is None:  # English stories: the prompt follows the sentence
         text_en = text if old.text_en in ("", old.text) else old.text_en
-    words = old.words if _letters(text) == _letters(old.text) else ()
-    changed = replace(old, text=text, text_en=" ".join(text_en.split()), words=words)
-    return _renumber([*sentences[:i], changed, *sentences[i + 1 :]])
+    changed = replace(old, text=text, text_en=" ".join(text_en.split()))
+    return _renumber([*sentences[:i], _timed(changed), *sentences[i + 1 :]])
 
 
 def merge_with_next(sentences: list[Sentence], i: int) -> list[Sentence]:
@@ -38,7 +39,7 @@ def merge_with_next(sentences: list[Sentence], i: int) -> list[Sentence]:
         text_en=f"{first.text_en} {second.text_en}".strip(),
         words=(*first.words, *second.words),
     )
-    return _renumber([*sentences[:i], merged, *sentences[i + 2 :]])
+    return _renumber([*sentences[:i], _timed(merged), *sentences[i + 2 :]])
 
 
 def split(sentences: list[Sentence], i: int) -> list[Sentence]:
@@ -48,13 +49,15 @@ def split(sentences: list[Sentence], i: int) -> list[Sentence]:
     if not head or not tail:
         return sentences
     head_en, tail_en = _halves(old.text_en) if old.text_en != old.text else (head, tail)
-    cut = _cut_time(old, head, tail)
-    n_head = len(head.split())
+    n_head = _words_in(old, head)
+    if n_head:
+        cut = float(old.words[n_head].start)
+    else:
+        share = len(head) / max(1, len(head) + len(tail))
+        cut = round(old.start + (old.end - old.start) * share, 3)
     first = replace(old, end=cut, text=head, text_en=head_en, words=old.words[:n_head])
     second = replace(old, start=cut, text=tail, text_en=tail_en, words=old.words[n_head:])
-    if not _words_fit(old):
-        first, second = replace(first, words=()), replace(second, words=())
-    return _renumber([*sentences[:i], first, second, *sentences[i + 1 :]])
+    return _renumber([*sentences[:i], _timed(first), _timed(second), *sentences[i + 1 :]])
 
 
 def delete(sentences: list[Sentence], i: int) -> list[Sentence]:
@@ -74,12 +77,23 @@ def _halves(text: str) -> tuple[str, str]:
     return " ".join(words[:best]), " ".join(words[best:])
 
 
-def _cut_time(sentence: Sentence, head: str, tail: str) -> float:
-    n_head = len(head.split())
-    if _words_fit(sentence) and 0 < n_head < len(sentence.words):
-        return float(sentence.words[n_head].start)
-    share = len(head) / max(1, len(head) + len(tail))
-    return round(sentence.start + (sentence.end - sentence.start) * share, 3)
+def _words_in(sentence: Sentence, head: str) -> int:
+    """How many of the sentence's timed words speak ``head``; 0 when the cut falls inside a word
+    or the words no longer match the text."""
+    if not _words_fit(sentence):
+        return 0
+    wanted, spoken = _letters(head), ""
+    for count, word in enumerate(sentence.words[:-1], start=1):
+        spoken += _letters(_word_text(word))
+        if spoken == wanted:
+            return count
+        if len(spoken) >= len(wanted):
+            return 0
+    return 0
+
+
+def _timed(sentence: Sentence) -> Sentence:
+    return sentence if _words_fit(sentence) else replace(sentence, words=())
 
 
 def _words_fit(sentence: Sentence) -> bool:

@@ -249,7 +249,8 @@ def story_replay_html(story: StoryRecord, library: Library) -> str:
         image = _scaled_jpeg(picture.read_bytes()) if picture and picture.is_file() else None
         if frame.status not in ("done", "no_backend"):
             image = None  # a failed redo keeps the old file; show the sentence card instead
-        frames.append(ReplayFrame(frame.start, frame.end, frame.text, image))
+        words = tuple(ReplayWord(word.strip(), start, end) for start, end, word in frame.words)
+        frames.append(ReplayFrame(frame.start, frame.end, frame.text, image, words=words))
     audio, mime = None, "audio/webm"
     narration = story.narration_path and library.path(story.narration_path)
     if narration and narration.is_file():

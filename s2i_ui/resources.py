@@ -80,3 +80,12 @@ def _speech_engine(model: str, engine: str, device: str, _settings: Settings):
 @st.cache_resource(show_spinner=False)
 def _loaded_engines() -> dict[tuple[str, str, str], SpeechEngine]:
     return {}
+
+
+@st.cache_resource(show_spinner=False)
+def planned_engine(engine: str, device: str) -> tuple[str, str]:
+    """(engine, device) that loading would pick on this machine: a cheap probe, no model."""
+    from s2i_core.transcribe import choose_engine, device_label
+
+    name, chosen = choose_engine(engine, device)
+    return name, device_label(chosen)

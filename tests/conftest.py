@@ -51,3 +51,7 @@ def encode(
 @pytest.fixture(scope="session")
 def encode_audio() -> Callable[..., bytes]:
     return encode
+
+
+# A real PostgreSQL server for the storage tests (and any test that asks for ``postgres_url``).
+from tests.postgres import postgres_url  # noqa: E402, F401

@@ -6,6 +6,8 @@ the local NVIDIA stand-in server over real HTTP. Only the transcription test loa
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from s2i_core.pipeline import frame_drafts
 from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import Library, StoryNotFoundError
+from s2i_core.transcribe import Word
 from s2i_ui.widgets import STATUS_LABELS
 from tests.nvidia_stub import NvidiaStub
 
@@ -96,6 +99,7 @@ def seed_story(
     class_name: str = "",
     language: str = "en",
     pictures: bool = True,
+    timed: bool = False,
 ) -> int:
     story = library.create_story(
         title=title,
@@ -107,15 +111,31 @@ def seed_story(
         image_model="stabilityai/stable-diffusion-xl",
         image_params={"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": 7},
     )
-    frames = library.set_frames(story.id, frame_drafts(as_sentences(sentences), "storybook", ""))
+    drafts = frame_drafts(as_sentences(sentences, timed), "storybook", "")
+    frames = library.set_frames(story.id, drafts)
     if pictures:
         card = placeholder_card(sentences[0], 256, 256)
         library.save_frame_result(frames[0].id, "done", image=card, thumbnail=thumbnail(card))
     return story.id
 
 
-def as_sentences(texts_: list[str]) -> list[Sentence]:
-    return [Sentence(i, 3.0 * i, 3.0 * i + 3.0, t, t) for i, t in enumerate(texts_)]
+def as_sentences(texts_: list[str], timed: bool = False) -> list[Sentence]:
+    return [
+        Sentence(i, 3.0 * i, 3.0 * i + 3.0, t, t, spoken(t, 3.0 * i) if timed else ())
+        for i, t in enumerate(texts_)
+    ]
+
+
+def spoken(text: str, start: float) -> tuple[Word, ...]:
+    """Word times as Whisper writes them (leading space, punctuation attached), 0.5 s a word."""
+    return tuple(
+        Word(start + 0.5 * n, start + 0.5 * n + 0.4, f" {word}", 0.9)
+        for n, word in enumerate(text.split())
+    )
+
+
+def triples(words: tuple[Word, ...]) -> tuple[tuple[float, float, str], ...]:
+    return tuple((w.start, w.end, w.word) for w in words)
 
 
 FOX = ["The fox found a balloon.", "The balloon flew over the river.", "The fox came home."]
@@ -128,6 +148,7 @@ def test_home_says_single_user_mode_and_loads_no_model(env, library):
     page = texts(at)
     assert "Single-user mode" in page
     assert "not loaded yet" in page  # the speech model waits for the first transcription
+    assert "faster-whisper · Whisper `base` · CPU" in page  # what auto picks on this machine
     assert "1 story saved" in page
     assert "No NVIDIA API key" in page
     assert "Start a storytelling session" in labels(at)
@@ -174,6 +195,25 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     at = unlock(at, PASSCODE, form="sidebar_unlock")
     assert [e for e in at.expander if e.label == "Teacher tools"]
     assert "Delete this story…" in labels(at)
+
+
+def replay_payload(at: AppTest) -> dict:
+    [iframe] = at.get("iframe")
+    data = re.search(r'<script id="story-data"[^>]*>(.*?)</script>', iframe.proto.srcdoc, re.S)
+    return json.loads(data.group(1))
+
+
+def test_replay_highlights_the_stored_word_times_of_a_saved_story(env, library):
+    story_id = seed_story(library, "The fox", FOX, timed=True)
+    last = library.get_story(story_id).frames[-1]
+    library.update_frame_text(last.id, text="The fox ran home.")  # reworded after saving
+    at = open_page(STORY, story=str(story_id))
+    frames = replay_payload(at)["frames"]
+    assert [f["words"] for f in frames[:2]] == [
+        [{"text": w.word.strip(), "start": w.start, "end": w.end} for w in spoken(text, 3.0 * n)]
+        for n, text in enumerate(FOX[:2])
+    ]
+    assert frames[2]["text"] == "The fox ran home." and frames[2]["words"] == []
 
 
 def test_teacher_actions_check_the_role_where_they_run(classroom, library):
@@ -267,10 +307,12 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
 
     # Without a "/" mark, a split cuts at a word Whisper timed, not at a guessed moment.
     words = at.session_state["draft"]["sentences"][0].words
+    assert story.frames[0].words == tuple((w.start, w.end, w.word) for w in words)
     at = at.button(key="split_0_0").click().run()
     first, second = library.get_story(summary.id).frames[:2]
     assert first.end == second.start and second.start in [w.start for w in words[1:]]
     assert f"{first.text} {second.text}" == shown[0]
+    assert first.words + second.words == story.frames[0].words  # the replay can still follow
 
     at = go(at, "Home.py")  # the model stays loaded, and Home now says where it runs
     assert "not loaded yet" not in texts(at) and "Running on cpu" in texts(at)
@@ -301,14 +343,18 @@ def test_an_uploaded_story_longer_than_allowed_is_refused(env, library):
 
 
 # --- create: sentence editing and the storyboard -----------------------------------------------
-def start_draft(library: Library, sentences: list[str], language: str = "en") -> AppTest:
+def start_draft(
+    library: Library, sentences: list[str], language: str = "en", timed: bool = False
+) -> AppTest:
     """The Create page right after transcription: the draft saved, the sentences on screen."""
-    story_id = seed_story(library, "The fox", sentences, language=language, pictures=False)
+    story_id = seed_story(
+        library, "The fox", sentences, language=language, pictures=False, timed=timed
+    )
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=TIMEOUT)
     at.switch_page(CREATE)
     at.session_state["draft"] = {
         "story_id": story_id,
-        "sentences": as_sentences(sentences),
+        "sentences": as_sentences(sentences, timed),
         "language": language,
         "version": 0,
         "generated": False,
@@ -381,6 +427,29 @@ def test_a_translated_story_keeps_an_editable_english_line_for_the_pictures(env,
         "The fox found a big balloon.",
     )
     assert "The fox found a big balloon." in frame.prompt
+
+
+def test_word_times_follow_merges_and_splits_and_leave_a_reworded_sentence(env, library):
+    at = start_draft(library, FOX, timed=True)
+    story_id = at.session_state["draft"]["story_id"]
+    heard = [triples(spoken(text, 3.0 * n)) for n, text in enumerate(FOX)]
+    assert [f.words for f in library.get_story(story_id).frames] == heard
+
+    at = at.button(key="merge_0_0").click().run()
+    merged = library.get_story(story_id).frames[0]
+    assert merged.words == heard[0] + heard[1]
+
+    at = at.button(key="split_1_0").click().run()
+    first, second, last = library.get_story(story_id).frames
+    assert first.words and second.words and first.words + second.words == merged.words
+    assert first.end == second.start == second.words[0][0]
+
+    at.text_area(key="sent_2_2").input("the fox came home!").run()  # same words, new punctuation
+    assert library.get_story(story_id).frames[2].words == last.words == heard[2]
+    at.text_area(key="sent_2_2").input("The fox ran home.").run()  # no longer what was heard
+    frames = library.get_story(story_id).frames
+    assert frames[2].text == "The fox ran home." and frames[2].words == ()
+    assert [f.words for f in frames[:2]] == [first.words, second.words]
 
 
 def test_generate_fills_the_storyboard_from_the_picture_service(library, pictures):

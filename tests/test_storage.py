@@ -1,12 +1,12 @@
-"""The story library against a real database: SQLite in a temporary folder by default, or the
-PostgreSQL database named by S2I_TEST_DATABASE_URL (its tables are dropped before each test)."""
+"""The story library against real databases: every test runs on SQLite in a temporary folder and
+on PostgreSQL, a throwaway server (tests/postgres.py) or the one named by S2I_TEST_DATABASE_URL
+(its tables are dropped before each test)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import multiprocessing
-import os
 import pickle
 import threading
 import time
@@ -30,9 +30,6 @@ from s2i_core.storage import (
     StorySummary,
 )
 
-DATABASE_URL = os.environ.get("S2I_TEST_DATABASE_URL", "")
-
-
 def drop_all_tables(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
@@ -40,11 +37,13 @@ def drop_all_tables(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    if DATABASE_URL:
-        drop_all_tables(DATABASE_URL)
-    return Settings(data_dir=tmp_path / "data", database_url=DATABASE_URL)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    database_url = ""  # SQLite in the data folder
+    if request.param == "postgresql":
+        database_url = request.getfixturevalue("postgres_url")
+        drop_all_tables(database_url)
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
 
 
 @pytest.fixture
