@@ -9,13 +9,16 @@ Chinese, Japanese and Korean have no bundled font (see fonts/LICENSES.md).
 
 from __future__ import annotations
 
+import io
+import os
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
-from fpdf.errors import FPDFException
+from PIL import Image
 
 from .errors import StorageError
 from .storage import FrameRecord, Library, StoryRecord
@@ -38,6 +41,7 @@ SCRIPT_FONTS = {"DEVANAGARI": "notodevanagari", "ARABIC": "notoarabic"}
 # A4 landscape, in millimetres: two columns, each a square picture with its caption below.
 PAGE_W, PAGE_H = 297.0, 210.0
 PICTURE = 118.0
+PICTURE_PX = round(PICTURE / 25.4 * 144)  # pictures go in at about 144 dpi of their printed size
 GAP = 20.0
 MARGIN = (PAGE_W - 2 * PICTURE - GAP) / 2
 PICTURE_TOP = 22.0
@@ -108,6 +112,7 @@ def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None
     ``library`` resolves the frames' stored picture paths. Frames without a usable picture show
     why instead (not made yet, held back by the filter, ...), so any story can be exported.
     """
+    pictures = _print_ready_pictures(story, library)
     pdf = _new_document(story)
     _title_page(pdf, story)
     show_english = story.language.lower() not in ("", "en", "english")
@@ -116,7 +121,7 @@ def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None
         for column, frame in enumerate(story.frames[first : first + 2]):
             x = MARGIN + column * (PICTURE + GAP)
             _frame_label(pdf, frame, x)
-            _picture(pdf, library, frame, x)
+            _picture(pdf, pictures.get(frame.id), frame, x)
             text = frame.text.strip()
             english = frame.text_en.strip() if show_english else ""
             _caption(pdf, text, "" if english == text else english, x)
@@ -142,9 +147,6 @@ def _new_document(story: StoryRecord) -> FPDF:
         pdf.add_font(family, style, FONTS_DIR / file_name)
     pdf.set_fallback_fonts([FONT, *SCRIPT_FONTS.values()], exact_match=False)
     pdf.set_text_shaping(True)
-    # Pictures go in as JPEG at about 140 dpi of their printed size: a 24-frame story stays small.
-    pdf.set_image_filter("DCTDecode")
-    pdf.oversized_images = "DOWNSCALE"
     pdf.set_title(story.title)
     pdf.set_subject(f"Storyboard for {story.class_name}" if story.class_name else "Storyboard")
     pdf.set_creator("Speech-to-Image storyboards")
@@ -181,15 +183,31 @@ def _frame_label(pdf: FPDF, frame: FrameRecord, x: float) -> None:
     pdf.cell(PICTURE, 5, f"{frame.index + 1}   ·   {_clock(frame.start)}–{_clock(frame.end)}")
 
 
-def _picture(pdf: FPDF, library: Library, frame: FrameRecord, x: float) -> None:
-    if frame.image_path:
-        try:
-            path = library.path(frame.image_path)
-            if path.is_file():
-                pdf.image(path, x, PICTURE_TOP, PICTURE, PICTURE, keep_aspect_ratio=True)
-                return
-        except (OSError, FPDFException, StorageError):  # unreadable file: show the placeholder
-            pass
+def _print_ready_pictures(story: StoryRecord, library: Library) -> dict[int, bytes]:
+    """Each frame's picture as a JPEG sized for print, made on every core at once (decoding and
+    resizing release the GIL); frames whose picture is missing or unreadable are left out."""
+    frames = [f for f in story.frames if f.image_path]
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        jpegs = pool.map(lambda f: _print_ready(library, f.image_path), frames)
+        return {f.id: jpeg for f, jpeg in zip(frames, jpegs, strict=True) if jpeg}
+
+
+def _print_ready(library: Library, stored_path: str) -> bytes | None:
+    try:
+        with Image.open(library.path(stored_path)) as picture:
+            picture = picture.convert("RGB")
+            picture.thumbnail((PICTURE_PX, PICTURE_PX), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            out = io.BytesIO()
+            picture.save(out, "JPEG", quality=85)
+            return out.getvalue()
+    except (OSError, ValueError, StorageError):  # unreadable file: the frame shows why instead
+        return None
+
+
+def _picture(pdf: FPDF, jpeg: bytes | None, frame: FrameRecord, x: float) -> None:
+    if jpeg:
+        pdf.image(io.BytesIO(jpeg), x, PICTURE_TOP, PICTURE, PICTURE, keep_aspect_ratio=True)
+        return
     pdf.set_fill_color(236, 236, 236)
     pdf.rect(x, PICTURE_TOP, PICTURE, PICTURE, style="F", round_corners=True, corner_radius=4)
     message = PLACEHOLDERS.get(frame.status, PLACEHOLDERS["pending"])
