@@ -141,7 +141,7 @@ def load_whisper_model(name: str, cache_dir: Path, device: str = "cpu") -> Whisp
             return whisper.load_model(str(path), device=device)
         except Exception as exc:
             raise SpeechModelError(
-                f"The file {path} is not an openai-whisper checkpoint ({exc}). Point "
+                f"The file {path} is not an openai-whisper checkpoint ({_first_line(exc)}). Point "
                 "S2I_WHISPER_MODEL at a .pt checkpoint, a model folder or a model name."
             ) from exc
     if name in BUNDLED_MODELS or path.is_dir():
@@ -152,10 +152,11 @@ def load_whisper_model(name: str, cache_dir: Path, device: str = "cpu") -> Whisp
         try:
             root = cache_dir / "openai-whisper" / "downloads"
             return whisper.load_model(name, device=device, download_root=str(root))
-        except (URLError, OSError) as exc:
+        except (URLError, OSError, RuntimeError) as exc:  # offline, or a bad checksum
             raise SpeechModelError(
-                f"The Whisper model {name!r} could not be downloaded ({exc}). Connect to the "
-                f"internet once, or use a bundled model: {', '.join(BUNDLED_MODELS)}."
+                f"The Whisper model {name!r} could not be downloaded ({_first_line(exc)}). Connect "
+                "to the internet once, or use a bundled model: "
+                f"{', '.join(BUNDLED_MODELS)}."
             ) from exc
     resolve_model(name, cache_dir)  # explains a missing folder
     raise SpeechModelError(
@@ -183,3 +184,7 @@ def to_segment(segment: dict) -> Segment:
         avg_logprob=float(segment["avg_logprob"]),
         no_speech_prob=float(segment["no_speech_prob"]),
     )
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
