@@ -90,7 +90,9 @@ class PostgresServer:
             "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),
             "-l", str(self.folder / "server.log"), "-o", options,
         )  # fmt: skip
-        self.run("createdb", "-h", str(self.folder), "-p", str(self.port), "-U", SUPERUSER, DATABASE)
+        self.run(
+            "createdb", "-h", str(self.folder), "-p", str(self.port), "-U", SUPERUSER, DATABASE
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

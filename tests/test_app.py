@@ -315,7 +315,7 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
     assert first.words + second.words == story.frames[0].words  # the replay can still follow
 
     at = go(at, "Home.py")  # the model stays loaded, and Home now says where it runs
-    assert "not loaded yet" not in texts(at) and "Running on cpu" in texts(at)
+    assert "not loaded yet" not in texts(at) and "Running on CPU" in texts(at)
 
 
 def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:

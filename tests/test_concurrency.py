@@ -60,7 +60,9 @@ def seed_shelf(library: Library) -> None:
             narration=NARRATION,
             narration_ext="wav",
         )
-        drafts = [FrameDraft(i, i * 2.0, i * 2.0 + 2, f"Sentence {i} of {n}.") for i in range(frames)]
+        drafts = [
+            FrameDraft(i, i * 2.0, i * 2.0 + 2, f"Sentence {i} of {n}.") for i in range(frames)
+        ]
         for frame in library.set_frames(story.id, drafts):
             image = draw_picture(frame.text, 256, 256)
             library.save_frame_result(frame.id, "done", image=image, thumbnail=image)
@@ -189,7 +191,10 @@ def test_twenty_students_read_while_the_teacher_generates(tmp_path: Path):
     settings = Settings(data_dir=tmp_path)
     spawn = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
     ready, stop, results = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
-    with NvidiaStub(latency=LATENCY) as stub, Library(stub_settings(stub, data_dir=tmp_path)) as lib:
+    with (
+        NvidiaStub(latency=LATENCY) as stub,
+        Library(stub_settings(stub, data_dir=tmp_path)) as lib,
+    ):
         seed_shelf(lib)
         processes = [
             spawn.Process(target=student_process, args=(str(tmp_path), n, ready, stop, results))

@@ -30,6 +30,7 @@ from s2i_core.storage import (
     StorySummary,
 )
 
+
 def drop_all_tables(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
