@@ -79,19 +79,22 @@ def storyboard(scratch: Path) -> dict:
 
     results = {"latency": LATENCY, "t_asr": t_asr, "t_asr_first_sentence": first_sentence_s,
                "sentences": len(narration.sentences)}  # fmt: skip
-    for mode in ("streamed", "sequential"):
+    for mode, concurrency in (("streamed", 4), ("sequential", 4), ("streamed", 6)):
+        key = mode if concurrency == 4 else f"{mode}, {concurrency} at once"
         with NvidiaStub(latency=LATENCY) as stub:
             settings = base.with_changes(
                 nvidia_api_key=stub.key,
                 nvidia_base_url=stub.base_url,
                 nvcf_status_url=stub.status_url,
-                data_dir=scratch / f"storyboard-{mode}",
+                data_dir=scratch / f"storyboard-{mode}-{concurrency}",
+                image_concurrency=concurrency,
             )
-            results[mode] = _timed_storyboard(mode, settings, engine, clip)
-            results[mode] |= {
+            results[key] = _timed_storyboard(mode, settings, engine, clip)
+            results[key] |= {
                 "peak_in_flight": stub.peak_in_flight,
                 "max_per_minute": stub.max_in_window(60),
                 "requests": len(stub.generation_requests()),
+                "concurrency": concurrency,
             }
     return results
 

@@ -19,7 +19,13 @@ from .audio import DecodedAudio, decode_audio, narration_for_replay
 from .errors import ContentFilteredError, ImageAPIError, NoSpeechError
 from .images import placeholder_card, thumbnail
 from .nvidia import GeneratedImage, ImageParams, NvidiaImageClient, get_image_model
-from .prompts import DEFAULT_BLOCKLIST, DEFAULT_STYLE, blocked_reason, build_prompt
+from .prompts import (
+    DEFAULT_BLOCKLIST,
+    DEFAULT_STYLE,
+    NEGATIVE_PROMPT,
+    blocked_reason,
+    build_prompt,
+)
 from .sentences import Sentence, add_english, cap_sentences, split_sentences, stream_sentences
 from .settings import Settings
 from .storage import FrameDraft, FrameRecord, Library, StoryRecord
@@ -82,6 +88,8 @@ def transcribe_narration(
 def default_params(settings: Settings, params: ImageParams | None = None) -> ImageParams:
     params = params or ImageParams(model=settings.image_model)
     get_image_model(params.model)  # an unknown model fails here, before anything is saved
+    if not params.negative_prompt:
+        params = dataclasses.replace(params, negative_prompt=NEGATIVE_PROMPT)
     if not params.seed:
         params = dataclasses.replace(params, seed=random.randint(1, 2**31 - 1))
     return params

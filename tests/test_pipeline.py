@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from s2i_core.errors import UnknownModelError
 from s2i_core.nvidia import ImageParams
-from s2i_core.pipeline import StoryOptions, generate_story, save_draft, transcribe_narration
+from s2i_core.pipeline import (
+    StoryOptions,
+    generate_story,
+    save_draft,
+    stream_story,
+    transcribe_narration,
+)
 from s2i_core.storage import Library
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
@@ -50,6 +57,12 @@ def test_a_story_becomes_one_saved_picture_per_sentence(tmp_path, stub, narratio
     # one story seed, sent with every frame, for a consistent look
     seeds = {r.body["seed"] for r in stub.generation_requests()}
     assert seeds == {story.seed} and story.seed > 0
+    # every request carries the classroom-safe negative prompt
+    negatives = [
+        [p["text"] for p in r.body["text_prompts"] if p["weight"] < 0]
+        for r in stub.generation_requests()
+    ]
+    assert all("violence" in " ".join(n) for n in negatives)
 
 
 def test_frames_are_drawn_at_the_same_time_not_one_after_another(tmp_path, narration):
@@ -147,3 +160,33 @@ def test_an_unknown_image_model_is_refused_before_anything_is_saved(tmp_path, st
     with pytest.raises(UnknownModelError, match="acme/imaginary-model"):
         save_draft(library, settings, options, narration)
     assert library.count_stories() == 0
+
+
+def test_streamed_story_draws_pictures_while_the_narration_is_still_transcribed(
+    tmp_path, speech_engine
+):
+    """A minute of narration: Whisper works through it in 30 s windows, and the first window's
+    pictures are requested, drawn and saved before the second window is transcribed."""
+    clip = Path(__file__).resolve().parents[1] / "bench" / "clips" / "story_60s.ogg"
+    with NvidiaStub(latency=0.05) as stub:
+        library, settings = make_library(tmp_path, stub)
+        client = stub_client(stub)
+        events = list(
+            stream_story(library, settings, client, clip, StoryOptions("Mia"), speech_engine)
+        )
+    kinds = [e.kind for e in events]
+    first_done, transcribed = kinds.index("frame_done"), kinds.index("transcribed")
+    assert first_done < transcribed  # a picture landed before transcription ended
+
+    story = library.get_story(events[0].story_id)
+    added = [e.frame.index for e in events if e.kind == "frame_added"]
+    assert added == list(range(len(story.frames)))  # frames numbered in the order spoken
+    starts = [f.start for f in story.frames]
+    assert starts == sorted(starts) and story.frames[-1].end <= story.duration + 0.05
+    position = {(e.kind, e.frame.id): i for i, e in enumerate(events) if e.frame}
+    for frame in story.frames:  # each frame was announced before its picture arrived
+        assert position[("frame_added", frame.id)] < position[("frame_done", frame.id)]
+        assert frame.status == "done" and library.path(frame.image_path).is_file()
+    done = [e.frame.id for e in events if e.kind == "frame_done"]
+    assert sorted(done) == sorted(f.id for f in story.frames)
+    assert story.status == "complete" and "Mia" in story.transcript
