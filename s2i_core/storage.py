@@ -9,11 +9,13 @@ points to them is committed, so a crash leaves at worst an unused file, never a 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -505,9 +507,13 @@ class Library:
         story = self.get_story(story_id)
         return [frame for frame in story.frames if frame.status != "done"]
 
-    def recover_interrupted(self) -> int:
+    def recover_interrupted(self, temp_older_than: float = 0.0) -> int:
         """Call once when the app starts: stories a crash left "generating" get their status from
-        their frames, and half-written temporary files are removed. Returns the stories fixed."""
+        their frames, and half-written temporary files are removed. Returns the stories fixed.
+
+        Where several app processes share the media folder, pass ``temp_older_than`` (seconds) so
+        a restarting one leaves alone the files another is writing at that moment. A story status
+        flipped while another process still draws it is set right when that drawing ends."""
         with self._writing.begin() as session:
             stories = session.scalars(
                 select(Story)
@@ -517,8 +523,11 @@ class Library:
             for story in stories:
                 story.status = _derived_status(story)
                 story.updated_at = _now()
+        cutoff = time.time() - temp_older_than
         for leftover in self.media_dir.rglob("*.tmp"):
-            leftover.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.stat().st_mtime <= cutoff:
+                    leftover.unlink()
         return len(stories)
 
     # --- files ---------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
     from s2i_core.storage import Library
 
     library = Library(_settings)
-    library.recover_interrupted()  # once per process: stories a crash left "generating"
+    # once per process: stories a crash left "generating"; temporary files only when old enough
+    # not to be another replica's picture in the middle of being written
+    library.recover_interrupted(temp_older_than=2 * _settings.image_timeout)
     return library
 
 

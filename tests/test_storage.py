@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import multiprocessing
+import os
 import pickle
 import threading
 import time
@@ -508,3 +509,18 @@ def test_two_writers_and_eight_readers_never_collide(library: Library):
     assert saves >= 8 and all(reads)
     assert all(f.attempts >= 1 for f in library.get_story(story.id).frames)
     assert leftover_temp_files(library) == []
+
+
+def test_recovery_leaves_alone_a_picture_another_app_process_is_writing(library: Library):
+    story = library.create_story("Shared media folder")
+    folder = library.media_dir / str(story.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / ".frame-1.png.old.tmp", folder / ".frame-2.png.new.tmp"
+    stale.write_bytes(b"left by a crash")
+    fresh.write_bytes(b"being written right now")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+
+    library.recover_interrupted(temp_older_than=240)
+
+    assert not stale.exists() and fresh.read_bytes() == b"being written right now"
