@@ -30,6 +30,7 @@ from .sentences import Sentence, add_english, cap_sentences, split_sentences, st
 from .settings import Settings
 from .storage import FrameDraft, FrameRecord, Library, StoryRecord
 from .transcribe import (
+    NO_WORDS_HEARD,
     SpeechEngine,
     Transcription,
     load_engine,
@@ -103,24 +104,43 @@ def save_draft(
     sentences: list[Sentence] | None = None,
 ) -> StoryRecord:
     """Save the story, its narration and one pending frame per sentence, all at once."""
-    params = default_params(settings, options.image_params)
     sentences = narration.sentences if sentences is None else sentences
-    story = library.create_story(
-        title=options.title.strip() or "Untitled story",
-        class_name=options.class_name.strip(),
+    story = _new_story(
+        library,
+        options,
+        default_params(settings, options.image_params),
         language=narration.language,
         duration=narration.decoded.duration,
+        narration=(narration.replay_bytes, narration.replay_ext),
         transcript=" ".join(s.text for s in sentences),
+    )
+    library.set_frames(story.id, frame_drafts(sentences, options.style, options.characters))
+    return library.get_story(story.id)
+
+
+def _new_story(
+    library: Library,
+    options: StoryOptions,
+    params: ImageParams,
+    language: str,
+    duration: float,
+    narration: tuple[bytes, str],
+    transcript: str = "",
+) -> StoryRecord:
+    return library.create_story(
+        title=options.title.strip() or "Untitled story",
+        class_name=options.class_name.strip(),
+        language=language,
+        duration=duration,
+        transcript=transcript,
         style=options.style,
         characters=options.characters,
         image_model=params.model,
         image_params=_params_record(params, options.blocklist),
         seed=params.seed,
-        narration=narration.replay_bytes,
-        narration_ext=narration.replay_ext,
+        narration=narration[0],
+        narration_ext=narration[1],
     )
-    library.set_frames(story.id, frame_drafts(sentences, options.style, options.characters))
-    return library.get_story(story.id)
 
 
 def frame_drafts(sentences: Iterable[Sentence], style: str, characters: str) -> list[FrameDraft]:
@@ -230,18 +250,13 @@ def stream_story(
     params = default_params(settings, options.image_params)
     replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
     segments, info = engine.transcribe(decoded.samples, language=normalize_language(language))
-    story = library.create_story(
-        title=options.title.strip() or "Untitled story",
-        class_name=options.class_name.strip(),
+    story = _new_story(
+        library,
+        options,
+        params,
         language=info.language,
         duration=decoded.duration,
-        style=options.style,
-        characters=options.characters,
-        image_model=params.model,
-        image_params=_params_record(params, options.blocklist),
-        seed=params.seed,
-        narration=replay_bytes,
-        narration_ext=replay_ext,
+        narration=(replay_bytes, replay_ext),
     )
     library.update_story(story.id, status="generating")
     events: queue.Queue[StoryEvent | BaseException | None] = queue.Queue()
@@ -268,10 +283,7 @@ def stream_story(
                 events.put(StoryEvent("frame_added", story.id, frame))
                 drawing.submit(draw, frame)
             if not texts:
-                raise NoSpeechError(
-                    "No words could be heard in the recording. Speak closer to the microphone, "
-                    "in a quiet room, and record again."
-                )
+                raise NoSpeechError(NO_WORDS_HEARD)
             library.update_story(story.id, transcript=" ".join(texts))
             events.put(StoryEvent("transcribed", story.id))
         except BaseException as error:  # handed to the caller's thread
@@ -340,7 +352,7 @@ def make_story(
     for event in stream_story(library, settings, client, source, options, engine, language):
         story_id = event.story_id
     if story_id is None:
-        raise NoSpeechError("No words could be heard in the recording. Record again.")
+        raise NoSpeechError(NO_WORDS_HEARD)
     return library.get_story(story_id)
 
 

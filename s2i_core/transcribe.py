@@ -99,6 +99,10 @@ DECODE_OPTIONS: dict[str, Any] = {
     "condition_on_previous_text": False,
 }
 HALLUCINATION_SILENCE_SECONDS = 2.0
+NO_WORDS_HEARD = (
+    "No words could be heard in the recording. Speak closer to the microphone, in a quiet room, "
+    "and record again."
+)
 
 
 # --- engine-independent helpers ----------------------------------------------------------------
@@ -377,8 +381,5 @@ def transcribe(
     segments, info = engine.transcribe(audio.samples, language=normalize_language(language))
     kept = [segment for segment in segments if segment.text.strip()]
     if not kept:
-        raise NoSpeechError(
-            "No words could be heard in the recording. Speak closer to the microphone, "
-            "in a quiet room, and record again."
-        )
+        raise NoSpeechError(NO_WORDS_HEARD)
     return Transcription(info=info, segments=kept)
