@@ -338,24 +338,6 @@ def _draw_one(
     return _save_result(library, frame.id, result)
 
 
-def make_story(
-    library: Library,
-    settings: Settings,
-    client: NvidiaImageClient | None,
-    source: bytes | str | Path,
-    options: StoryOptions,
-    engine: SpeechEngine | None = None,
-    language: str | None = None,
-) -> StoryRecord:
-    """Narration in, saved storyboard out, in one call."""
-    story_id = None
-    for event in stream_story(library, settings, client, source, options, engine, language):
-        story_id = event.story_id
-    if story_id is None:
-        raise NoSpeechError(NO_WORDS_HEARD)
-    return library.get_story(story_id)
-
-
 def _params_record(params: ImageParams, blocklist: tuple[str, ...]) -> dict:
     record = {k: v for k, v in dataclasses.asdict(params).items() if v not in (None, "")}
     record["blocklist"] = list(blocklist)
