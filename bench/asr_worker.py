@@ -1,12 +1,14 @@
 """One engine in a process of its own, so load time and peak memory are its alone.
 
-python -m bench.asr_worker ENGINE MODEL CACHE_DIR CLIP [CLIP ...]  ->  one JSON object on stdout
+python -m bench.asr_worker ENGINE MODEL CACHE_DIR BEAM_SIZE REPEATS CLIP [CLIP ...]
+    ->  one JSON object on stdout
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -16,23 +18,28 @@ from s2i_core.settings import Settings
 from s2i_core.transcribe import load_engine
 
 
-def main(engine: str, model: str, data_dir: str, *clips: str) -> dict:
+def main(engine: str, model: str, data_dir: str, beam_size: str, repeats: str, *clips: str) -> dict:
     settings = Settings(data_dir=Path(data_dir), asr_engine=engine, whisper_model=model)
+    settings = settings.with_changes(asr_beam_size=int(beam_size))
     started = time.perf_counter()
     speech = load_engine(settings)
     load_s = time.perf_counter() - started
     runs = []
     for clip in clips:
         audio = decode_audio(Path(clip), settings)
-        started = time.perf_counter()
-        segments, _info = speech.transcribe(audio.samples)
-        text = "".join(s.text for s in segments).strip()
-        seconds = time.perf_counter() - started
+        times = []
+        for _ in range(int(repeats)):
+            started = time.perf_counter()
+            segments, _info = speech.transcribe(audio.samples)
+            text = "".join(s.text for s in segments).strip()
+            times.append(time.perf_counter() - started)
+        seconds = statistics.median(times)
         runs.append(
             {
                 "clip": Path(clip).name,
                 "duration": audio.duration,
                 "seconds": seconds,
+                "times": times,
                 "rtf": seconds / audio.duration,
                 "text": text,
             }
@@ -42,6 +49,7 @@ def main(engine: str, model: str, data_dir: str, *clips: str) -> dict:
         "model": model,
         "device": speech.device,
         "compute_type": speech.compute_type,
+        "beam_size": settings.asr_beam_size,
         "load_s": load_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "runs": runs,

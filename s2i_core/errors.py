@@ -13,6 +13,12 @@ class S2IError(Exception):
     user_error = False
 
 
+class SettingsError(S2IError):
+    """A setting (environment variable or Streamlit secret) has a value that cannot be used."""
+
+    user_error = True
+
+
 # --- audio -------------------------------------------------------------------------------------
 class AudioError(S2IError):
     user_error = True

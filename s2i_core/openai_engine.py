@@ -52,8 +52,11 @@ class OpenAIWhisperEngine:
 
     name = "openai-whisper"
 
-    def __init__(self, model: str = "base", *, cache_dir: Path, device: str = "auto") -> None:
+    def __init__(
+        self, model: str = "base", *, cache_dir: Path, device: str = "auto", beam_size: int = 5
+    ) -> None:
         self.model = model.strip() or "base"
+        self.beam_size = beam_size
         self.device = choose_device(device, cuda_available("torch"))
         self.compute_type = "float16" if self.device == "cuda" else "float32"
         if self.device == "cpu":
@@ -68,7 +71,12 @@ class OpenAIWhisperEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIWhisperEngine:
-        return cls(settings.whisper_model, cache_dir=settings.cache_dir, device=settings.asr_device)
+        return cls(
+            settings.whisper_model,
+            cache_dir=settings.cache_dir,
+            device=settings.asr_device,
+            beam_size=settings.asr_beam_size,
+        )
 
     def transcribe(
         self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
@@ -85,6 +93,7 @@ class OpenAIWhisperEngine:
                 word_timestamps=True,
                 fp16=self.device == "cuda",
                 verbose=None,
+                beam_size=self.beam_size,
                 **TRANSCRIBE_OPTIONS,
             )
         info = TranscriptionInfo(
@@ -110,7 +119,7 @@ class OpenAIWhisperEngine:
                 task="translate" if self.whisper.is_multilingual else "transcribe",
                 fp16=self.device == "cuda",
                 verbose=None,
-                beam_size=5,
+                beam_size=self.beam_size,
                 temperature=0.0,
                 condition_on_previous_text=False,
                 sample_len=translation_token_budget(len(audio) / SAMPLE_RATE),

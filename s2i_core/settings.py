@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import SettingsError
+
 ENV_NAMES = {
     "data_dir": "S2I_DATA_DIR",
     "database_url": "S2I_DATABASE_URL",
@@ -18,6 +20,7 @@ ENV_NAMES = {
     "whisper_model": "S2I_WHISPER_MODEL",
     "asr_engine": "S2I_ASR_ENGINE",
     "asr_device": "S2I_ASR_DEVICE",
+    "asr_beam_size": "S2I_ASR_BEAM_SIZE",
     "image_concurrency": "S2I_IMAGE_CONCURRENCY",
     "image_rpm": "S2I_IMAGE_RPM",
     "image_timeout": "S2I_IMAGE_TIMEOUT",
@@ -39,6 +42,7 @@ class Settings:
     whisper_model: str = "base"  # bundled multilingual base; "tiny.en", a folder, or a model name
     asr_engine: str = "auto"  # auto | faster-whisper | openai-whisper
     asr_device: str = "auto"  # auto | cpu | cuda
+    asr_beam_size: int = 5  # 1 (greedy) decodes about 1.5x faster on a CPU, slightly less exact
     image_concurrency: int = 4
     image_rpm: int = 40
     image_timeout: float = 120.0  # seconds one picture may take, retries and polling included
@@ -57,7 +61,7 @@ class Settings:
             if raw in (None, "") and secrets is not None:
                 raw = _secret(secrets, env_name)
             if raw not in (None, ""):
-                values[f.name] = _coerce(f.type, str(raw).strip())
+                values[f.name] = _coerce(f.type, str(raw).strip(), env_name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
@@ -94,10 +98,19 @@ def _secret(secrets: Mapping[str, Any], name: str) -> Any:
         return None
 
 
-def _coerce(type_name: Any, raw: str) -> Any:
+def _coerce(type_name: Any, raw: str, env_name: str) -> Any:
     kind = str(type_name)
-    if "int" in kind:
-        return int(raw)
-    if "float" in kind:
-        return float(raw)
-    return raw
+    if "int" not in kind and "float" not in kind:
+        return raw
+    whole = "int" in kind
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        number = "a whole number" if whole else "a number"
+        raise SettingsError(
+            f"The setting {env_name} must be {number} above 0, not {raw[:40]!r}. "
+            "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+        )
+    return value

@@ -90,8 +90,8 @@ class SpeechEngine(Protocol):
 # previous window (so one hallucination cannot feed the next), temperature fallback when a window
 # repeats itself (compression ratio) or is unlikely (log prob), skip windows judged silent, and
 # skip hallucinated words inside long silences.
+# The beam size is a setting of its own (S2I_ASR_BEAM_SIZE): beam 5 is Whisper's most exact.
 DECODE_OPTIONS: dict[str, Any] = {
-    "beam_size": 5,
     "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
     "compression_ratio_threshold": 2.4,
     "log_prob_threshold": -1.0,
@@ -173,10 +173,11 @@ def _model_error(setting: str, exc: Exception) -> SpeechModelError:
 class FasterWhisperEngine:
     name = "faster-whisper"
 
-    def __init__(self, model: str, model_path: str, device: str = "auto"):
+    def __init__(self, model: str, model_path: str, device: str = "auto", beam_size: int = 5):
         from faster_whisper import WhisperModel
 
         self.model = model
+        self.beam_size = beam_size
         self.device = choose_device(device, cuda_available("ctranslate2"))
         self.compute_type = "float16" if self.device == "cuda" else "int8"
         try:
@@ -199,7 +200,7 @@ class FasterWhisperEngine:
     @classmethod
     def from_settings(cls, settings: Settings) -> FasterWhisperEngine:
         path = resolve_model(settings.whisper_model, settings.cache_dir)
-        return cls(settings.whisper_model, path, settings.asr_device)
+        return cls(settings.whisper_model, path, settings.asr_device, settings.asr_beam_size)
 
     @property
     def multilingual(self) -> bool:
@@ -215,6 +216,7 @@ class FasterWhisperEngine:
             word_timestamps=True,
             vad_filter=True,
             hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS,
+            beam_size=self.beam_size,
             **DECODE_OPTIONS,
         )
         summary = TranscriptionInfo(
@@ -238,7 +240,7 @@ class FasterWhisperEngine:
             language=language,
             task=task,
             vad_filter=False,
-            beam_size=5,
+            beam_size=self.beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
             max_new_tokens=translation_token_budget(len(audio) / 16000),
@@ -277,7 +279,7 @@ ENGINES: dict[str, Callable[[Settings], SpeechEngine]] = {
     "faster-whisper": FasterWhisperEngine.from_settings,
     "openai-whisper": _openai_whisper,
 }
-_loaded: dict[tuple[str, str, str, str], SpeechEngine] = {}
+_loaded: dict[tuple[str, str, str, int, str], SpeechEngine] = {}
 _load_lock = threading.Lock()
 
 
@@ -362,7 +364,7 @@ def engine_name(settings: Settings) -> str:
 def load_engine(settings: Settings) -> SpeechEngine:
     """The engine for these settings, loaded on first use and shared by every later caller."""
     key = (settings.asr_engine, settings.whisper_model, settings.asr_device,
-           str(settings.cache_dir.resolve()))  # fmt: skip
+           settings.asr_beam_size, str(settings.cache_dir.resolve()))  # fmt: skip
     with _load_lock:
         if key not in _loaded:
             name, device = choose_engine(settings.asr_engine, settings.asr_device)

@@ -49,8 +49,8 @@ def loaded_engine(settings: Settings) -> SpeechEngine | None:
     return _loaded_engines().get(_engine_key(settings))
 
 
-def _engine_key(settings: Settings) -> tuple[str, str, str]:
-    return settings.whisper_model, settings.asr_engine, settings.asr_device
+def _engine_key(settings: Settings) -> tuple[str, str, str, int]:
+    return settings.whisper_model, settings.asr_engine, settings.asr_device, settings.asr_beam_size
 
 
 # Arguments starting with "_" are not hashed: the string arguments before them are the cache key.
@@ -73,14 +73,14 @@ def _image_client(key_id: str, base_url: str, status_url: str, _settings: Settin
 
 
 @st.cache_resource(show_spinner=False)
-def _speech_engine(model: str, engine: str, device: str, _settings: Settings):
+def _speech_engine(model: str, engine: str, device: str, beam_size: int, _settings: Settings):
     from s2i_core.transcribe import load_engine
 
     return load_engine(_settings)
 
 
 @st.cache_resource(show_spinner=False)
-def _loaded_engines() -> dict[tuple[str, str, str], SpeechEngine]:
+def _loaded_engines() -> dict[tuple[str, str, str, int], SpeechEngine]:
     return {}
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from s2i_core.errors import RateLimitedError, S2IError
+from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.settings import Settings
 
 from . import resources, roles
@@ -43,7 +43,11 @@ def setup(title: str, icon: str, layout: str = "wide") -> Settings:
     """First call of every page: page config, shared style, sidebar. Returns the settings."""
     st.set_page_config(page_title=f"{title} · Speech to Storyboard", page_icon=icon, layout=layout)
     st.html(_CSS)
-    settings = resources.settings()
+    try:
+        settings = resources.settings()
+    except SettingsError as error:  # a typo in the deployment: say which setting, nothing else
+        st.error(str(error), icon=":material/settings:")
+        st.stop()
     sidebar(settings)
     return settings
 

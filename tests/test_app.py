@@ -154,6 +154,17 @@ def test_home_says_single_user_mode_and_loads_no_model(env, library):
     assert "Start a storytelling session" in labels(at)
 
 
+def test_a_setting_with_a_typo_is_named_on_every_page(env):
+    env.setenv("S2I_MAX_FRAMES", "twenty")
+    for page in (None, "pages/2_Library.py"):
+        at = open_page(page)
+        assert not at.exception
+        assert [e.value for e in at.error] == [
+            "The setting S2I_MAX_FRAMES must be a whole number above 0, not 'twenty'. "
+            "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+        ]
+
+
 def test_home_with_a_passcode_is_a_student_view(classroom):
     at = open_page()
     assert "Student view" in texts(at)

@@ -151,6 +151,16 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, args, needle):
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_a_setting_with_a_typo_is_named_not_traced_back(tmp_path):
+    env = cli_env(tmp_path, S2I_IMAGE_RPM="forty")
+    result = run_cli("list", env=env, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: The setting S2I_IMAGE_RPM must be a whole number above 0, not 'forty'. "
+        "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+    ]
+
+
 def test_the_key_never_leaves_the_environment(made_story, tmp_path):
     story, env, data_dir, result, _stub = made_story
     key = env["NVIDIA_API_KEY"]

@@ -19,7 +19,6 @@ import whisper
 from ctranslate2.specs import whisper_spec
 from ctranslate2.specs.model_spec import index_spec
 from whisper.model import ModelDimensions
-from whisper.normalizers import BasicTextNormalizer
 
 from s2i_core import openai_engine
 from s2i_core.audio import decode_audio
@@ -29,25 +28,13 @@ from s2i_core.openai_engine import OpenAIWhisperEngine
 from s2i_core.settings import Settings
 from s2i_core.transcribe import SpeechEngine, Transcription, load_engine
 from s2i_core.whisper_models import resolve_model
+from tests.wer import word_error_rate
 
 pytestmark = pytest.mark.slow
 
 # (model, clip): the multilingual base model on English and Spanish, English-only tiny.en.
 CLIPS = [("base", "en_long"), ("base", "es_story"), ("tiny.en", "en_story")]
 MAX_WER = 0.05
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    normalize = BasicTextNormalizer()
-    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
-    distances = list(range(len(hyp) + 1))  # Levenshtein distance over words, one row at a time
-    for i, ref_word in enumerate(ref, start=1):
-        diagonal, distances[0] = distances[0], i
-        for j, hyp_word in enumerate(hyp, start=1):
-            substitution = diagonal + (ref_word != hyp_word)
-            diagonal = distances[j]
-            distances[j] = min(distances[j] + 1, distances[j - 1] + 1, substitution)
-    return distances[-1] / max(len(ref), 1)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from s2i_core.transcribe import (
     transcribe,
 )
 from s2i_core.whisper_models import MARKER, assemble_base, base_parts
+from tests.wer import word_error_rate
 
 # What a listener hears in each recording (see tests/fixtures/README.md for the full texts).
 KEY_WORDS = {
@@ -155,6 +156,18 @@ def test_english_tiny_model_loads_once_under_concurrent_requests(tmp_path, fixtu
     transcription = transcribe(decode_audio(fixtures_dir / "en_story.wav", settings), settings)
     assert transcription.info.model == "tiny.en" and transcription.info.language == "en"
     assert len(KEY_WORDS["en_story"][1] & heard(transcription.text)) >= 4
+
+
+def test_greedy_decoding_is_a_setting_and_hears_the_same_story(
+    engine_settings, speech_engine, heard_fixtures, monkeypatch
+):
+    monkeypatch.setenv("S2I_ASR_BEAM_SIZE", "1")
+    settings = Settings.load(data_dir=engine_settings.data_dir)
+    greedy = load_engine(settings)
+    assert (greedy.beam_size, speech_engine.beam_size) == (1, 5)
+    assert load_engine(settings) is greedy and greedy is not speech_engine
+    audio, beam_five = heard_fixtures["en_long"]
+    assert word_error_rate(beam_five.text, transcribe(audio, settings, engine=greedy).text) <= 0.1
 
 
 @pytest.mark.timeout(120)
