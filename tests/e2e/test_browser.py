@@ -329,3 +329,72 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     (artifacts / "storyboard.pdf").write_bytes(pdf)
     student.close()
     library.close()
+
+
+# --- hostile text ----------------------------------------------------------------------------
+HOSTILE_TITLE = 'The fox <img src=x onerror="window.__pwned = 1"> & <b>friends</b>'
+HOSTILE_CLASS = "<script>window.__pwned = 2</script>Year 3"
+HOSTILE_CHARACTERS = '<svg onload="window.__pwned = 3"></svg> a red fox'
+HOSTILE_CAPTIONS = [
+    "</script><script>window.__pwned = 4</script> The fox ran.",
+    '<iframe src="javascript:window.parent.__pwned = 5"></iframe> [a link](javascript:alert(6))',
+]
+
+
+def nothing_ran(page: Page, dialogs: list[str]) -> None:
+    """No injected script ran in the page or any of its frames, and no injected element exists."""
+    assert dialogs == []
+    for frame in page.frames:
+        assert frame.evaluate("() => window.__pwned === undefined"), frame.url
+        assert frame.locator("img[src='x'], svg[onload], iframe[src^='javascript']").count() == 0
+        assert frame.locator("a[href^='javascript']").count() == 0
+
+
+def test_text_from_users_stays_text_in_every_page(browser, app, artifacts):
+    url, data_dir = app
+    library = Library(Settings(data_dir=data_dir))
+    story = library.create_story(
+        HOSTILE_TITLE, class_name=HOSTILE_CLASS, characters=HOSTILE_CHARACTERS, language="en"
+    )
+    try:
+        drafts = [
+            FrameDraft(i, 3.0 * i, 3.0 * i + 3, text, text, prompt=f"{HOSTILE_CHARACTERS}. {text}")
+            for i, text in enumerate(HOSTILE_CAPTIONS)
+        ]
+        for frame in library.set_frames(story.id, drafts):
+            picture = draw_picture(frame.prompt, 256, 256)
+            library.save_frame_result(frame.id, "done", image=picture, thumbnail=thumbnail(picture))
+        library.refresh_story_status(story.id)
+
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        page.goto(f"{url}/Library")
+        expect(page.get_by_text(HOSTILE_TITLE, exact=True)).to_be_visible()
+        expect(page.get_by_text(re.compile(re.escape(HOSTILE_CLASS)))).to_be_visible()
+        idle(page)
+        nothing_ran(page, dialogs)
+
+        page.goto(f"{url}/Story?story={story.id}")
+        expect(page.get_by_role("heading", name=HOSTILE_TITLE)).to_be_visible()
+        for caption in HOSTILE_CAPTIONS:
+            expect(page.get_by_text(caption, exact=True)).to_be_visible()
+        replay = replay_frame(page)
+        assert replay_state(replay)["sentence"] == HOSTILE_CAPTIONS[0]
+        page.get_by_label("Teacher passcode").fill(PASSCODE)
+        page.get_by_role("button", name="Unlock teacher mode").click()
+        expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
+        page.get_by_text("Redo this picture").first.click()
+        prompt = page.get_by_label("Picture prompt").first
+        expect(prompt).to_have_value(f"{HOSTILE_CHARACTERS}. {HOSTILE_CAPTIONS[0]}")
+        idle(page)
+        page.wait_for_timeout(1000)  # give anything injected time to fire
+        shot(page, artifacts, "10-hostile-text-story")
+        nothing_ran(page, dialogs)
+        context.close()
+    finally:
+        library.delete_story(story.id)
+        library.close()
