@@ -12,19 +12,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
-from s2i_core.audio import decode_audio
+from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.export import export_pdf
 from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
-from s2i_core.transcribe import load_engine
+from s2i_core.transcribe import load_engine, transcribe
 from tests.nvidia_stub import NvidiaStub
 from tests.wer import word_error_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ROOT / "bench" / "clips"
+FIXTURES = ROOT / "tests" / "fixtures"
 ASR_CLIPS = [CLIPS / "story_20s.ogg", CLIPS / "story_60s.ogg"]
 LATENCY = 2.0
 REPEATS = 3  # transcriptions per clip with a cached model; the median is reported
@@ -75,6 +77,39 @@ def asr(scratch: Path) -> dict:
         for r, g in zip(fw["runs"], greedy["runs"], strict=True)
     }
     return {"runs": runs, "speedup": ratios, "greedy_wer": greedy_wer}
+
+
+def clips(scratch: Path) -> dict:
+    """Every test recording through what the Create page waits for (decode, transcribe, split,
+    English lines for other languages), with the default engine, cached; plus noise and the format
+    browsers record. The target: none slower than 0.5x its duration."""
+    settings = Settings(data_dir=scratch / "clips", asr_device="cpu")
+    engine = load_engine(settings)
+    story = decode_audio(FIXTURES / "en_story.wav", settings).samples
+    hiss = np.random.default_rng(7).normal(0, 1, story.size).astype(np.float32)
+    hiss *= np.sqrt(np.mean(story**2) / np.mean(hiss**2) / 10)  # 10 dB below the voice
+    inputs = {f"{p.stem} (WAV)": p.read_bytes() for p in sorted(FIXTURES.glob("*.wav"))}
+    inputs["en_story + hiss at 10 dB SNR"] = wav_bytes(story + hiss)
+    inputs |= {f"{p.stem} (Ogg/Opus)": p.read_bytes() for p in ASR_CLIPS}
+    transcribe_narration(inputs[next(iter(inputs))], settings, engine)  # warm up
+    rows = []
+    for label, data in inputs.items():
+        times = []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            narration = transcribe_narration(data, settings, engine)
+            times.append(time.perf_counter() - started)
+        seconds = statistics.median(times)
+        decoded, duration = narration.decoded, narration.decoded.duration
+        asr_only = statistics.median(
+            _seconds(lambda d=decoded: transcribe(d, settings, engine=engine))
+            for _ in range(REPEATS)
+        )
+        rows.append({"clip": label, "language": narration.language, "duration": duration,
+                     "sentences": len(narration.sentences), "seconds": seconds,
+                     "asr_seconds": asr_only, "rtf": seconds / duration})  # fmt: skip
+        print(f"   {label}: RTF {seconds / duration:.3f}", file=sys.stderr)
+    return {"engine": engine.name, "compute_type": engine.compute_type, "clips": rows}
 
 
 # --- storyboard --------------------------------------------------------------------------------
@@ -276,6 +311,7 @@ def _picture(seed: int) -> bytes:
 
 SECTIONS: dict[str, Callable[[Path], dict]] = {
     "asr": asr,
+    "clips": clips,
     "storyboard": storyboard,
     "library": library,
     "export": export,
