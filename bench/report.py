@@ -67,7 +67,7 @@ def _asr(r: dict | None, out_dir: Path) -> str:
         phase = key.split("/")[1]
         for clip in run["runs"]:
             rows.append(
-                f"| {run['engine']} | {run['compute_type']} | {run.get('beam_size', 5)} | {phase} "
+                f"| {run['engine']} | {run['compute_type']} | {run['beam_size']} | {phase} "
                 f"| {run['load_s']:.2f} "
                 f"| {clip['clip']} | {clip['duration']:.1f} | {clip['seconds']:.2f} "
                 f"| {clip['rtf']:.3f} | {run['peak_rss_mb']:.0f} |"
@@ -88,7 +88,7 @@ def _asr(r: dict | None, out_dir: Path) -> str:
         out_dir / "asr_rtf.png",
         "Real-time factor on CPU (lower is faster)",
         {
-            f"{run['engine']}\nbeam {run.get('beam_size', 5)}\n{clip['clip']}": clip["rtf"]
+            f"{run['engine']}\nbeam {run['beam_size']}\n{clip['clip']}": clip["rtf"]
             for key, run in r["runs"].items()
             if "/cached" in key
             for clip in run["runs"]
@@ -141,30 +141,27 @@ def _storyboard(r: dict | None, out_dir: Path) -> str:
     if not r:
         return ""
     latency, t_asr = r["latency"], r["t_asr"]
-    repeats = r.get("repeats", 1)
     rows = [
         f"## Storyboard ({r['sentences']} sentences, NVIDIA stand-in latency L = {latency:.0f} s, "
         "40 requests/min; pictures drawn 4 at once, the default, unless the row says otherwise)\n",
         f"Transcription alone: T_asr = {t_asr:.2f} s; first sentence final after "
-        f"{r['t_asr_first_sentence']:.2f} s. Each row is the median of {repeats} runs, each "
+        f"{r['t_asr_first_sentence']:.2f} s. Each row is the median of {r['repeats']} runs, each "
         "against a fresh stand-in; peak in flight and requests per minute are the worst run's. "
         "*First sentence* is when that run had its first sentence ready for a picture.\n",
         "| mode | total s | floor T_asr + L | total / floor | first sentence s | first picture s "
         "| first picture − first sentence s | peak in flight | max requests in 60 s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    modes = [k for k in r if isinstance(r[k], dict) and k != "long"]
-    for mode in modes:
-        m = r[mode]
-        first_sentence = m.get("first_sentence", r["t_asr_first_sentence"])
+    for mode, m in r["modes"].items():
+        first_sentence = m["first_sentence"]
         rows.append(
             f"| {mode} | {m['total']:.2f} | {t_asr + latency:.2f} | "
             f"{m['total'] / (t_asr + latency):.2f} | {first_sentence:.2f} | "
             f"{m['first_picture']:.2f} | {m['first_picture'] - first_sentence:.2f} | "
             f"{m['peak_in_flight']} | {m['max_per_minute']} |"
         )
-    s = r.get("streamed, 6 at once", r["streamed"])
-    s_first = s.get("first_sentence", r["t_asr_first_sentence"])
+    s = r["modes"]["streamed, 6 at once"]
+    s_first = s["first_sentence"]
     rows += [
         "",
         "The clip is shorter than Whisper's 30 s window, so all its sentences become final "
@@ -186,8 +183,8 @@ def _storyboard(r: dict | None, out_dir: Path) -> str:
             "T_asr + L\n(floor)": t_asr + latency,
             "streamed, 6 at once\nfirst picture": s["first_picture"],
             "streamed, 6 at once\ntotal": s["total"],
-            "sequential\nfirst picture": r["sequential"]["first_picture"],
-            "sequential\ntotal": r["sequential"]["total"],
+            "sequential\nfirst picture": r["modes"]["sequential"]["first_picture"],
+            "sequential\ntotal": r["modes"]["sequential"]["total"],
             **_long_bars(r.get("long")),
         },
     )

@@ -126,12 +126,13 @@ def storyboard(scratch: Path) -> dict:
     first_sentence_s = statistics.median(
         _first_sentence_seconds(clip, base, engine) for _ in range(REPEATS)
     )
-    sentences = len(transcribe_narration(clip, base, engine).sentences)
-    results = {"latency": LATENCY, "t_asr": t_asr, "t_asr_first_sentence": first_sentence_s,
-               "sentences": sentences, "repeats": REPEATS}  # fmt: skip
+    modes = {}
     for mode, concurrency in (("streamed", 4), ("sequential", 4), ("streamed", 6)):
         key = mode if concurrency == 4 else f"{mode}, {concurrency} at once"
-        results[key] = _repeated_storyboard(mode, concurrency, base, engine, clip, scratch / key)
+        modes[key] = _repeated_storyboard(mode, concurrency, base, engine, clip, scratch / key)
+    results = {"latency": LATENCY, "t_asr": t_asr, "t_asr_first_sentence": first_sentence_s,
+               "sentences": modes["streamed"]["frames"], "repeats": REPEATS,
+               "modes": modes}  # fmt: skip
 
     # A narration longer than Whisper's 30 s window: here streaming has something to overlap.
     long_clip = CLIPS / "story_60s.ogg"

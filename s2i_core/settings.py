@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -107,7 +108,7 @@ def _coerce(type_name: Any, raw: str, env_name: str) -> Any:
         value = int(raw) if whole else float(raw)
     except ValueError:
         value = None
-    if value is None or not value > 0 or value == float("inf"):
+    if value is None or not (math.isfinite(value) and value > 0):
         number = "a whole number" if whole else "a number"
         raise SettingsError(
             f"The setting {env_name} must be {number} above 0, not {raw[:40]!r}. "
