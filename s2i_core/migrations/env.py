@@ -1,4 +1,4 @@
-"""Alembic environment. ``Library`` (s2i_core/storage.py) runs the upgrade itself at open, handing
+"""Alembic environment. ``Library`` (s2i_core/storage/) runs the upgrade itself at open, handing
 over a connection inside its own transaction. To write the next revision after changing the models:
 
     from alembic import command

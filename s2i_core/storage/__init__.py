@@ -1,0 +1,48 @@
+"""The story library: stories and frames in SQLite (or PostgreSQL), pictures and audio on disk.
+
+Callers only ever see the frozen dataclasses of ``records``, never ORM objects, so records can
+cross threads and be cached. Every method runs one short transaction. Media live under
+``<data_dir>/media/<story_id>/`` with names made from ids only; the database stores paths relative
+to ``data_dir``. Files are written atomically (temporary file, fsync, rename) before the row that
+points to them is committed, so a crash leaves at worst an unused file, never a row without a file.
+
+The parts, by job:
+  records.py   the dataclasses handed to callers, and the allowed statuses
+  tables.py    the tables, the database engine and the schema upgrade (Alembic, ../migrations)
+  media.py     media files on disk, written atomically
+  library.py   ``Library``: opening, stories and the library's searches
+  frames.py    ``Library``'s frame methods and crash recovery
+"""
+
+from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
+from .library import Library
+from .records import (
+    EDITABLE_STORY_FIELDS,
+    FRAME_STATUSES,
+    STORY_STATUSES,
+    FrameDraft,
+    FrameRecord,
+    StoryRecord,
+    StorySummary,
+    WordTime,
+)
+from .tables import MIGRATIONS_DIR, Base, Frame, Story
+
+__all__ = [
+    "EDITABLE_STORY_FIELDS",
+    "FRAME_STATUSES",
+    "MIGRATIONS_DIR",
+    "STORY_STATUSES",
+    "Base",
+    "Frame",
+    "FrameDraft",
+    "FrameNotFoundError",
+    "FrameRecord",
+    "Library",
+    "StorageError",
+    "Story",
+    "StoryNotFoundError",
+    "StoryRecord",
+    "StorySummary",
+    "WordTime",
+]

@@ -1,0 +1,161 @@
+"""``Library``'s frame methods: the sentences of a story, their pictures, and crash recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from ..errors import FrameNotFoundError, StorageError
+from .media import MediaFiles, image_suffix
+from .records import FRAME_STATUSES, FrameDraft, FrameRecord, WordTime, check_status, frame_record
+from .tables import (
+    Frame,
+    Story,
+    derived_status,
+    frame_files,
+    frame_not_found,
+    get_frame,
+    get_story,
+    new_frame,
+    now,
+    words_json,
+)
+
+
+class FrameMethods:
+    """Mixed into ``Library``, which provides the sessions and the media folder."""
+
+    media: MediaFiles
+    _reading: sessionmaker
+    _writing: sessionmaker
+
+    def set_frames(self, story_id: int, drafts: list[FrameDraft]) -> list[FrameRecord]:
+        """Replace all frames of a story; the old frames' pictures are deleted."""
+        indices = [draft.index for draft in drafts]
+        if len(set(indices)) != len(indices):
+            raise ValueError("Each frame of a story needs its own index.")
+        moment = now()
+        with self._writing.begin() as session:
+            story = get_story(session, story_id)
+            old_files = [path for frame in story.frames for path in frame_files(frame)]
+            story.frames.clear()
+            session.flush()  # the old rows must be gone before new ones reuse their indices
+            story.frames.extend(new_frame(d, moment) for d in sorted(drafts, key=lambda d: d.index))
+            story.updated_at = moment
+            session.flush()
+            records = [frame_record(frame) for frame in story.frames]
+        self.media.remove(old_files)
+        return records
+
+    def add_frame(self, story_id: int, draft: FrameDraft) -> FrameRecord:
+        moment = now()
+        with self._writing.begin() as session:
+            story = get_story(session, story_id)
+            if any(frame.index == draft.index for frame in story.frames):
+                raise StorageError(
+                    f"Story {story_id} already has a frame number {draft.index}. "
+                    "Choose another number or edit that frame instead."
+                )
+            frame = new_frame(draft, moment)
+            story.frames.append(frame)
+            story.updated_at = moment
+            session.flush()
+            return frame_record(frame)
+
+    def update_frame_text(
+        self,
+        frame_id: int,
+        text: str | None = None,
+        text_en: str | None = None,
+        prompt: str | None = None,
+        words: Iterable[WordTime] | None = None,
+    ) -> FrameRecord:
+        """Change what is given; ``words=()`` drops the word times of a reworded sentence."""
+        changes = {"text": text, "text_en": text_en, "prompt": prompt}
+        with self._writing.begin() as session:
+            frame = get_frame(session, frame_id)
+            for name, value in changes.items():
+                if value is not None:
+                    setattr(frame, name, value)
+            if words is not None:
+                frame.words = words_json(words)
+            frame.updated_at = now()
+            return frame_record(frame)
+
+    def save_frame_result(
+        self,
+        frame_id: int,
+        status: str,
+        image: bytes | None = None,
+        thumbnail: bytes | None = None,
+        error: str = "",
+        seed: int | None = None,
+    ) -> FrameRecord:
+        """Record one generation attempt. A new picture replaces the frame's old one; without a
+        new picture (a failure, the filter) the last good picture, if any, is kept."""
+        check_status(status, FRAME_STATUSES, "frame")
+        if status == "done" and image is None:
+            raise ValueError("A frame can only be saved as done together with its picture.")
+        with self._reading() as session:
+            story_id = session.scalar(select(Frame.story_id).where(Frame.id == frame_id))
+        if story_id is None:
+            raise frame_not_found(frame_id)
+
+        new_paths: dict[str, str] = {}
+        if image is not None:
+            name = f"frame-{frame_id}{image_suffix(image)}"
+            new_paths["image_path"] = self.media.write(story_id, name, image)
+        if thumbnail is not None:
+            name = f"frame-{frame_id}-thumb{image_suffix(thumbnail)}"
+            new_paths["thumb_path"] = self.media.write(story_id, name, thumbnail)
+
+        moment = now()
+        try:
+            with self._writing.begin() as session:
+                frame = get_frame(session, frame_id)
+                replaced = [
+                    old
+                    for field, new in new_paths.items()
+                    if (old := getattr(frame, field)) and old != new
+                ]
+                for field, new in new_paths.items():
+                    setattr(frame, field, new)
+                frame.status = status
+                frame.error = error
+                frame.attempts += 1
+                frame.updated_at = moment
+                if seed is not None:
+                    frame.seed = seed
+                record = frame_record(frame)
+        except FrameNotFoundError:  # the story was deleted while its picture was being made
+            self.media.remove(new_paths.values())
+            raise
+        self.media.remove(replaced)
+        return record
+
+    def pending_frames(self, story_id: int) -> list[FrameRecord]:
+        """Frames still without a picture (anything not done), in story order."""
+        with self._reading() as session:
+            story = get_story(session, story_id)
+            return [frame_record(frame) for frame in story.frames if frame.status != "done"]
+
+    def recover_interrupted(self, temp_older_than: float = 0.0) -> int:
+        """Call once when the app starts: stories a crash left "generating" get their status from
+        their frames, and half-written temporary files are removed. Returns the stories fixed.
+
+        Where several app processes share the media folder, pass ``temp_older_than`` (seconds) so
+        a restarting one leaves alone the files another is writing at that moment. A story status
+        flipped while another process still draws it is set right when that drawing ends."""
+        with self._writing.begin() as session:
+            stories = session.scalars(
+                select(Story)
+                .where(Story.status == "generating")
+                .options(selectinload(Story.frames))
+            ).all()
+            for story in stories:
+                story.status = derived_status(story)
+                story.updated_at = now()
+        self.media.remove_temporary_files(temp_older_than)
+        return len(stories)

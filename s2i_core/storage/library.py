@@ -1,0 +1,224 @@
+"""``Library``: opening a data folder, its stories, and the library's searches."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, event, exists, func, or_, select
+from sqlalchemy.orm import sessionmaker
+
+from ..settings import Settings
+from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
+from .frames import FrameMethods
+from .media import MediaFiles, narration_suffix
+from .records import (
+    EDITABLE_STORY_FIELDS,
+    STORY_STATUSES,
+    StoryRecord,
+    StorySummary,
+    check_status,
+    story_record,
+    utc,
+)
+from .tables import Frame, Story, derived_status, get_story, now, story_not_found
+
+
+class Library(FrameMethods):
+    """All stories of one data folder. Thread-safe: share one instance across the app."""
+
+    def __init__(self, settings: Settings):
+        self.data_dir = Path(settings.data_dir).resolve()
+        self.media = MediaFiles(self.data_dir)
+        self.media_dir = self.media.root
+        self.engine = open_engine(settings.db_url)
+        writer = writer_of(self.engine)
+        self._reading = sessionmaker(self.engine)
+        self._writing = sessionmaker(writer)
+        event.listen(self._writing, "before_flush", drop_nul_characters)
+        upgrade_schema(writer)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Library:
+        return cls(settings)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def path(self, rel: str) -> Path:
+        """The absolute path of a stored relative path; refuses anything outside the data folder."""
+        return self.media.path(rel)
+
+    # --- stories -------------------------------------------------------------------------------
+    def create_story(
+        self,
+        title: str,
+        class_name: str = "",
+        language: str = "",
+        duration: float = 0.0,
+        transcript: str = "",
+        style: str = "",
+        characters: str = "",
+        image_model: str = "",
+        image_params: dict[str, Any] | None = None,
+        seed: int = 0,
+        narration: bytes | None = None,
+        narration_ext: str = "webm",
+    ) -> StoryRecord:
+        narration_name = f"narration.{narration_suffix(narration_ext)}"
+        moment = now()
+        story = Story(
+            title=title,
+            class_name=class_name,
+            language=language,
+            duration=duration,
+            transcript=transcript,
+            style=style,
+            characters=characters,
+            image_model=image_model,
+            image_params=dict(image_params or {}),
+            seed=seed,
+            status="draft",
+            created_at=moment,
+            updated_at=moment,
+            frames=[],
+        )
+        with self._writing.begin() as session:
+            session.add(story)
+            session.flush()
+            if narration is not None:
+                story.narration_path = self.media.write(story.id, narration_name, narration)
+            return story_record(story)
+
+    def update_story(self, story_id: int, **fields: Any) -> StoryRecord:
+        unknown = set(fields) - EDITABLE_STORY_FIELDS
+        if unknown:
+            raise ValueError(f"Stories have no editable field(s) {sorted(unknown)}.")
+        if "status" in fields:
+            check_status(fields["status"], STORY_STATUSES, "story")
+        with self._writing.begin() as session:
+            story = get_story(session, story_id)
+            for name, value in fields.items():
+                setattr(story, name, dict(value or {}) if name == "image_params" else value)
+            story.updated_at = now()
+            return story_record(story)
+
+    def refresh_story_status(self, story_id: int) -> str:
+        """Set the story's status from its frames (complete, incomplete, draft) and return it."""
+        with self._writing.begin() as session:
+            story = get_story(session, story_id)
+            story.status = derived_status(story)
+            story.updated_at = now()
+            return story.status
+
+    def get_story(self, story_id: int) -> StoryRecord:
+        with self._reading() as session:
+            return story_record(get_story(session, story_id))
+
+    def delete_story(self, story_id: int) -> None:
+        with self._writing.begin() as session:
+            deleted = session.execute(delete(Story).where(Story.id == story_id)).rowcount
+        if not deleted:
+            raise story_not_found(story_id)
+        self.media.remove_story(story_id)
+
+    # --- searches ------------------------------------------------------------------------------
+    def list_stories(
+        self,
+        query: str = "",
+        class_name: str | None = None,
+        language: str | None = None,
+        limit: int = 24,
+        offset: int = 0,
+    ) -> list[StorySummary]:
+        """Stories newest first. ``query`` words must all appear (any case) in the title, the
+        transcript or a frame's caption."""
+        of_story = Frame.story_id == Story.id
+        frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
+        done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
+        cover = (
+            select(func.coalesce(Frame.thumb_path, Frame.image_path))
+            .where(of_story, Frame.status == "done")
+            .order_by(Frame.index)
+            .limit(1)
+        )
+        statement = (
+            select(
+                Story.id,
+                Story.title,
+                Story.class_name,
+                Story.created_at,
+                Story.language,
+                frame_count,
+                done.scalar_subquery(),
+                Story.status,
+                cover.scalar_subquery(),
+            )
+            .where(*_story_filters(query, class_name, language))
+            .order_by(Story.created_at.desc(), Story.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._reading() as session:
+            rows = session.execute(statement).all()
+        return [
+            StorySummary(
+                id=row[0],
+                title=row[1],
+                class_name=row[2],
+                created_at=utc(row[3]),
+                language=row[4],
+                frame_count=row[5],
+                done_count=row[6],
+                status=row[7],
+                cover_thumb_path=row[8],
+            )
+            for row in rows
+        ]
+
+    def count_stories(
+        self, query: str = "", class_name: str | None = None, language: str | None = None
+    ) -> int:
+        statement = select(func.count(Story.id)).where(*_story_filters(query, class_name, language))
+        with self._reading() as session:
+            return session.scalar(statement) or 0
+
+    def class_names(self) -> list[str]:
+        return self._distinct(Story.class_name)
+
+    def languages(self) -> list[str]:
+        return self._distinct(Story.language)
+
+    def _distinct(self, column: Any) -> list[str]:
+        statement = select(column).where(column != "").distinct().order_by(column)
+        with self._reading() as session:
+            return list(session.scalars(statement))
+
+
+def _story_filters(query: str, class_name: str | None, language: str | None) -> list[Any]:
+    filters: list[Any] = []
+    if class_name is not None:
+        filters.append(Story.class_name == class_name)
+    if language is not None:
+        filters.append(Story.language == language)
+    for word in query.replace("\x00", "").split():
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+        in_frames = exists().where(
+            Frame.story_id == Story.id,
+            or_(Frame.text.ilike(pattern, escape="\\"), Frame.text_en.ilike(pattern, escape="\\")),
+        )
+        filters.append(
+            or_(
+                Story.title.ilike(pattern, escape="\\"),
+                Story.transcript.ilike(pattern, escape="\\"),
+                in_frames,
+            )
+        )
+    return filters

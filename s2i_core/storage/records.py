@@ -1,0 +1,145 @@
+"""The frozen records the library hands to callers, and how they are made from table rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tables import Frame, Story
+
+FRAME_STATUSES = ("pending", "done", "filtered", "failed", "no_backend")
+STORY_STATUSES = ("draft", "generating", "complete", "incomplete")
+EDITABLE_STORY_FIELDS = frozenset(
+    {
+        "title",
+        "class_name",
+        "language",
+        "duration",
+        "transcript",
+        "style",
+        "characters",
+        "image_model",
+        "image_params",
+        "seed",
+        "status",
+    }
+)
+WordTime = tuple[float, float, str]  # (start, end, word) in seconds, the word as Whisper wrote it
+
+
+@dataclass(frozen=True)
+class FrameDraft:
+    index: int
+    start: float
+    end: float
+    text: str
+    text_en: str = ""
+    prompt: str = ""
+    words: tuple[WordTime, ...] = ()  # empty: the replay highlights the whole sentence
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    id: int
+    story_id: int
+    index: int
+    start: float
+    end: float
+    text: str
+    text_en: str
+    prompt: str
+    status: str
+    error: str
+    image_path: str | None
+    thumb_path: str | None
+    seed: int
+    attempts: int
+    updated_at: datetime
+    words: tuple[WordTime, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    id: int
+    title: str
+    class_name: str
+    created_at: datetime
+    updated_at: datetime
+    language: str
+    duration: float
+    transcript: str
+    style: str
+    characters: str
+    image_model: str
+    image_params: dict[str, Any]
+    seed: int
+    status: str
+    narration_path: str | None
+    frames: list[FrameRecord]
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    id: int
+    title: str
+    class_name: str
+    created_at: datetime
+    language: str
+    frame_count: int
+    done_count: int
+    status: str
+    cover_thumb_path: str | None
+
+
+def check_status(status: str, allowed: tuple[str, ...], kind: str) -> None:
+    if status not in allowed:
+        raise ValueError(f"{status!r} is not a {kind} status; use one of {', '.join(allowed)}.")
+
+
+def utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def frame_record(frame: Frame) -> FrameRecord:
+    return FrameRecord(
+        id=frame.id,
+        story_id=frame.story_id,
+        index=frame.index,
+        start=float(frame.start),
+        end=float(frame.end),
+        text=frame.text,
+        text_en=frame.text_en,
+        prompt=frame.prompt,
+        status=frame.status,
+        error=frame.error,
+        image_path=frame.image_path,
+        thumb_path=frame.thumb_path,
+        seed=frame.seed,
+        attempts=frame.attempts,
+        updated_at=utc(frame.updated_at),
+        words=tuple((float(start), float(end), str(word)) for start, end, word in frame.words),
+    )
+
+
+def story_record(story: Story) -> StoryRecord:
+    return StoryRecord(
+        id=story.id,
+        title=story.title,
+        class_name=story.class_name,
+        created_at=utc(story.created_at),
+        updated_at=utc(story.updated_at),
+        language=story.language,
+        duration=float(story.duration),
+        transcript=story.transcript,
+        style=story.style,
+        characters=story.characters,
+        image_model=story.image_model,
+        image_params=dict(story.image_params or {}),
+        seed=story.seed,
+        status=story.status,
+        narration_path=story.narration_path,
+        frames=[frame_record(frame) for frame in story.frames],
+    )

@@ -1,0 +1,164 @@
+"""The tables, and the row lookups and rules the library's methods share.
+
+``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words. Change a
+table here and add a migration there (see ``../migrations/env.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
+
+from ..errors import FrameNotFoundError, StoryNotFoundError
+from .records import FrameDraft, WordTime
+
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    # Ids are never reused after a delete (SQLite would otherwise): links, caches and media
+    # folders keyed by id must not end up showing another story.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    class_name: Mapped[str] = mapped_column(Text, index=True)
+    language: Mapped[str] = mapped_column(String(64), index=True)
+    duration: Mapped[float] = mapped_column(Float)
+    transcript: Mapped[str] = mapped_column(Text)
+    style: Mapped[str] = mapped_column(Text)
+    characters: Mapped[str] = mapped_column(Text)
+    image_model: Mapped[str] = mapped_column(Text)
+    image_params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    narration_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    frames: Mapped[list[Frame]] = relationship(
+        order_by="Frame.index", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Frame(Base):
+    __tablename__ = "frames"
+    __table_args__ = (UniqueConstraint("story_id", "index"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text)
+    image_path: Mapped[str | None] = mapped_column(Text)
+    thumb_path: Mapped[str | None] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Whisper's word times as [[start, end, word], ...]; frames saved before 0002 have none.
+    words: Mapped[list[list[Any]]] = mapped_column(JSON, server_default="[]")
+
+
+# --- lookups and rules shared by the library's methods ---------------------------------------
+def get_story(session: Session, story_id: int) -> Story:
+    story = session.get(Story, story_id, options=[selectinload(Story.frames)])
+    if story is None:
+        raise story_not_found(story_id)
+    return story
+
+
+def get_frame(session: Session, frame_id: int) -> Frame:
+    frame = session.get(Frame, frame_id)
+    if frame is None:
+        raise frame_not_found(frame_id)
+    return frame
+
+
+def story_not_found(story_id: int) -> StoryNotFoundError:
+    return StoryNotFoundError(
+        f"Story {story_id} is not in the library; it may have been deleted. "
+        "Go back to the library and pick another story."
+    )
+
+
+def frame_not_found(frame_id: int) -> FrameNotFoundError:
+    return FrameNotFoundError(
+        f"Frame {frame_id} is not in the library; its story may have been deleted or re-split. "
+        "Reload the story and try again."
+    )
+
+
+def new_frame(draft: FrameDraft, now: datetime) -> Frame:
+    return Frame(
+        index=draft.index,
+        start=draft.start,
+        end=draft.end,
+        text=draft.text,
+        text_en=draft.text_en,
+        prompt=draft.prompt,
+        words=words_json(draft.words),
+        status="pending",
+        error="",
+        seed=0,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def words_json(words: Iterable[WordTime]) -> list[list[Any]]:
+    return [[float(start), float(end), str(word)] for start, end, word in words]
+
+
+def derived_status(story: Story) -> str:
+    if not story.frames:
+        return "draft"
+    return "complete" if all(f.status == "done" for f in story.frames) else "incomplete"
+
+
+def frame_files(frame: Frame) -> list[str]:
+    return [path for path in (frame.image_path, frame.thumb_path) if path]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
