@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from s2i_core.audio import decode_audio, wav_bytes
-from s2i_core.export import export_pdf
+from s2i_core.exports import export_pdf
 from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit_mic_recorder import mic_recorder
 
 from s2i_core.errors import S2IError, StoryNotFoundError
-from s2i_core.export import LANGUAGE_NAMES, language_name
+from s2i_core.exports import LANGUAGE_NAMES, language_name
 from s2i_core.nvidia import IMAGE_MODELS, MAX_SEED, ImageParams
 from s2i_core.pipeline import StoryOptions, save_draft, transcribe_narration
 from s2i_core.prompts import (

@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from s2i_core.export import language_name
+from s2i_core.exports import language_name
 from s2i_ui import resources, widgets
 
 PAGE_SIZE = 12

@@ -170,7 +170,7 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from .export import export_pdf
+    from .exports import export_pdf
 
     library = _library(settings)
     story = library.get_story(args.story_id)

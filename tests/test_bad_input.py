@@ -33,7 +33,7 @@ from s2i_core.errors import (
     NoSpeechError,
     NotAudioError,
 )
-from s2i_core.export import export_pdf
+from s2i_core.exports import export_pdf
 from s2i_core.pipeline import transcribe_narration
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library

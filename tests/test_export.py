@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from s2i_core.export import export_pdf
+from s2i_core.exports import export_pdf
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library, StoryRecord
 

@@ -1,17 +1,14 @@
 """A printable storyboard: a title page, then two frames side by side on each A4 landscape page.
 
-Captions stay real text (searchable, copyable). Fonts are embedded from ``s2i_core/fonts/``:
-DejaVu Sans for Latin, Cyrillic and Greek; Noto Sans Devanagari or Noto Sans Arabic for text in
-those scripts, with per-character fallback between all of them. HarfBuzz shaping joins Devanagari
-conjuncts and Arabic letters, and lays out right-to-left text.
-Chinese, Japanese and Korean have no bundled font (see fonts/LICENSES.md).
+Captions stay real text (searchable, copyable), in the bundled fonts (see text.py) embedded with
+per-character fallback between all of them. HarfBuzz shaping joins Devanagari conjuncts and
+Arabic letters, and lays out right-to-left text.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -20,23 +17,19 @@ from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
 from PIL import Image
 
-from .errors import StorageError
-from .storage import FrameRecord, Library, StoryRecord
-
-FONTS_DIR = Path(__file__).with_name("fonts")
-FONT = "dejavu"  # Latin, Cyrillic, Greek; also the fallback for Latin words in other scripts
-FONT_FILES = {
-    (FONT, ""): "DejaVuSans.ttf",
-    (FONT, "B"): "DejaVuSans-Bold.ttf",
-    (FONT, "I"): "DejaVuSans-Oblique.ttf",
-    ("notodevanagari", ""): "NotoSansDevanagari-Regular.ttf",
-    ("notodevanagari", "B"): "NotoSansDevanagari-Bold.ttf",
-    ("notoarabic", ""): "NotoSansArabic-Regular.ttf",
-    ("notoarabic", "B"): "NotoSansArabic-Bold.ttf",
-}
-# Text containing these scripts is set in their font as a whole: switching fonts inside a word
-# would break the joining of Arabic letters and of Devanagari conjuncts.
-SCRIPT_FONTS = {"DEVANAGARI": "notodevanagari", "ARABIC": "notoarabic"}
+from ..errors import StorageError
+from ..storage import FrameRecord, Library, StoryRecord
+from .text import (
+    FONT,
+    FONT_FILES,
+    FONTS_DIR,
+    PLACEHOLDERS,
+    SCRIPT_FONTS,
+    clock,
+    font_family,
+    is_right_to_left,
+    language_name,
+)
 
 # A4 landscape, in millimetres: two columns, each a square picture with its caption below.
 PAGE_W, PAGE_H = 297.0, 210.0
@@ -50,47 +43,6 @@ CAPTION_BOTTOM = PAGE_H - 16
 CAPTION_SIZES = (15, 14, 13, 12, 11, 10, 9)  # points; the largest that fits is used
 TITLE_MAX_LINES = 4
 NEXT_LINE = {"new_x": XPos.LEFT, "new_y": YPos.NEXT}  # multi_cell ends at the start of a line
-
-PLACEHOLDERS = {
-    "pending": "This picture has not been made yet.",
-    "failed": "This picture could not be made.",
-    "filtered": "This picture was held back by the safety filter.",
-    "no_backend": "No picture service was set up when this story was made.",
-    "done": "The picture file is missing from the library.",
-}
-
-LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "de": "German",
-    "el": "Greek",
-    "en": "English",
-    "es": "Spanish",
-    "fa": "Persian",
-    "fr": "French",
-    "gu": "Gujarati",
-    "hi": "Hindi",
-    "it": "Italian",
-    "ja": "Japanese",
-    "kn": "Kannada",
-    "ko": "Korean",
-    "mr": "Marathi",
-    "ne": "Nepali",
-    "nl": "Dutch",
-    "pa": "Punjabi",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "sa": "Sanskrit",
-    "sw": "Swahili",
-    "ta": "Tamil",
-    "te": "Telugu",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "ur": "Urdu",
-    "vi": "Vietnamese",
-    "zh": "Chinese",
-}
 
 
 class _StoryboardPDF(FPDF):
@@ -131,10 +83,6 @@ def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None
     elif out is not None:
         out.write(data)
     return data
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code.lower(), code)
 
 
 def _new_document(story: StoryRecord) -> FPDF:
@@ -180,7 +128,7 @@ def _frame_label(pdf: FPDF, frame: FrameRecord, x: float) -> None:
     pdf.set_xy(x, PICTURE_TOP - 7)
     pdf.set_font(FONT, "B", 11)
     pdf.set_text_color(90)
-    pdf.cell(PICTURE, 5, f"{frame.index + 1}   ·   {_clock(frame.start)}–{_clock(frame.end)}")
+    pdf.cell(PICTURE, 5, f"{frame.index + 1}   ·   {clock(frame.start)}–{clock(frame.end)}")
 
 
 def _print_ready_pictures(story: StoryRecord, library: Library) -> dict[int, bytes]:
@@ -273,14 +221,7 @@ def _clip(pdf: FPDF, text: str, width: float, line_height: float, max_lines: int
 
 
 def _set_font(pdf: FPDF, text: str, style: str, size: float) -> None:
-    family = next(
-        (
-            SCRIPT_FONTS[script]
-            for char in text
-            if (script := unicodedata.name(char, "").split(" ")[0]) in SCRIPT_FONTS
-        ),
-        FONT,
-    )
+    family = font_family(text)
     if f"{family}{style}" not in pdf.fonts:  # e.g. no italic Devanagari: use upright
         style = ""
     pdf.set_font(family, style, size)
@@ -291,16 +232,4 @@ def _line_height(size: float) -> float:
 
 
 def _alignment(text: str, default: str) -> str:
-    """Right-aligned when the text starts in a right-to-left script (Arabic, Urdu, Hebrew)."""
-    for char in text:
-        direction = unicodedata.bidirectional(char)
-        if direction in ("R", "AL"):
-            return "R"
-        if direction == "L":
-            return default
-    return default
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}:{rest:02d}"
+    return "R" if is_right_to_left(text) else default
