@@ -1,80 +1,12 @@
-"""Home: what the app does and where things stand. Loads no model."""
+"""Entry point: the pages and the role-based menu are set up here once; then the chosen page runs.
 
-import streamlit as st
+`streamlit run Home.py`. The pages live in ``app_pages/`` and are listed in s2i_ui.navigation.
+(Not in ``pages/``: on a process's first run Streamlit would run a ``pages/`` script directly,
+without this entry point.)
+"""
 
-from s2i_core.nvidia import IMAGE_MODELS
-from s2i_core.transcribe import device_label
-from s2i_ui import resources, roles, widgets
+from s2i_ui import navigation, widgets
 
-settings = widgets.setup("Home", ":material/home:", layout="centered")
-
-st.title("Speech to Storyboard")
-st.markdown(
-    "Tell a story out loud and watch it become a picture book: each sentence you say gets its own "
-    "picture. Save the storyboard, replay it as a read-along with your class, or print it as a PDF."
-)
-
-if roles.single_user(settings):
-    st.info(
-        "**Single-user mode.** No teacher passcode is set, so everyone using this app can create, "
-        "edit and delete stories. Set `S2I_TEACHER_PASSCODE` to give students a read-only view.",
-        icon=":material/person:",
-    )
-elif roles.is_teacher(settings):
-    st.success(
-        "**Teacher mode.** You can create, edit and delete stories.", icon=":material/lock_open:"
-    )
-else:
-    st.info(
-        "**Student view.** Browse the library and replay stories. Teachers: enter the passcode in "
-        "the sidebar to create stories.",
-        icon=":material/school:",
-    )
-
-left, right = st.columns(2)
-with left:
-    if roles.is_teacher(settings) and st.button(
-        "Start a storytelling session", icon=":material/mic:", type="primary", width="stretch"
-    ):
-        st.switch_page(widgets.CREATE_PAGE)
-with right:
-    if st.button("Open the library", icon=":material/local_library:", width="stretch"):
-        st.switch_page(widgets.LIBRARY_PAGE)
-
-st.subheader("Status")
-library = resources.library(settings)
-engine = resources.loaded_engine(settings)
-model = IMAGE_MODELS.get(settings.image_model)
-speech, pictures, stories = st.columns(3)
-with speech, st.container(border=True):
-    st.markdown("**:material/record_voice_over: Speech recognition**")
-    if engine is None:
-        name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
-        st.markdown(f"{name} · Whisper `{settings.whisper_model}` · {device}")
-        st.caption(
-            "It is not loaded yet: it loads with the first transcription (that one takes longer), "
-            "then stays ready."
-        )
-    else:
-        st.markdown(f"{engine.name} · Whisper `{engine.model}`")
-        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
-with pictures, st.container(border=True):
-    st.markdown("**:material/palette: Pictures**")
-    st.markdown(f"NVIDIA · {model.label if model else settings.image_model}")
-    if model is None:
-        st.caption(
-            ":material/warning: This image model is not one we know; "
-            "pictures will fail until it is changed."
-        )
-    elif settings.has_image_backend:
-        st.caption(f":material/check_circle: An NVIDIA API key is configured (`{model.id}`).")
-    else:
-        st.caption(
-            ":material/cancel: No NVIDIA API key: frames get a 'no picture yet' card. "
-            "Set `NVIDIA_API_KEY`."
-        )
-with stories, st.container(border=True):
-    st.markdown("**:material/local_library: Library**")
-    count = library.count_stories()
-    st.markdown(f"{count} {'story' if count == 1 else 'stories'} saved")
-    st.caption("Open the library to search, replay and print them.")
+page, spec = navigation.navigate()
+widgets.setup(spec)
+page.run()

@@ -10,15 +10,18 @@ import streamlit as st
 from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.settings import Settings
 
-from . import resources, roles
+from . import navigation, resources, roles
 
 if TYPE_CHECKING:
     from s2i_core.storage import FrameRecord, Library
 
-HOME = "Home.py"
-CREATE_PAGE = "pages/1_Create_a_story.py"
-LIBRARY_PAGE = "pages/2_Library.py"
-STORY_PAGE = "pages/3_Story.py"
+# Kept here so pages can say widgets.LIBRARY_PAGE; the pages themselves live in navigation.
+HOME, CREATE_PAGE, LIBRARY_PAGE, STORY_PAGE = (
+    navigation.HOME,
+    navigation.CREATE_PAGE,
+    navigation.LIBRARY_PAGE,
+    navigation.STORY_PAGE,
+)
 
 STATUS_LABELS = {
     "pending": ":material/hourglass_empty: Waiting",
@@ -39,9 +42,11 @@ _CSS = """
 """
 
 
-def setup(title: str, icon: str, layout: str = "wide") -> Settings:
-    """First call of every page: page config, shared style, sidebar. Returns the settings."""
-    st.set_page_config(page_title=f"{title} · Speech to Storyboard", page_icon=icon, layout=layout)
+def setup(spec: navigation.PageSpec) -> Settings:
+    """Once per run, in the entry point: page config, shared style, settings, sidebar."""
+    st.set_page_config(
+        page_title=f"{spec.title} · Speech to Storyboard", page_icon=spec.icon, layout=spec.layout
+    )
     st.html(_CSS)
     try:
         settings = resources.settings()
@@ -54,10 +59,7 @@ def setup(title: str, icon: str, layout: str = "wide") -> Settings:
 
 def sidebar(settings: Settings) -> None:
     with st.sidebar:
-        st.page_link(HOME, label="Home", icon=":material/home:")
-        if roles.is_teacher(settings):
-            st.page_link(CREATE_PAGE, label="Create a story", icon=":material/mic:")
-        st.page_link(LIBRARY_PAGE, label="Library", icon=":material/local_library:")
+        navigation.menu(roles.is_teacher(settings))
         st.divider()
         role_box(settings)
 

@@ -21,12 +21,13 @@ from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import Library, StoryNotFoundError
 from s2i_core.transcribe import Word
+from s2i_ui.create.draft import Draft
 from s2i_ui.widgets import STATUS_LABELS
 from tests.nvidia_stub import NvidiaStub
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "samples" / "fox_and_balloon.wav"
-CREATE, LIBRARY, STORY = "pages/1_Create_a_story.py", "pages/2_Library.py", "pages/3_Story.py"
+CREATE, LIBRARY, STORY = "app_pages/create.py", "app_pages/library.py", "app_pages/story.py"
 PASSCODE = "river-otter-42"
 TIMEOUT = 60
 
@@ -156,7 +157,7 @@ def test_home_says_single_user_mode_and_loads_no_model(env, library):
 
 def test_a_setting_with_a_typo_is_named_on_every_page(env):
     env.setenv("S2I_MAX_FRAMES", "twenty")
-    for page in (None, "pages/2_Library.py"):
+    for page in (None, "app_pages/library.py"):
         at = open_page(page)
         assert not at.exception
         assert [e.value for e in at.error] == [
@@ -173,6 +174,17 @@ def test_home_with_a_passcode_is_a_student_view(classroom):
 
 
 # --- roles -------------------------------------------------------------------------------------
+def menu(at: AppTest) -> list[str]:
+    return [link.proto.label for link in at.sidebar.get("page_link")]
+
+
+def test_the_menu_lists_create_only_for_the_teacher(classroom):
+    at = open_page()
+    assert menu(at) == ["Home", "Library"]
+    at = unlock(at, PASSCODE, form="sidebar_unlock")
+    assert menu(at) == ["Home", "Create a story", "Library"]
+
+
 def test_student_gets_the_passcode_form_instead_of_the_create_page(classroom):
     at = open_page(CREATE)
     assert "Only a teacher can create stories" in texts(at)
@@ -317,7 +329,7 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
     assert library.path(story.narration_path).read_bytes()[:4] == b"RIFF"
 
     # Without a "/" mark, a split cuts at a word Whisper timed, not at a guessed moment.
-    words = at.session_state["draft"]["sentences"][0].words
+    words = at.session_state["draft"].sentences[0].words
     assert story.frames[0].words == tuple((w.start, w.end, w.word) for w in words)
     at = at.button(key="split_0_0").click().run()
     first, second = library.get_story(summary.id).frames[:2]
@@ -325,7 +337,7 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
     assert f"{first.text} {second.text}" == shown[0]
     assert first.words + second.words == story.frames[0].words  # the replay can still follow
 
-    at = go(at, "Home.py")  # the model stays loaded, and Home now says where it runs
+    at = go(at, "app_pages/home.py")  # the model stays loaded, and Home now says where it runs
     assert "not loaded yet" not in texts(at) and "Running on CPU" in texts(at)
 
 
@@ -363,13 +375,7 @@ def start_draft(
     )
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=TIMEOUT)
     at.switch_page(CREATE)
-    at.session_state["draft"] = {
-        "story_id": story_id,
-        "sentences": as_sentences(sentences, timed),
-        "language": language,
-        "version": 0,
-        "generated": False,
-    }
+    at.session_state["draft"] = Draft(story_id, as_sentences(sentences, timed), language)
     return at.run()
 
 
@@ -384,7 +390,7 @@ def pictures(env):
 
 
 def frame_texts(library: Library, at: AppTest) -> list[str]:
-    return [f.text for f in library.get_story(at.session_state["draft"]["story_id"]).frames]
+    return [f.text for f in library.get_story(at.session_state["draft"].story_id).frames]
 
 
 def test_sentence_edits_are_saved_as_they_happen(env, library):
@@ -399,7 +405,7 @@ def test_sentence_edits_are_saved_as_they_happen(env, library):
         "The little fox found a red balloon. The balloon flew over the river.",
         "The fox came home.",
     ]
-    merged = library.get_story(at.session_state["draft"]["story_id"]).frames[0]
+    merged = library.get_story(at.session_state["draft"].story_id).frames[0]
     assert (merged.start, merged.end) == (0.0, 6.0)
 
     at.text_area[0].input("The little fox found a red balloon. / It flew over the river.").run()
@@ -409,7 +415,7 @@ def test_sentence_edits_are_saved_as_they_happen(env, library):
         "It flew over the river.",
         "The fox came home.",
     ]
-    first, second, _ = library.get_story(at.session_state["draft"]["story_id"]).frames
+    first, second, _ = library.get_story(at.session_state["draft"].story_id).frames
     assert 0.0 < first.end == second.start < 6.0
 
     at = at.button(key="delete_2_2").click().run()
@@ -432,7 +438,7 @@ def test_a_translated_story_keeps_an_editable_english_line_for_the_pictures(env,
     english = at.text_input(key="sent_en_0_0")
     assert english.label == "In English, for the picture"
     english.input("The fox found a big balloon.").run()
-    [frame] = library.get_story(at.session_state["draft"]["story_id"]).frames
+    [frame] = library.get_story(at.session_state["draft"].story_id).frames
     assert (frame.text, frame.text_en) == (
         "El zorro encontró un globo.",
         "The fox found a big balloon.",
@@ -442,7 +448,7 @@ def test_a_translated_story_keeps_an_editable_english_line_for_the_pictures(env,
 
 def test_word_times_follow_merges_and_splits_and_leave_a_reworded_sentence(env, library):
     at = start_draft(library, FOX, timed=True)
-    story_id = at.session_state["draft"]["story_id"]
+    story_id = at.session_state["draft"].story_id
     heard = [triples(spoken(text, 3.0 * n)) for n, text in enumerate(FOX)]
     assert [f.words for f in library.get_story(story_id).frames] == heard
 
@@ -466,7 +472,7 @@ def test_word_times_follow_merges_and_splits_and_leave_a_reworded_sentence(env, 
 def test_generate_fills_the_storyboard_from_the_picture_service(library, pictures):
     at = start_draft(library, FOX)
     at = at.button(key="c_generate").click().run()
-    story = library.get_story(at.session_state["draft"]["story_id"])
+    story = library.get_story(at.session_state["draft"].story_id)
     assert [f.status for f in story.frames] == ["done"] * 3
     assert len(pictures.generation_requests()) == 3
     assert texts(at).count(STATUS_LABELS["done"]) == 3
@@ -476,7 +482,7 @@ def test_generate_fills_the_storyboard_from_the_picture_service(library, picture
 def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, pictures):
     at = start_draft(library, ["The fox met a FILTERME.", FOX[1]])
     at = at.button(key="c_generate").click().run()
-    story = library.get_story(at.session_state["draft"]["story_id"])
+    story = library.get_story(at.session_state["draft"].story_id)
     filtered, done = story.frames
     assert (filtered.status, done.status) == ("filtered", "done")
     assert STATUS_LABELS["filtered"] in texts(at) and "Generate missing pictures (1)" in labels(at)
@@ -494,7 +500,7 @@ def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, 
 def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
     at = start_draft(library, FOX)
     at = at.button(key="c_generate").click().run()
-    before = library.get_story(at.session_state["draft"]["story_id"]).frames[1]
+    before = library.get_story(at.session_state["draft"].story_id).frames[1]
     at = at.button(key=f"reseed_{before.id}").click().run()
     after = library.get_story(before.story_id).frames[1]
     assert (after.status, after.attempts) == ("done", 2) and after.seed != before.seed
@@ -516,7 +522,7 @@ def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
         env.setenv("S2I_NVCF_STATUS_URL", stub.status_url)
         at = start_draft(library, FOX)
         at = at.button(key="c_generate").click().run()
-    story = library.get_story(at.session_state["draft"]["story_id"])
+    story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"failed"}
     [notice] = [w.value for w in at.warning]
     assert notice.startswith("3 frames: ") and "key" in notice.lower()
@@ -527,7 +533,7 @@ def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
 def test_without_a_key_frames_get_a_no_picture_card(env, library):
     at = start_draft(library, FOX)
     at = at.button(key="c_generate").click().run()
-    story = library.get_story(at.session_state["draft"]["story_id"])
+    story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"no_backend"}
     assert texts(at).count(STATUS_LABELS["no_backend"]) == 3
 

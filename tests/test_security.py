@@ -32,6 +32,7 @@ from s2i_core.pipeline import StoryOptions, frame_drafts, stream_story, transcri
 from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
+from s2i_ui.create.draft import Draft
 from s2i_ui.roles import UNLOCKED_KEY
 from s2i_ui.storyboard import JOB_KEY
 from tests.nvidia_stub import NvidiaStub
@@ -40,7 +41,7 @@ from tests.test_bad_input import bytes_read
 
 ROOT = Path(__file__).resolve().parents[1]
 STORY_WAV = ROOT / "tests" / "fixtures" / "en_story.wav"
-CREATE, STORY = "pages/1_Create_a_story.py", "pages/3_Story.py"
+CREATE, STORY = "app_pages/create.py", "app_pages/story.py"
 PASSCODE = "otter-river-7"
 FOX = ["The fox found a balloon.", "The balloon flew over the river.", "The fox came home."]
 
@@ -254,13 +255,9 @@ def test_a_student_cannot_forge_a_draft_on_the_create_page(classroom):
     before = snapshot(library, story.id)
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
     at.switch_page(CREATE)
-    at.session_state["draft"] = {
-        "story_id": story.id,
-        "sentences": [Sentence(0, 0.0, 9.0, "Hacked.", "Hacked.")],
-        "language": "en",
-        "version": 0,
-        "generated": True,
-    }
+    at.session_state["draft"] = Draft(
+        story.id, [Sentence(0, 0.0, 9.0, "Hacked.", "Hacked.")], "en", generated=True
+    )
     at.session_state[JOB_KEY] = {"story_id": story.id, "frame_ids": None, "reseed": True}
     at.session_state["sent_0_0"] = "Hacked."
     at.run()

@@ -286,7 +286,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     student = browser.new_context(viewport=TABLET, accept_downloads=True)
     page = student.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
-    page.goto(f"{url}/Library")
+    page.goto(f"{url}/library")
     expect(page.get_by_text(f"{len(EARLIER_STORIES) + 1} stories")).to_be_visible()
     expect(page.get_by_role("link", name="Create a story")).to_have_count(0)
     page.get_by_label("Search titles and sentences").fill("balloon river")
@@ -372,13 +372,13 @@ def test_text_from_users_stays_text_in_every_page(browser, app, artifacts):
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-        page.goto(f"{url}/Library")
+        page.goto(f"{url}/library")
         expect(page.get_by_text(HOSTILE_TITLE, exact=True)).to_be_visible()
         expect(page.get_by_text(re.compile(re.escape(HOSTILE_CLASS)))).to_be_visible()
         idle(page)
         nothing_ran(page, dialogs)
 
-        page.goto(f"{url}/Story?story={story.id}")
+        page.goto(f"{url}/story?story={story.id}")
         expect(page.get_by_role("heading", name=HOSTILE_TITLE)).to_be_visible()
         for caption in HOSTILE_CAPTIONS:
             expect(page.get_by_text(caption, exact=True)).to_be_visible()

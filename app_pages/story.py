@@ -8,7 +8,7 @@ from s2i_core.errors import StoryNotFoundError
 from s2i_core.exports import export_pdf, language_name
 from s2i_ui import replay, resources, roles, storyboard, widgets
 
-settings = widgets.setup("Story", ":material/auto_stories:")
+settings = resources.settings()
 library = resources.library(settings)
 
 

@@ -1,15 +1,16 @@
-"""Create a story (teacher): details, narration, transcription, sentence editing, storyboard.
+"""Step 1 and 2 of the Create page: the story's details, its narration, and transcription.
 
-The draft story and its narration are saved the moment transcription finishes; every sentence
-edit and every picture is saved as it happens, so closing the tab loses nothing already made.
+When transcription finishes, the story and its narration are already in the library as a draft.
 """
+
+from __future__ import annotations
 
 from pathlib import Path
 
 import streamlit as st
 from streamlit_mic_recorder import mic_recorder
 
-from s2i_core.errors import S2IError, StoryNotFoundError
+from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
 from s2i_core.nvidia import IMAGE_MODELS, MAX_SEED, ImageParams
 from s2i_core.pipeline import StoryOptions, save_draft, transcribe_narration
@@ -20,9 +21,14 @@ from s2i_core.prompts import (
     STYLES,
     parse_blocklist,
 )
-from s2i_ui import editing, resources, storyboard, widgets
+from s2i_core.settings import Settings
+from s2i_core.storage import Library
+from s2i_ui import resources, widgets
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "fox_and_balloon.wav"
+from . import draft as drafts
+from .draft import Draft, Narration
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "fox_and_balloon.wav"
 SAMPLE_TITLE = "The fox and the balloon"
 UPLOAD_TYPES = ["wav", "mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "webm", "flac"]
 AUDIO_TYPES = {
@@ -39,30 +45,22 @@ AUDIO_TYPES = {
 }
 SHAPES = ["1:1", "4:3", "3:4", "16:9", "9:16"]
 RECORD, UPLOAD, USE_SAMPLE = "Record", "Upload a file", "Sample story"
-
-settings = widgets.setup("Create a story", ":material/mic:")
-st.title("Create a story")
-widgets.teacher_gate(settings, "create stories")
-library = resources.library(settings)
 state = st.session_state
 
 
-def set_narration(data: bytes, name: str, source: str) -> None:
-    state["narration"] = {"bytes": data, "name": name, "source": source}
+def step(settings: Settings, library: Library) -> None:
+    story_details(settings)
+    narration_input(settings)
+    transcribe_step(settings, library)
 
 
 def use_sample() -> None:
-    set_narration(SAMPLE.read_bytes(), SAMPLE.name, "sample")
+    drafts.set_narration(Narration(SAMPLE.read_bytes(), SAMPLE.name, "sample"))
     if not state.get("c_title", "").strip():
         state["c_title"] = SAMPLE_TITLE
 
 
-def start_over() -> None:
-    for key in ("narration", "draft", storyboard.JOB_KEY):
-        state.pop(key, None)
-
-
-def story_details() -> None:
+def story_details(settings: Settings) -> None:
     st.subheader("1 · The story")
     left, right = st.columns(2)
     left.text_input("Title", key="c_title", max_chars=200, placeholder="The fox and the balloon")
@@ -91,10 +89,10 @@ def story_details() -> None:
         help="Added to every picture's prompt so characters look the same from frame to frame.",
     )
     with st.expander("Advanced picture settings"):
-        advanced_settings()
+        advanced_settings(settings)
 
 
-def advanced_settings() -> None:
+def advanced_settings(settings: Settings) -> None:
     model_ids = list(IMAGE_MODELS)
     default = settings.image_model if settings.image_model in IMAGE_MODELS else model_ids[0]
     model_id = st.selectbox(
@@ -133,7 +131,7 @@ def advanced_settings() -> None:
     )
 
 
-def image_params() -> ImageParams:
+def image_params(settings: Settings) -> ImageParams:
     model_id = state.get("c_model", settings.image_model)
     model = IMAGE_MODELS.get(model_id)
     if model is None:
@@ -149,7 +147,7 @@ def image_params() -> ImageParams:
     )
 
 
-def narration_input() -> None:
+def narration_input(settings: Settings) -> None:
     st.subheader("2 · The narration")
     how = st.radio(
         "How do you want to tell the story?",
@@ -167,39 +165,41 @@ def narration_input() -> None:
             key="c_mic",
         )
         if recording and recording["bytes"]:
-            set_narration(recording["bytes"], "recording.webm", f"mic-{recording['id']}")
+            drafts.set_narration(
+                Narration(recording["bytes"], "recording.webm", f"mic-{recording['id']}")
+            )
     elif how == UPLOAD:
         upload = st.file_uploader(
             f"Narration file (up to {settings.max_audio_mb:g} MB)",
             type=UPLOAD_TYPES,
             key="c_upload",
         )
-        if upload is not None and state.get("narration", {}).get("source") != upload.file_id:
-            set_narration(upload.getvalue(), upload.name, upload.file_id)
+        chosen = drafts.narration()
+        if upload is not None and (chosen is None or chosen.source != upload.file_id):
+            drafts.set_narration(Narration(upload.getvalue(), upload.name, upload.file_id))
     else:
         st.caption(f"“{SAMPLE_TITLE}”: a 17-second story read by a computer voice.")
         st.button("Use the sample story", on_click=use_sample, key="c_use_sample")
 
-    narration = state.get("narration")
+    narration = drafts.narration()
     if narration:
-        suffix = narration["name"].rsplit(".", 1)[-1].lower()
-        st.audio(narration["bytes"], format=AUDIO_TYPES.get(suffix, "audio/wav"))
-        st.caption(f"{widgets.plain(narration['name'])} · {len(narration['bytes']) / 1e6:.1f} MB")
+        st.audio(narration.data, format=AUDIO_TYPES.get(narration.suffix, "audio/wav"))
+        st.caption(f"{widgets.plain(narration.name)} · {len(narration.data) / 1e6:.1f} MB")
 
 
-def transcribe_step() -> None:
+def transcribe_step(settings: Settings, library: Library) -> None:
     if not st.button(
         "Transcribe the narration", icon=":material/subtitles:", type="primary", key="c_transcribe"
     ):
         return
     title = state.get("c_title", "").strip()
-    narration = state.get("narration")
+    narration = drafts.narration()
     problems = []
     if not title:
         problems.append("Give the story a title.")
     if not narration:
         problems.append("Record, upload or choose the sample narration first.")
-    elif len(narration["bytes"]) > settings.max_audio_bytes:
+    elif len(narration.data) > settings.max_audio_bytes:
         problems.append(
             f"The narration is larger than {settings.max_audio_mb:g} MB. "
             "Record a shorter story or upload a compressed file (MP3, M4A, OGG)."
@@ -213,7 +213,7 @@ def transcribe_step() -> None:
         class_name=state.get("c_class", ""),
         style=state.get("c_style", DEFAULT_STYLE),
         characters=state.get("c_characters", ""),
-        image_params=image_params(),
+        image_params=image_params(settings),
         blocklist=parse_blocklist(state.get("c_blocklist", ", ".join(DEFAULT_BLOCKLIST))),
     )
     language = state.get("c_language", "auto")
@@ -224,7 +224,7 @@ def transcribe_step() -> None:
             engine = resources.speech_engine(settings)
             st.write("Listening to the narration and finding the sentences…")
             result = transcribe_narration(
-                narration["bytes"], settings, engine, None if language == "auto" else language
+                narration.data, settings, engine, None if language == "auto" else language
             )
             st.write("Saving the draft story…")
             story = save_draft(library, settings, options, result)
@@ -233,115 +233,5 @@ def transcribe_step() -> None:
             widgets.show_error(error)
             return
         status.update(label=f"Found {len(result.sentences)} sentences", state="complete")
-    state["draft"] = {
-        "story_id": story.id,
-        "sentences": result.sentences,
-        "language": result.language,
-        "version": 0,
-        "generated": False,
-    }
-    state.pop("narration", None)
+    drafts.begin(Draft(story.id, result.sentences, result.language))
     st.rerun()
-
-
-def sentence_editor(draft: dict) -> None:
-    story = library.get_story(draft["story_id"])
-    st.subheader("3 · Check the sentences")
-    st.caption(
-        "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
-        f"To split a sentence at a chosen place, type {editing.SPLIT_MARK} there first."
-    )
-    sentences = draft["sentences"]
-    translated = not draft["language"].lower().startswith("en")
-    edited = list(sentences)
-    for n, sentence in enumerate(sentences):
-        key = f"{draft['version']}_{n}"
-        with st.container(border=True):
-            st.caption(
-                f"Sentence {n + 1} · {widgets.clock(sentence.start)}–{widgets.clock(sentence.end)}"
-            )
-            text = st.text_area(
-                f"Sentence {n + 1}",
-                sentence.text,
-                key=f"sent_{key}",
-                label_visibility="collapsed",
-                height=68,
-            )
-            text_en = None
-            if translated:
-                text_en = st.text_input(
-                    "In English, for the picture", sentence.text_en, key=f"sent_en_{key}"
-                )
-            if " ".join(text.split()) != sentence.text or (
-                text_en is not None and text_en != sentence.text_en
-            ):
-                if text.strip():
-                    edited = editing.edit_text(edited, n, text, text_en)
-                else:
-                    st.error("A sentence cannot be empty. Use Delete to remove it.")
-            row = st.container(horizontal=True)
-            if row.button("Merge with next", key=f"merge_{key}", disabled=n + 1 == len(sentences)):
-                apply(draft, story, editing.merge_with_next(edited, n))
-            if row.button(
-                "Split", key=f"split_{key}", disabled=len(sentences) >= settings.max_frames
-            ):
-                apply(draft, story, editing.split(edited, n))
-            if row.button("Delete", key=f"delete_{key}", disabled=len(sentences) == 1):
-                apply(draft, story, editing.delete(edited, n))
-    if edited != sentences:
-        storyboard.save_sentences(library, settings, story, edited)
-        draft["sentences"] = edited
-    if st.button(
-        "Generate storyboard", icon=":material/palette:", type="primary", key="c_generate"
-    ):
-        draft["generated"] = True
-        storyboard.request_generation(settings, library.get_story(story.id))
-
-
-def apply(draft: dict, story, sentences: list) -> None:
-    storyboard.save_sentences(library, settings, story, sentences)
-    draft["sentences"] = sentences
-    draft["version"] += 1  # fresh widgets showing the new texts
-    st.rerun()
-
-
-def storyboard_step(draft: dict) -> None:
-    story = library.get_story(draft["story_id"])
-    st.subheader("4 · Storyboard")
-    missing = storyboard.missing_frames(story)
-    row = st.container(horizontal=True)
-    if row.button(
-        f"Generate missing pictures ({len(missing)})", disabled=not missing, key="c_missing"
-    ):
-        storyboard.request_generation(settings, story)
-    if row.button("Open the replay", icon=":material/play_circle:", key="c_open"):
-        st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})
-    row.button("Start a new story", icon=":material/add:", on_click=start_over, key="c_new")
-    storyboard.storyboard(story, library, settings, controls=True)
-
-
-draft = state.get("draft")
-if draft is None:
-    story_details()
-    narration_input()
-    transcribe_step()
-else:
-    try:
-        title = library.get_story(draft["story_id"]).title
-    except StoryNotFoundError:
-        start_over()
-        st.rerun()
-    saved_as = "" if draft["generated"] else " as a draft"
-    st.success(
-        f"**{widgets.plain(title)}** is saved in the library{saved_as}.", icon=":material/save:"
-    )
-    if draft["generated"]:
-        storyboard_step(draft)
-    else:
-        sentence_editor(draft)
-        st.button(
-            "Start a new story instead",
-            on_click=start_over,
-            key="c_restart",
-            help="This draft stays in the library.",
-        )

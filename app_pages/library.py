@@ -12,7 +12,7 @@ COLUMNS = 3
 ALL_CLASSES = "All classes"
 ALL_LANGUAGES = "All languages"
 
-settings = widgets.setup("Library", ":material/local_library:")
+settings = resources.settings()
 library = resources.library(settings)
 
 st.title("Library")

@@ -1,0 +1,69 @@
+"""What the Create page is working on, kept in the browser session as typed objects.
+
+The library is the record: the story, its narration and every sentence edit are saved there as
+they happen. The session only remembers which story is being made and how far along it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from s2i_core.sentences import Sentence
+from s2i_ui.storyboard import JOB_KEY
+
+DRAFT_KEY = "draft"
+NARRATION_KEY = "narration"
+
+
+@dataclass(frozen=True)
+class Narration:
+    """Audio chosen for a story that is not transcribed yet."""
+
+    data: bytes
+    name: str  # file name as given ("recording.webm" for the microphone)
+    source: str  # what produced it (an upload's file id, a recording's id, "sample"): new or not
+
+    @property
+    def suffix(self) -> str:
+        return self.name.rsplit(".", 1)[-1].lower()
+
+
+@dataclass
+class Draft:
+    """A transcribed story on its way to a storyboard; saved in the library as ``story_id``."""
+
+    story_id: int
+    sentences: list[Sentence]  # as on screen and in the library, edits included
+    language: str  # Whisper's language code of the narration ("en", "de", ...)
+    version: int = 0  # bumped by merge, split and delete so the sentence widgets start afresh
+    generated: bool = False  # pictures were asked for: the page shows the storyboard
+
+    @property
+    def translated(self) -> bool:
+        """Not English: each sentence also has an English line for its picture."""
+        return not self.language.lower().startswith("en")
+
+
+def current() -> Draft | None:
+    return st.session_state.get(DRAFT_KEY)
+
+
+def begin(draft: Draft) -> None:
+    st.session_state[DRAFT_KEY] = draft
+    st.session_state.pop(NARRATION_KEY, None)
+
+
+def narration() -> Narration | None:
+    return st.session_state.get(NARRATION_KEY)
+
+
+def set_narration(narration: Narration) -> None:
+    st.session_state[NARRATION_KEY] = narration
+
+
+def start_over() -> None:
+    """Forget the draft in this session (it stays in the library) and show step 1 again."""
+    for key in (NARRATION_KEY, DRAFT_KEY, JOB_KEY):
+        st.session_state.pop(key, None)

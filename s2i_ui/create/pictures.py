@@ -1,0 +1,26 @@
+"""Step 4 of the Create page: the storyboard fills in, frame by frame, and can be redrawn."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from s2i_core.settings import Settings
+from s2i_core.storage import Library
+from s2i_ui import storyboard, widgets
+
+from .draft import Draft, start_over
+
+
+def step(draft: Draft, settings: Settings, library: Library) -> None:
+    story = library.get_story(draft.story_id)
+    st.subheader("4 · Storyboard")
+    missing = storyboard.missing_frames(story)
+    row = st.container(horizontal=True)
+    if row.button(
+        f"Generate missing pictures ({len(missing)})", disabled=not missing, key="c_missing"
+    ):
+        storyboard.request_generation(settings, story)
+    if row.button("Open the replay", icon=":material/play_circle:", key="c_open"):
+        st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})
+    row.button("Start a new story", icon=":material/add:", on_click=start_over, key="c_new")
+    storyboard.storyboard(story, library, settings, controls=True)

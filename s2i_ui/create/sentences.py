@@ -1,0 +1,91 @@
+"""Step 3 of the Create page: the teacher checks the sentences (edit, merge, split, delete).
+
+Every change is saved to the library as it happens.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from s2i_core.sentences import Sentence
+from s2i_core.settings import Settings
+from s2i_core.storage import Library, StoryRecord
+from s2i_ui import editing, storyboard, widgets
+
+from .draft import Draft
+
+
+def step(draft: Draft, settings: Settings, library: Library) -> None:
+    story = library.get_story(draft.story_id)
+    st.subheader("3 · Check the sentences")
+    language_notice(draft)
+    st.caption(
+        "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
+        f"To split a sentence at a chosen place, type {editing.SPLIT_MARK} there first."
+    )
+    sentences = draft.sentences
+    edited = list(sentences)
+    for n, sentence in enumerate(sentences):
+        key = f"{draft.version}_{n}"
+        with st.container(border=True):
+            edited = sentence_box(draft, n, sentence, key, edited)
+            row = st.container(horizontal=True)
+            if row.button("Merge with next", key=f"merge_{key}", disabled=n + 1 == len(sentences)):
+                apply(draft, story, editing.merge_with_next(edited, n), settings, library)
+            if row.button(
+                "Split", key=f"split_{key}", disabled=len(sentences) >= settings.max_frames
+            ):
+                apply(draft, story, editing.split(edited, n), settings, library)
+            if row.button("Delete", key=f"delete_{key}", disabled=len(sentences) == 1):
+                apply(draft, story, editing.delete(edited, n), settings, library)
+    if edited != sentences:
+        storyboard.save_sentences(library, settings, story, edited)
+        draft.sentences = edited
+    if st.button(
+        "Generate storyboard", icon=":material/palette:", type="primary", key="c_generate"
+    ):
+        draft.generated = True
+        storyboard.request_generation(settings, library.get_story(story.id))
+
+
+def language_notice(draft: Draft) -> None:
+    """Where the detected language is told to the teacher (and can be corrected)."""
+
+
+def sentence_box(
+    draft: Draft, n: int, sentence: Sentence, key: str, edited: list[Sentence]
+) -> list[Sentence]:
+    """One sentence's fields; returns the sentence list with this sentence's typed edit applied."""
+    st.caption(f"Sentence {n + 1} · {widgets.clock(sentence.start)}–{widgets.clock(sentence.end)}")
+    text = st.text_area(
+        f"Sentence {n + 1}",
+        sentence.text,
+        key=f"sent_{key}",
+        label_visibility="collapsed",
+        height=68,
+    )
+    text_en = None
+    if draft.translated:
+        text_en = st.text_input(
+            "In English, for the picture", sentence.text_en, key=f"sent_en_{key}"
+        )
+    if " ".join(text.split()) != sentence.text or (
+        text_en is not None and text_en != sentence.text_en
+    ):
+        if text.strip():
+            return editing.edit_text(edited, n, text, text_en)
+        st.error("A sentence cannot be empty. Use Delete to remove it.")
+    return edited
+
+
+def apply(
+    draft: Draft,
+    story: StoryRecord,
+    sentences: list[Sentence],
+    settings: Settings,
+    library: Library,
+) -> None:
+    storyboard.save_sentences(library, settings, story, sentences)
+    draft.sentences = sentences
+    draft.version += 1  # fresh widgets showing the new texts
+    st.rerun()
