@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("regenerate", help="make the pictures a story is missing")
+    p = sub.add_parser(
+        "regenerate", help="finish a story: transcribe what is missing, draw missing pictures"
+    )
     p.add_argument("story_id", type=int)
     p.add_argument("--frame", type=int, help="only this frame (its index, from 0)")
     p.add_argument("--json", action="store_true")
@@ -155,18 +157,32 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     library = _library(settings)
     story = library.get_story(args.story_id)
-    frame_ids = None
-    if args.frame is not None:
-        matches = [f.id for f in story.frames if f.index == args.frame]
-        if not matches:
-            raise UsageError(
-                f"Story {story.id} has frames 0 to {len(story.frames) - 1}; "
-                f"there is no frame {args.frame}."
-            )
-        frame_ids = matches
-    todo = len(frame_ids) if frame_ids else sum(f.status != "done" for f in story.frames)
-    _run_generation(library, settings, story.id, frame_ids, todo, reseed=frame_ids is not None)
+    if args.frame is None:
+        _finish(library, settings, story)
+        return _report_story(library, story.id, args.json)
+    matches = [f.id for f in story.frames if f.index == args.frame]
+    if not matches:
+        raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
+    _run_generation(library, settings, story.id, matches, len(matches), reseed=True)
     return _report_story(library, story.id, args.json)
+
+
+def _frame_range(story) -> str:
+    count = len(story.frames)
+    if count == 0:
+        return "has no frames yet (run 'regenerate' without --frame to finish it)"
+    return "has only frame 0" if count == 1 else f"has frames 0 to {count - 1}"
+
+
+def _finish(library, settings: Settings, story) -> None:
+    """Transcribe again what an interrupted run did not, then draw every missing picture."""
+    from .pipeline import finish_story
+
+    client = _image_client(settings)
+    total = None if story.sentences_missing else sum(f.status != "done" for f in story.frames)
+    with _progress(total, "Pictures") as bar:
+        for event in finish_story(library, settings, client, story.id):
+            bar(event)
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -243,8 +259,9 @@ def _run_generation(library, settings, story_id, frame_ids, total, reseed=False)
     from .pipeline import StoryEvent, generate_story
 
     client = _image_client(settings)
+    lease_s = settings.work_lease_s
     with _progress(total, "Pictures") as bar:
-        for frame in generate_story(library, client, story_id, frame_ids, reseed=reseed):
+        for frame in generate_story(library, client, story_id, frame_ids, reseed, lease_s):
             bar(StoryEvent("frame_done", story_id, frame))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import DecodedAudio, decode_audio, narration_for_replay
-from .errors import ContentFilteredError, ImageAPIError, NoSpeechError
+from .errors import ContentFilteredError, ImageAPIError, NoSpeechError, StorageError
 from .images import placeholder_card, thumbnail
 from .nvidia import GeneratedImage, ImageParams, NvidiaImageClient, get_image_model
 from .prompts import (
@@ -28,7 +28,7 @@ from .prompts import (
 )
 from .sentences import Sentence, add_english, cap_sentences, split_sentences, stream_sentences
 from .settings import Settings
-from .storage import FrameDraft, FrameRecord, Library, StoryRecord
+from .storage import DEFAULT_LEASE_S, FrameDraft, FrameRecord, Library, StoryRecord, Work
 from .transcribe import (
     NO_WORDS_HEARD,
     SpeechEngine,
@@ -126,6 +126,7 @@ def _new_story(
     duration: float,
     narration: tuple[bytes, str],
     transcript: str = "",
+    sentences_missing: bool = False,
 ) -> StoryRecord:
     return library.create_story(
         title=options.title.strip() or "Untitled story",
@@ -140,6 +141,7 @@ def _new_story(
         seed=params.seed,
         narration=narration[0],
         narration_ext=narration[1],
+        sentences_missing=sentences_missing,
     )
 
 
@@ -173,28 +175,42 @@ def generate_story(
     story_id: int,
     frame_ids: Iterable[int] | None = None,
     reseed: bool = False,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> Iterator[FrameRecord]:
     """Make the pictures of a story's unfinished frames (or of ``frame_ids``), yielding each frame
-    as soon as it is saved. Frames finish in any order; each is committed on its own."""
+    as soon as it is saved. Frames finish in any order; each is committed on its own. Frames
+    another worker is drawing right now are skipped (see storage/claims.py)."""
     story = library.get_story(story_id)
-    wanted = set(frame_ids) if frame_ids is not None else None
-    frames = [f for f in story.frames if (f.id in wanted if wanted else f.status != "done")]
+    params, blocklist = story_params(story)
+    with Work(library, story_id, lease_s) as work:
+        frames = work.claim(frame_ids)
+        yield from _draw_claimed(library, client, work, frames, params, blocklist, reseed)
+
+
+def _draw_claimed(
+    library: Library,
+    client: NvidiaImageClient | None,
+    work: Work,
+    frames: list[FrameRecord],
+    params: ImageParams,
+    blocklist: tuple[str, ...],
+    reseed: bool = False,
+) -> Iterator[FrameRecord]:
     if not frames:
         return
-    params, blocklist = story_params(story)
     workers = client.settings.image_concurrency if client else 1
     pool = ThreadPoolExecutor(max(1, workers), "storyboard")
-    library.update_story(story_id, status="generating")
     try:
         futures = [
             pool.submit(_draw_one, library, client, frame, _seeded(params, reseed), blocklist)
             for frame in frames
         ]
         for future in as_completed(futures):
-            yield future.result()
+            saved = future.result()
+            work.finished(saved.id)
+            yield saved
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # pictures in flight are still saved
-        library.refresh_story_status(story_id)
 
 
 def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
@@ -244,47 +260,93 @@ def stream_story(
 ) -> Iterator[StoryEvent]:
     """Narration in, storyboard out, with no waiting between the two: each sentence's picture is
     requested the moment Whisper finishes that sentence, while later audio is still being
-    transcribed. Events arrive in the caller's thread (Streamlit draws only from its own)."""
+    transcribed. Events arrive in the caller's thread (Streamlit draws only from its own).
+
+    The story and its narration are saved before transcription starts, marked as missing
+    sentences until the last one has its frame: a run killed anywhere is finished by
+    ``finish_story``."""
     decoded = decode_audio(source, settings)
     engine = engine or load_engine(settings)
     params = default_params(settings, options.image_params)
     replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
-    segments, info = engine.transcribe(decoded.samples, language=normalize_language(language))
     story = _new_story(
         library,
         options,
         params,
-        language=info.language,
+        language=normalize_language(language) or "",
         duration=decoded.duration,
         narration=(replay_bytes, replay_ext),
+        sentences_missing=True,
     )
-    library.update_story(story.id, status="generating")
+    yield from _storyboard(library, settings, client, story, decoded, engine, language)
+
+
+def finish_story(
+    library: Library,
+    settings: Settings,
+    client: NvidiaImageClient | None,
+    story_id: int,
+    engine: SpeechEngine | None = None,
+) -> Iterator[StoryEvent]:
+    """Finish a story however it was interrupted: transcribe the stored narration again when
+    sentences are missing (frames it already has are kept), then draw every missing picture."""
+    story = library.get_story(story_id)
+    if story.sentences_missing:
+        if not story.narration_path:
+            raise StorageError(
+                f"Story {story_id} lost its narration, so its missing sentences cannot be "
+                "transcribed again. Record the story again."
+            )
+        narration = library.path(story.narration_path)
+        decoded = decode_audio(narration, settings)
+        engine = engine or load_engine(settings)
+        yield from _storyboard(library, settings, client, story, decoded, engine, story.language)
+    for frame in generate_story(library, client, story_id, lease_s=settings.work_lease_s):
+        yield StoryEvent("frame_done", story_id, frame)
+
+
+def _storyboard(
+    library: Library,
+    settings: Settings,
+    client: NvidiaImageClient | None,
+    story: StoryRecord,
+    decoded: DecodedAudio,
+    engine: SpeechEngine,
+    language: str | None,
+) -> Iterator[StoryEvent]:
+    """Transcribe the story's narration and draw each sentence's picture as soon as the sentence
+    is final; sentences that already have their frame are kept as they are."""
+    params, blocklist = story_params(story)
+    segments, info = engine.transcribe(decoded.samples, language=normalize_language(language))
+    library.update_story(story.id, language=info.language)
+    have = {frame.index for frame in story.frames}
     events: queue.Queue[StoryEvent | BaseException | None] = queue.Queue()
     drawing = ThreadPoolExecutor(max(1, settings.image_concurrency), "storyboard")
 
-    def draw(frame: FrameRecord) -> None:
+    def draw(work: Work, frame: FrameRecord) -> None:
         try:
-            saved = _draw_one(library, client, frame, params, options.blocklist)
+            saved = _draw_one(library, client, frame, params, blocklist)
+            work.finished(saved.id)
             events.put(StoryEvent("frame_done", story.id, saved))
         except BaseException as error:  # handed to the caller's thread
             events.put(error)
 
-    def transcribe_and_submit() -> None:
+    def transcribe_and_submit(work: Work) -> None:
         try:
             sentences = _final_sentences(segments, info.language, decoded, settings.max_frames)
             texts = []
             for sentence in sentences:
-                sentence = add_english([sentence], decoded, engine, info.language)[0]
                 texts.append(sentence.text)
-                (draft,) = frame_drafts([sentence], options.style, options.characters)
-                frame = library.add_frame(
-                    story.id, dataclasses.replace(draft, index=sentence.index)
-                )
+                if sentence.index in have:
+                    continue
+                sentence = add_english([sentence], decoded, engine, info.language)[0]
+                (draft,) = frame_drafts([sentence], story.style, story.characters)
+                frame = work.add_frame(dataclasses.replace(draft, index=sentence.index))
                 events.put(StoryEvent("frame_added", story.id, frame))
-                drawing.submit(draw, frame)
+                drawing.submit(draw, work, frame)
             if not texts:
                 raise NoSpeechError(NO_WORDS_HEARD)
-            library.update_story(story.id, transcript=" ".join(texts))
+            library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
             events.put(StoryEvent("transcribed", story.id))
         except BaseException as error:  # handed to the caller's thread
             events.put(error)
@@ -292,16 +354,18 @@ def stream_story(
             drawing.shutdown(wait=True)
             events.put(None)
 
-    producer = threading.Thread(target=transcribe_and_submit, name="transcribe", daemon=True)
-    producer.start()
-    try:
-        while (event := events.get()) is not None:
-            if isinstance(event, BaseException):
-                raise event
-            yield event
-    finally:
-        producer.join()
-        library.refresh_story_status(story.id)
+    with Work(library, story.id, settings.work_lease_s) as work:
+        producer = threading.Thread(
+            target=transcribe_and_submit, args=(work,), name="transcribe", daemon=True
+        )
+        producer.start()
+        try:
+            while (event := events.get()) is not None:
+                if isinstance(event, BaseException):
+                    raise event
+                yield event
+        finally:
+            producer.join()
 
 
 def _final_sentences(

@@ -25,6 +25,7 @@ HOME, CREATE_PAGE, LIBRARY_PAGE, STORY_PAGE = (
 
 STATUS_LABELS = {
     "pending": ":material/hourglass_empty: Waiting",
+    "drawing": ":material/brush: Drawing",
     "done": ":material/check_circle: Done",
     "filtered": ":material/shield: Filtered",
     "failed": ":material/error: Failed",
@@ -111,7 +112,8 @@ def frame_card(frame: FrameRecord, library: Library, thumbnail: bool = False) ->
     if picture and library.path(picture).is_file():
         st.image(str(library.path(picture)), width="stretch", alt=frame.text)
     else:
-        no_picture("Waiting for its picture…" if frame.status == "pending" else "No picture")
+        waiting = frame.status in ("pending", "drawing")
+        no_picture("Waiting for its picture…" if waiting else "No picture")
     st.markdown(
         f"**{frame.index + 1}** · {clock(frame.start)}–{clock(frame.end)} · "
         f"{STATUS_LABELS.get(frame.status, frame.status)}"

@@ -152,3 +152,19 @@ def test_going_back_to_0001_and_forward_again_keeps_the_frames(settings: Setting
     with Library(settings) as library:
         frames = library.get_story(story_id).frames
         assert [(f.text, f.words) for f in frames] == [(f[3], ()) for f in OLD_FRAMES]
+
+
+def test_a_story_killed_in_transcription_by_an_older_version_reads_as_interrupted(
+    settings: Settings,
+):
+    """Older versions wrote the transcript last, and `regenerate` then called such a story
+    complete with a third of its frames: after the upgrade it is interrupted, to be finished."""
+    story_id = save_story_at_0001(settings)
+    engine = create_engine(settings.db_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE stories SET transcript = '', status = 'complete'"))
+    engine.dispose()
+    with Library(settings) as library:
+        story = library.get_story(story_id)
+        assert story.status == "interrupted" and story.sentences_missing
+        assert [s.status for s in library.list_stories()] == ["interrupted"]

@@ -12,9 +12,11 @@ The parts, by job:
   media.py     media files on disk, written atomically
   library.py   ``Library``: opening, stories and the library's searches
   frames.py    ``Library``'s frame methods and crash recovery
+  claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
+from .claims import DEFAULT_LEASE_S, Work
 from .library import Library
 from .records import (
     EDITABLE_STORY_FIELDS,
@@ -29,6 +31,7 @@ from .records import (
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 
 __all__ = [
+    "DEFAULT_LEASE_S",
     "EDITABLE_STORY_FIELDS",
     "FRAME_STATUSES",
     "MIGRATIONS_DIR",
@@ -45,4 +48,5 @@ __all__ = [
     "StoryRecord",
     "StorySummary",
     "WordTime",
+    "Work",
 ]

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from ..errors import FrameNotFoundError, StorageError
 from .media import MediaFiles, image_suffix
-from .records import FRAME_STATUSES, FrameDraft, FrameRecord, WordTime, check_status, frame_record
+from .records import (
+    FRAME_STATUSES,
+    FrameDraft,
+    FrameRecord,
+    WordTime,
+    check_status,
+    frame_record,
+    is_held,
+    this_worker,
+)
 from .tables import (
     Frame,
     Story,
@@ -18,8 +28,10 @@ from .tables import (
     frame_not_found,
     get_frame,
     get_story,
+    is_claimed,
     new_frame,
     now,
+    release,
     words_json,
 )
 
@@ -49,7 +61,11 @@ class FrameMethods:
         self.media.remove(old_files)
         return records
 
-    def add_frame(self, story_id: int, draft: FrameDraft) -> FrameRecord:
+    def add_frame(
+        self, story_id: int, draft: FrameDraft, claim_s: float | None = None
+    ) -> FrameRecord:
+        """Add one frame; with ``claim_s`` it is claimed by the caller for that many seconds
+        (see claims.py), so no other worker draws it meanwhile."""
         moment = now()
         with self._writing.begin() as session:
             story = get_story(session, story_id)
@@ -59,6 +75,10 @@ class FrameMethods:
                     "Choose another number or edit that frame instead."
                 )
             frame = new_frame(draft, moment)
+            if claim_s is not None:
+                frame.status = "drawing"
+                frame.lease_until = moment + timedelta(seconds=claim_s)
+                frame.worker = this_worker()
             story.frames.append(frame)
             story.updated_at = moment
             session.flush()
@@ -123,6 +143,7 @@ class FrameMethods:
                 for field, new in new_paths.items():
                     setattr(frame, field, new)
                 frame.status = status
+                frame.lease_until = frame.worker = None
                 frame.error = error
                 frame.attempts += 1
                 frame.updated_at = moment
@@ -142,20 +163,26 @@ class FrameMethods:
             return [frame_record(frame) for frame in story.frames if frame.status != "done"]
 
     def recover_interrupted(self, temp_older_than: float = 0.0) -> int:
-        """Call once when the app starts: stories a crash left "generating" get their status from
-        their frames, and half-written temporary files are removed. Returns the stories fixed.
+        """Call once when the app starts: stories whose worker died (its lease ran out) get their
+        status from their frames, expired frame claims are given back, and half-written
+        temporary files are removed. Returns the stories fixed.
 
         Where several app processes share the media folder, pass ``temp_older_than`` (seconds) so
-        a restarting one leaves alone the files another is writing at that moment. A story status
-        flipped while another process still draws it is set right when that drawing ends."""
+        a restarting one leaves alone the files another is writing at that moment."""
+        moment = now()
         with self._writing.begin() as session:
-            stories = session.scalars(
+            generating = session.scalars(
                 select(Story)
                 .where(Story.status == "generating")
                 .options(selectinload(Story.frames))
-            ).all()
+            )
+            stories = [s for s in generating if not is_held(s.lease_until, s.worker)]
             for story in stories:
-                story.status = derived_status(story)
-                story.updated_at = now()
+                for frame in story.frames:
+                    if frame.status == "drawing" and not is_claimed(frame):
+                        release(frame)
+                story.status = derived_status(story, interrupted=True)  # its worker died
+                story.lease_until = story.worker = None
+                story.updated_at = moment
         self.media.remove_temporary_files(temp_older_than)
         return len(stories)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, event, exists, func, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from ..settings import Settings
+from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
 from .media import MediaFiles, narration_suffix
@@ -19,13 +20,14 @@ from .records import (
     StoryRecord,
     StorySummary,
     check_status,
+    shown_status,
     story_record,
     utc,
 )
 from .tables import Frame, Story, derived_status, get_story, now, story_not_found
 
 
-class Library(FrameMethods):
+class Library(FrameMethods, ClaimMethods):
     """All stories of one data folder. Thread-safe: share one instance across the app."""
 
     def __init__(self, settings: Settings):
@@ -71,7 +73,10 @@ class Library(FrameMethods):
         seed: int = 0,
         narration: bytes | None = None,
         narration_ext: str = "webm",
+        sentences_missing: bool = False,
     ) -> StoryRecord:
+        """A new draft. ``sentences_missing``: its frames are still to come from the narration
+        (a streamed storyboard), so until they all have come it is never complete."""
         narration_name = f"narration.{narration_suffix(narration_ext)}"
         moment = now()
         story = Story(
@@ -86,6 +91,7 @@ class Library(FrameMethods):
             image_params=dict(image_params or {}),
             seed=seed,
             status="draft",
+            sentences_missing=sentences_missing,
             created_at=moment,
             updated_at=moment,
             frames=[],
@@ -160,6 +166,8 @@ class Library(FrameMethods):
                 done.scalar_subquery(),
                 Story.status,
                 cover.scalar_subquery(),
+                Story.lease_until,
+                Story.worker,
             )
             .where(*_story_filters(query, class_name, language))
             .order_by(Story.created_at.desc(), Story.id.desc())
@@ -177,7 +185,7 @@ class Library(FrameMethods):
                 language=row[4],
                 frame_count=row[5],
                 done_count=row[6],
-                status=row[7],
+                status=shown_status(row[7], row[9], row[10]),
                 cover_thumb_path=row[8],
             )
             for row in rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -9,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .tables import Frame, Story
 
-FRAME_STATUSES = ("pending", "done", "filtered", "failed", "no_backend")
-STORY_STATUSES = ("draft", "generating", "complete", "incomplete")
+# "drawing": claimed by a worker until its lease runs out (see claims.py); saved results end it.
+FRAME_STATUSES = ("pending", "drawing", "done", "filtered", "failed", "no_backend")
+# "interrupted": the work on it stopped half-way (killed, disk full, tab closed); finishing it
+# transcribes the narration again if sentences are missing, then draws what is missing.
+STORY_STATUSES = ("draft", "generating", "complete", "incomplete", "interrupted")
 EDITABLE_STORY_FIELDS = frozenset(
     {
         "title",
@@ -24,6 +29,7 @@ EDITABLE_STORY_FIELDS = frozenset(
         "image_params",
         "seed",
         "status",
+        "sentences_missing",
     }
 )
 WordTime = tuple[float, float, str]  # (start, end, word) in seconds, the word as Whisper wrote it
@@ -78,6 +84,7 @@ class StoryRecord:
     status: str
     narration_path: str | None
     frames: list[FrameRecord]
+    sentences_missing: bool = False  # the narration has not all become frames yet
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,34 @@ def check_status(status: str, allowed: tuple[str, ...], kind: str) -> None:
 def utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything stored is UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def shown_status(status: str, lease_until: datetime | None, worker: str | None) -> str:
+    """A story whose worker died (killed, crashed) is interrupted."""
+    if status == "generating" and not is_held(lease_until, worker):
+        return "interrupted"
+    return status
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"  # after a fork, the child's own pid
+
+
+def is_held(lease_until: datetime | None, worker: str | None) -> bool:
+    """A lease holds until it runs out, or until its worker is known dead: a process of this
+    machine that no longer runs (another machine's workers are trusted until their lease ends)."""
+    if lease_until is None or utc(lease_until) <= datetime.now(UTC):
+        return False
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, but another user's
+        return True
+    return True
 
 
 def frame_record(frame: Frame) -> FrameRecord:
@@ -139,7 +174,8 @@ def story_record(story: Story) -> StoryRecord:
         image_model=story.image_model,
         image_params=dict(story.image_params or {}),
         seed=story.seed,
-        status=story.status,
+        status=shown_status(story.status, story.lease_until, story.worker),
         narration_path=story.narration_path,
         frames=[frame_record(frame) for frame in story.frames],
+        sentences_missing=story.sentences_missing,
     )

@@ -1,6 +1,7 @@
 """The tables, and the row lookups and rules the library's methods share.
 
-``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words. Change a
+``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
+the leases and ``sentences_missing``. Change a
 table here and add a migration there (see ``../migrations/env.py``)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -32,7 +35,7 @@ from sqlalchemy.orm import (
 )
 
 from ..errors import FrameNotFoundError, StoryNotFoundError
-from .records import FrameDraft, WordTime
+from .records import FrameDraft, WordTime, is_held
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
@@ -67,6 +70,9 @@ class Story(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
     narration_path: Mapped[str | None] = mapped_column(Text)
+    sentences_missing: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the lease
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -97,6 +103,8 @@ class Frame(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Whisper's word times as [[start, end, word], ...]; frames saved before 0002 have none.
     words: Mapped[list[list[Any]]] = mapped_column(JSON, server_default="[]")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the claim
 
 
 # --- lookups and rules shared by the library's methods ---------------------------------------
@@ -150,10 +158,29 @@ def words_json(words: Iterable[WordTime]) -> list[list[Any]]:
     return [[float(start), float(end), str(word)] for start, end, word in words]
 
 
-def derived_status(story: Story) -> str:
+def derived_status(story: Story, interrupted: bool = False) -> str:
+    """The status once nobody works on the story: complete only when the whole narration has
+    its frames and every frame its picture. ``interrupted``: the work on it stopped half-way."""
+    if any(is_claimed(frame) for frame in story.frames):
+        return "generating"  # another worker still draws some of its frames
+    if story.sentences_missing:
+        return "interrupted"
     if not story.frames:
         return "draft"
-    return "complete" if all(f.status == "done" for f in story.frames) else "incomplete"
+    if all(frame.status == "done" for frame in story.frames):
+        return "complete"
+    died = any(frame.status == "drawing" for frame in story.frames)  # its lease ran out
+    return "interrupted" if interrupted or died else "incomplete"
+
+
+def is_claimed(frame: Frame) -> bool:
+    return frame.status == "drawing" and is_held(frame.lease_until, frame.worker)
+
+
+def release(frame: Frame) -> None:
+    """End a claim without a result: a frame with its picture is done again, any other waits."""
+    frame.status = "done" if frame.image_path and not frame.error else "pending"
+    frame.lease_until = frame.worker = None
 
 
 def frame_files(frame: Frame) -> list[str]:
