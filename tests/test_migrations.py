@@ -31,9 +31,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         database_url = request.getfixturevalue("postgres_url")
         engine = create_engine(database_url)
         with engine.begin() as connection:
-            connection.execute(
-                text("DROP TABLE IF EXISTS frames, stories, alembic_version CASCADE")
-            )
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
     (tmp_path / "data").mkdir()
     return Settings(data_dir=tmp_path / "data", database_url=database_url)

@@ -37,7 +37,7 @@ from s2i_core.storage import (
 def drop_all_tables(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS frames, stories, alembic_version CASCADE"))
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))  # every table
     engine.dispose()
 
 

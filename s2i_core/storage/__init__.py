@@ -13,11 +13,13 @@ The parts, by job:
   library.py   ``Library``: opening, stories and the library's searches
   frames.py    ``Library``'s frame methods and crash recovery
   claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
+  limiter.py   one request rate per API key across processes and replicas, in the database
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from .claims import DEFAULT_LEASE_S, Work
 from .library import Library
+from .limiter import SharedRateLimiter
 from .records import (
     EDITABLE_STORY_FIELDS,
     FRAME_STATUSES,
@@ -42,6 +44,7 @@ __all__ = [
     "FrameNotFoundError",
     "FrameRecord",
     "Library",
+    "SharedRateLimiter",
     "StorageError",
     "Story",
     "StoryNotFoundError",

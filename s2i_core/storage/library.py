@@ -13,6 +13,7 @@ from ..settings import Settings
 from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
+from .limiter import SharedRateLimiter
 from .media import MediaFiles, narration_suffix
 from .records import (
     EDITABLE_STORY_FIELDS,
@@ -53,6 +54,12 @@ class Library(FrameMethods, ClaimMethods):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def request_limiter(
+        self, api_key: str, max_per_window: int, window_s: float = 60.0
+    ) -> SharedRateLimiter:
+        """The request rate of ``api_key``, shared by every process using this database."""
+        return SharedRateLimiter(self.engine, api_key, max_per_window, window_s)
 
     def path(self, rel: str) -> Path:
         """The absolute path of a stored relative path; refuses anything outside the data folder."""

@@ -1,0 +1,81 @@
+"""One request rate per API key across processes: two processes (and, on PostgreSQL, what two
+replicas do) share one window, counted in the database."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+from sqlalchemy import inspect
+
+from s2i_core.settings import Settings
+from s2i_core.storage import Library, SharedRateLimiter
+from tests import test_storage
+
+settings = test_storage.settings  # SQLite and PostgreSQL
+PER_WINDOW, WINDOW_S, EACH = 4, 1.5, 6
+
+
+def take_slots(settings: Settings, key: str, start_at: float, results) -> None:
+    with Library(settings) as library:
+        limiter = library.request_limiter(key, PER_WINDOW, WINDOW_S)
+        time.sleep(max(0.0, start_at - time.time()))  # both processes start together
+        taken = []
+        for _ in range(EACH):
+            assert limiter.acquire()
+            taken.append(limiter.last_taken_at)
+        results.put(taken)
+
+
+def most_in_any_window(stamps: list[float], window_s: float) -> int:
+    stamps = sorted(stamps)
+    return max(sum(1 for t in stamps if s <= t < s + window_s) for s in stamps)
+
+
+def test_two_processes_share_one_rate_per_key(settings: Settings):
+    with Library(settings):
+        pass  # the schema, once, before both start
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3.0
+    workers = [
+        context.Process(target=take_slots, args=(settings, "nvapi-shared", start_at, results))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    stamps = [stamp for _ in workers for stamp in results.get(timeout=120)]
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    assert len(stamps) == 2 * EACH
+    assert most_in_any_window(stamps, WINDOW_S) == PER_WINDOW  # never more, across both
+
+
+def test_keys_have_their_own_rate_and_a_deadline_is_kept(settings: Settings):
+    with Library(settings) as library:
+        first = library.request_limiter("nvapi-one", 2, 30.0)
+        other = library.request_limiter("nvapi-two", 2, 30.0)
+        assert first.acquire() and first.acquire()
+        started = time.monotonic()
+        assert not first.acquire(deadline=time.monotonic() + 1.0)  # full for 30 s: no waiting
+        assert time.monotonic() - started < 1.0
+        assert 29.0 < first.wait_time() <= 30.0
+        assert other.acquire() and other.wait_time() == 0.0
+        # the same key through another object (another process) sees the same window
+        assert library.request_limiter("nvapi-one", 2, 30.0).wait_time() > 29.0
+
+
+def test_the_key_is_not_stored(settings: Settings):
+    with Library(settings) as library:
+        assert library.request_limiter("nvapi-secret-key", 3).acquire()
+        with library.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT key_id FROM request_slots").all()
+        assert rows and all("nvapi-secret-key" not in row[0] for row in rows)
+        assert "request_slots" in inspect(library.engine).get_table_names()
+
+
+def test_a_limit_needs_a_positive_rate(settings: Settings):
+    with Library(settings) as library, pytest.raises(ValueError):
+        SharedRateLimiter(library.engine, "nvapi-x", 0)
