@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import S2IError
+from .errors import ExportPathError, S2IError
 from .settings import Settings
 
 log = logging.getLogger("s2i_core")
@@ -59,9 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", type=int, help="only this frame (its index, from 0)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("export", help="write a story as PDF")
+    p = sub.add_parser("export", help="write a story as a PDF and/or a narrated MP4 video")
     p.add_argument("story_id", type=int)
-    p.add_argument("--pdf", type=Path, required=True)
+    p.add_argument("--pdf", type=Path, help="write the printable storyboard here")
+    p.add_argument("--mp4", type=Path, help="write the narrated video here")
+    p.add_argument("--resolution", choices=("720p", "1080p"), default="720p", help="of the video")
 
     p = sub.add_parser("list", help="list saved stories")
     p.add_argument("--search", default="")
@@ -186,13 +188,25 @@ def _finish(library, settings: Settings, story) -> None:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from .exports import export_pdf
+    from .exports import VideoOptions, export_pdf, export_video
 
+    if not args.pdf and not args.mp4:
+        raise UsageError("Say what to write: --pdf PATH, --mp4 PATH, or both.")
     library = _library(settings)
     story = library.get_story(args.story_id)
-    args.pdf.parent.mkdir(parents=True, exist_ok=True)
-    export_pdf(story, library, args.pdf)
-    print(f"Wrote {args.pdf} ({len(story.frames)} frames).", file=sys.stderr)
+    if args.pdf:
+        _make_parent(args.pdf)
+        export_pdf(story, library, args.pdf)
+        print(f"Wrote {args.pdf} ({len(story.frames)} frames).", file=sys.stderr)
+    if args.mp4:
+        _make_parent(args.mp4)
+        with _progress_fraction("Video") as progress:
+            video = export_video(story, library, args.mp4, VideoOptions(args.resolution), progress)
+        print(
+            f"Wrote {video.path} ({video.duration:.1f} s, {args.resolution}, "
+            f"{video.bytes / 1e6:.1f} MB).",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -337,6 +351,16 @@ def _require_file(path: Path) -> None:
         raise UsageError(f"There is no audio file at {path}. Check the path and try again.")
 
 
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportPathError(
+            f"Cannot write to {path}: its folder cannot be made ({error.strerror or error}). "
+            "Choose a folder you can write to."
+        ) from error
+
+
 def _check_style(style: str) -> None:
     from .prompts import STYLES
 
@@ -349,6 +373,15 @@ def _spinner(label: str):
     if sys.stderr.isatty():
         print(f"{label}…", file=sys.stderr, flush=True)
     yield
+
+
+@contextmanager
+def _progress_fraction(label: str):
+    """A percentage bar on stderr when attached to a terminal, fed fractions from 0 to 1."""
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=label, unit="%", disable=not sys.stderr.isatty()) as bar:
+        yield lambda fraction: bar.update(round(fraction * 100) - bar.n)
 
 
 @contextmanager

@@ -111,3 +111,26 @@ class StoryNotFoundError(StorageError):
 
 class FrameNotFoundError(StorageError):
     user_error = True
+
+
+# --- exports -----------------------------------------------------------------------------------
+class ExportError(S2IError):
+    """A story cannot be exported on this computer (a missing system library, an encoder)."""
+
+
+class NothingToExportError(ExportError):
+    """The story has no frames yet."""
+
+    user_error = True
+
+
+class NarrationMissingError(ExportError):
+    """A narrated video needs the story's recording, and it is missing or unreadable."""
+
+    user_error = True
+
+
+class ExportPathError(ExportError):
+    """The export cannot be written where it was asked to go."""
+
+    user_error = True

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from PIL import Image
 
+from s2i_core.exports.timeline import shown_picture
 from s2i_core.storage import Library, StoryRecord
 
 
@@ -245,10 +246,8 @@ def story_replay_html(story: StoryRecord, library: Library) -> str:
     """The replay page of a saved story: every frame's picture scaled down and inlined."""
     frames = []
     for frame in story.frames:
-        picture = frame.image_path and library.path(frame.image_path)
-        image = _scaled_jpeg(picture.read_bytes()) if picture and picture.is_file() else None
-        if frame.status not in ("done", "no_backend"):
-            image = None  # a failed redo keeps the old file; show the sentence card instead
+        picture = shown_picture(frame, library)
+        image = _scaled_jpeg(picture.read_bytes()) if picture else None
         words = tuple(ReplayWord(word.strip(), start, end) for start, end, word in frame.words)
         frames.append(ReplayFrame(frame.start, frame.end, frame.text, image, words=words))
     audio, mime = None, "audio/webm"

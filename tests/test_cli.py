@@ -11,9 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import pytest
 from pypdf import PdfReader
 
+from s2i_core.settings import Settings
+from s2i_core.storage import FrameDraft, Library
 from tests.nvidia_stub import NvidiaStub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,3 +228,37 @@ def wait_for_done_frames(db: Path, at_least: int, timeout: float, proc) -> int:
                 pass  # tables not created yet
         time.sleep(0.05)
     raise AssertionError("the storyboard did not get going in time")
+
+
+def test_export_mp4_is_as_long_as_the_narration(made_story, tmp_path):
+    story, env, _data_dir, _result, _stub = made_story
+    mp4 = tmp_path / "videos" / "fox.mp4"
+    result = run_cli("export", story["id"], "--mp4", mp4, env=env)
+    with av.open(str(FIXTURES / "en_story.wav")) as narration, av.open(str(mp4)) as video:
+        assert abs(video.duration - narration.duration) / 1e6 <= 0.1
+        assert {s.codec_context.name for s in video.streams} == {"h264", "aac"}
+    assert result.stderr.startswith(f"Wrote {mp4} (")
+
+
+def test_export_mp4_bad_cases_exit_2_with_one_clear_line(made_story, tmp_path):
+    story, env, _data_dir, _result, _stub = made_story
+    (tmp_path / "a-file").write_text("not a folder")
+    own = cli_env(tmp_path / "data")
+    with Library(Settings(data_dir=tmp_path / "data")) as library:
+        silent = library.create_story("Silent")
+        library.set_frames(silent.id, [FrameDraft(0, 0.0, 2.0, "Hello.")])
+        empty = library.create_story("Empty", narration=(FIXTURES / "en_story.wav").read_bytes())
+    cases = [
+        ((story["id"], "--mp4", tmp_path / "a-file" / "fox.mp4"), env, "cannot write"),
+        ((silent.id, "--mp4", tmp_path / "silent.mp4"), own, "no narration"),
+        ((empty.id, "--mp4", tmp_path / "empty.mp4"), own, "no sentences"),
+        ((story["id"],), env, "--mp4"),
+        ((story["id"], "--mp4", tmp_path / "x.mp4", "--resolution", "4k"), env, "resolution"),
+    ]
+    for args, case_env, needle in cases:
+        result = run_cli("export", *args, env=case_env, check=False)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2, result.stderr
+        assert len(lines) == 1 and lines[0].startswith("error: ")
+        assert needle in lines[0].lower()
+    assert not list(tmp_path.glob("*.mp4"))
