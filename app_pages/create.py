@@ -17,7 +17,7 @@ st.title("Create a story")
 widgets.teacher_gate(settings, "create stories")
 library = resources.library(settings)
 
-draft = drafts.current()
+draft = drafts.current(library)
 if draft is None:
     record.step(settings, library)
 else:

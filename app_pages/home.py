@@ -1,4 +1,4 @@
-"""Home: what the app does and where things stand. Loads no model."""
+"""Home: what the app does; for the teacher, where things stand. Loads no model."""
 
 import streamlit as st
 
@@ -25,21 +25,32 @@ elif roles.is_teacher(settings):
         "**Teacher mode.** You can create, edit and delete stories.", icon=":material/lock_open:"
     )
 else:
-    st.info(
-        "**Student view.** Browse the library and replay stories. Teachers: enter the passcode in "
-        "the sidebar to create stories.",
-        icon=":material/school:",
-    )
+    st.info("**Student view.** Browse the library and replay stories.", icon=":material/school:")
 
-left, right = st.columns(2)
-with left:
-    if roles.is_teacher(settings) and st.button(
+teacher = roles.is_teacher(settings)
+if teacher:
+    left, right = st.columns(2)
+    if left.button(
         "Start a storytelling session", icon=":material/mic:", type="primary", width="stretch"
     ):
         st.switch_page(widgets.CREATE_PAGE)
-with right:
-    if st.button("Open the library", icon=":material/local_library:", width="stretch"):
-        st.switch_page(widgets.LIBRARY_PAGE)
+else:
+    right = st.container()
+if right.button(
+    "Open the library",
+    icon=":material/local_library:",
+    type="secondary" if teacher else "primary",
+    width="stretch",
+):
+    st.switch_page(widgets.LIBRARY_PAGE)
+
+if not teacher:  # on a phone the sidebar is hidden: the passcode is right here too
+    with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
+        widgets.unlock_form(settings, key="home_unlock")
+    library = resources.library(settings)
+    count = library.count_stories()
+    st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library")
+    st.stop()
 
 st.subheader("Status")
 library = resources.library(settings)

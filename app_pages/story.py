@@ -4,9 +4,10 @@ import re
 
 import streamlit as st
 
+from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.exports import export_pdf, language_name
-from s2i_ui import replay, resources, roles, storyboard, widgets
+from s2i_ui import resources, roles, storyboard, widgets
 
 settings = resources.settings()
 library = resources.library(settings)
@@ -35,6 +36,7 @@ try:
 except StoryNotFoundError as error:
     not_found(str(error))
 
+teacher = roles.is_teacher(settings)
 st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")
 st.title(widgets.plain(story.title))
 done = sum(f.status == "done" for f in story.frames)
@@ -43,7 +45,7 @@ details = [
     f"{story.created_at:%d %b %Y}",
     language_name(story.language) if story.language else "",
     widgets.clock(story.duration),
-    f"{done} of {len(story.frames)} pictures",
+    f"{done} of {len(story.frames)} pictures" if teacher else "",
 ]
 st.caption(widgets.plain(" · ".join(d for d in details if d)))
 
@@ -58,8 +60,15 @@ st.download_button(
     mime="application/pdf",
 )
 
-teacher = roles.is_teacher(settings)
 if teacher:
+    if story.frames and all(f.status == "pending" for f in story.frames):
+        st.info(
+            "No picture has been drawn for this story yet: its sentences can still be checked, "
+            "merged and split before the storyboard is made.",
+            icon=":material/edit_note:",
+        )
+        if st.button("Check the sentences", icon=":material/edit:", key="edit_draft"):
+            st.switch_page(widgets.CREATE_PAGE, query_params={"draft": story.id})
     with st.expander(
         "Teacher tools",
         icon=":material/build:",
@@ -71,6 +80,7 @@ if teacher:
                 roles.require_teacher(settings, "rename stories")
                 if title.strip():
                     library.update_story(story.id, title=title.strip())
+                    widgets.notify("The new title is saved.")
                     st.rerun()
                 st.error("A story needs a title.")
 
@@ -96,6 +106,7 @@ if teacher:
                 roles.require_teacher(settings, "delete stories")
                 library.delete_story(story.id)
                 st.session_state.pop("confirm_delete", None)
+                widgets.notify(f"“{widgets.plain(story.title)}” was deleted.")
                 st.switch_page(widgets.LIBRARY_PAGE)
             if no.button("Cancel", key="delete_no", width="stretch"):
                 st.session_state.pop("confirm_delete", None)

@@ -134,3 +134,10 @@ class ExportPathError(ExportError):
     """The export cannot be written where it was asked to go."""
 
     user_error = True
+
+
+# --- editing -----------------------------------------------------------------------------------
+class EditError(S2IError):
+    """A teacher's edit that cannot be saved as typed (an emptied sentence, say)."""
+
+    user_error = True

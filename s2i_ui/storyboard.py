@@ -12,8 +12,10 @@ from dataclasses import replace
 
 import streamlit as st
 
-from s2i_core.errors import S2IError
-from s2i_core.pipeline import frame_drafts, generate_story
+from s2i_core.editing import reword_frame
+from s2i_core.errors import EditError, S2IError
+from s2i_core.pipeline import frame_drafts, generate_story, story_params
+from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
@@ -72,11 +74,12 @@ def request_generation(
 
 
 def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
-    """The storyboard; with ``controls``, each frame can be redrawn (teacher only)."""
+    """The storyboard; with ``controls`` (teacher), each frame can be fixed and redrawn and shows
+    how its picture went; without, students see pictures and sentences only."""
     slots = grid_slots(story.frames)
     for frame in story.frames:
         with slots[frame.id].container(border=True):
-            widgets.frame_card(frame, library)
+            widgets.frame_card(frame, library, details=controls)
             if controls:
                 frame_controls(story, frame, library, settings)
 
@@ -84,15 +87,62 @@ def show_grid(story: StoryRecord, library: Library, settings: Settings, controls
 def frame_controls(
     story: StoryRecord, frame: FrameRecord, library: Library, settings: Settings
 ) -> None:
-    with st.expander("Redo this picture"):
-        prompt = st.text_area(
-            "Picture prompt", frame.prompt, key=f"prompt_{frame.id}_{frame.attempts}", height=110
-        )
+    key = f"{frame.id}_{frame.attempts}"  # a redrawn frame gets fresh fields
+    with st.expander("Fix this frame", icon=":material/edit:"):
+        text = st.text_area("Sentence", frame.text, key=f"text_{key}", height=80)
+        text_en = None
+        if not story.language.lower().startswith("en"):
+            text_en = st.text_input("In English, for the picture", frame.text_en, key=f"en_{key}")
+        scene_fields(story, frame, key)
+        if st.button(
+            "Save and redraw", icon=":material/brush:", key=f"fix_{frame.id}", type="primary"
+        ):
+            fix_frame(library, settings, story, frame, text, text_en)
+        st.divider()
+        prompt = st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
         new_seed, with_prompt = st.columns(2)
         if new_seed.button("New picture", key=f"reseed_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, reseed=True)
         if with_prompt.button("Use this prompt", key=f"reprompt_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, prompt=prompt)
+
+
+def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> None:
+    """Where the frame's scene (what the picture shows, beyond the sentence) is edited."""
+
+
+def fix_frame(
+    library: Library,
+    settings: Settings,
+    story: StoryRecord,
+    frame: FrameRecord,
+    text: str,
+    text_en: str | None,
+) -> None:
+    """Save the teacher's new sentence (and English line) and redraw that frame."""
+    roles.require_teacher(settings, "fix sentences")
+    try:
+        fixed = reword_frame(library, story, frame.id, text, text_en)
+    except EditError as error:
+        widgets.show_error(error)
+        return
+    if still_blocked(story, fixed):
+        return
+    widgets.notify("The sentence is saved. Its picture is being drawn again.")
+    request_generation(settings, library.get_story(story.id), [frame.id])
+
+
+def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
+    """Say so, in place, when a word-list word would stop this frame's picture again."""
+    _, blocklist = story_params(story)
+    words = f"{frame.text} {frame.text_en} {frame.prompt if prompt is None else prompt}"
+    reason = blocked_reason(words, blocklist)
+    if reason:
+        st.error(
+            f"No picture was asked for. {reason} The sentence is under Fix this frame.",
+            icon=":material/block:",
+        )
+    return bool(reason)
 
 
 def regenerate_frame(
@@ -108,7 +158,12 @@ def regenerate_frame(
         if not prompt.strip():
             st.error("The prompt is empty. Describe what the picture should show.")
             return
+        if still_blocked(story, frame, prompt):
+            return
         library.update_frame_text(frame.id, prompt=prompt.strip())
+    elif still_blocked(story, frame):
+        return
+    widgets.notify("Drawing this picture again.")
     request_generation(settings, story, [frame.id], reseed=reseed)
 
 
@@ -140,13 +195,15 @@ def run_generation(
     slots = grid_slots(story.frames)
     for frame in story.frames:
         with slots[frame.id].container(border=True):
-            widgets.frame_card(_pending(frame) if frame.id in wanted else frame, library)
+            widgets.frame_card(
+                _pending(frame) if frame.id in wanted else frame, library, details=True
+            )
     finished: list[FrameRecord] = []
     try:
         for frame in generate_story(library, client, story.id, wanted, reseed=reseed):
             finished.append(frame)
             with slots[frame.id].container(border=True):
-                widgets.frame_card(frame, library)
+                widgets.frame_card(frame, library, details=True)
             progress.progress(
                 len(finished) / len(wanted), text=f"{len(finished)} of {len(wanted)} pictures"
             )

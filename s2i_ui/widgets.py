@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from s2i_core.errors import RateLimitedError, S2IError, SettingsError
+from s2i_core.exports.timeline import SHOWS_PICTURE
 from s2i_core.settings import Settings
 
 from . import navigation, resources, roles
@@ -23,6 +24,7 @@ HOME, CREATE_PAGE, LIBRARY_PAGE, STORY_PAGE = (
     navigation.STORY_PAGE,
 )
 
+TOASTS_KEY = "s2i_toasts"
 STATUS_LABELS = {
     "pending": ":material/hourglass_empty: Waiting",
     "drawing": ":material/brush: Drawing",
@@ -35,7 +37,8 @@ STATUS_LABELS = {
 # Keeps pages readable on a 768 px tablet: no fixed widths, long words wrap, no sideways scroll.
 _CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { max-width: 1180px; padding: 2.5rem 1.25rem 3rem; }
+/* Below Streamlit's 3.75rem header, which covers (and takes the clicks of) anything under it. */
+[data-testid="stMainBlockContainer"] { max-width: 1180px; padding: 4.25rem 1.25rem 3rem; }
 [data-testid="stMarkdownContainer"] p,
 [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
 [data-testid="stImage"] img { border-radius: 8px; }
@@ -55,7 +58,19 @@ def setup(spec: navigation.PageSpec) -> Settings:
         st.error(str(error), icon=":material/settings:")
         st.stop()
     sidebar(settings)
+    roles.write_cookie()
+    show_toasts()
     return settings
+
+
+def notify(message: str) -> None:
+    """A short confirmation that survives the rerun an action causes (shown as a toast)."""
+    st.session_state.setdefault(TOASTS_KEY, []).append(message)
+
+
+def show_toasts() -> None:
+    for message in st.session_state.pop(TOASTS_KEY, []):
+        st.toast(message, icon=":material/check_circle:")
 
 
 def sidebar(settings: Settings) -> None:
@@ -106,20 +121,28 @@ def show_error(error: S2IError) -> None:
     st.error(message, icon=":material/warning:")
 
 
-def frame_card(frame: FrameRecord, library: Library, thumbnail: bool = False) -> None:
-    """One storyboard frame: picture (or a placeholder), number, times, status, sentence."""
+def frame_card(
+    frame: FrameRecord, library: Library, thumbnail: bool = False, details: bool = False
+) -> None:
+    """One storyboard frame: its picture (or a card) and sentence. ``details`` (teachers): times,
+    how the picture went and why it failed; students never see the machinery."""
     picture = frame.thumb_path if thumbnail else frame.image_path
-    if picture and library.path(picture).is_file():
+    if picture and library.path(picture).is_file() and frame.status in SHOWS_PICTURE:
         st.image(str(library.path(picture)), width="stretch", alt=frame.text)
-    else:
+    elif details:
         waiting = frame.status in ("pending", "drawing")
         no_picture("Waiting for its picture…" if waiting else "No picture")
-    st.markdown(
-        f"**{frame.index + 1}** · {clock(frame.start)}–{clock(frame.end)} · "
-        f"{STATUS_LABELS.get(frame.status, frame.status)}"
-    )
+    else:
+        no_picture("✏️ Imagine this picture!")
+    if details:
+        st.markdown(
+            f"**{frame.index + 1}** · {clock(frame.start)}–{clock(frame.end)} · "
+            f"{STATUS_LABELS.get(frame.status, frame.status)}"
+        )
+    else:
+        st.markdown(f"**{frame.index + 1}**")
     st.markdown(plain(frame.text))
-    if frame.error and frame.status != "done":
+    if details and frame.error and frame.status != "done":
         st.caption(plain(frame.error))
 
 
@@ -127,9 +150,19 @@ def no_picture(label: str) -> None:
     """A square placeholder where a picture will go; ``label`` is our own fixed text."""
     st.markdown(
         "<div style='aspect-ratio:1;display:flex;align-items:center;justify-content:center;"
-        f"background:#f4efe6;border-radius:8px;color:#8a7a60'>{label}</div>",
+        "background:#f4efe6;border-radius:8px;color:#8a7a60;text-align:center;padding:1rem'>"
+        f"{label}</div>",
         unsafe_allow_html=True,
     )
+
+
+def file_size(size: int) -> str:
+    """1.2 MB, 48 KB, 900 bytes: never "0.0 MB" for a short recording."""
+    if size >= 1_000_000:
+        return f"{size / 1e6:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1e3:.0f} KB"
+    return f"{size} bytes"
 
 
 def clock(seconds: float) -> str:

@@ -90,7 +90,8 @@ def button(at: AppTest, label: str):
 
 def unlock(at: AppTest, passcode: str, form: str = "page_unlock") -> AppTest:
     at.text_input(key=f"{form}_passcode").input(passcode)
-    return button(at, "Unlock teacher mode").click().run()
+    [submit] = [b for b in at.button if b.label == "Unlock teacher mode" and b.form_id == form]
+    return submit.click().run()
 
 
 def seed_story(
@@ -536,6 +537,129 @@ def test_without_a_key_frames_get_a_no_picture_card(env, library):
     story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"no_backend"}
     assert texts(at).count(STATUS_LABELS["no_backend"]) == 3
+
+
+# --- fixing a saved story ---------------------------------------------------------------------
+def fix_fields(at: AppTest, frame) -> tuple:
+    key = f"{frame.id}_{frame.attempts}"
+    return at.text_area(key=f"text_{key}"), at.button(key=f"fix_{frame.id}")
+
+
+def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, pictures):
+    story_id = seed_story(
+        library, "The fox", ["The fox saw blood on the snow.", FOX[1]], pictures=False
+    )
+    at = open_page(STORY, story=str(story_id))
+    at = button(at, "Generate missing pictures (2)").click().run()
+    blocked, drawn = library.get_story(story_id).frames
+    assert (blocked.status, drawn.status) == ("filtered", "done")
+    assert len(pictures.generation_requests()) == 1
+
+    # A new prompt alone cannot help while the sentence holds the word: say so, draw nothing.
+    at.text_area(key=f"prompt_{blocked.id}_{blocked.attempts}").input("A fox in the snow.")
+    at = at.button(key=f"reprompt_{blocked.id}").click().run()
+    assert any("word list (blood)" in e.value for e in at.error)
+    assert library.get_story(story_id).frames[0].attempts == blocked.attempts
+    assert len(pictures.generation_requests()) == 1
+
+    text, save = fix_fields(at, blocked)
+    text.input("The fox saw red berries on the snow.")
+    at = save.click().run()
+    fixed = library.get_story(story_id)
+    assert (fixed.frames[0].status, fixed.frames[0].text) == (
+        "done",
+        "The fox saw red berries on the snow.",
+    )
+    assert "red berries" in fixed.frames[0].prompt and "blood" not in fixed.frames[0].prompt
+    assert "blood" not in fixed.transcript
+    assert len(pictures.generation_requests()) == 2
+    assert fixed.frames[1].attempts == drawn.attempts  # the other frame was left alone
+    assert "The sentence is saved. Its picture is being drawn again." in [t.value for t in at.toast]
+
+
+def test_a_translated_frame_gets_a_new_english_line_and_picture(library, pictures):
+    story_id = seed_story(library, "El zorro", ["El zorro encontró un globo."], language="es")
+    at = open_page(STORY, story=str(story_id))
+    [frame] = library.get_story(story_id).frames
+    text, save = fix_fields(at, frame)
+    text.input("El zorro encontró una pelota.")
+    at.text_input(key=f"en_{frame.id}_{frame.attempts}").input("The fox found a ball.")
+    save.click().run()
+    [fixed] = library.get_story(story_id).frames
+    assert (fixed.text, fixed.text_en, fixed.status) == (
+        "El zorro encontró una pelota.",
+        "The fox found a ball.",
+        "done",
+    )
+    assert (
+        "The fox found a ball."
+        in pictures.generation_requests()[-1].body["text_prompts"][0]["text"]
+    )
+
+
+def test_an_emptied_sentence_on_the_story_page_is_refused(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    frame = library.get_story(story_id).frames[1]
+    text, save = fix_fields(at, frame)
+    text.input("  ")
+    at = save.click().run()
+    assert any("cannot be empty" in e.value for e in at.error)
+    assert [f.text for f in library.get_story(story_id).frames] == FOX
+
+
+def test_a_reloaded_draft_returns_to_its_sentence_editor(env, library):
+    story_id = seed_story(library, "The fox", FOX, pictures=False, timed=True)
+    at = open_page(CREATE, draft=str(story_id))  # a fresh browser session, as after a reload
+    assert [t.value for t in at.text_area] == FOX
+    at = at.button(key="merge_0_0").click().run()
+    assert len(library.get_story(story_id).frames) == 2
+
+    at = open_page(STORY, story=str(story_id))  # the story page leads back to it
+    at = button(at, "Check the sentences").click().run()
+    assert at.query_params["draft"] == str(story_id)
+
+
+def test_students_see_pictures_and_sentences_without_the_machinery(classroom, library):
+    story_id = seed_story(library, "The fox", FOX)
+    library.save_frame_result(
+        library.get_story(story_id).frames[1].id, "filtered", error="Stopped by the word list."
+    )
+    student = texts(open_page(STORY, story=str(story_id)))
+    for machinery in ("Done", "Filtered", "Waiting", "0:03", "word list", "of 3 pictures"):
+        assert machinery not in student, machinery
+    assert "Imagine this picture!" in student and "balloon flew over the river" in student
+
+    at = unlock(open_page(STORY, story=str(story_id)), PASSCODE, form="sidebar_unlock")
+    teacher = texts(at)
+    assert STATUS_LABELS["filtered"] in teacher and "Stopped by the word list\\." in teacher
+    assert "1 of 3 pictures" in teacher
+
+
+def test_student_home_has_no_engine_details_and_a_passcode_form_on_the_page(classroom):
+    at = open_page()
+    page = texts(at)
+    assert "Whisper" not in page and "NVIDIA" not in page and "CPU" not in page
+    assert labels(at).count("Open the library") == 1
+    at = unlock(at, PASSCODE, form="home_unlock")  # a phone: the sidebar is hidden
+    assert "Teacher mode." in texts(at) and "Whisper" in texts(at)
+
+
+def test_the_class_of_the_last_story_is_filled_in(env, library):
+    seed_story(library, "The fox", FOX, class_name="Year 2 Robins")
+    at = open_page(CREATE)
+    assert at.text_input(key="c_class").value == "Year 2 Robins"
+    assert at.text_input(key="c_title").value == ""
+    assert at.text_input(key="c_title").placeholder.startswith("for example:")
+
+
+def test_renaming_says_it_is_saved(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    [title] = [w for w in at.text_input if w.label == "Title"]
+    title.input("The brave fox")
+    at = button(at, "Save title").click().run()
+    assert [t.value for t in at.toast] == ["The new title is saved."]
 
 
 # --- library -----------------------------------------------------------------------------------

@@ -155,8 +155,9 @@ def test_a_picture_renamed_wav_is_refused(tmp_path):
     Image.new("RGB", (64, 64), "orange").save(picture, format="PNG")
     renamed = tmp_path / "story.wav"
     renamed.write_bytes(picture.getvalue())
-    with pytest.raises(NotAudioError, match="not audio"):
+    with pytest.raises(NotAudioError, match="not audio: it is a picture") as refused:
         decode_audio(renamed, LIMITS)
+    assert "png" not in str(refused.value).lower()  # no decoder jargon
     with pytest.raises(NotAudioError):
         narration_for_replay(picture.getvalue())
 

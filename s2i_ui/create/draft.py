@@ -10,11 +10,15 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from s2i_core.editing import sentence_of
+from s2i_core.errors import StoryNotFoundError
 from s2i_core.sentences import Sentence
+from s2i_core.storage import Library
 from s2i_ui.storyboard import JOB_KEY
 
 DRAFT_KEY = "draft"
 NARRATION_KEY = "narration"
+QUERY_KEY = "draft"
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,35 @@ class Draft:
         return not self.language.lower().startswith("en")
 
 
-def current() -> Draft | None:
-    return st.session_state.get(DRAFT_KEY)
+def current(library: Library) -> Draft | None:
+    """This session's draft; after a reload, the one the address names (``?draft=<story id>``)."""
+    draft = st.session_state.get(DRAFT_KEY)
+    if draft is None and st.query_params.get(QUERY_KEY, "").isdigit():
+        draft = reopen(library, int(st.query_params[QUERY_KEY]))
+        if draft is None:
+            del st.query_params[QUERY_KEY]
+        else:
+            st.session_state[DRAFT_KEY] = draft
+    return draft
+
+
+def reopen(library: Library, story_id: int) -> Draft | None:
+    try:
+        story = library.get_story(story_id)
+    except StoryNotFoundError:
+        return None
+    return Draft(
+        story.id,
+        [sentence_of(frame) for frame in story.frames],
+        story.language,
+        generated=any(frame.status != "pending" for frame in story.frames),
+    )
 
 
 def begin(draft: Draft) -> None:
     st.session_state[DRAFT_KEY] = draft
     st.session_state.pop(NARRATION_KEY, None)
+    st.query_params[QUERY_KEY] = str(draft.story_id)  # a reload comes back to this draft
 
 
 def narration() -> Narration | None:
@@ -67,3 +93,4 @@ def start_over() -> None:
     """Forget the draft in this session (it stays in the library) and show step 1 again."""
     for key in (NARRATION_KEY, DRAFT_KEY, JOB_KEY):
         st.session_state.pop(key, None)
+    st.query_params.pop(QUERY_KEY, None)

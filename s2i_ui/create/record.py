@@ -45,11 +45,12 @@ AUDIO_TYPES = {
 }
 SHAPES = ["1:1", "4:3", "3:4", "16:9", "9:16"]
 RECORD, UPLOAD, USE_SAMPLE = "Record", "Upload a file", "Sample story"
+LAST_CLASS_KEY = "s2i_last_class"
 state = st.session_state
 
 
 def step(settings: Settings, library: Library) -> None:
-    story_details(settings)
+    story_details(settings, library)
     narration_input(settings)
     transcribe_step(settings, library)
 
@@ -60,11 +61,22 @@ def use_sample() -> None:
         state["c_title"] = SAMPLE_TITLE
 
 
-def story_details(settings: Settings) -> None:
+def last_class(library: Library) -> str:
+    latest = library.list_stories(limit=1)
+    return latest[0].class_name if latest else ""
+
+
+def story_details(settings: Settings, library: Library) -> None:
     st.subheader("1 · The story")
     left, right = st.columns(2)
-    left.text_input("Title", key="c_title", max_chars=200, placeholder="The fox and the balloon")
-    right.text_input("Class", key="c_class", max_chars=100, placeholder="Year 2 Robins")
+    if "c_class" not in state:  # the class of the last story, so a lesson's stories group up
+        state["c_class"] = state.get(LAST_CLASS_KEY, last_class(library))
+    left.text_input(
+        "Title", key="c_title", max_chars=200, placeholder="for example: The fox and the balloon"
+    )
+    right.text_input(
+        "Class", key="c_class", max_chars=100, placeholder="for example: Year 2 Robins"
+    )
     left.selectbox(
         "Picture style",
         list(STYLES),
@@ -84,7 +96,7 @@ def story_details(settings: Settings) -> None:
         key="c_characters",
         max_chars=400,
         height=80,
-        placeholder="Rosie is a small red fox with a green scarf. "
+        placeholder="for example: Rosie is a small red fox with a green scarf. "
         "The story happens in a snowy forest.",
         help="Added to every picture's prompt so characters look the same from frame to frame.",
     )
@@ -184,7 +196,7 @@ def narration_input(settings: Settings) -> None:
     narration = drafts.narration()
     if narration:
         st.audio(narration.data, format=AUDIO_TYPES.get(narration.suffix, "audio/wav"))
-        st.caption(f"{widgets.plain(narration.name)} · {len(narration.data) / 1e6:.1f} MB")
+        st.caption(f"{widgets.plain(narration.name)} · {widgets.file_size(len(narration.data))}")
 
 
 def transcribe_step(settings: Settings, library: Library) -> None:
@@ -217,6 +229,7 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         blocklist=parse_blocklist(state.get("c_blocklist", ", ".join(DEFAULT_BLOCKLIST))),
     )
     language = state.get("c_language", "auto")
+    refused = None
     with st.status("Transcribing the narration…", expanded=True) as status:
         try:
             if resources.loaded_engine(settings) is None:
@@ -229,9 +242,13 @@ def transcribe_step(settings: Settings, library: Library) -> None:
             st.write("Saving the draft story…")
             story = save_draft(library, settings, options, result)
         except S2IError as error:
-            status.update(label="Transcription stopped", state="error")
-            widgets.show_error(error)
-            return
-        status.update(label=f"Found {len(result.sentences)} sentences", state="complete")
+            status.update(label="Transcription stopped", state="error", expanded=False)
+            refused = error
+        else:
+            status.update(label=f"Found {len(result.sentences)} sentences", state="complete")
+    if refused is not None:  # under the status row, in plain sight, not folded inside it
+        widgets.show_error(refused)
+        return
+    state[LAST_CLASS_KEY] = options.class_name
     drafts.begin(Draft(story.id, result.sentences, result.language))
     st.rerun()

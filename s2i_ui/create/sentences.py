@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from s2i_core import editing
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
-from s2i_ui import editing, storyboard, widgets
+from s2i_ui import storyboard, widgets
 
 from .draft import Draft
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from s2i_core.audio import wav_bytes
-from s2i_ui.replay import ReplayFrame, ReplayWord, replay_html
+from s2i_core.replay import ReplayFrame, ReplayWord, replay_html
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The teacher's sentence edits before any picture is made: change text, merge, split, delete.
+"""The teacher's sentence edits: change text, merge, split, delete; and fixing one saved frame.
 
 Pure functions over the engine's ``Sentence`` list; each returns a new, renumbered list.
 Times stay consistent: a merge spans both sentences, a split cuts at the first word of the second
@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from s2i_core.sentences import Sentence
+from .errors import EditError
+from .pipeline import frame_draft
+from .sentences import Sentence
+from .storage import FrameRecord, Library, StoryRecord
+from .transcribe import Word
 
 SPLIT_MARK = "/"
 
@@ -113,3 +117,29 @@ def _letters(text: str) -> str:
 
 def _renumber(sentences: list[Sentence]) -> list[Sentence]:
     return [s if s.index == n else replace(s, index=n) for n, s in enumerate(sentences)]
+
+
+def sentence_of(frame: FrameRecord) -> Sentence:
+    """A saved frame as the sentence it was made from (a reloaded draft edits these)."""
+    words = tuple(Word(start, end, word, 1.0) for start, end, word in frame.words)
+    return Sentence(frame.index, frame.start, frame.end, frame.text, frame.text_en, words)
+
+
+def reword_frame(
+    library: Library, story: StoryRecord, frame_id: int, text: str, text_en: str | None = None
+) -> FrameRecord:
+    """Fix one frame of a saved story: new sentence (and English line), a prompt made from them
+    as at the start, word times kept only while they still match. The picture is redrawn apart.
+
+    ``text_en`` None: the English line follows the sentence (English stories)."""
+    frame = next(f for f in story.frames if f.id == frame_id)
+    if not text.strip():
+        raise EditError("A sentence cannot be empty. Type what the picture should show.")
+    [sentence] = edit_text([sentence_of(frame)], 0, text, text_en)
+    draft = frame_draft(sentence, frame.index, story.style, story.characters)
+    saved = library.update_frame_text(
+        frame.id, text=draft.text, text_en=draft.text_en, prompt=draft.prompt, words=draft.words
+    )
+    texts = [saved.text if f.id == frame.id else f.text for f in story.frames]
+    library.update_story(story.id, transcript=" ".join(texts))
+    return saved
