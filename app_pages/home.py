@@ -3,7 +3,7 @@
 import streamlit as st
 
 from s2i_core.nvidia import IMAGE_MODELS
-from s2i_core.transcribe import device_label
+from s2i_core.speech import device_label
 from s2i_ui import resources, roles, widgets
 
 settings = resources.settings()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from s2i_core.audio import decode_audio
 from s2i_core.settings import Settings
-from s2i_core.transcribe import load_engine
+from s2i_core.speech import load_engine
 
 
 def main(engine: str, model: str, data_dir: str, beam_size: str, repeats: str, *clips: str) -> dict:

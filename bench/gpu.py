@@ -28,7 +28,7 @@ def measure() -> dict:
 
     from s2i_core.audio import decode_audio
     from s2i_core.settings import Settings
-    from s2i_core.transcribe import load_engine, probe_devices
+    from s2i_core.speech import load_engine, probe_devices
 
     settings = Settings.load()
     started = time.perf_counter()

@@ -19,8 +19,8 @@ from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.exports import export_pdf
 from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
 from s2i_core.settings import Settings
+from s2i_core.speech import load_engine, transcribe
 from s2i_core.storage import FrameDraft, Library
-from s2i_core.transcribe import load_engine, transcribe
 from tests.nvidia_stub import NvidiaStub
 from tests.wer import word_error_rate
 

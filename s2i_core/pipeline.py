@@ -28,8 +28,7 @@ from .prompts import (
 )
 from .sentences import Sentence, add_english, cap_sentences, split_sentences, stream_sentences
 from .settings import Settings
-from .storage import DEFAULT_LEASE_S, FrameDraft, FrameRecord, Library, StoryRecord, Work
-from .transcribe import (
+from .speech import (
     NO_WORDS_HEARD,
     SpeechEngine,
     Transcription,
@@ -37,6 +36,7 @@ from .transcribe import (
     normalize_language,
     transcribe,
 )
+from .storage import DEFAULT_LEASE_S, FrameDraft, FrameRecord, Library, StoryRecord, Work
 
 
 @dataclass

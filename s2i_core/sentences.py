@@ -23,7 +23,7 @@ import pysbd
 from pysbd.languages import LANGUAGE_CODES as PYSBD_LANGUAGES
 
 from .audio import DecodedAudio
-from .transcribe import Segment, SpeechEngine, Word
+from .speech import Segment, SpeechEngine, Word
 
 TERMINALS = ".!?…。！？｡।॥؟۔።"
 _TRAILING_CLOSERS = "\"'”’»)]}」』"

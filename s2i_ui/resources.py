@@ -15,8 +15,8 @@ from s2i_core.settings import Settings
 
 if TYPE_CHECKING:
     from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.speech import SpeechEngine
     from s2i_core.storage import Library
-    from s2i_core.transcribe import SpeechEngine
 
 
 def settings() -> Settings:
@@ -38,19 +38,18 @@ def image_client(settings: Settings) -> NvidiaImageClient | None:
 
 
 def speech_engine(settings: Settings) -> SpeechEngine:
-    """Load (first call, slow) or reuse the speech model."""
-    engine = _speech_engine(*_engine_key(settings), settings)
-    _loaded_engines()[_engine_key(settings)] = engine
-    return engine
+    """Load (first call, slow) or reuse the speech model, from the engine's one process-wide cache
+    (``s2i_core.speech.load_engine``): the CLI, the benchmark and every session share it."""
+    from s2i_core.speech import load_engine
+
+    return load_engine(settings)
 
 
 def loaded_engine(settings: Settings) -> SpeechEngine | None:
     """The speech model if a transcription already loaded it; never loads one."""
-    return _loaded_engines().get(_engine_key(settings))
+    from s2i_core.speech import loaded_engine
 
-
-def _engine_key(settings: Settings) -> tuple[str, str, str, int]:
-    return settings.whisper_model, settings.asr_engine, settings.asr_device, settings.asr_beam_size
+    return loaded_engine(settings)
 
 
 # Arguments starting with "_" are not hashed: the string arguments before them are the cache key.
@@ -73,21 +72,9 @@ def _image_client(key_id: str, base_url: str, status_url: str, _settings: Settin
 
 
 @st.cache_resource(show_spinner=False)
-def _speech_engine(model: str, engine: str, device: str, beam_size: int, _settings: Settings):
-    from s2i_core.transcribe import load_engine
-
-    return load_engine(_settings)
-
-
-@st.cache_resource(show_spinner=False)
-def _loaded_engines() -> dict[tuple[str, str, str, int], SpeechEngine]:
-    return {}
-
-
-@st.cache_resource(show_spinner=False)
 def planned_engine(engine: str, device: str) -> tuple[str, str]:
     """(engine, device) that loading would pick on this machine: a cheap probe, no model."""
-    from s2i_core.transcribe import choose_engine, device_label
+    from s2i_core.speech import choose_engine, device_label
 
     name, chosen = choose_engine(engine, device)
     return name, device_label(chosen)

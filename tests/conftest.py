@@ -10,7 +10,7 @@ import av
 import pytest
 
 from s2i_core.settings import Settings
-from s2i_core.transcribe import SpeechEngine, load_engine
+from s2i_core.speech import SpeechEngine, load_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -19,8 +19,8 @@ from s2i_core.images import placeholder_card, thumbnail
 from s2i_core.pipeline import frame_drafts
 from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.speech import Word
 from s2i_core.storage import Library, StoryNotFoundError
-from s2i_core.transcribe import Word
 from s2i_ui.create.draft import Draft
 from s2i_ui.widgets import STATUS_LABELS
 from tests.nvidia_stub import NvidiaStub

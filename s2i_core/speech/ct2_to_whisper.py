@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from whisper.model import AudioEncoder, ModelDimensions, TextDecoder, Whisper
 
-from .errors import SpeechModelError
-from .whisper_models import BUNDLED_MODELS
+from ..errors import SpeechModelError
+from .weights import BUNDLED_MODELS
 
 # Order of CTranslate2's DataType enum (include/ctranslate2/types.h).
 _DTYPES = (torch.float32, torch.int8, torch.int16, torch.int32, torch.float16, torch.bfloat16)

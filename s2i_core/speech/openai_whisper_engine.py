@@ -21,30 +21,33 @@ import whisper.timing
 from whisper.audio import N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram, pad_or_trim
 from whisper.model import Whisper
 
-from .ct2_to_whisper import build_model, cache_name, cached_checkpoint
-from .errors import SpeechModelError
-from .settings import Settings
-from .transcribe import (
-    DECODE_OPTIONS,
-    HALLUCINATION_SILENCE_SECONDS,
+from ..errors import SpeechModelError
+from ..settings import Settings
+from .base import (
+    DecodingOptions,
     Segment,
     TranscriptionInfo,
     Word,
-    choose_device,
-    cuda_available,
     normalize_language,
     translation_token_budget,
 )
-from .whisper_models import BUNDLED_MODELS, resolve_model
+from .ct2_to_whisper import build_model, cache_name, cached_checkpoint
+from .devices import choose_device, cuda_available
+from .weights import BUNDLED_MODELS, resolve_model
 
-# The decoding every engine shares (transcribe.py), in openai-whisper's spelling; best_of is
-# faster-whisper's default number of samples per temperature fallback.
-TRANSCRIBE_OPTIONS: dict[str, Any] = {
-    **{k: v for k, v in DECODE_OPTIONS.items() if k != "log_prob_threshold"},
-    "logprob_threshold": DECODE_OPTIONS["log_prob_threshold"],
-    "best_of": 5,
-    "hallucination_silence_threshold": HALLUCINATION_SILENCE_SECONDS,
-}
+
+def decoding_kwargs(options: DecodingOptions) -> dict[str, Any]:
+    """The options in openai-whisper's spelling."""
+    return {
+        "beam_size": options.beam_size,
+        "best_of": options.best_of,
+        "temperature": options.temperatures,
+        "compression_ratio_threshold": options.compression_ratio_threshold,
+        "logprob_threshold": options.log_prob_threshold,
+        "no_speech_threshold": options.no_speech_threshold,
+        "condition_on_previous_text": options.condition_on_previous_text,
+        "hallucination_silence_threshold": options.hallucination_silence_threshold,
+    }
 
 
 class OpenAIWhisperEngine:
@@ -53,10 +56,15 @@ class OpenAIWhisperEngine:
     name = "openai-whisper"
 
     def __init__(
-        self, model: str = "base", *, cache_dir: Path, device: str = "auto", beam_size: int = 5
+        self,
+        model: str = "base",
+        *,
+        cache_dir: Path,
+        device: str = "auto",
+        options: DecodingOptions | None = None,
     ) -> None:
         self.model = model.strip() or "base"
-        self.beam_size = beam_size
+        self.options = options or DecodingOptions()
         self.device = choose_device(device, cuda_available("torch"))
         self.compute_type = "float16" if self.device == "cuda" else "float32"
         if self.device == "cpu":
@@ -75,8 +83,12 @@ class OpenAIWhisperEngine:
             settings.whisper_model,
             cache_dir=settings.cache_dir,
             device=settings.asr_device,
-            beam_size=settings.asr_beam_size,
+            options=DecodingOptions(beam_size=settings.asr_beam_size),
         )
+
+    @property
+    def beam_size(self) -> int:
+        return self.options.beam_size
 
     def transcribe(
         self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
@@ -93,8 +105,7 @@ class OpenAIWhisperEngine:
                 word_timestamps=True,
                 fp16=self.device == "cuda",
                 verbose=None,
-                beam_size=self.beam_size,
-                **TRANSCRIBE_OPTIONS,
+                **decoding_kwargs(self.options),
             )
         info = TranscriptionInfo(
             language=language,
@@ -119,7 +130,7 @@ class OpenAIWhisperEngine:
                 task="translate" if self.whisper.is_multilingual else "transcribe",
                 fp16=self.device == "cuda",
                 verbose=None,
-                beam_size=self.beam_size,
+                beam_size=self.options.beam_size,
                 temperature=0.0,
                 condition_on_previous_text=False,
                 sample_len=translation_token_budget(len(audio) / SAMPLE_RATE),

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
-from .errors import SpeechModelError
+from ..errors import SpeechModelError
 
 BUNDLED_MODELS = ("base", "tiny.en")
 MARKER = "s2i-assembled.json"

@@ -1,0 +1,58 @@
+"""Speech recognition behind one small interface, so Whisper engines can be swapped by a setting.
+
+    base.py                   results (Word, Segment, Transcription), SpeechEngine, DecodingOptions
+    registry.py               engines by name, "auto", the one engine cache, transcribe()
+    devices.py                CPU or CUDA, probed without crashing
+    faster_whisper_engine.py  Whisper on CTranslate2 (int8 CPU, float16 CUDA)
+    openai_whisper_engine.py  OpenAI's Whisper on torch (fp16 CUDA, fp32 CPU)
+    weights.py                the bundled models, found or assembled on disk
+    ct2_to_whisper.py         CTranslate2 weights -> an openai-whisper checkpoint
+
+Engine modules are imported only when chosen: torch takes seconds to import.
+"""
+
+from .base import (
+    NO_WORDS_HEARD,
+    DecodingOptions,
+    Segment,
+    SpeechEngine,
+    Transcription,
+    TranscriptionInfo,
+    Word,
+    normalize_language,
+    whisper_languages,
+)
+from .devices import DeviceProbe, choose_device, cuda_available, device_label, probe_devices
+from .registry import (
+    ENGINES,
+    choose_engine,
+    engine_name,
+    load_engine,
+    loaded_engine,
+    register,
+    transcribe,
+)
+
+__all__ = [
+    "ENGINES",
+    "NO_WORDS_HEARD",
+    "DecodingOptions",
+    "DeviceProbe",
+    "Segment",
+    "SpeechEngine",
+    "Transcription",
+    "TranscriptionInfo",
+    "Word",
+    "choose_device",
+    "choose_engine",
+    "cuda_available",
+    "device_label",
+    "engine_name",
+    "load_engine",
+    "loaded_engine",
+    "normalize_language",
+    "probe_devices",
+    "register",
+    "transcribe",
+    "whisper_languages",
+]

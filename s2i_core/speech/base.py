@@ -1,0 +1,131 @@
+"""What every speech engine shares: the result dataclasses, the engine protocol and the decoding
+options. Shaped like faster-whisper's own results, so a segment streams out as soon as it is final.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import SpeechModelError
+
+NO_WORDS_HEARD = (
+    "No words could be heard in the recording. Speak closer to the microphone, in a quiet room, "
+    "and record again."
+)
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str  # as Whisper writes it: leading space in spaced scripts, punctuation attached
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+@dataclass(frozen=True)
+class TranscriptionInfo:
+    language: str
+    language_probability: float
+    duration: float
+    engine: str
+    model: str
+    device: str
+    compute_type: str
+
+
+@dataclass
+class Transcription:
+    info: TranscriptionInfo
+    segments: list[Segment]
+
+    @property
+    def text(self) -> str:
+        return "".join(segment.text for segment in self.segments).strip()
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How Whisper decodes, the same for every engine (each spells it its own way).
+
+    The defaults are Whisper's guards against runaway decoding: no conditioning on the previous
+    window, a fallback when a window repeats itself or is unlikely, windows judged silent skipped.
+    """
+
+    # Hypotheses kept by beam search; 1 is greedy (about 1.5x faster on a CPU, slightly less exact).
+    beam_size: int = 5
+    # Samples drawn at each fallback temperature (openai-whisper); the best one is kept.
+    best_of: int = 5
+    # Tried in order while a window fails the two checks below; 0.0 is plain beam search.
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # gzip compression ratio of a window's text above which it counts as repeating itself.
+    compression_ratio_threshold: float = 2.4
+    # Mean token log probability below which a window's text counts as unlikely.
+    log_prob_threshold: float = -1.0
+    # No-speech probability above which an unlikely window counts as silence and is skipped.
+    no_speech_threshold: float = 0.6
+    # Whether a window sees the previous window's text: off, so one hallucination cannot spread.
+    condition_on_previous_text: bool = False
+    # Seconds of silence around which hallucinated words are skipped (with word timestamps only).
+    hallucination_silence_threshold: float = 2.0
+
+
+def translation_token_budget(seconds: float) -> int:
+    """Enough tokens for fast speech (about 4 a second), too few for a repetition loop."""
+    return min(16 + 8 * math.ceil(seconds), 200)
+
+
+class SpeechEngine(Protocol):
+    name: str
+    model: str
+    device: str
+    compute_type: str
+    options: DecodingOptions
+
+    def transcribe(
+        self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        """Segments (with word timestamps) stream out as they are decoded."""
+        ...
+
+    def translate(self, audio: np.ndarray, language: str) -> str:
+        """English text for a short span of speech in ``language``."""
+        ...
+
+
+def whisper_languages() -> tuple[str, ...]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tuple(_LANGUAGE_CODES)
+
+
+def normalize_language(language: str | None) -> str | None:
+    """ "en-US" -> "en"; "auto", "" or None -> None (detect); unknown codes are refused."""
+    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    if code in ("", "auto"):
+        return None
+    if code not in whisper_languages():
+        raise SpeechModelError(
+            f"Whisper does not know the language code {language!r}. Choose a language from the "
+            "list or let it be detected automatically."
+        )
+    return code
