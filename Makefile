@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run run-lan test lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+# Students' tablets on the school network: HTTPS (a self-signed certificate made on first run),
+# only with a teacher passcode (S2I_TEACHER_PASSCODE). See README, "Students on their own devices".
+run-lan: $(STAMP)
+	$(PY) -m s2i_core.lan --port $(PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from s2i_core.lan import qr_png
 from s2i_core.nvidia import IMAGE_MODELS
 from s2i_core.speech import device_label
 from s2i_ui import resources, roles, widgets
@@ -51,6 +52,18 @@ if not teacher:  # on a phone the sidebar is hidden: the passcode is right here 
     count = library.count_stories()
     st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library")
     st.stop()
+
+if settings.public_url and roles.is_teacher(settings):
+    with st.container(border=True):
+        words, code = st.columns([3, 1], vertical_alignment="center")
+        words.markdown("**:material/devices: Students join on their own tablets**")
+        words.markdown(f"Open **{settings.public_url}** in the tablet's browser, or scan the code.")
+        words.caption(
+            "The first time, the browser warns that the connection is not private: this computer "
+            "made its own certificate. Choose *Advanced* → *Proceed* (Chrome) or *Show details* → "
+            "*visit this website* (Safari) once on each tablet."
+        )
+        code.image(qr_png(settings.public_url, scale=6), caption="Scan to join", width=150)
 
 st.subheader("Status")
 library = resources.library(settings)

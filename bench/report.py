@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +22,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
         _storyboard(results.get("storyboard"), out_dir),
         _library(results.get("library"), out_dir),
         _export(results.get("export")),
+        _video(results.get("video"), out_dir),
         _gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None),
     ]
     table = "\n\n".join(s for s in sections if s)
@@ -34,8 +36,8 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `library`, `export`). The GPU section comes from the run on the lent H100
-described there (`bench/results/gpu.json`).
+(or `clips`, `storyboard`, `library`, `export`, `video`). The GPU section comes from the run on the
+lent H100 described there (`bench/results/gpu.json`).
 
 """
 
@@ -257,6 +259,46 @@ def _export(r: dict | None) -> str:
         f"## PDF export\n\n{r['frames']} frames with 1024×1024 PNG pictures: {r['seconds']:.2f} s, "
         f"{r['mb']:.1f} MB (median of 3). Target ≤ 2 s: {_ok(r['seconds'], 2)}."
     )
+
+
+def _video(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    narration = r["narration_s"]
+    rows = [
+        f"## Narrated video export ({narration:.0f} s narration, {r['frames']} frames with "
+        "1024×1024 PNG pictures, x264 `veryfast`, 25 fps)\n",
+        "Export time against the narration's own length (*× real time*: below 1 is faster than "
+        "playing it). CPU seconds are what the export used on all cores together, so they do not "
+        "depend on what else the machine was doing. The 1-minute load average during the run was "
+        f"{r.get('load_average', 0):.1f} on {os.cpu_count()} cores: above the core count, the "
+        "export waited for other processes and its wall-clock time grew accordingly.\n",
+        "| resolution | export s | CPU s | × real time | video s | MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for resolution, m in r["runs"].items():
+        rows.append(
+            f"| {resolution} | {m['seconds']:.1f} | {m['cpu_seconds']:.1f} | "
+            f"{m['seconds'] / narration:.2f} | {m['video_seconds']:.2f} | {m['mb']:.1f} |"
+        )
+    hd = r["runs"]["720p"]
+    rows += [
+        "",
+        f"Target at 720p: export ≤ the narration's {narration:.0f} s: "
+        f"{_ok(hd['seconds'], narration)} (CPU time alone: {_ok(hd['cpu_seconds'], narration)}).",
+        "",
+        "![Video export](../bench/results/video.png)",
+    ]
+    _bar_plot(
+        out_dir / "video.png",
+        "Narrated video export, seconds",
+        {
+            "narration\n(target)": narration,
+            **{f"{res}\nexport": m["seconds"] for res, m in r["runs"].items()},
+            **{f"{res}\nCPU": m["cpu_seconds"] for res, m in r["runs"].items()},
+        },
+    )
+    return "\n".join(rows)
 
 
 def _gpu(r: dict | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -12,11 +13,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image
 
 from s2i_core.audio import decode_audio, wav_bytes
-from s2i_core.exports import export_pdf
+from s2i_core.exports import VideoOptions, export_pdf, export_video
 from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
 from s2i_core.settings import Settings
 from s2i_core.speech import load_engine, transcribe
@@ -300,6 +302,49 @@ def export(scratch: Path) -> dict:
     return {"frames": 24, "seconds": statistics.median(times), "mb": out.stat().st_size / 1e6}
 
 
+# --- video -------------------------------------------------------------------------------------
+VIDEO_FRAMES = 16
+
+
+def video(scratch: Path) -> dict:
+    """Narrated MP4 of a 60 s story with 16 frames of 1024x1024 PNG pictures, at 720p (the
+    default) and at 1080p: wall-clock and CPU seconds against the narration's own length.
+    One run each: a run is about a minute of both cores, and its time barely varies."""
+    clip = CLIPS / "story_60s.ogg"
+    lib = Library(Settings(data_dir=scratch / "video"))
+    story = lib.create_story(
+        "A long story for the whole class", class_name="4B", language="en",
+        narration=clip.read_bytes(), narration_ext="ogg",
+    )  # fmt: skip
+    with av.open(str(clip)) as container:
+        duration = container.duration / 1e6
+    step = duration / VIDEO_FRAMES
+    frames = lib.set_frames(
+        story.id,
+        [FrameDraft(i, i * step, (i + 1) * step, f"Sentence number {i + 1} of a long story "
+                    "that the class told together, one picture at a time.", "")
+         for i in range(VIDEO_FRAMES)],
+    )  # fmt: skip
+    for frame in frames:
+        lib.save_frame_result(frame.id, "done", image=_picture(frame.index))
+    story = lib.get_story(story.id)
+    runs, load = {}, os.getloadavg()[0]
+    for resolution in ("720p", "1080p"):
+        out = scratch / f"story-{resolution}.mp4"
+        cpu, started = time.process_time(), time.perf_counter()
+        summary = export_video(story, lib, out, VideoOptions(resolution=resolution))
+        runs[resolution] = {
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu,
+            "video_seconds": summary.duration,
+            "mb": summary.bytes / 1e6,
+        }
+        print(f"   {resolution}: {runs[resolution]['seconds']:.1f} s", file=sys.stderr)
+    lib.close()
+    load = max(load, os.getloadavg()[0])
+    return {"frames": VIDEO_FRAMES, "narration_s": duration, "runs": runs, "load_average": load}
+
+
 def _picture(seed: int) -> bytes:
     """A 1024x1024 PNG with texture, so it compresses like an illustration, not a flat colour."""
     rng = random.Random(seed)
@@ -316,4 +361,5 @@ SECTIONS: dict[str, Callable[[Path], dict]] = {
     "storyboard": storyboard,
     "library": library,
     "export": export,
+    "video": video,
 }

@@ -29,6 +29,7 @@ ENV_NAMES = {
     "max_audio_mb": "S2I_MAX_AUDIO_MB",
     "max_frames": "S2I_MAX_FRAMES",
     "teacher_passcode": "S2I_TEACHER_PASSCODE",
+    "public_url": "S2I_PUBLIC_URL",
     "work_lease_s": "S2I_WORK_LEASE_SECONDS",
 }
 
@@ -52,6 +53,7 @@ class Settings:
     max_audio_mb: float = 50.0
     max_frames: int = 24
     teacher_passcode: str = field(default="", repr=False)
+    public_url: str = ""  # where students open the app (make run-lan sets it): Home shows a QR code
     # A worker renews its hold on a story and its frames every third of this; a killed worker's
     # story reads as interrupted, and its frames can be drawn by others, once it has run out.
     work_lease_s: float = 60.0
