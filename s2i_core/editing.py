@@ -15,8 +15,8 @@ from dataclasses import replace
 from .errors import EditError
 from .pipeline import frame_draft
 from .sentences import Sentence
+from .speech import Word
 from .storage import FrameRecord, Library, StoryRecord
-from .transcribe import Word
 
 SPLIT_MARK = "/"
 
