@@ -221,6 +221,21 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     assert "Delete this story…" in labels(at)
 
 
+def test_anyone_makes_a_narrated_video_to_download(classroom, library):
+    silent = seed_story(library, "No recording", FOX)
+    at = open_page(STORY, story=str(silent))
+    assert button(at, "Make a narrated video").disabled  # nothing to narrate it with
+
+    story = library.create_story(
+        "The fox, told", narration=(ROOT / "tests" / "fixtures" / "hi_story.wav").read_bytes()
+    )
+    library.set_frames(story.id, frame_drafts(as_sentences(FOX[:2]), "storybook", ""))
+    at = go(at, STORY, story=str(story.id))
+    at = button(at, "Make a narrated video").click().run(timeout=240)
+    assert not at.exception and not at.error
+    assert "Download video (MP4)" in [b.label for b in at.get("download_button")]
+
+
 def replay_payload(at: AppTest) -> dict:
     [iframe] = at.get("iframe")
     data = re.search(r'<script id="story-data"[^>]*>(.*?)</script>', iframe.proto.srcdoc, re.S)
