@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import av
 import pytest
 from playwright.sync_api import Frame, Page, expect
 from pypdf import PdfReader
@@ -333,6 +334,15 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     for frame in story.frames:
         assert " ".join(frame.text.split()) in text, frame.text
     (artifacts / "storyboard.pdf").write_bytes(pdf)
+
+    # --- student: the narrated video ------------------------------------------------------------
+    page.get_by_role("button", name="Make a narrated video").click()
+    with page.expect_download(timeout=4 * STEP_TIMEOUT_MS) as download:
+        page.get_by_role("button", name="Download video (MP4)").click(timeout=4 * STEP_TIMEOUT_MS)
+    video = Path(download.value.path())
+    with av.open(str(library.path(story.narration_path))) as narration, av.open(str(video)) as mp4:
+        assert abs(mp4.duration - narration.duration) / 1e6 <= 0.1
+    assert download.value.suggested_filename.endswith(".mp4")
     student.close()
     library.close()
 
