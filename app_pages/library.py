@@ -76,7 +76,12 @@ for row_start in range(0, len(stories), COLUMNS):
                 f"{story.frame_count} {'frame' if story.frame_count == 1 else 'frames'}",
             ]
             st.caption(widgets.plain(" · ".join(d for d in details if d)))
-            if story.done_count < story.frame_count:
+            if story.status == "interrupted":
+                st.caption(
+                    f":material/pause_circle: Interrupted: {story.done_count} "
+                    f"of {story.frame_count} pictures so far; a teacher can finish it"
+                )
+            elif story.done_count < story.frame_count:
                 st.caption(
                     f":material/construction: In progress: {story.done_count} "
                     f"of {story.frame_count} pictures"

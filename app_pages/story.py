@@ -120,6 +120,15 @@ if teacher:
                     st.rerun()
                 st.error("A story needs a title.")
 
+        if story.status == "interrupted":
+            st.warning(
+                "Making this story stopped half-way (the app was closed or stopped). Finishing "
+                "it keeps everything saved and makes only what is missing.",
+                icon=":material/pause_circle:",
+            )
+            if st.button("Finish this story", type="primary", key="finish_story"):
+                storyboard.request_finish(settings, story)
+
         missing = storyboard.missing_frames(story)
         if st.button(
             f"Generate missing pictures ({len(missing)})", disabled=not missing, key="regen_missing"

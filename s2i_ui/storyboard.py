@@ -14,7 +14,7 @@ import streamlit as st
 
 from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
-from s2i_core.pipeline import frame_drafts, generate_story, story_params
+from s2i_core.pipeline import finish_story, frame_drafts, generate_story, story_params
 from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
@@ -23,7 +23,7 @@ from s2i_core.storage import FrameRecord, Library, StoryRecord
 from . import resources, roles, widgets
 
 COLUMNS = 3
-MISSING = ("pending", "failed", "filtered", "no_backend")
+MISSING = ("pending", "drawing", "failed", "filtered", "no_backend")  # claimed ones are skipped
 JOB_KEY = "s2i_generation_job"
 
 
@@ -55,7 +55,10 @@ def storyboard(story: StoryRecord, library: Library, settings: Settings, control
     job = st.session_state.get(JOB_KEY)
     if job and job["story_id"] == story.id:
         del st.session_state[JOB_KEY]
-        run_generation(library, settings, story, job["frame_ids"], reseed=job["reseed"])
+        if job.get("finish"):
+            run_finish(library, settings, story)
+        else:
+            run_generation(library, settings, story, job["frame_ids"], reseed=job["reseed"])
         st.rerun()
     show_notices()
     show_grid(story, library, settings, controls)
@@ -71,6 +74,33 @@ def request_generation(
     roles.require_teacher(settings, "make pictures")
     st.session_state[JOB_KEY] = {"story_id": story.id, "frame_ids": frame_ids, "reseed": reseed}
     st.rerun()
+
+
+def request_finish(settings: Settings, story: StoryRecord) -> None:
+    """Ask for an interrupted story to be finished on the next run (see ``run_finish``)."""
+    roles.require_teacher(settings, "finish stories")
+    st.session_state[JOB_KEY] = {"story_id": story.id, "finish": True}
+    st.rerun()
+
+
+def run_finish(library: Library, settings: Settings, story: StoryRecord) -> None:
+    """Transcribe the stored narration again if sentences are missing, then draw what is
+    missing, saying how far it got."""
+    roles.require_teacher(settings, "finish stories")
+    client = resources.image_client(settings)
+    engine = resources.speech_engine(settings) if story.sentences_missing else None
+    found = drawn = 0
+    with st.status("Finishing the story…", expanded=True) as status:
+        try:
+            for event in finish_story(library, settings, client, story.id, engine):
+                found += event.kind == "frame_added"
+                drawn += event.kind == "frame_done"
+                status.update(label=f"{found} sentences found again · {drawn} pictures drawn")
+        except S2IError as error:  # said again after the rerun, above the grid
+            status.update(label="Finishing stopped", state="error")
+            st.session_state.setdefault("s2i_notices", []).append(str(error))
+            return
+        status.update(label=f"Finished: {drawn} pictures drawn", state="complete")
 
 
 def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
@@ -200,7 +230,8 @@ def run_generation(
             )
     finished: list[FrameRecord] = []
     try:
-        for frame in generate_story(library, client, story.id, wanted, reseed=reseed):
+        lease_s = settings.work_lease_s
+        for frame in generate_story(library, client, story.id, wanted, reseed, lease_s):
             finished.append(frame)
             with slots[frame.id].container(border=True):
                 widgets.frame_card(frame, library, details=True)

@@ -175,6 +175,7 @@ class Library(FrameMethods, ClaimMethods):
                 cover.scalar_subquery(),
                 Story.lease_until,
                 Story.worker,
+                Story.sentences_missing,
             )
             .where(*_story_filters(query, class_name, language))
             .order_by(Story.created_at.desc(), Story.id.desc())
@@ -192,7 +193,7 @@ class Library(FrameMethods, ClaimMethods):
                 language=row[4],
                 frame_count=row[5],
                 done_count=row[6],
-                status=shown_status(row[7], row[9], row[10]),
+                status=shown_status(row[7], row[9], row[10], row[11]),
                 cover_thumb_path=row[8],
             )
             for row in rows

@@ -110,9 +110,12 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def shown_status(status: str, lease_until: datetime | None, worker: str | None) -> str:
-    """A story whose worker died (killed, crashed) is interrupted."""
-    if status == "generating" and not is_held(lease_until, worker):
+def shown_status(
+    status: str, lease_until: datetime | None, worker: str | None, sentences_missing: bool
+) -> str:
+    """A story nobody works on whose worker died (killed, crashed) or whose narration has not
+    all become frames is interrupted."""
+    if (status == "generating" or sentences_missing) and not is_held(lease_until, worker):
         return "interrupted"
     return status
 
@@ -174,7 +177,7 @@ def story_record(story: Story) -> StoryRecord:
         image_model=story.image_model,
         image_params=dict(story.image_params or {}),
         seed=story.seed,
-        status=shown_status(story.status, story.lease_until, story.worker),
+        status=shown_status(story.status, story.lease_until, story.worker, story.sentences_missing),
         narration_path=story.narration_path,
         frames=[frame_record(frame) for frame in story.frames],
         sentences_missing=story.sentences_missing,

@@ -1,0 +1,149 @@
+"""Nothing half-done: `story` is killed (SIGKILL) at several points of a 56 s narration, and
+`regenerate` finishes each story: the same frames as a run that was never interrupted, each with
+its picture, nothing finished before the kill drawn again. Until then `list` says interrupted."""
+
+from __future__ import annotations
+
+import errno
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from s2i_core.errors import StorageError
+from s2i_core.pipeline import StoryOptions, finish_story, stream_story
+from s2i_core.settings import Settings
+from s2i_core.storage import Library
+from tests.conftest_nvidia import stub_client, stub_settings
+from tests.nvidia_stub import NvidiaStub
+from tests.test_cli import ROOT, cli_env, run_cli
+
+CLIP = ROOT / "bench" / "clips" / "story_60s.ogg"  # 56 s, 16 sentences
+MODEL = {"S2I_WHISPER_MODEL": "tiny.en"}  # the interruption is under test, not the accuracy
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> list[str]:
+    """The sentences of a run that was never interrupted."""
+    with NvidiaStub() as stub:
+        env = cli_env(tmp_path_factory.mktemp("whole"), stub, **MODEL)
+        story = json.loads(run_cli("story", CLIP, "--title", "Whole", "--json", env=env).stdout)
+    assert story["status"] == "complete"
+    return [frame["text"] for frame in story["frames"]]
+
+
+def query(db: Path, sql: str) -> tuple:
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            return connection.execute(sql).fetchone()
+    except sqlite3.OperationalError:
+        return ()  # not created yet
+
+
+def kill_when(tmp_path: Path, stub: NvidiaStub, condition: str, **env_extra: str) -> dict:
+    """Start `story`, SIGKILL it the moment ``condition`` (SQL, true as 1) holds in its
+    database; return the frames as the kill left them."""
+    env = cli_env(tmp_path, stub, **MODEL, **env_extra)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s2i_core", "story", CLIP, "--title", "Killed"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    db = tmp_path / "s2i.db"
+    deadline = time.monotonic() + 240
+    try:
+        while query(db, condition) != (1,):
+            assert proc.poll() is None, "finished before the kill: " + proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the storyboard did not get that far in time"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = connection.execute('SELECT id, status, attempts FROM frames ORDER BY "index"')
+        return {"env": env, "frames": {i: (status, attempts) for i, status, attempts in rows}}
+
+
+def finish_and_check(killed: dict, stub: NvidiaStub, reference: list[str]) -> dict:
+    env = killed["env"]
+    (listed,) = json.loads(run_cli("list", "--json", env=env).stdout)
+    assert listed["status"] == "interrupted"  # never complete, never "generating" for ever
+    requests_before = len(stub.generation_requests())
+    story = json.loads(run_cli("regenerate", listed["id"], "--json", env=env).stdout)
+    assert story["status"] == "complete"
+    assert [frame["text"] for frame in story["frames"]] == reference
+    assert all(frame["status"] == "done" and frame["image"] for frame in story["frames"])
+    done_before = sum(status == "done" for status, _ in killed["frames"].values())
+    assert len(stub.generation_requests()) - requests_before == len(reference) - done_before
+    (listed,) = json.loads(run_cli("list", "--json", env=env).stdout)
+    assert (listed["status"], listed["done"], listed["frames"]) == (
+        "complete",
+        len(reference),
+        len(reference),
+    )
+    return story
+
+
+def test_killed_in_transcription_before_the_first_sentence(tmp_path, reference):
+    with NvidiaStub() as stub:
+        killed = kill_when(tmp_path, stub, "SELECT count(*) = 1 FROM stories")
+        assert killed["frames"] == {}  # the narration was saved, nothing else yet
+        finish_and_check(killed, stub, reference)
+
+
+def test_killed_after_four_sentences_had_their_pictures(tmp_path, reference):
+    with NvidiaStub() as stub:
+        killed = kill_when(tmp_path, stub, "SELECT count(*) >= 4 FROM frames WHERE status = 'done'")
+        assert 4 <= len(killed["frames"]) < len(reference) or any(
+            status != "done" for status, _ in killed["frames"].values()
+        )
+        finish_and_check(killed, stub, reference)
+
+
+def test_killed_while_drawing_after_the_transcription(tmp_path, reference):
+    with NvidiaStub(latency=1.0) as stub:
+        killed = kill_when(
+            tmp_path,
+            stub,
+            "SELECT NOT sentences_missing FROM stories",
+            S2I_IMAGE_CONCURRENCY="2",
+        )
+        statuses = [status for status, _ in killed["frames"].values()]
+        assert len(statuses) == len(reference) and "drawing" in statuses
+        finish_and_check(killed, stub, reference)
+
+
+def test_a_full_disk_while_adding_frames_is_finished_later(
+    tmp_path, speech_engine, engine_settings, monkeypatch
+):
+    """The disk fills up after three sentences: the story is interrupted, not a frameless draft,
+    and finishing it later (with room again) makes the whole storyboard."""
+    with NvidiaStub() as stub, Library(stub_settings(stub, data_dir=tmp_path)) as library:
+        settings: Settings = stub_settings(stub, data_dir=tmp_path)
+        client = stub_client(stub)
+        real_add_frame = Library.add_frame
+
+        def add_frame(self, story_id, draft, claim_s=None):
+            if draft.index >= 3:
+                raise StorageError("The disk is full.") from OSError(errno.ENOSPC, "No space")
+            return real_add_frame(self, story_id, draft, claim_s)
+
+        monkeypatch.setattr(Library, "add_frame", add_frame)
+        clip = ROOT / "bench" / "clips" / "six_sentences.ogg"
+        with pytest.raises(StorageError):
+            for event in stream_story(library, settings, client, clip, StoryOptions("Full")):
+                story_id = event.story_id
+        story = library.get_story(story_id)
+        assert story.status == "interrupted" and len(story.frames) == 3
+        monkeypatch.setattr(Library, "add_frame", real_add_frame)
+
+        list(finish_story(library, settings, client, story_id, speech_engine))
+        story = library.get_story(story_id)
+        assert story.status == "complete" and len(story.frames) == 6
+        assert not story.sentences_missing and "golden box" in story.transcript
+        client.close()
