@@ -37,7 +37,7 @@ Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/re
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
 (or `clips`, `storyboard`, `library`, `export`, `video`). The GPU section comes from the run on the
-lent H100 described there (`bench/results/gpu.json`).
+lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
 
@@ -302,30 +302,35 @@ def _video(r: dict | None, out_dir: Path) -> str:
 
 
 def _gpu(r: dict | None) -> str:
-    if not r:
+    if not r or "steps" not in r:
         return ""
-    rows = [
-        "## GPU (lent NVIDIA H100, `S2I_ASR_ENGINE=auto`)\n",
-        r.get("note", ""),
-        "",
-        "| engine | device | precision | load s | clip | audio s | transcribe s | RTF |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for clip in r["runs"]:
-        rows.append(
-            f"| {r['engine']} | {r['device']} | {r['compute_type']} | {r['load_s']:.2f} "
-            f"| {clip['clip']} | {clip['duration']:.1f} | {clip['seconds']:.3f} "
-            f"| {clip['rtf']:.4f} |"
-        )
-    longest = max(r["runs"], key=lambda c: c["duration"])
-    rows += [
-        "",
-        f"~60 s narration in {longest['seconds']:.2f} s — target ≤ 0.5 s: "
-        f"{_ok(longest['seconds'], 0.5)}.",
-        "",
-        f"Reproduce: {r.get('command', '')}",
-    ]
-    return "\n".join(rows)
+    from bench.gpu import NARRATION, table
+
+    seconds = r["steps"][-1]["clips"][NARRATION]["seconds"]
+    worst = max(c["rtf"] for c in r["steps"][-1]["clips"].values())
+    return "\n".join(
+        [
+            f"## GPU ({r['gpu']}, `S2I_ASR_ENGINE=auto`)\n",
+            "What each step of the GPU path bought, measured side by side in one run on the lent "
+            "machine (`bench/gpu.py`; `bench/gpu_pack.sh` says how to carry it there).\n",
+            table(r),
+            "",
+            f"~60 s narration in {seconds:.3f} s — target ≤ 0.5 s: {_ok(seconds, 0.5)}. "
+            f"Worst RTF over the test recordings {worst:.4f} — target ≤ 0.01: {_ok(worst, 0.01)}.",
+            "",
+            "![GPU steps](../bench/results/gpu.png)",
+            *_self_test(),
+        ]
+    )
+
+
+def _self_test() -> list[str]:
+    """The random-weight check of `python -m bench.gpu OUT --self-test`, when it was run."""
+    path = GPU_RESULTS.with_name("gpu_self_test.txt")
+    if not path.exists():
+        return []
+    text = path.read_text().strip()
+    return ["", "CUDA graph against eager decoding (`--self-test`):", "", "```", text, "```"]
 
 
 def _bar_plot(path: Path, title: str, values: dict[str, float]) -> None:

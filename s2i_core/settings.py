@@ -43,7 +43,7 @@ class Settings:
     nvcf_status_url: str = "https://api.nvcf.nvidia.com/v2/nvcf/pexec/status"
     image_model: str = "stabilityai/stable-diffusion-xl"
     whisper_model: str = "base"  # bundled multilingual base; "tiny.en", a folder, or a model name
-    asr_engine: str = "auto"  # auto | faster-whisper | openai-whisper
+    asr_engine: str = "auto"  # auto | faster-whisper | openai-whisper | torch-batched
     asr_device: str = "auto"  # auto | cpu | cuda
     asr_beam_size: int = 5  # 1 (greedy) decodes about 1.5x faster on a CPU, slightly less exact
     image_concurrency: int = 4

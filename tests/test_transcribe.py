@@ -250,10 +250,10 @@ def _sha256(path: Path) -> str:
     ("ct2_cuda", "torch_cuda", "device", "expected"),
     [
         (True, True, "auto", ("faster-whisper", "cuda")),  # CTranslate2 can use the GPU
-        (False, True, "auto", ("openai-whisper", "cuda")),  # GPU, but no CUDA 12 cuBLAS
+        (False, True, "auto", ("torch-batched", "cuda")),  # GPU, but no CUDA 12 cuBLAS
         (False, False, "auto", ("faster-whisper", "cpu")),  # no GPU
         (True, True, "cpu", ("faster-whisper", "cpu")),  # the CPU was asked for
-        (False, True, "cuda", ("openai-whisper", "cuda")),
+        (False, True, "cuda", ("torch-batched", "cuda")),
     ],
 )
 def test_auto_picks_the_fastest_engine_the_machine_can_run(ct2_cuda, torch_cuda, device, expected):

@@ -5,6 +5,8 @@
     devices.py                CPU or CUDA, probed without crashing
     faster_whisper_engine.py  Whisper on CTranslate2 (int8 CPU, float16 CUDA)
     openai_whisper_engine.py  OpenAI's Whisper on torch (fp16 CUDA, fp32 CPU)
+    torch_batched_engine.py   Whisper on torch at the GPU's speed: every window in one batch,
+                              static cache, CUDA graphs (what "auto" runs where CT2 cannot)
     weights.py                the bundled models, found or assembled on disk
     ct2_to_whisper.py         CTranslate2 weights -> an openai-whisper checkpoint
 

@@ -21,7 +21,7 @@ ENGINES: dict[str, EngineFactory] = {}
 # (engine name, device) tried in order by "auto"; the probe says which ones this machine can run.
 AUTO_ORDER: list[tuple[str, str, Callable[[DeviceProbe], bool]]] = [
     ("faster-whisper", "cuda", lambda probe: probe.ctranslate2_cuda),
-    ("openai-whisper", "cuda", lambda probe: probe.torch_cuda),
+    ("torch-batched", "cuda", lambda probe: probe.torch_cuda),
 ]
 _loaded: dict[tuple, SpeechEngine] = {}
 _load_lock = threading.Lock()
@@ -49,13 +49,21 @@ def _openai_whisper(settings: Settings) -> SpeechEngine:
     return OpenAIWhisperEngine.from_settings(settings)
 
 
+def _torch_batched(settings: Settings) -> SpeechEngine:
+    from .torch_batched_engine import BatchedTorchEngine
+
+    return BatchedTorchEngine.from_settings(settings)
+
+
 register("faster-whisper", _faster_whisper)
 register("openai-whisper", _openai_whisper)
+register("torch-batched", _torch_batched)
 
 
 def choose_engine(engine: str, device: str, probe: DeviceProbe | None = None) -> tuple[str, str]:
     """(engine, device) for the settings. ``auto``: faster-whisper on a GPU CTranslate2 can use,
-    else openai-whisper (fp16 on torch) on any other GPU, else faster-whisper int8 on the CPU."""
+    else torch-batched (fp16 on torch, CUDA graphs) on any other GPU, else faster-whisper int8 on
+    the CPU."""
     engine = (engine or "auto").strip().lower()
     device = (device or "auto").strip().lower()
     if engine not in ("auto", *ENGINES):
