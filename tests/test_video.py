@@ -242,3 +242,27 @@ def test_sentence_times_are_kept_in_order_and_inside_the_narration(library: Libr
         (0.0, 5.0, "a"),
         (5.0, 10.0, "c"),
     ]
+
+
+def test_without_a_pause_first_the_title_lies_over_the_first_picture(
+    library: Library, tmp_path: Path
+):
+    """Whisper often starts the first sentence at 0.0 s: no room for a title card of its own, so
+    the title covers the bottom of the first picture for three seconds, and the first picture is
+    on screen from the start (as in the replay)."""
+    story = library.create_story(
+        "The fox", class_name="4B", narration=NARRATION.read_bytes(), narration_ext="wav"
+    )
+    drafts = [FrameDraft(0, 0.2, 5.0, "Once upon a time."), FrameDraft(1, 5.0, 9.0, "The end.")]
+    first, _second = library.set_frames(story.id, drafts)
+    library.save_frame_result(first.id, "done", image=striped(RED))
+    out = tmp_path / "story.mp4"
+    export_video(library.get_story(story.id), library, out)
+    frames = decoded_frames(out)
+
+    def banner(i: int) -> np.ndarray:
+        return frames[i][530:630, 110:610].reshape(-1, 3).astype(float).mean(axis=0)
+
+    assert near(box(frames[0])[:5000].mean(axis=0), np.array(RED) * 0.75, 45)  # above the title
+    assert banner(0)[1] > 150 and banner(60)[1] > 150  # paper and ink, where the picture is red
+    assert near(banner(90), np.array(RED) * 0.75, 45)  # gone after three seconds

@@ -2,8 +2,8 @@
 
 The read-along replay and the narrated video follow the same rule: a frame is on screen from the
 start of its sentence until the next sentence starts (the last one until the narration ends), so
-pauses keep the picture that was just described. The video shows its title card before the first
-sentence.
+pauses keep the picture that was just described. The video shows its title card in the silence
+before the first sentence.
 """
 
 from __future__ import annotations
@@ -43,8 +43,13 @@ def shown_picture(frame: FrameRecord, library: Library) -> Path | None:
     return path if path.is_file() else None
 
 
-def story_shots(story: StoryRecord, library: Library, duration: float) -> list[Shot]:
+def story_shots(
+    story: StoryRecord, library: Library, duration: float, title_lead: float = 0.0
+) -> list[Shot]:
     """The title card, then every frame, covering [0, duration) without gaps or overlaps.
+
+    The title card fills the silence before the first sentence when that lasts ``title_lead``
+    seconds or more; a shorter one goes to the first frame, as in the replay.
 
     Sentence times come from the transcription and may have been edited, so they are clamped
     into the narration and kept in order; a frame squeezed to nothing by its neighbours is left out
@@ -54,6 +59,8 @@ def story_shots(story: StoryRecord, library: Library, duration: float) -> list[S
     for frame in story.frames:
         previous = min(max(frame.start, previous), duration)
         starts.append(previous)
+    if starts and starts[0] < title_lead:
+        starts[0] = 0.0
     ends = [*starts[1:], duration]
     shots = [Shot(0.0, starts[0] if starts else duration, None)]
     for frame, start, end in zip(story.frames, starts, ends, strict=True):

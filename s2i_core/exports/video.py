@@ -38,6 +38,8 @@ MUTED = (110, 104, 96)
 ACCENT = (194, 65, 12)
 MAX_ZOOM = 1.08  # the pan and zoom move at most this far over a shot...
 ZOOM_PER_SECOND = 0.02  # ...and never faster than this, however short the sentence
+TITLE_LEAD = 1.0  # seconds of silence before the first sentence that get a title card of their own
+TITLE_OVERLAY = 3.0  # otherwise the title lies over the first picture this long, then fades
 PAN_PATHS = ((1, 0.4), (-1, -0.3), (0.3, 1), (-0.4, -1))  # drift directions, shot after shot
 
 
@@ -151,7 +153,7 @@ def _encode(story, library, narration, path, options, progress) -> tuple[float, 
     width, height = options.size
     duration = sum(f.samples for f in narration) / AUDIO_RATE
     total = max(1, round(duration * options.fps))
-    shots = story_shots(story, library, total / options.fps)
+    shots = story_shots(story, library, total / options.fps, title_lead=TITLE_LEAD)
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = container.add_stream(
             "libx264",
@@ -191,8 +193,22 @@ def _encode(story, library, narration, path, options, progress) -> tuple[float, 
 
 
 def _pictures(story, shots: list[Shot], options: VideoOptions, total: int) -> Iterator[np.ndarray]:
-    """Every video frame as a YUV 4:2:0 array (the encoder's own format), shot by shot."""
+    """Every video frame as a YUV 4:2:0 array (the encoder's own format), shot by shot. Without
+    a title card of its own, the title lies over the first picture for its first seconds."""
     layout = _Layout(*options.size)
+    frames = _shot_frames(story, shots, options, total, layout)
+    if shots[0].frame is None:
+        yield from frames
+        return
+    banner = _Overlay(_title_banner(story, layout), layout.banner_xy, layout)
+    shown, fade = round(TITLE_OVERLAY * options.fps), options.fps // 2
+    for index, frame in enumerate(frames):
+        if index < shown:
+            frame = banner.over(frame, min(1.0, (shown - index) / fade))
+        yield frame
+
+
+def _shot_frames(story, shots, options, total, layout) -> Iterator[np.ndarray]:
     for number, shot in enumerate(shots):
         first = math.ceil(round(shot.start * options.fps, 6))
         last = min(total, math.ceil(round(shot.end * options.fps, 6)))
@@ -238,6 +254,15 @@ class _Layout:
             (0, 0, self.box - 1, self.box - 1), self.radius, fill=255
         )
 
+    @property
+    def banner_size(self) -> tuple[int, int]:
+        return self.box - 2 * self.margin, round(156 * self.scale) // 2 * 2
+
+    @property
+    def banner_xy(self) -> tuple[int, int]:
+        x, y = self.box_xy
+        return x + self.margin, y + self.box - self.margin - self.banner_size[1]
+
     def corner_alpha(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """How much of each top-left corner pixel the rounded picture covers, per plane."""
         r = self.radius
@@ -261,13 +286,8 @@ class _Planes:
 
     def with_picture(self, view: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
         frame = self.page.copy()
-        width, height = self.layout.width, self.layout.height
         x, y = self.layout.box_xy
-        planes = (
-            (frame[:height], x, y),
-            (frame[height : height * 5 // 4].reshape(height // 2, width // 2), x // 2, y // 2),
-            (frame[height * 5 // 4 :].reshape(height // 2, width // 2), x // 2, y // 2),
-        )
+        planes = _plane_views(frame, self.layout, x, y)
         for (plane, left, top), pixels, alpha in zip(planes, view, self.corners, strict=True):
             side, r = pixels.shape[0], alpha.shape[0]
             region = plane[top : top + side, left : left + side]
@@ -277,6 +297,52 @@ class _Planes:
             for corner, old, a in zip(outside, kept, _corner_flips(alpha), strict=True):
                 corner[:] = (old * (1 - a) + corner * a + 0.5).astype(np.uint8)
         return frame
+
+
+class _Overlay:
+    """A partly transparent image laid over finished YUV frames at ``xy`` (even coordinates)."""
+
+    def __init__(self, image: Image.Image, xy: tuple[int, int], layout: _Layout):
+        self.xy, self.layout = xy, layout
+        yuv = (
+            av.VideoFrame.from_image(image.convert("RGB"))
+            .reformat(format="yuv444p", dst_colorspace=COLORSPACE)
+            .to_ndarray()
+            .astype(np.float32)
+        )
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255
+        self.planes = [
+            (yuv[0], alpha),
+            (_half(yuv[1]), _half(alpha)),
+            (_half(yuv[2]), _half(alpha)),
+        ]
+
+    def over(self, frame: np.ndarray, strength: float) -> np.ndarray:
+        frame = frame.copy()  # still shots hand out one array for many frames
+        for (plane, left, top), (pixels, alpha) in zip(
+            _plane_views(frame, self.layout, *self.xy), self.planes, strict=True
+        ):
+            h, w = pixels.shape
+            region = plane[top : top + h, left : left + w]
+            a = alpha * strength
+            region[:] = (region * (1 - a) + pixels * a + 0.5).astype(np.uint8)
+        return frame
+
+
+def _half(plane: np.ndarray) -> np.ndarray:
+    """A plane at half width and height, each pixel the mean of four (the 4:2:0 colour grid)."""
+    h, w = plane.shape[0] // 2 * 2, plane.shape[1] // 2 * 2
+    return plane[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def _plane_views(frame: np.ndarray, layout: _Layout, x: int, y: int) -> list:
+    """(plane, left, top) of the Y, U and V planes of a YUV 4:2:0 frame, for a point (x, y)."""
+    width, height = layout.width, layout.height
+    return [
+        (frame[:height], x, y),
+        (frame[height : height * 5 // 4].reshape(height // 2, width // 2), x // 2, y // 2),
+        (frame[height * 5 // 4 :].reshape(height // 2, width // 2), x // 2, y // 2),
+    ]
 
 
 def _corner_flips(alpha: np.ndarray) -> list[np.ndarray]:
@@ -405,6 +471,37 @@ def _card(page: Image.Image, shot: Shot, layout: _Layout) -> None:
         top += line_height(size)
 
 
+def _title_banner(story: StoryRecord, layout: _Layout) -> Image.Image:
+    """The title card in small, to lie over the bottom of the first picture."""
+    width, height = layout.banner_size
+    banner = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(banner)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), layout.radius, fill=(*PAPER, 235))
+    inner = (layout.margin * 0.6, width - layout.margin * 0.6)
+    size, small = layout.px(34), layout.px(20)
+    title = clip_lines(
+        wrap(story.title.strip() or "Untitled story", "B", size, inner[1] - inner[0]), 2
+    )
+    block = len(title) * line_height(size) + line_height(small)
+    top = (height - block) // 2
+    for text in title:
+        draw_line(draw, text, inner, top, "B", size, INK, align="center")
+        top += line_height(size)
+    draw_line(draw, _facts(story), inner, top, "", small, MUTED, align="center")
+    return banner
+
+
+def _facts(story: StoryRecord) -> str:
+    pictures = f"{len(story.frames)} {'picture' if len(story.frames) == 1 else 'pictures'}"
+    facts = [
+        story.class_name,
+        f"{story.created_at.day} {story.created_at:%B %Y}",
+        language_name(story.language) if story.language else "",
+        pictures,
+    ]
+    return " · ".join(fact for fact in facts if fact)
+
+
 def _title_card(story: StoryRecord, layout: _Layout) -> Image.Image:
     card = Image.new("RGB", (layout.width, layout.height), PAPER)
     draw = ImageDraw.Draw(card)
@@ -413,13 +510,7 @@ def _title_card(story: StoryRecord, layout: _Layout) -> Image.Image:
     title = clip_lines(
         wrap(story.title.strip() or "Untitled story", "B", size, inner[1] - inner[0]), 3
     )
-    facts = [
-        story.class_name,
-        f"{story.created_at.day} {story.created_at:%B %Y}",
-        language_name(story.language) if story.language else "",
-        f"{len(story.frames)} {'picture' if len(story.frames) == 1 else 'pictures'}",
-    ]
-    line = " · ".join(fact for fact in facts if fact)
+    line = _facts(story)
     height = len(title) * line_height(size) + line_height(small) * 2
     top = (layout.height - height) // 2
     for text in title:
