@@ -9,6 +9,7 @@ PyAV's bundled libx264 and aac encoders: no ffmpeg program is needed. Every shot
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tempfile
@@ -103,26 +104,36 @@ def video_bytes(story: StoryRecord, library: Library, options: VideoOptions | No
 
 
 # --- sound -------------------------------------------------------------------------------------
-def _narration(story: StoryRecord, library: Library) -> list[av.AudioFrame]:
-    """The recording as 48 kHz stereo frames, ready for the AAC encoder."""
+@dataclass(frozen=True)
+class _Narration:
+    """The recording, read twice: once here for its exact length, then streamed into the file,
+    so a ten-minute story never sits in memory as raw sound."""
+
+    path: Path
+    samples: int  # at AUDIO_RATE
+
+    def frames(self) -> Iterator[av.AudioFrame]:
+        """48 kHz stereo frames, numbered in samples, ready for the AAC encoder."""
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+        done = 0
+        with av.open(str(self.path)) as container:
+            for decoded in itertools.chain(container.decode(audio=0), [None]):  # None: flush
+                if decoded is not None:
+                    decoded.pts = None
+                for frame in resampler.resample(decoded):
+                    frame.pts, done = done, done + frame.samples
+                    yield frame
+
+
+def _narration(story: StoryRecord, library: Library) -> _Narration:
     path = story.narration_path and library.path(story.narration_path)
     if not path or not path.is_file():
         raise NarrationMissingError(
             f"Story {story.id} has no narration recording, and a narrated video needs one. "
             "Export it as a PDF instead, or record the story again."
         )
-    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
-    frames, samples = [], 0
     try:
-        with av.open(str(path)) as container:
-            for decoded in container.decode(audio=0):
-                decoded.pts = None
-                for frame in resampler.resample(decoded):
-                    frame.pts, samples = samples, samples + frame.samples
-                    frames.append(frame)
-        for frame in resampler.resample(None):
-            frame.pts, samples = samples, samples + frame.samples
-            frames.append(frame)
+        samples = sum(frame.samples for frame in _Narration(path, 0).frames())
     except (av.FFmpegError, OSError, ValueError, IndexError) as error:
         raise NarrationMissingError(
             f"The narration of story {story.id} cannot be read ({error}). "
@@ -130,7 +141,7 @@ def _narration(story: StoryRecord, library: Library) -> list[av.AudioFrame]:
         ) from error
     if not samples:
         raise NarrationMissingError(f"The narration of story {story.id} holds no sound.")
-    return frames
+    return _Narration(path, samples)
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -151,7 +162,7 @@ def _part_file(out: Path) -> Path:
 
 def _encode(story, library, narration, path, options, progress) -> tuple[float, int]:
     width, height = options.size
-    duration = sum(f.samples for f in narration) / AUDIO_RATE
+    duration = narration.samples / AUDIO_RATE
     total = max(1, round(duration * options.fps))
     shots = story_shots(story, library, total / options.fps, title_lead=TITLE_LEAD)
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
@@ -168,7 +179,7 @@ def _encode(story, library, narration, path, options, progress) -> tuple[float, 
         video.codec_context.gop_size = options.fps * 4  # a keyframe every 4 s: quick seeking
         audio = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
         audio.bit_rate = options.audio_bitrate
-        sound = iter(narration)
+        sound = narration.frames()
         pending = next(sound, None)
         for index, picture in enumerate(_pictures(story, shots, options, total)):
             frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
