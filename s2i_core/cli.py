@@ -6,8 +6,10 @@ Exit codes: 0 success, 2 bad input (one ``error:`` line on stderr), 1 any other 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -55,12 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "regenerate", help="finish a story: transcribe what is missing, draw missing pictures"
     )
-    p.add_argument("story_id", type=int)
-    p.add_argument("--frame", type=int, help="only this frame (its index, from 0)")
+    p.add_argument("story_id", type=story_id)
+    p.add_argument("--frame", type=frame_index, help="only this frame (its index, from 0)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("export", help="write a story as a PDF and/or a narrated MP4 video")
-    p.add_argument("story_id", type=int)
+    p.add_argument("story_id", type=story_id)
     p.add_argument("--pdf", type=Path, help="write the printable storyboard here")
     p.add_argument("--mp4", type=Path, help="write the narrated video here")
     p.add_argument("--resolution", choices=("720p", "1080p"), default="720p", help="of the video")
@@ -70,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("show", help="show one story")
-    p.add_argument("story_id", type=int)
+    p.add_argument("story_id", type=story_id)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("delete", help="delete a story and its files")
-    p.add_argument("story_id", type=int)
+    p.add_argument("story_id", type=story_id)
     return parser
 
 
@@ -89,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except S2IError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2 if error.user_error else 1
+    except OSError as error:  # the machine, not the input: a full disk, a read-only folder
+        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; everything finished so far is saved.", file=sys.stderr)
         return 130
@@ -96,6 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("unexpected failure", exc_info=True)
         print(f"error: unexpected failure ({type(error).__name__}): {error}", file=sys.stderr)
         return 1
+
+
+def describe_os_error(error: OSError) -> str:
+    where = f" ({error.filename})" if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return (
+            f"The disk is full{where}. Free some space and run the command again; everything "
+            "finished before is saved, and 'regenerate' finishes the rest."
+        )
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"This account may not write here{where} ({error.strerror.lower()}). Choose another "
+            "place or ask for write access."
+        )
+    return f"{error.strerror or error}{where}."
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -192,6 +212,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.pdf and not args.mp4:
         raise UsageError("Say what to write: --pdf PATH, --mp4 PATH, or both.")
+    for path, suffix in ((args.pdf, ".pdf"), (args.mp4, ".mp4")):
+        if path is not None and path.is_dir():
+            example = path / f"story{suffix}"
+            raise UsageError(f"{path} is a folder; give the file to write, such as {example}.")
     library = _library(settings)
     story = library.get_story(args.story_id)
     if args.pdf:
@@ -349,6 +373,32 @@ def _print_json(data: Any) -> None:
 def _require_file(path: Path) -> None:
     if not path.is_file():
         raise UsageError(f"There is no audio file at {path}. Check the path and try again.")
+    if not os.access(path, os.R_OK):
+        raise UsageError(
+            f"{path} cannot be read (permission denied). Ask for read access or copy the file "
+            "somewhere this account can read."
+        )
+
+
+MAX_ID = 2**63 - 1  # the largest id a database row can have
+
+
+def story_id(text: str) -> int:
+    """A story id from the command line: a whole number the database can hold."""
+    return _whole_number(text, 1, MAX_ID, "Story ids")
+
+
+def frame_index(text: str) -> int:
+    return _whole_number(text, 0, MAX_ID, "Frame numbers")
+
+
+def _whole_number(text: str, low: int, high: int, what: str) -> int:
+    value = int(text) if text.strip().isascii() and text.strip().lstrip("-").isdigit() else None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{what} are whole numbers from {low} to {high}, not {text[:30]!r}"
+        )
+    return value
 
 
 def _make_parent(path: Path) -> None:

@@ -8,10 +8,13 @@ test-artifacts/bad_input_catalogue.md; ``test_audio.py`` holds the finer decoder
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +42,8 @@ from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.test_audio import FORMATS
 
-ARTIFACT = Path(__file__).resolve().parents[1] / "test-artifacts" / "bad_input_catalogue.md"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACT = ROOT / "test-artifacts" / "bad_input_catalogue.md"
 HEADER_ONLY = 1 << 20  # a refusal "before reading" may read headers, never more than 1 MB
 
 
@@ -243,7 +247,7 @@ EMOJI = "The party 🎉🐘 with our teacher 👩🏽‍🏫 was fun ❤️"
 RTL = "ذهب الولد إلى المدرسة — שלום לכולם"
 LONG = ("The fox ran far. " * 600)[:10_000]
 
-CATALOGUE: dict[str, AudioCase | TextCase] = {
+CATALOGUE: dict[str, Any] = {
     "empty": AudioCase("Empty file (0 bytes, `recording.webm`)", empty_file, EmptyAudioError),
     "random": AudioCase("Random bytes named `story.mp3`", random_bytes, NotAudioError),
     "image": AudioCase("A JPEG photo named `story.wav`", image_named_wav, NotAudioError),
@@ -272,6 +276,171 @@ CATALOGUE: dict[str, AudioCase | TextCase] = {
     "emoji": TextCase(f"Title and caption with emoji: “{EMOJI}”", EMOJI),
     "rtl": TextCase(f"Title and caption in right-to-left scripts: “{RTL}”", RTL),
     "10000-chars": TextCase("Title and caption of 10,000 characters", LONG),
+}
+
+
+# --- the command line on a broken machine, and arguments out of range --------------------------
+# As root, file permissions only bind without these capabilities (a school's service account
+# has none of them anyway).
+WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+PLAIN_USER = WITHOUT_OVERRIDE if os.geteuid() == 0 else []
+
+
+@dataclass(frozen=True)
+class CliCase:
+    """`python -m s2i_core ARGS` on a prepared data folder: one `error:` line and the exit code,
+    or success where the case is meant to work."""
+
+    label: str
+    prepare: Callable[[Context, Path], list[str]]  # (ctx, data_dir) -> arguments
+    exit_code: int
+    needle: str  # in the error line (or in stdout when it works)
+    plain_user: bool = False
+
+    def run(self, ctx: Context) -> str:
+        data_dir = ctx.tmp_path / "data"
+        args = self.prepare(ctx, data_dir)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("S2I_", "NVIDIA_"))}
+        result = subprocess.run(
+            [*(PLAIN_USER if self.plain_user else []), sys.executable, "-m", "s2i_core", *args],
+            cwd=ROOT, env=env | {"S2I_DATA_DIR": str(data_dir)}, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert result.returncode == self.exit_code, result.stderr
+        if self.exit_code == 0:
+            assert self.needle in result.stdout + result.stderr, result.stdout
+            return f"works (exit 0): {self.needle}"
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        assert self.needle in lines[0], lines[0]
+        return f"exit {self.exit_code}: `{lines[0].replace(str(ctx.tmp_path), '<tmp>')}`"
+
+
+def library_with_a_story(data_dir: Path, frames: int = 1) -> int:
+    with Library(Settings(data_dir=data_dir)) as library:
+        story = library.create_story("The fox", language="en", transcript="The fox ran.")
+        drafts = [FrameDraft(i, i, i + 1.0, f"Sentence {i}.") for i in range(frames)]
+        library.set_frames(story.id, drafts)
+        return story.id
+
+
+def corrupted_database(ctx: Context, data_dir: Path) -> list[str]:
+    data_dir.mkdir()
+    (data_dir / "s2i.db").write_bytes(b"this is not a database " * 400)
+    return ["list"]
+
+
+def read_only_folder(*args: str) -> Callable[[Context, Path], list[str]]:
+    def prepare(ctx: Context, data_dir: Path) -> list[str]:
+        story_id = library_with_a_story(data_dir)
+        for folder in (data_dir, *[p for p in data_dir.rglob("*") if p.is_dir()]):
+            folder.chmod(0o555)
+        ctx.request.addfinalizer(lambda: data_dir.chmod(0o755))
+        return [a.format(id=story_id, out=ctx.tmp_path) for a in args]
+
+    return prepare
+
+
+def story_args(*args: str, frames: int = 1) -> Callable[[Context, Path], list[str]]:
+    def prepare(ctx: Context, data_dir: Path) -> list[str]:
+        story_id = library_with_a_story(data_dir, frames)
+        return [a.format(id=story_id, out=ctx.tmp_path) for a in args]
+
+    return prepare
+
+
+def unreadable_audio(ctx: Context, data_dir: Path) -> list[str]:
+    path = ctx.file("story.wav", ctx.story_wav())
+    path.chmod(0)
+    return ["transcribe", str(path)]
+
+
+def full_disk(ctx: Context) -> str:
+    """No key, so `regenerate` saves 'no picture yet' cards, and the disk is full at the first."""
+    data_dir = ctx.tmp_path / "data"
+    story_id = library_with_a_story(data_dir, frames=2)
+    for name in ENV_NAMES.values():
+        ctx.monkeypatch.delenv(name, raising=False)
+    ctx.monkeypatch.setenv("S2I_DATA_DIR", str(data_dir))
+
+    def no_space(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    ctx.monkeypatch.setattr(os, "fsync", no_space)
+    ctx.capsys.readouterr()
+    assert cli.main(["regenerate", str(story_id)]) == 1
+    lines = ctx.capsys.readouterr().err.strip().splitlines()
+    lines = [line for line in lines if not line.startswith("note: ")]  # the no-key note
+    assert len(lines) == 1 and "disk is full" in lines[0], lines
+    ctx.monkeypatch.undo()
+    with Library(Settings(data_dir=data_dir)) as library:
+        assert library.get_story(story_id).status == "interrupted"
+        assert not list(library.media_dir.rglob("*.tmp"))
+    return f"exit 1: `{lines[0]}`; the story is interrupted, and `regenerate` finishes it later"
+
+
+@dataclass(frozen=True)
+class FunctionCase:
+    label: str
+    check: Callable[[Context], str]
+
+    def run(self, ctx: Context) -> str:
+        return self.check(ctx)
+
+
+CATALOGUE |= {
+    "corrupt-db": CliCase("`list` on a corrupted database file", corrupted_database, 1, "damaged"),
+    "read-only-read": CliCase(
+        "`list` on a read-only data folder (schema current)",
+        read_only_folder("list"),
+        0,
+        "The fox",
+        plain_user=True,
+    ),
+    "read-only-export": CliCase(
+        "`export ID --pdf` to a writable place from a read-only data folder",
+        read_only_folder("export", "{id}", "--pdf", "{out}/fox.pdf"),
+        0,
+        "Wrote",
+        plain_user=True,
+    ),
+    "read-only-write": CliCase(
+        "`delete ID` on a read-only data folder",
+        read_only_folder("delete", "{id}"),
+        1,
+        "read-only",
+        plain_user=True,
+    ),
+    "full-disk": FunctionCase("Disk full while `regenerate` saves pictures", full_disk),
+    "huge-id": CliCase(
+        "`show 99999999999999999999` (more than a database id holds)",
+        story_args("show", "99999999999999999999"),
+        2,
+        "whole numbers from 1",
+    ),
+    "superscript-id": CliCase(
+        "`show ²` (a digit Python's isdigit accepts)", story_args("show", "²"), 2, "whole numbers"
+    ),
+    "negative-id": CliCase("`show -5`", story_args("show", "-5"), 2, "whole numbers"),
+    "export-to-folder": CliCase(
+        "`export ID --pdf` naming a folder",
+        story_args("export", "{id}", "--pdf", "{out}"),
+        2,
+        "is a folder",
+    ),
+    "frame-of-frameless": CliCase(
+        "`regenerate ID --frame 0` on a story without frames",
+        story_args("regenerate", "{id}", "--frame", "0", frames=0),
+        2,
+        "has no frames yet",
+    ),
+    "unreadable-audio": CliCase(
+        "`transcribe` of a file without read permission",
+        unreadable_audio,
+        2,
+        "cannot be read (permission denied)",
+        plain_user=True,
+    ),
 }
 
 

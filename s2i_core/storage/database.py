@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session
 
+from ..errors import StorageError
 from .tables import MIGRATIONS_DIR
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -16,12 +22,63 @@ PG_MIGRATION_LOCK_ID = 0x5321  # any constant: serialises schema upgrades of con
 
 
 def open_engine(url: str) -> Engine:
+    """An engine whose failures read as one ``StorageError`` sentence (see _explain). A SQLite
+    file in a folder this process cannot write is opened read-only: reading still works."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        path = Path(make_url(url).database or "")
+        if path.exists() and not os.access(path.parent, os.W_OK):
+            url = f"sqlite:///file:{path}?immutable=1&uri=true"  # no journal, no lock files
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "handle_error", _explain)
     return engine
+
+
+def _explain(context: ExceptionContext) -> None:
+    """Database failures a school's IT person can act on, as one sentence, instead of SQL."""
+    cause = str(context.original_exception).lower()
+    where = _where(context.engine)
+    if "not a database" in cause or "malformed" in cause:
+        message = (
+            f"The library database {where} is damaged and cannot be read. Restore it from a "
+            "backup, or move it away to start an empty library."
+        )
+    elif "readonly" in cause or "read-only" in cause:
+        message = (
+            f"The library {where} is read-only here, so nothing can be saved. Stories can still "
+            "be listed, shown and exported; ask for write access to the data folder to change them."
+        )
+    elif "disk is full" in cause or "no space" in cause:
+        message = (
+            f"The disk holding the library {where} is full. Free some space and try again; "
+            "everything saved before is kept."
+        )
+    elif "unable to open database" in cause:
+        message = (
+            f"The library database {where} cannot be opened: check that the data folder exists "
+            "and that this account may read and write it."
+        )
+    else:
+        return  # anything else keeps its own error
+    raise StorageError(message) from context.original_exception
+
+
+def _where(engine: Engine | None) -> str:
+    if engine is None:
+        return ""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"at {(url.database or '').removeprefix('file:').split('?')[0]}"
+    return f"on {url.host or 'the server'}"  # never the password
+
+
+def is_at_head(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
 def writer_of(engine: Engine) -> Engine:
@@ -31,6 +88,10 @@ def writer_of(engine: Engine) -> Engine:
 
 
 def upgrade_schema(writer: Engine) -> None:
+    """Bring the schema to head. A schema already there is only read (no write lock), so a
+    read-only library opens."""
+    if is_at_head(writer):
+        return
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # One transaction around the whole upgrade: a second process opening the library at the

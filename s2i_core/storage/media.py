@@ -25,7 +25,14 @@ class MediaFiles:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.root = data_dir / "media"
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StorageError(
+                    f"The data folder {data_dir} cannot be used ({error.strerror.lower()}). "
+                    "Choose another folder with S2I_DATA_DIR or ask for write access to it."
+                ) from error
 
     def path(self, rel: str) -> Path:
         """The absolute path of a stored relative path; refuses anything outside the data folder."""
