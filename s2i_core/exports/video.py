@@ -179,28 +179,33 @@ def _encode(story, library, narration, path, options, progress) -> tuple[float, 
         video.codec_context.gop_size = options.fps * 4  # a keyframe every 4 s: quick seeking
         audio = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
         audio.bit_rate = options.audio_bitrate
-        sound = narration.frames()
-        pending = next(sound, None)
+        sound = _Interleaver(container, audio, narration.frames())
         for index, picture in enumerate(_pictures(story, shots, options, total)):
             frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
             frame.pts = index
             container.mux(video.encode(frame))
-            # keep the soundtrack about a second ahead of the picture, as players read it
-            while pending is not None and pending.pts <= (index + options.fps) * AUDIO_RATE / (
-                options.fps
-            ):
-                container.mux(audio.encode(pending))
-                pending = next(sound, None)
+            sound.up_to(index / options.fps + 1.0)  # a second ahead, as players read files
             if progress and index % options.fps == 0:
                 progress(index / total)
-        while pending is not None:
-            container.mux(audio.encode(pending))
-            pending = next(sound, None)
+        sound.up_to(math.inf)
         container.mux(video.encode(None))
         container.mux(audio.encode(None))
     if progress:
         progress(1.0)
     return duration, total
+
+
+class _Interleaver:
+    """Feeds the soundtrack into the file alongside the picture, a little at a time."""
+
+    def __init__(self, container, stream, frames: Iterator[av.AudioFrame]):
+        self.container, self.stream, self.frames = container, stream, frames
+        self.pending = next(frames, None)
+
+    def up_to(self, seconds: float) -> None:
+        while self.pending is not None and self.pending.pts <= seconds * AUDIO_RATE:
+            self.container.mux(self.stream.encode(self.pending))
+            self.pending = next(self.frames, None)
 
 
 def _pictures(story, shots: list[Shot], options: VideoOptions, total: int) -> Iterator[np.ndarray]:
