@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if sys.stderr.isatty():  # the code to scan, before anyone opens the Home page
+        segno.make(url, error="m", micro=False).terminal(out=sys.stderr, compact=True)
     env = os.environ | {"S2I_PUBLIC_URL": url}
     command = streamlit_command(args.port, address, cert)
     os.execve(command[0], command, env)
