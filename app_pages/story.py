@@ -8,6 +8,7 @@ import streamlit as st
 from s2i_core import replay
 from s2i_core.errors import S2IError, StoryNotFoundError
 from s2i_core.exports import export_pdf, language_name, video_bytes
+from s2i_core.storage import parse_id
 from s2i_ui import resources, roles, storyboard, widgets
 
 settings = resources.settings()
@@ -36,12 +37,12 @@ def not_found(message: str) -> None:
 
 
 raw_id = st.query_params.get("story", "")
-if not raw_id.isdigit():
+if not raw_id:
     not_found("Choose a story in the library to replay it.")
 try:
-    story = library.get_story(int(raw_id))
-except StoryNotFoundError as error:
-    not_found(str(error))
+    story = library.get_story(parse_id(raw_id) or 0)
+except StoryNotFoundError:
+    not_found("That story was not found; it may have been deleted. Choose one in the library.")
 
 teacher = roles.is_teacher(settings)
 st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")

@@ -380,23 +380,22 @@ def _require_file(path: Path) -> None:
         )
 
 
-MAX_ID = 2**63 - 1  # the largest id a database row can have
-
-
 def story_id(text: str) -> int:
     """A story id from the command line: a whole number the database can hold."""
-    return _whole_number(text, 1, MAX_ID, "Story ids")
+    return _whole_number(text, 1, "Story ids")
 
 
 def frame_index(text: str) -> int:
-    return _whole_number(text, 0, MAX_ID, "Frame numbers")
+    return _whole_number(text, 0, "Frame numbers")
 
 
-def _whole_number(text: str, low: int, high: int, what: str) -> int:
-    value = int(text) if text.strip().isascii() and text.strip().lstrip("-").isdigit() else None
-    if value is None or not low <= value <= high:
+def _whole_number(text: str, low: int, what: str) -> int:
+    from .storage import MAX_ID, parse_id
+
+    value = parse_id(text, low)
+    if value is None:
         raise argparse.ArgumentTypeError(
-            f"{what} are whole numbers from {low} to {high}, not {text[:30]!r}"
+            f"{what} are whole numbers from {low} to {MAX_ID}, not {text[:30]!r}"
         )
     return value
 

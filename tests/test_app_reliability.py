@@ -3,8 +3,10 @@ page parameters never produce a traceback, and the teacher passcode cannot be gu
 
 from __future__ import annotations
 
+import pytest
+
 from tests import test_app
-from tests.test_app import LIBRARY, STORY, button, labels, open_page, texts
+from tests.test_app import CREATE, LIBRARY, STORY, button, labels, open_page, texts
 from tests.test_interrupted import ROOT
 
 env, classroom, library, pictures = (  # the same fixtures
@@ -42,3 +44,38 @@ def test_an_interrupted_story_is_finished_from_the_story_page(env, library, pict
     assert {f.status for f in finished.frames} == {"done"}
     assert "Finish this story" not in labels(at)
     assert len(pictures.generation_requests()) == 6
+
+
+# --- page parameters ---------------------------------------------------------------------------
+HOSTILE_IDS = [
+    "²",  # Python's isdigit() says yes, int() says no
+    "٣",  # an Arabic-Indic three: int() reads it, a database id it is not
+    "99999999999999999999",
+    "9223372036854775808",  # one past the largest database id
+    "-1",
+    "0",
+    "1e3",
+    "1.5",
+    " 7 ",
+    "abc",
+    "<script>alert(1)</script>",
+    "%00",
+    "424242",  # well formed, no such story
+]
+PAGE_PARAMETERS = [(STORY, "story"), (CREATE, "draft")]  # every parameter a page reads
+
+
+@pytest.mark.parametrize(("page", "parameter"), PAGE_PARAMETERS)
+def test_every_page_parameter_says_not_found_instead_of_a_traceback(env, library, page, parameter):
+    library.create_story("A real story")  # id 1 exists; none of the values below names it
+    for value in HOSTILE_IDS:
+        at = open_page(page, **{parameter: value})
+        assert not at.exception, (value, at.exception)
+        assert "not found" in texts(at), value
+        assert "Traceback" not in texts(at) and ".py" not in texts(at)
+
+
+def test_pages_ignore_parameters_they_do_not_read(env, library):
+    for name in (LIBRARY, STORY, CREATE):
+        at = open_page(name, story="²", draft="-1", p="99999999999999999999", q="\x00")
+        assert not at.exception, (name, at.exception)

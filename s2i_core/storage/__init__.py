@@ -23,12 +23,14 @@ from .limiter import SharedRateLimiter
 from .records import (
     EDITABLE_STORY_FIELDS,
     FRAME_STATUSES,
+    MAX_ID,
     STORY_STATUSES,
     FrameDraft,
     FrameRecord,
     StoryRecord,
     StorySummary,
     WordTime,
+    parse_id,
 )
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 
@@ -36,6 +38,7 @@ __all__ = [
     "DEFAULT_LEASE_S",
     "EDITABLE_STORY_FIELDS",
     "FRAME_STATUSES",
+    "MAX_ID",
     "MIGRATIONS_DIR",
     "STORY_STATUSES",
     "Base",
@@ -52,4 +55,5 @@ __all__ = [
     "StorySummary",
     "WordTime",
     "Work",
+    "parse_id",
 ]

@@ -32,6 +32,7 @@ EDITABLE_STORY_FIELDS = frozenset(
         "sentences_missing",
     }
 )
+MAX_ID = 2**63 - 1  # the largest id a database row can hold (SQLite and PostgreSQL BIGINT)
 WordTime = tuple[float, float, str]  # (start, end, word) in seconds, the word as Whisper wrote it
 
 
@@ -98,6 +99,16 @@ class StorySummary:
     done_count: int
     status: str
     cover_thumb_path: str | None
+
+
+def parse_id(text: str, low: int = 1) -> int | None:
+    """An id typed by a person or read from an address: ASCII digits ("²" and "٣" are digits to
+    Python, not to a database) from ``low`` to ``MAX_ID``; None for anything else."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if low <= value <= MAX_ID else None
 
 
 def check_status(status: str, allowed: tuple[str, ...], kind: str) -> None:

@@ -13,7 +13,7 @@ import streamlit as st
 from s2i_core.editing import sentence_of
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.sentences import Sentence
-from s2i_core.storage import Library
+from s2i_core.storage import Library, parse_id
 from s2i_ui.storyboard import JOB_KEY
 
 DRAFT_KEY = "draft"
@@ -53,10 +53,11 @@ class Draft:
 def current(library: Library) -> Draft | None:
     """This session's draft; after a reload, the one the address names (``?draft=<story id>``)."""
     draft = st.session_state.get(DRAFT_KEY)
-    if draft is None and st.query_params.get(QUERY_KEY, "").isdigit():
-        draft = reopen(library, int(st.query_params[QUERY_KEY]))
+    if draft is None and QUERY_KEY in st.query_params:
+        draft = reopen(library, parse_id(st.query_params[QUERY_KEY]) or 0)
         if draft is None:
             del st.query_params[QUERY_KEY]
+            st.info("That draft was not found; it may have been deleted. Start a new story here.")
         else:
             st.session_state[DRAFT_KEY] = draft
     return draft
