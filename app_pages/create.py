@@ -18,25 +18,30 @@ widgets.teacher_gate(settings, "create stories")
 library = resources.library(settings)
 
 draft = drafts.current(library)
-if draft is None:
-    record.step(settings, library)
-else:
-    try:
-        title = library.get_story(draft.story_id).title
-    except StoryNotFoundError:  # deleted from the library meanwhile
-        drafts.start_over()
-        st.rerun()
-    saved_as = "" if draft.generated else " as a draft"
-    st.success(
-        f"**{widgets.plain(title)}** is saved in the library{saved_as}.", icon=":material/save:"
-    )
-    if draft.generated:
-        pictures.step(draft, settings, library)
+step = "record" if draft is None else "pictures" if draft.generated else "sentences"
+# One keyed container per step: the step before is replaced at once, not left faded on screen
+# while a long step (drawing the pictures) runs.
+with st.container(key=f"create_{step}"):
+    if draft is None:
+        record.step(settings, library)
     else:
-        sentences.step(draft, settings, library)
-        st.button(
-            "Start a new story instead",
-            on_click=drafts.start_over,
-            key="c_restart",
-            help="This draft stays in the library.",
+        try:
+            title = library.get_story(draft.story_id).title
+        except StoryNotFoundError:  # deleted from the library meanwhile
+            drafts.start_over()
+            st.rerun()
+        saved_as = "" if draft.generated else " as a draft"
+        st.success(
+            f"**{widgets.plain(title)}** is saved in the library{saved_as}.",
+            icon=":material/save:",
         )
+        if draft.generated:
+            pictures.step(draft, settings, library)
+        else:
+            sentences.step(draft, settings, library)
+            st.button(
+                "Start a new story instead",
+                on_click=drafts.start_over,
+                key="c_restart",
+                help="This draft stays in the library.",
+            )

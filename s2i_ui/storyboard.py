@@ -6,6 +6,7 @@ a hidden button is never the only thing keeping a student out.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -118,7 +119,14 @@ def frame_controls(
     story: StoryRecord, frame: FrameRecord, library: Library, settings: Settings
 ) -> None:
     key = f"{frame.id}_{frame.attempts}"  # a redrawn frame gets fresh fields
-    with st.expander("Fix this frame", icon=":material/edit:"):
+    # Its open state lives in the session, so it stays open across the rerun an action causes
+    # (and a message in it stays in sight); its fields are only drawn while it is open.
+    box = st.expander(
+        "Fix this frame", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
+    )
+    if not box.open:
+        return
+    with box:
         text = st.text_area("Sentence", frame.text, key=f"text_{key}", height=80)
         text_en = None
         if not story.language.lower().startswith("en"):
@@ -168,8 +176,12 @@ def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = N
     words = f"{frame.text} {frame.text_en} {frame.prompt if prompt is None else prompt}"
     reason = blocked_reason(words, blocklist)
     if reason:
+        hits = re.search(r"\(([^)]*)\)", reason)
+        words = f" ({hits.group(1)})" if hits else ""
         st.error(
-            f"No picture was asked for. {reason} The sentence is under Fix this frame.",
+            f"No picture was asked for: this frame still has a word from the classroom word list"
+            f"{words}. Change the sentence above so it no longer has it, then press Save and "
+            "redraw.",
             icon=":material/block:",
         )
     return bool(reason)

@@ -78,6 +78,24 @@ def sidebar(settings: Settings) -> None:
         navigation.menu(roles.is_teacher(settings))
         st.divider()
         role_box(settings)
+        st.html(_CLOSE_SIDEBAR_ON_PHONES, unsafe_allow_javascript=True)
+
+
+# On a phone the sidebar lies over the page; after a link in it is chosen, close it, as Streamlit's
+# own page menu does. (Only our fixed code runs here; no user text reaches it.)
+_CLOSE_SIDEBAR_ON_PHONES = """<script>
+if (!window.__s2iSidebarCloser) {
+  window.__s2iSidebarCloser = true;
+  document.addEventListener("click", (event) => {
+    const sidebar = document.querySelector('[data-testid="stSidebar"]');
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (!sidebar || !main || !event.target.closest('[data-testid="stSidebar"] a')) return;
+    const covering = main.getBoundingClientRect().left < sidebar.getBoundingClientRect().right - 1;
+    const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (covering && close) setTimeout(() => close.click(), 0);
+  }, true);
+}
+</script>"""
 
 
 def role_box(settings: Settings) -> None:

@@ -503,6 +503,7 @@ def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, 
     assert (filtered.status, done.status) == ("filtered", "done")
     assert STATUS_LABELS["filtered"] in texts(at) and "Generate missing pictures (1)" in labels(at)
 
+    at = open_fix(at, filtered)
     at.text_area(key=f"prompt_{filtered.id}_{filtered.attempts}").input("A fox meets an owl.")
     at = at.button(key=f"reprompt_{filtered.id}").click().run()
     redrawn = library.get_story(story.id).frames[0]
@@ -517,7 +518,7 @@ def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
     at = start_draft(library, FOX)
     at = at.button(key="c_generate").click().run()
     before = library.get_story(at.session_state["draft"].story_id).frames[1]
-    at = at.button(key=f"reseed_{before.id}").click().run()
+    at = open_fix(at, before).button(key=f"reseed_{before.id}").click().run()
     after = library.get_story(before.story_id).frames[1]
     assert (after.status, after.attempts) == ("done", 2) and after.seed != before.seed
     assert len(pictures.generation_requests()) == 4
@@ -555,7 +556,14 @@ def test_without_a_key_frames_get_a_no_picture_card(env, library):
 
 
 # --- fixing a saved story ---------------------------------------------------------------------
+def open_fix(at: AppTest, frame) -> AppTest:
+    """Open the frame's "Fix this frame" box (its fields are drawn only while it is open)."""
+    at.session_state[f"fix_open_{frame.id}"] = True
+    return at.run()
+
+
 def fix_fields(at: AppTest, frame) -> tuple:
+    at = open_fix(at, frame)
     key = f"{frame.id}_{frame.attempts}"
     return at.text_area(key=f"text_{key}"), at.button(key=f"fix_{frame.id}")
 
@@ -571,6 +579,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     assert len(pictures.generation_requests()) == 1
 
     # A new prompt alone cannot help while the sentence holds the word: say so, draw nothing.
+    at = open_fix(at, blocked)
     at.text_area(key=f"prompt_{blocked.id}_{blocked.attempts}").input("A fox in the snow.")
     at = at.button(key=f"reprompt_{blocked.id}").click().run()
     assert any("word list (blood)" in e.value for e in at.error)

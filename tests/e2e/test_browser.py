@@ -224,6 +224,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     page = teacher.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     page.goto(url)
+    idle(page)
     expect(page.get_by_text("Student view").first).to_be_visible()
     shot(page, artifacts, "01-home-student-view")
     sidebar = page.get_by_test_id("stSidebar")

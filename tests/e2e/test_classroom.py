@@ -1,0 +1,424 @@
+"""The classroom experience in Chromium at the screens classrooms have: a replay that fits a laptop,
+a projector and a tablet without scrolling, keys from the moment the page opens, full screen; a
+story fixed after drawing; errors in plain sight; a student view without the machinery; teacher
+mode that lasts the lesson; phones and tablets. Screenshots go to test-artifacts/e2e/classroom-*.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Frame, Page, expect
+
+from s2i_core.audio import wav_bytes
+from s2i_core.images import thumbnail
+from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.storage import FrameDraft, Library
+from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
+from tests.nvidia_stub import NvidiaStub, draw_picture
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSCODE = "quiet-lynx-5"
+STEP_MS = 60_000
+SENTENCES = [
+    "The fox found a red balloon in the snowy forest.",
+    "The balloon flew high over the frozen river.",
+    "The fox came home with blood on its paw.",  # stopped by the classroom word list
+    "Then the fox and the balloon slept by the fire.",
+]
+BLOCKED = 2
+FIXED = "The fox came home with red berries on its paw."
+CLASSROOM_SCREENS = {
+    "laptop-1366x768": {"width": 1366, "height": 768},
+    "projector-1280x720": {"width": 1280, "height": 720},
+    "full-hd-1920x1080": {"width": 1920, "height": 1080},
+    "tablet-768x1024": {"width": 768, "height": 1024},
+}
+PHONE = {"width": 390, "height": 844}
+TABLET = CLASSROOM_SCREENS["tablet-768x1024"]
+REPLAY_PARTS = ("#stage", "#sentence", "#play", "#prev", "#next", "#full")
+
+
+def seed_story(library: Library, title: str, pictures: bool) -> int:
+    seconds = 3.0 * len(SENTENCES)
+    t = np.arange(int(16000 * seconds)) / 16000
+    narration = wav_bytes((0.1 * np.sin(2 * np.pi * 330 * t)).astype(np.float32))
+    story = library.create_story(
+        title=title,
+        class_name="Year 2 Robins",
+        language="en",
+        duration=seconds,
+        style="storybook",
+        image_model="stabilityai/stable-diffusion-xl",
+        image_params={"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": 7},
+        narration=narration,
+        narration_ext="wav",
+    )
+    frames = library.set_frames(
+        story.id,
+        [
+            FrameDraft(i, 3.0 * i, 3.0 * i + 3, text, text, prompt=text)
+            for i, text in enumerate(SENTENCES)
+        ],
+    )
+    if pictures:
+        for frame in frames:
+            if frame.index == BLOCKED:
+                library.save_frame_result(
+                    frame.id, "filtered", error="Stopped by the classroom word list (blood)."
+                )
+            else:
+                picture = draw_picture(frame.prompt, 640, 480)  # 4:3, not the stage's default
+                library.save_frame_result(
+                    frame.id, "done", image=picture, thumbnail=thumbnail(picture)
+                )
+        library.refresh_story_status(story.id)
+    return story.id
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory, artifacts) -> Iterator[tuple[str, Library, dict[str, int]]]:
+    data_dir = tmp_path_factory.mktemp("classroom")
+    library = Library(Settings(data_dir=data_dir))
+    stories = {
+        "drawn": seed_story(library, "The fox and the balloon", pictures=True),  # kept as is
+        "to fix": seed_story(library, "The fox and the red berries", pictures=True),
+        "draft": seed_story(library, "A draft about the fox", pictures=False),
+    }
+    port = free_port()
+    with NvidiaStub(latency=1.0) as stub:
+        env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
+        env |= {
+            "S2I_DATA_DIR": str(data_dir),
+            "S2I_TEACHER_PASSCODE": PASSCODE,
+            "NVIDIA_API_KEY": stub.key,
+            "S2I_NVIDIA_BASE_URL": stub.base_url,
+            "S2I_NVCF_STATUS_URL": stub.status_url,
+        }
+        command = [sys.executable, "-m", "streamlit", "run", "Home.py"]
+        command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+        command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
+        command += ["--browser.gatherUsageStats", "false"]
+        with open(artifacts / "classroom-streamlit.log", "wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            url = f"http://127.0.0.1:{port}"
+            try:
+                wait_healthy(url, process)
+                yield url, library, stories
+            finally:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+                library.close()
+
+
+def open_page(browser, url: str, size: dict, **context) -> Page:
+    page = browser.new_context(viewport=size, **context).new_page()
+    page.set_default_timeout(STEP_MS)
+    page.goto(url)
+    idle(page)
+    return page
+
+
+def snap(page: Page, artifacts: Path, name: str) -> None:
+    """The screen as the class sees it (no scrolling, unlike test_browser's whole-page shots)."""
+    page.wait_for_timeout(300)
+    page.screenshot(path=artifacts / f"classroom-{name}.png")
+
+
+def replay_ready(page: Page) -> Frame:
+    replay = replay_frame(page)
+    replay.wait_for_function("document.getElementById('audio').readyState >= 1")
+    replay.wait_for_function("document.getElementById('picture').complete")
+    page.wait_for_timeout(300)  # the layout settles on the image and the window size
+    return replay
+
+
+def replay_index(replay: Frame) -> str:
+    return replay.evaluate("document.getElementById('replay').dataset.index")
+
+
+def on_screen(page: Page, box: dict | None) -> bool:
+    size = page.viewport_size
+    return bool(box) and (
+        box["x"] >= -1
+        and box["y"] >= -1
+        and box["x"] + box["width"] <= size["width"] + 1
+        and box["y"] + box["height"] <= size["height"] + 1
+    )
+
+
+def unlock_in_sidebar(page: Page) -> None:
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("Teacher passcode").fill(PASSCODE)
+    sidebar.get_by_role("button", name="Unlock teacher mode").click()
+    expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
+    idle(page)
+
+
+# --- 1. the replay on classroom screens --------------------------------------------------------
+@pytest.mark.parametrize("screen", CLASSROOM_SCREENS)
+def test_the_replay_fits_the_screen_without_scrolling(browser, classroom, artifacts, screen):
+    url, _, stories = classroom
+    page = open_page(browser, f"{url}/story?story={stories['drawn']}", CLASSROOM_SCREENS[screen])
+    replay = replay_ready(page)
+    for part in REPLAY_PARTS:
+        assert on_screen(page, replay.locator(part).bounding_box()), (screen, part)
+    assert page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop") == 0
+
+    # The 4:3 picture fills its stage: the stage takes the picture's shape, so no bars.
+    stage = replay.locator("#stage").bounding_box()
+    picture = replay.locator("#picture").bounding_box()
+    natural = replay.evaluate(
+        "(() => { const p = document.getElementById('picture');"
+        " return p.naturalWidth / p.naturalHeight; })()"
+    )
+    assert natural == pytest.approx(4 / 3)
+    assert stage["width"] / stage["height"] == pytest.approx(natural, rel=0.02)
+    assert picture["width"] >= stage["width"] - 3 and picture["height"] >= stage["height"] - 3
+    assert stage["height"] >= 0.4 * page.viewport_size["height"]  # a picture, not a stamp
+    snap(page, artifacts, f"replay-{screen}")
+    page.context.close()
+
+
+def test_keys_work_from_the_start_and_a_frame_without_a_picture_shows_only_its_card(
+    browser, classroom, artifacts
+):
+    url, _, stories = classroom
+    page = open_page(
+        browser, f"{url}/story?story={stories['drawn']}", CLASSROOM_SCREENS["laptop-1366x768"]
+    )
+    replay = replay_ready(page)
+    assert page.evaluate("document.activeElement === document.body")  # nothing clicked yet
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert replay_index(replay) == str(BLOCKED)
+    card = replay.evaluate(
+        """() => ({
+            picture: getComputedStyle(document.getElementById('picture')).display,
+            card: getComputedStyle(document.getElementById('card')).display,
+            text: document.getElementById('card-text').textContent,
+            label: document.querySelector('#card small').textContent,
+        })"""
+    )
+    assert card == {
+        "picture": "none",  # the previous picture does not stay beside the card
+        "card": "block",
+        "text": SENTENCES[BLOCKED],
+        "label": "Imagine this picture!",
+    }
+    snap(page, artifacts, "replay-card")
+
+    page.keyboard.press(" ")
+    replay.wait_for_function("!document.getElementById('audio').paused")
+    assert "Pause" in replay.locator("#play").inner_text()
+    page.keyboard.press(" ")
+    replay.wait_for_function("document.getElementById('audio').paused")
+    page.keyboard.press("ArrowLeft")
+    assert replay_index(replay) == str(BLOCKED - 1)
+    assert replay.evaluate("getComputedStyle(document.getElementById('card')).display") == "none"
+    page.context.close()
+
+
+def test_full_screen_shows_the_picture_and_a_large_caption(browser, classroom, artifacts):
+    url, _, stories = classroom
+    page = open_page(
+        browser, f"{url}/story?story={stories['drawn']}", CLASSROOM_SCREENS["projector-1280x720"]
+    )
+    replay = replay_ready(page)
+    replay.locator("#full").click()
+    replay.wait_for_function("document.fullscreenElement === document.getElementById('replay')")
+    page.wait_for_timeout(500)
+    for part in ("#stage", "#sentence", "#prev", "#play", "#next"):
+        assert on_screen(page, replay.locator(part).bounding_box()), part
+    caption = replay.evaluate(
+        "parseFloat(getComputedStyle(document.getElementById('sentence')).fontSize)"
+    )
+    assert caption >= 36
+    assert replay.locator("#stage").bounding_box()["height"] >= 0.75 * 720
+    snap(page, artifacts, "replay-full-screen")
+    replay.locator("#full").click()
+    replay.wait_for_function("document.fullscreenElement === null")
+    page.context.close()
+
+
+# --- 2 and 5. a teacher fixes a story, in a teacher mode that lasts the lesson -----------------
+def test_teacher_fixes_a_frame_stopped_by_the_word_list_after_a_reload(
+    browser, classroom, artifacts
+):
+    url, library, stories = classroom
+    story_id = stories["to fix"]
+    page = open_page(browser, f"{url}/story?story={story_id}", CLASSROOM_SCREENS["laptop-1366x768"])
+    unlock_in_sidebar(page)
+    page.reload()  # teacher mode survives: the signed cookie
+    idle(page)
+    expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
+
+    fix = page.get_by_test_id("stExpander").filter(has_text="Fix this frame").nth(BLOCKED)
+    fix.get_by_text("Fix this frame").click()
+    fix.get_by_label("Picture prompt").fill("A fox with a red paw walking home.")
+    fix.get_by_role("button", name="Use this prompt").click()
+    expect(fix.get_by_text(re.compile(r"word list \(blood\)"))).to_be_visible()
+    snap(page, artifacts, "fix-word-list-said")
+
+    fix.get_by_label("Sentence", exact=True).fill(FIXED)
+    fix.get_by_role("button", name="Save and redraw").click()
+    expect(
+        page.get_by_text("The sentence is saved. Its picture is being drawn again.")
+    ).to_be_visible()
+    eventually(
+        lambda: library.get_story(story_id).frames[BLOCKED].status == "done", 60, "the redraw"
+    )
+    frame = library.get_story(story_id).frames[BLOCKED]
+    assert frame.text == FIXED
+    page.reload()  # what anyone opening the story now sees
+    idle(page)
+    replay = replay_ready(page)
+    replay.evaluate(f"document.getElementById('audio').currentTime = {frame.start + 0.5}")
+    replay.wait_for_function(f"document.getElementById('replay').dataset.index === '{BLOCKED}'")
+    shown = "[!document.getElementById('picture').hidden, $('sentence').textContent]"
+    assert replay.evaluate(shown.replace("$(", "document.getElementById(")) == [True, FIXED]
+    snap(page, artifacts, "fix-redrawn")
+
+    page.get_by_role("button", name="Lock (back to student view)").click()
+    idle(page)
+    page.reload()
+    idle(page)
+    expect(page.get_by_text("Teacher mode is on.")).to_have_count(0)
+    expect(page.get_by_text("Fix this frame")).to_have_count(0)
+    page.context.close()
+
+
+def test_a_reloaded_draft_returns_to_its_sentences_and_they_leave_when_drawing_starts(
+    browser, classroom, artifacts
+):
+    url, library, stories = classroom
+    page = open_page(browser, url, CLASSROOM_SCREENS["laptop-1366x768"])
+    unlock_in_sidebar(page)
+    page.goto(f"{url}/story?story={stories['draft']}")
+    idle(page)
+    page.get_by_role("button", name="Check the sentences").click()
+    expect(page.get_by_label("Sentence 1", exact=True)).to_have_value(SENTENCES[0])
+    page.reload()
+    idle(page)
+    expect(page.get_by_label("Sentence 1", exact=True)).to_have_value(SENTENCES[0])
+    page.get_by_label("Sentence 3", exact=True).fill(FIXED)
+    page.get_by_label("Sentence 3", exact=True).press("Control+Enter")
+    idle(page)
+
+    page.get_by_role("button", name="Generate storyboard").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^Sentence \d+$"))).to_have_count(0)  # no faded editors
+    snap(page, artifacts, "drawing")
+    expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
+    assert {f.status for f in library.get_story(stories["draft"]).frames} == {"done"}
+    page.context.close()
+
+
+# --- 3. errors in plain sight ------------------------------------------------------------------
+def test_a_photo_given_as_narration_is_refused_in_plain_words(browser, classroom, artifacts):
+    url, _, _ = classroom
+    page = open_page(browser, url, CLASSROOM_SCREENS["laptop-1366x768"])
+    unlock_in_sidebar(page)
+    page.get_by_role("button", name="Start a storytelling session").click()
+    page.get_by_label("Title", exact=True).fill("My holiday")
+    page.get_by_text("Upload a file").click()
+    photo = io.BytesIO()
+    Image.new("RGB", (320, 240), "orange").save(photo, format="JPEG")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        {"name": "story.wav", "mimeType": "audio/wav", "buffer": photo.getvalue()}
+    )
+    idle(page)
+    page.get_by_role("button", name="Transcribe the narration").click()
+    message = page.get_by_text(re.compile("This file is not audio: it is a picture"))
+    expect(message).to_be_visible(timeout=240_000)  # the first transcription loads Whisper
+    assert "png" not in message.inner_text().lower() and "pipe" not in message.inner_text()
+    message.scroll_into_view_if_needed()
+    snap(page, artifacts, "refused-photo")
+    page.context.close()
+
+
+# --- 4. students -------------------------------------------------------------------------------
+def test_students_see_pictures_and_sentences_without_the_machinery(browser, classroom, artifacts):
+    url, _, stories = classroom
+    page = open_page(browser, f"{url}/story?story={stories['drawn']}", TABLET)
+    replay_ready(page)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("Imagine this picture!")).to_be_visible()
+    text = main.inner_text()
+    for machinery in ("Done", "Filtered", "word list", "0:03.0", "of 4 pictures", "Fix this"):
+        assert machinery not in text, machinery
+    page.get_by_test_id("stMain").evaluate("e => e.scrollTo(0, e.scrollHeight)")
+    snap(page, artifacts, "student-storyboard-tablet")
+
+    page.goto(url)
+    idle(page)
+    home = page.get_by_test_id("stMain").inner_text()
+    for machinery in ("Whisper", "CPU", "NVIDIA", "faster-whisper"):
+        assert machinery not in home, machinery
+    snap(page, artifacts, "student-home-tablet")
+    page.context.close()
+
+
+# --- 5 and 6. phones and tablets ---------------------------------------------------------------
+@pytest.mark.parametrize("size", [TABLET, PHONE], ids=["tablet", "phone"])
+def test_the_way_back_to_the_library_is_on_screen_and_clickable(browser, classroom, size):
+    url, _, stories = classroom
+    page = open_page(browser, f"{url}/story?story={stories['drawn']}", size)
+    back = page.get_by_role("link", name="Back to the library")
+    box = back.bounding_box()
+    assert on_screen(page, box)
+    at_centre = page.evaluate(
+        f"document.elementFromPoint({box['x'] + box['width'] / 2}, {box['y'] + box['height'] / 2})"
+        ".closest('a') !== null"
+    )
+    assert at_centre  # nothing (Streamlit's toolbar) lies over it
+    back.click()
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    page.context.close()
+
+
+def sidebar_open(page: Page) -> bool:
+    return page.get_by_test_id("stSidebar").evaluate("e => e.getBoundingClientRect().right > 5")
+
+
+def test_on_a_phone_the_passcode_is_on_the_page_and_the_sidebar_closes_after_a_link(
+    browser, classroom, artifacts
+):
+    url, _, _ = classroom
+    page = open_page(browser, url, PHONE, is_mobile=True, has_touch=True)
+    assert not sidebar_open(page)
+    page.get_by_text("Teacher? Unlock teacher mode").click()
+    page.get_by_test_id("stMain").get_by_label("Teacher passcode").fill(PASSCODE)
+    page.get_by_test_id("stMain").get_by_role("button", name="Unlock teacher mode").click()
+    expect(page.get_by_text("Teacher mode.", exact=False).first).to_be_visible()
+    idle(page)
+    snap(page, artifacts, "phone-home-teacher")
+
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.wait_for_timeout(500)
+    assert sidebar_open(page)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Library").click()
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    page.wait_for_timeout(800)
+    assert not sidebar_open(page)
+    snap(page, artifacts, "phone-library")
+    page.context.close()
