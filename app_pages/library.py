@@ -5,15 +5,30 @@ import math
 import streamlit as st
 
 from s2i_core.exports import language_name
-from s2i_ui import resources, widgets
+from s2i_ui import resources, roles, widgets
 
 PAGE_SIZE = 12
 COLUMNS = 3
 ALL_CLASSES = "All classes"
 ALL_LANGUAGES = "All languages"
 
+
+def progress_note(story) -> None:
+    if story.status == "interrupted":
+        st.caption(
+            f":material/pause_circle: Interrupted: {story.done_count} "
+            f"of {story.frame_count} pictures so far; a teacher can finish it"
+        )
+    elif story.done_count < story.frame_count:
+        st.caption(
+            f":material/construction: In progress: {story.done_count} "
+            f"of {story.frame_count} pictures"
+        )
+
+
 settings = resources.settings()
 library = resources.library(settings)
+teacher = roles.is_teacher(settings)
 
 st.title("Library")
 search, class_filter, language_filter = st.columns([2, 1, 1])
@@ -27,6 +42,8 @@ language = language_filter.selectbox(
     key="lib_language",
     format_func=lambda code: code if code == ALL_LANGUAGES else language_name(code),
 )
+
+
 filters = {
     "query": query.strip(),
     "class_name": None if class_name == ALL_CLASSES else class_name,
@@ -76,16 +93,8 @@ for row_start in range(0, len(stories), COLUMNS):
                 f"{story.frame_count} {'frame' if story.frame_count == 1 else 'frames'}",
             ]
             st.caption(widgets.plain(" · ".join(d for d in details if d)))
-            if story.status == "interrupted":
-                st.caption(
-                    f":material/pause_circle: Interrupted: {story.done_count} "
-                    f"of {story.frame_count} pictures so far; a teacher can finish it"
-                )
-            elif story.done_count < story.frame_count:
-                st.caption(
-                    f":material/construction: In progress: {story.done_count} "
-                    f"of {story.frame_count} pictures"
-                )
+            if teacher:  # how far the pictures got is the teacher's business, not the class's
+                progress_note(story)
             if st.button("Open story", key=f"open_{story.id}", width="stretch"):
                 st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})
 

@@ -654,10 +654,13 @@ def test_students_see_pictures_and_sentences_without_the_machinery(classroom, li
         assert machinery not in student, machinery
     assert "Imagine this picture!" in student and "balloon flew over the river" in student
 
+    assert "In progress" not in texts(open_page(LIBRARY))
+
     at = unlock(open_page(STORY, story=str(story_id)), PASSCODE, form="sidebar_unlock")
     teacher = texts(at)
     assert STATUS_LABELS["filtered"] in teacher and "Stopped by the word list\\." in teacher
     assert "1 of 3 pictures" in teacher
+    assert "In progress: 1 of 3 pictures" in texts(go(at, LIBRARY))
 
 
 def test_student_home_has_no_engine_details_and_a_passcode_form_on_the_page(classroom):
