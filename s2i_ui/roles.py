@@ -25,10 +25,12 @@ from pathlib import Path
 import streamlit as st
 
 from s2i_core.settings import Settings
+from s2i_core.storage import PasscodeThrottle, Verdict
 
 UNLOCKED_KEY = "s2i_teacher_unlocked"
 LOCKED_KEY = "s2i_teacher_locked"  # Lock pressed: ignore the cookie this browser session sent
 COOKIE_WRITE_KEY = "s2i_teacher_cookie_write"
+SESSION_KEY = "s2i_session_id"
 COOKIE = "s2i_teacher"
 TEACHER_HOURS = 8
 SECRET_FILE = ".teacher-cookie-secret"
@@ -49,16 +51,28 @@ def is_teacher(settings: Settings) -> bool:
     return False
 
 
-def unlock(settings: Settings, entered: str) -> bool:
-    """Check a typed passcode in constant time; on success this browser is a teacher's."""
+def unlock(settings: Settings, entered: str) -> Verdict:
+    """Check a typed passcode (in constant time, and only as often as the engine's throttle
+    allows); on success this browser is a teacher's. A refusal carries its message."""
     if single_user(settings):
-        return True
-    if hmac.compare_digest(entered.strip().encode(), settings.teacher_passcode.encode()):
+        return Verdict(True)
+    verdict = _throttle(settings).check(settings.teacher_passcode, entered, _session_id())
+    if verdict:
         st.session_state[UNLOCKED_KEY] = _fingerprint(settings)
         st.session_state.pop(LOCKED_KEY, None)
         st.session_state[COOKIE_WRITE_KEY] = make_token(settings)
-        return True
-    return False
+    return verdict
+
+
+def _throttle(settings: Settings) -> PasscodeThrottle:
+    from . import resources
+
+    return PasscodeThrottle(resources.library(settings).engine)
+
+
+def _session_id() -> str:
+    """A random name for this browser session: wrong passcodes are counted per session."""
+    return st.session_state.setdefault(SESSION_KEY, secrets.token_hex(16))
 
 
 def lock() -> None:

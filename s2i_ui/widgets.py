@@ -114,9 +114,10 @@ def unlock_form(settings: Settings, key: str) -> None:
     with st.form(key, clear_on_submit=True, border=False):
         entered = st.text_input("Teacher passcode", type="password", key=f"{key}_passcode")
         if st.form_submit_button("Unlock teacher mode"):
-            if roles.unlock(settings, entered or ""):
+            verdict = roles.unlock(settings, entered or "")
+            if verdict:
                 st.rerun()
-            st.error("That passcode is not right. Ask the person who set up the app.")
+            st.error(verdict.message, icon=":material/lock:")
 
 
 def teacher_gate(settings: Settings, action: str) -> None:

@@ -3,10 +3,24 @@ page parameters never produce a traceback, and the teacher passcode cannot be gu
 
 from __future__ import annotations
 
-import pytest
+import hmac
 
+import pytest
+from sqlalchemy import text
+
+from s2i_core.storage import Library
 from tests import test_app
-from tests.test_app import CREATE, LIBRARY, STORY, button, labels, open_page, texts
+from tests.test_app import (
+    CREATE,
+    LIBRARY,
+    PASSCODE,
+    STORY,
+    button,
+    labels,
+    open_page,
+    texts,
+    unlock,
+)
 from tests.test_interrupted import ROOT
 
 env, classroom, library, pictures = (  # the same fixtures
@@ -79,3 +93,52 @@ def test_pages_ignore_parameters_they_do_not_read(env, library):
     for name in (LIBRARY, STORY, CREATE):
         at = open_page(name, story="²", draft="-1", p="99999999999999999999", q="\x00")
         assert not at.exception, (name, at.exception)
+
+
+# --- passcode guessing -------------------------------------------------------------------------
+def forty_wrong_tries(at):
+    """40 guesses as fast as the form takes them; returns the messages the guesser saw."""
+    seen = []
+    for n in range(40):
+        at = unlock(at, f"guess-{n}")
+        seen.append(next(e.value for e in at.error))
+    return at, seen
+
+
+def can_create(at) -> bool:
+    return any(widget.key == "c_title" for widget in at.text_input)
+
+
+def time_passes(library: Library, seconds: float) -> None:
+    """Move every recorded wrong try ``seconds`` into the past (instead of sleeping)."""
+    with library.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE passcode_failures SET failed_at = failed_at - :s"), {"s": seconds}
+        )
+
+
+def test_forty_guesses_are_slowed_down_and_the_right_passcode_waits_too(
+    classroom, library, monkeypatch
+):
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append(a) or real(a, b))
+    at, seen = forty_wrong_tries(open_page(CREATE))
+    assert all("not right" in message for message in seen[:4])
+    assert "next try is possible in 30 s" in seen[4]  # the fifth wrong try starts the waiting
+    assert all("Too many wrong passcodes" in message for message in seen[5:])
+    assert len(compared) == 5  # the other 35 guesses were not even compared
+
+    at = unlock(at, PASSCODE)  # the right passcode, while the wait runs: refused as well
+    assert "Too many wrong passcodes" in texts(at) and not can_create(at)
+    other_browser = unlock(open_page(CREATE), PASSCODE)  # the limit holds overall too
+    assert "Too many wrong passcodes" in texts(other_browser)
+
+    time_passes(library, 31)
+    at = unlock(at, "guess-again")  # one compared try after each wait, which then doubles
+    assert "next try is possible in 1 min 0 s" in texts(at)
+    time_passes(library, 61)
+    at = unlock(at, PASSCODE)
+    assert can_create(at) and "Teacher mode is on." in texts(at)
+    with library.engine.connect() as connection:  # the right passcode clears the count
+        assert connection.execute(text("SELECT count(*) FROM passcode_failures")).scalar() == 0

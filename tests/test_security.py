@@ -148,14 +148,16 @@ def passcode_script() -> None:
     from s2i_core.settings import Settings
     from s2i_ui import roles
 
-    settings = Settings(teacher_passcode=st.session_state["server_passcode"])
+    settings = Settings(
+        teacher_passcode=st.session_state["server_passcode"], data_dir=st.session_state["data_dir"]
+    )
     typed = st.session_state.pop("typed", None)
     if typed is not None:
-        st.session_state["unlocked"] = roles.unlock(settings, typed)
+        st.session_state["unlocked"] = bool(roles.unlock(settings, typed))
     st.session_state["teacher"] = roles.is_teacher(settings)
 
 
-def test_the_passcode_is_compared_in_constant_time_and_never_kept(monkeypatch):
+def test_the_passcode_is_compared_in_constant_time_and_never_kept(monkeypatch, tmp_path):
     compared: list[tuple[bytes, bytes]] = []
     constant_time = hmac.compare_digest
 
@@ -166,6 +168,7 @@ def test_the_passcode_is_compared_in_constant_time_and_never_kept(monkeypatch):
     monkeypatch.setattr(hmac, "compare_digest", spy)
     at = AppTest.from_function(passcode_script)
     at.session_state["server_passcode"] = PASSCODE
+    at.session_state["data_dir"] = tmp_path
     for typed, unlocked in (("otter-river-8", False), ("", False), (f" {PASSCODE} ", True)):
         at.session_state["typed"] = typed
         at.run()
@@ -178,6 +181,7 @@ def test_the_passcode_is_compared_in_constant_time_and_never_kept(monkeypatch):
     ]
     # the session keeps a fingerprint, not the passcode itself
     state = {k: v for k, v in at.session_state.to_dict().items() if k != "server_passcode"}
+    assert PASSCODE.encode() not in (tmp_path / "s2i.db").read_bytes()
     assert PASSCODE not in repr(state)
     # a new passcode on the server locks sessions unlocked with the old one
     at.session_state["server_passcode"] = "badger-hill-3"

@@ -14,6 +14,7 @@ The parts, by job:
   frames.py    ``Library``'s frame methods and crash recovery
   claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
+  throttle.py  teacher passcode guessing slowed down, per browser session and overall
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
@@ -33,6 +34,7 @@ from .records import (
     parse_id,
 )
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
+from .throttle import PasscodeThrottle, Verdict
 
 __all__ = [
     "DEFAULT_LEASE_S",
@@ -47,12 +49,14 @@ __all__ = [
     "FrameNotFoundError",
     "FrameRecord",
     "Library",
+    "PasscodeThrottle",
     "SharedRateLimiter",
     "StorageError",
     "Story",
     "StoryNotFoundError",
     "StoryRecord",
     "StorySummary",
+    "Verdict",
     "WordTime",
     "Work",
     "parse_id",
