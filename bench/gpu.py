@@ -248,7 +248,7 @@ def plot(result: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def self_test(out: Path) -> None:
+def self_test(out: Path, *flags: str) -> None:
     """The decoder with random base-sized weights on random audio features, fp16 on CUDA: the
     captured graph must choose exactly the tokens eager execution chooses, and be faster."""
     import torch
@@ -263,7 +263,15 @@ def self_test(out: Path) -> None:
     tokenizer = get_tokenizer(True, num_languages=99, language="en", task="transcribe")
     features = torch.randn(3, 1500, 512, device="cuda", dtype=torch.float16)
     report = {}
-    variants = {"eager": {"cuda_graphs": False}, "graph": {}, "compiled graph": {"compile": True}}
+    variants = {
+        "eager": {"cuda_graphs": False},
+        "graph": {},
+        "graph, flash attention": {"attention": ("flash", "efficient")},
+        "graph, efficient attention": {"attention": ("efficient",)},
+        "graph, math attention": {"attention": ("math",)},
+    }
+    if "--compile" in flags:  # minutes of compiling: 1.09 against 1.17 ms a step on the H100
+        variants["compiled graph"] = {"compile": True}
     for name, options in variants.items():
         decoder = BatchedDecoder(model, tokenizer, BatchOptions(**options))
         started = time.perf_counter()
@@ -278,8 +286,7 @@ def self_test(out: Path) -> None:
     steps_run = max(len(t) for t in report["graph"][1])
     lines = [
         f"GPU {torch.cuda.get_device_name(0)}: random-weight decoder, 3 windows x beam 5, "
-        f"{steps_run} tokens; graph chose the eager tokens: {same}; compiled graph too: "
-        f"{report['compiled graph'][1] == report['eager'][1]}"
+        f"{steps_run} tokens; graph chose the eager tokens: {same}"
     ]
     lines += [
         f"  {name}: {seconds:.3f} s ({seconds / steps_run * 1000:.2f} ms a step), first call "
@@ -296,7 +303,7 @@ def main(out: str, *flags: str) -> None:
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if "--self-test" in flags:
-        self_test(out_dir)
+        self_test(out_dir, *flags)
         return
     result = measure(out_dir)
     text = table(result)

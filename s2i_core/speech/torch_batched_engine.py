@@ -1,24 +1,27 @@
-"""Whisper on torch at the speed of the GPU: every 30 s window of a recording in one batch.
+"""Whisper on torch at the speed of the GPU: every window of a recording in one batch.
 
 What makes it fast (see bench/gpu.py for what each step bought):
-- fp16 weights made once at load (LayerNorms stay fp32, as openai-whisper computes them);
-- the recording is cut at VAD pauses into windows of at most 30 s, and all windows are decoded
-  together: beam search runs on the GPU for windows x beams rows at once, with the beam
-  bookkeeping (candidates, finished hypotheses, cache reordering) done in tensors, not Python;
-- a static key/value cache and one captured CUDA graph for a whole decoder step, so a step costs
-  one graph launch instead of hundreds of kernel launches; the host looks at the GPU only every
-  few steps, to see whether every window has finished;
+- fp16 weights made once at load (the decoder's query/key/value projections fused);
+- the recording is cut at VAD pauses into windows of at most 24 s (Whisper base drops words at
+  the end of a full 30 s window), and all windows are decoded together: beam search runs on the
+  GPU for windows x beams rows at once, with the beam bookkeeping (candidates, finished
+  hypotheses, cache reordering) done in tensors, not Python;
+- a static key/value cache and a captured CUDA graph for a whole decoder step (one per 32 cache
+  positions, so early steps read and reorder a short cache): a step costs one graph launch
+  instead of about 200 kernel launches, and the host looks at the GPU only every few steps, to
+  see whether every window has finished;
 - word times come from the alignment heads' cross-attention recorded during that same decoding
   (the approach of Hugging Face's token timestamps), followed by Whisper's own DTW and rules.
 
 Decoding follows openai-whisper (decoding.py, transcribe.py, timing.py) rule for rule: timestamp
 rules, blank and non-speech suppression, beam search with patience 1 and the likelihood ranker,
-temperature fallback on compression ratio and log probability, and the no-speech skip. Without
-CUDA it runs the same code eagerly in fp32, which is how CI tests it.
+temperature fallback on compression ratio and log probability (seeded sampling), and the
+no-speech skip. Without CUDA it runs the same code eagerly in fp32, which is how CI tests it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -73,6 +76,9 @@ class BatchOptions:
     # fuse each step's small kernels with torch.compile before capturing it: an experiment for
     # bench/gpu.py, off because it compiles for minutes at load (once per batch size)
     compile: bool = False
+    # scaled-dot-product attention kernels the decoder may use ("flash", "efficient", "cudnn",
+    # "math"); empty: torch's own choice
+    attention: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -335,7 +341,7 @@ class DecodeSession:
         self.pool_row = torch.zeros(windows, rows + 1, **longs)
         self.pool_n = torch.zeros(windows, **longs)
         self.done = torch.zeros(1, device=device, dtype=torch.bool)
-        self.graph: torch.cuda.CUDAGraph | None = None
+        self.graphs: list[torch.cuda.CUDAGraph] = []  # one per LENGTH_STEP cache positions
 
     def forward(self) -> None:
         """Whisper's text decoder for one token per row: ``tokens_in`` at ``offset`` in,
@@ -388,6 +394,7 @@ class DecodeSession:
 
 
 PROMPT_MAX = 3  # sot, language, task
+LENGTH_STEP = 32  # cache positions between one captured graph and the next
 
 
 def beam_step(s: DecodeSession) -> None:
@@ -559,11 +566,28 @@ class BatchedDecoder:
         if not self.graphs:
             self._run_eager(s, lambda: beam_step(s))
             return
-        if s.graph is None:
-            s.graph = self._capture(s)
+        if not s.graphs:
+            s.graphs = self._capture(s)
+        steps = 0
         while not s.done.item():
             for _ in range(self.options.check_every):
-                s.graph.replay()
+                # the graph that reads (and reorders) just the cache positions in use
+                s.graphs[(s.prompt_len + steps - 1) // LENGTH_STEP].replay()
+                steps += 1
+
+    def _attention(self):
+        """The attention kernels BatchOptions.attention names, or torch's own choice."""
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        if not self.options.attention:
+            return contextlib.nullcontext()
+        names = {
+            "flash": SDPBackend.FLASH_ATTENTION,
+            "efficient": SDPBackend.EFFICIENT_ATTENTION,
+            "cudnn": SDPBackend.CUDNN_ATTENTION,
+            "math": SDPBackend.MATH,
+        }
+        return sdpa_kernel([names[name] for name in self.options.attention])
 
     def _run_eager(self, s: DecodeSession, select) -> None:
         """Steps without a graph read only the cache positions filled so far."""
@@ -575,34 +599,42 @@ class BatchedDecoder:
                 select()
                 steps += 1
 
-    def _capture(self, s: DecodeSession) -> torch.cuda.CUDAGraph:
-        """Capture forward + beam step once per session. The warm-up steps change state that is
-        put back afterwards, so the batch already started decodes as if nothing happened."""
+    def _capture(self, s: DecodeSession) -> list[torch.cuda.CUDAGraph]:
+        """Capture forward + beam step once per session and cache length (LENGTH_STEP more
+        positions each): a step early in a window reads and reorders a short cache. The warm-up
+        steps change state that is put back afterwards, so the batch already started decodes
+        as if nothing happened."""
         saved = {
             name: value.clone()
             for name, value in vars(s).items()
             if isinstance(value, Tensor) and name not in ("cross_k", "cross_v")
         }
-        s.length = s.positions.numel()
 
         def step() -> None:
-            s.forward()
+            with self._attention():
+                s.forward()
             beam_step(s)
 
         if self.options.compile:
             step = torch.compile(step, mode="max-autotune-no-cudagraphs")
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):
+        pool = torch.cuda.graph_pool_handle()
+        graphs = []
+        total = s.positions.numel()
+        for length in range(LENGTH_STEP, total + LENGTH_STEP, LENGTH_STEP):
+            s.length = min(length, total)
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(2):
+                    step()
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=pool):
                 step()
-        torch.cuda.current_stream().wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            step()
+            graphs.append(graph)
         for name, value in saved.items():
             getattr(s, name).copy_(value)
-        return graph
+        return graphs
 
     def _results(
         self,
@@ -815,6 +847,9 @@ class BatchedTorchEngine:
         self.decoder = BatchedDecoder(self.whisper, self._tokenizer("en"), self.batch)
         if self.device == "cuda":
             use_vad_threads(min(self.batch.vad_threads, os.cpu_count() or 1))
+            # the encoder's convolutions always see [windows, n_mels, 3000]: let cuDNN time its
+            # algorithms once per batch size (during warm_up) instead of guessing
+            torch.backends.cudnn.benchmark = True
         self._lock = threading.Lock()  # one batch at a time: the decoder's buffers are shared
         self.last_run: dict = {}  # windows, stage times and temperatures of the last recording
         self.warm_up()
