@@ -22,6 +22,7 @@ from s2i_core.speech.torch_batched_engine import (
     BatchedTorchEngine,
     BatchOptions,
     Window,
+    is_one_stretch,
     log_mel_batch,
     plan_windows,
 )
@@ -65,6 +66,10 @@ def test_windows_end_at_pauses_and_never_span_a_long_silence(clip):
     assert not any(w.start / SAMPLE_RATE < silent_from + 1 < w.end / SAMPLE_RATE for w in windows)
     assert windows[0].start / SAMPLE_RATE < 0.5
     assert windows[-1].end / SAMPLE_RATE > len(audio) / SAMPLE_RATE - 1
+    assert not is_one_stretch(windows, len(audio))
+    # a story told in one breath is decoded whole, as Whisper would
+    story = clip("en_story")
+    assert is_one_stretch(plan_windows(story), len(story))
 
 
 def test_beam_search_picks_the_tokens_openai_whisper_picks(batched, clip):

@@ -29,6 +29,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -851,6 +852,7 @@ class BatchedTorchEngine:
             # algorithms once per batch size (during warm_up) instead of guessing
             torch.backends.cudnn.benchmark = True
         self._lock = threading.Lock()  # one batch at a time: the decoder's buffers are shared
+        self._vad_pool = ThreadPoolExecutor(1, thread_name_prefix="vad")
         self.last_run: dict = {}  # windows, stage times and temperatures of the last recording
         self.warm_up()
 
@@ -976,13 +978,10 @@ class BatchedTorchEngine:
         segments: list[Segment] = []
         code, probability, results = normalize_language(language) or "en", 0.0, []
         with self._lock, torch.no_grad():
-            gap = self.options.hallucination_silence_threshold
-            windows = plan_windows(audio, gap, self.batch.window_seconds)
-            clock.lap("vad")
+            windows, features, detected = self._plan_and_encode(audio, language)
+            clock.lap("vad, mel, encoder, language")
             if windows:
-                features = self._encode(audio, windows)
-                code, probability = self.detect_language(features, language)
-                clock.lap("mel, encoder, language")
+                code, probability = detected
                 tokenizer = self._tokenizer(code, task)
                 frames = [(w.end - w.start) // HOP_LENGTH for w in windows]
                 results = self.decode_with_fallback(features, frames, tokenizer)
@@ -1004,6 +1003,29 @@ class BatchedTorchEngine:
             compute_type=self.compute_type,
         )
         return iter(segments), info
+
+    def _plan_and_encode(self, audio: np.ndarray, language: str | None):
+        """Windows at VAD pauses, their encoder output and the language. A recording that VAD
+        hears as one stretch of speech is decoded whole, as Whisper itself would; on a GPU its
+        encoding starts while the VAD still runs on the CPU, and is kept when VAD agrees."""
+        gap = self.options.hallucination_silence_threshold
+        whole = [Window(0, len(audio))]
+        short = len(audio) <= self.batch.window_seconds * SAMPLE_RATE
+        if short and self.device == "cuda":
+            planned = self._vad_pool.submit(plan_windows, audio, gap, self.batch.window_seconds)
+            features = self._encode(audio, whole)
+            detected = self.detect_language(features, language)
+            windows = planned.result()
+            if not windows or is_one_stretch(windows, len(audio)):
+                return (whole if windows else []), features, detected
+        else:
+            windows = plan_windows(audio, gap, self.batch.window_seconds)
+            if not windows:
+                return [], None, None
+            if short and is_one_stretch(windows, len(audio)):
+                windows = whole
+        features = self._encode(audio, windows)
+        return windows, features, self.detect_language(features, language)
 
     def _segments(
         self, windows: list[Window], results: list[WindowResult], tokenizer: Tokenizer
@@ -1055,6 +1077,12 @@ class BatchedTorchEngine:
             tokenizer = self._tokenizer(code, task)
             results = self._decode(features, frames, tokenizer, 0.0, budget)
         return " ".join(result.text for result in results).strip()
+
+
+def is_one_stretch(windows: list[Window], samples: int, margin: float = 0.5) -> bool:
+    """One window from (nearly) the start to (nearly) the end of the recording."""
+    edge = int(margin * SAMPLE_RATE)
+    return len(windows) == 1 and windows[0].start <= edge and windows[0].end >= samples - edge
 
 
 class Stopwatch:
