@@ -320,10 +320,16 @@ _PAGE = """<!doctype html>
   }
 
   // Keys work from the moment the page opens, wherever the focus is, except while typing.
-  function onKey(e) {
+  function alive() {  // false once the app has moved to another page and dropped our frame
     try {
-      if (window.frameElement && !window.frameElement.isConnected) return;
-    } catch (_) { return; }
+      if (window.parent === window) return true;  // a page of its own
+      const host = window.frameElement;
+      return Boolean(host && host.isConnected);
+    } catch (_) { return false; }
+  }
+
+  function onKey(e) {
+    if (!alive()) return;
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
     const target = e.target && e.target.closest ? e.target : null;
     if (target && target.closest("input, textarea, select, [contenteditable='true'], "

@@ -393,6 +393,16 @@ def test_the_way_back_to_the_library_is_on_screen_and_clickable(browser, classro
     assert at_centre  # nothing (Streamlit's toolbar) lies over it
     back.click()
     expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    # The replay is gone, and so are its keys: the arrows scroll the library again, no errors.
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    taken = page.evaluate(
+        """() => { const e = new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true,
+                                                           cancelable: true});
+                   document.body.dispatchEvent(e); return e.defaultPrevented; }"""
+    )
+    page.wait_for_timeout(300)
+    assert taken is False and errors == []
     page.context.close()
 
 
