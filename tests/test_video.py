@@ -186,10 +186,16 @@ def test_captions_are_shaped_like_harfbuzz_shapes_them(text):
 
 
 def test_a_latin_name_in_an_arabic_sentence_gets_the_latin_font():
-    runs = captions.runs("ذهب الولد مع Tom إلى المدرسة", "", 40)
+    runs = [run for run in captions.runs("ذهب الولد مع Tom إلى المدرسة", "", 40) if run.strong]
     fonts = [Path(run.font.path).name for run in runs]
     assert fonts == ["NotoSansArabic-Regular.ttf", "DejaVuSans.ttf", "NotoSansArabic-Regular.ttf"]
-    assert runs[1].text.strip() == "Tom"
+    assert [run.text for run in runs][1] == "Tom"
+
+
+def test_a_date_in_an_arabic_line_reads_left_to_right_where_it_stands():
+    line = "الصف الرابع · 26 November 2026"
+    shown = "".join(run.text for run in captions.visual_order(captions.runs(line, "", 30), True))
+    assert shown.startswith("26 November 2026") and shown.endswith("الصف الرابع")
 
 
 def test_full_hd_on_request(library: Library, tmp_path: Path):

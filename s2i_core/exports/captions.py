@@ -18,7 +18,8 @@ from PIL import ImageDraw, ImageFont, features
 from ..errors import ExportError
 from .text import FONT, font_family, font_path, is_right_to_left
 
-NEUTRAL = {"WS", "ON", "CS", "ES", "ET", "BN", "S", "B", "NSM"}  # spaces, punctuation, marks
+NEUTRAL = {"WS", "ON", "CS", "ES", "ET", "BN", "S", "B"}  # spaces and punctuation
+RIGHT_TO_LEFT = {"R", "AL"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Run:
     text: str
     font: ImageFont.FreeTypeFont
     width: float
+    direction: str  # "rtl" or "ltr": how the run's own letters go
+    strong: bool  # has letters or digits, not only spaces and punctuation
 
 
 def require_shaping() -> None:
@@ -52,20 +55,66 @@ def _covered(family: str) -> frozenset[int]:
 
 
 def runs(text: str, style: str, size: int) -> list[Run]:
-    """``text`` in logical order, cut where the font has to change."""
+    """``text`` in logical order, cut where the font or the direction changes. Spaces and
+    punctuation join the letters around them when those agree; between two that differ they
+    stand alone, so a Latin name or a date in an Arabic line keeps its spaces where they belong."""
     family = font_family(text)
-    pieces: list[tuple[str, str]] = []
+    kinds: list[tuple[str, str] | None] = []  # (font, direction) of each character; None: neutral
     for char in text:
-        wanted = family if ord(char) in _covered(family) else FONT
-        if pieces and (wanted == pieces[-1][0] or unicodedata.bidirectional(char) in NEUTRAL):
-            pieces[-1] = (pieces[-1][0], pieces[-1][1] + char)
+        bidi = unicodedata.bidirectional(char)
+        if bidi == "NSM" and kinds:  # a mark stays with its letter
+            kinds.append(kinds[-1])
+        elif bidi in NEUTRAL:
+            kinds.append(None)
         else:
-            pieces.append((wanted, char))
+            chosen = family if ord(char) in _covered(family) else FONT
+            kinds.append((chosen, "rtl" if bidi in RIGHT_TO_LEFT else "ltr"))
+    pieces: list[tuple[tuple[str, str, bool], str]] = []
+    for i, char in enumerate(text):
+        key = (*kinds[i], True) if kinds[i] else _neutral_key(char, kinds, i, family)
+        if pieces and pieces[-1][0] == key:
+            pieces[-1] = (key, pieces[-1][1] + char)
+        else:
+            pieces.append((key, char))
     result = []
-    for run_family, piece in pieces:
+    for (run_family, direction, strong), piece in pieces:
         face = font(run_family, style, size)
-        result.append(Run(piece, face, face.getlength(piece)))
+        width = face.getlength(piece, direction=direction)
+        result.append(Run(piece, face, width, direction, strong))
     return result
+
+
+def _neutral_key(char: str, kinds: list, i: int, family: str) -> tuple[str, str, bool]:
+    before = next((k for k in reversed(kinds[:i]) if k), None)
+    after = next((k for k in kinds[i + 1 :] if k), None)
+    around = before if after in (None, before) else after if before is None else None
+    if around and ord(char) in _covered(around[0]):
+        return (*around, True)
+    return (family if ord(char) in _covered(family) else FONT), "ltr", False
+
+
+def visual_order(pieces: list[Run], rtl: bool) -> list[Run]:
+    """Runs from left to right: a simple form of the Unicode bidi algorithm. Runs that go
+    against the line's direction (a name or a date in an Arabic line), with the spaces between
+    them, form one stretch that keeps its own order; the line's stretches are then laid out in
+    its direction."""
+    against = "ltr" if rtl else "rtl"
+    strong = [run.direction == against if run.strong else None for run in pieces]
+    for i, flag in enumerate(strong):
+        if flag is None:  # a space joins a stretch only when it lies inside one
+            before = next((f for f in reversed(strong[:i]) if f is not None), False)
+            after = next((f for f in strong[i + 1 :] if f is not None), False)
+            strong[i] = bool(before and after)
+    stretches: list[tuple[bool, list[Run]]] = []
+    for run, flag in zip(pieces, strong, strict=True):
+        if stretches and stretches[-1][0] == flag:
+            stretches[-1][1].append(run)
+        else:
+            stretches.append((flag, [run]))
+    ordered: list[Run] = []
+    for flag, stretch in reversed(stretches) if rtl else stretches:
+        ordered += stretch if flag == rtl else stretch[::-1]
+    return ordered
 
 
 def text_width(text: str, style: str, size: int) -> float:
@@ -108,8 +157,15 @@ def draw_line(
     left, right = box
     x = {"center": (left + right - total) / 2}.get(align, right - total if rtl else left)
     ascent = max(run.font.getmetrics()[0] for run in pieces) if pieces else 0
-    for run in reversed(pieces) if rtl else pieces:
-        draw.text((x, top + ascent), run.text, font=run.font, fill=fill, anchor="ls")
+    for run in visual_order(pieces, rtl):
+        draw.text(
+            (x, top + ascent),
+            run.text,
+            font=run.font,
+            fill=fill,
+            anchor="ls",
+            direction=run.direction,
+        )
         x += run.width
 
 

@@ -482,8 +482,9 @@ def _card(page: Image.Image, shot: Shot, layout: _Layout) -> None:
     top = y + (layout.box - height) // 2
     draw_line(draw, "No picture yet", inner, top, "", label, ACCENT, align="center")
     top += line_height(label) * 2
+    rtl = is_right_to_left(shot.frame.text)
     for line in lines:
-        draw_line(draw, line, inner, top, "", size, INK, align="center")
+        draw_line(draw, line, inner, top, "", size, INK, align="center", rtl=rtl)
         top += line_height(size)
 
 
