@@ -20,6 +20,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
         _asr(results.get("asr"), out_dir),
         _clips(results.get("clips")),
         _storyboard(results.get("storyboard"), out_dir),
+        _scenes(results.get("scenes"), out_dir),
         _library(results.get("library"), out_dir),
         _export(results.get("export")),
         _video(results.get("video"), out_dir),
@@ -36,8 +37,8 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `library`, `export`, `video`). The GPU section comes from the run on the
-lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
+(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`). The GPU section comes from
+the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
 
@@ -229,6 +230,37 @@ def _long_bars(r: dict | None) -> dict[str, float]:
         f"{r['clip']}\n{mode}\nfirst picture": r[mode]["first_picture"]
         for mode in ("streamed", "sequential")
     }
+
+
+def _scenes(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    generate, cli = r["generate"], r["cli"]
+    base = generate["no writer (S2I_LLM=off)"]
+    rows = [
+        f"## Scene writer (LLM stand-in answering in {r['llm_latency']:.0f} s, pictures in "
+        f"{r['picture_latency']:.0f} s; es_story.wav)\n",
+        'Seconds from "Generate" to the first picture; the writer starts in the background as '
+        f"soon as the transcript is ready. Median of {r['repeats']} runs.\n",
+        "| case | Generate → first picture s | added by the writer s |",
+        "|---|---|---|",
+        *(f"| {name} | {s:.2f} | {s - base:+.2f} |" for name, s in generate.items()),
+        "",
+        "The CLI's `story` has no review step, so its pictures wait for the writer: seconds from "
+        "the start to the first picture (transcription included).\n",
+        "| CLI `story` | first picture s | added by the writer s |",
+        "|---|---|---|",
+        *(f"| {name} | {s:.2f} | {s - cli['no writer']:+.2f} |" for name, s in cli.items()),
+        "",
+        "![Scene writer timings](../bench/results/scenes.png)",
+    ]
+    _bar_plot(
+        out_dir / "scenes.png",
+        "Generate → first picture, seconds",
+        {name.replace(", ", ",\n"): s for name, s in generate.items()}
+        | {f"CLI story,\n{name}": s for name, s in cli.items()},
+    )
+    return "\n".join(rows)
 
 
 def _library(r: dict | None, out_dir: Path) -> str:

@@ -23,6 +23,7 @@ from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
 from s2i_core.settings import Settings
 from s2i_core.speech import load_engine, transcribe
 from s2i_core.storage import FrameDraft, Library
+from tests.llm_stub import LLMStub
 from tests.nvidia_stub import NvidiaStub
 from tests.wer import word_error_rate
 
@@ -161,6 +162,7 @@ def _repeated_storyboard(
                 nvcf_status_url=stub.status_url,
                 data_dir=scratch / str(attempt),
                 image_concurrency=concurrency,
+                llm="off",  # pictures only; the "scenes" section measures the scene writer
             )
             run = _timed_storyboard(mode, settings, engine, clip)
             runs.append(run | {
@@ -225,6 +227,95 @@ def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict
         "first_picture": min(picture_times),
         "frames": len(picture_times),
     }
+
+
+# --- scene writer ------------------------------------------------------------------------------
+LLM_LATENCY = 3.0  # the LLM stand-in's answer time
+READING_S = 5.0  # how long the teacher reads the sentences before pressing "Generate"
+
+
+def scenes(scratch: Path) -> dict:
+    """Seconds from "Generate" to the first picture without and with the scene writer (LLM
+    stand-in answering in LLM_LATENCY s), and the CLI's ``story`` (no review step) both ways."""
+    clip = FIXTURES / "es_story.wav"
+    base = Settings(data_dir=scratch / "scenes-model")
+    engine = load_engine(base)
+    narration = transcribe_narration(clip, base, engine)
+    cases = {
+        "no writer (S2I_LLM=off)": ("off", 0.0),
+        "writer, Generate at once": ("auto", 0.0),
+        f"writer, Generate after {READING_S:.0f} s of reading": ("auto", READING_S),
+    }
+    results: dict = {"llm_latency": LLM_LATENCY, "picture_latency": LATENCY, "reading": READING_S}
+    results["generate"] = {
+        name: statistics.median(
+            _generate_to_first_picture(narration, scratch / f"gen {name} {n}", llm, reading)
+            for n in range(REPEATS)
+        )
+        for name, (llm, reading) in cases.items()
+    }
+    results["cli"] = {
+        name: statistics.median(
+            _cli_first_picture(clip, engine, scratch / f"cli {name} {n}", llm)
+            for n in range(REPEATS)
+        )
+        for name, llm in (("no writer", "off"), ("writer", "auto"))
+    }
+    results["repeats"] = REPEATS
+    return results
+
+
+def _writer_settings(stub: NvidiaStub, llm_stub, data_dir: Path, llm: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        nvidia_api_key=stub.key,
+        nvidia_base_url=stub.base_url,
+        nvcf_status_url=stub.status_url,
+        llm=llm,
+        llm_base_url=llm_stub.base_url,
+    )
+
+
+def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: float) -> float:
+    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.pipeline import generate_story, save_draft
+    from s2i_core.story_scenes import start_scenes, write_story_scenes
+
+    with (
+        NvidiaStub(latency=LATENCY) as stub,
+        LLMStub(key=stub.key, latency=LLM_LATENCY) as llm_stub,
+    ):
+        settings = _writer_settings(stub, llm_stub, data_dir, llm)
+        library, client = Library(settings), NvidiaImageClient(settings)
+        story = save_draft(library, settings, StoryOptions("Bench"), narration)
+        job = start_scenes(settings, story)  # the transcript is ready: the writer starts
+        time.sleep(reading)  # the teacher reads the sentences
+        started = time.perf_counter()  # "Generate"
+        write_story_scenes(library, settings, story.id, job)
+        next(iter(generate_story(library, client, story.id)))
+        seconds = time.perf_counter() - started
+        client.close()
+        library.close()
+    return seconds
+
+
+def _cli_first_picture(clip: Path, engine, data_dir: Path, llm: str) -> float:
+    from s2i_core.nvidia import NvidiaImageClient
+
+    with (
+        NvidiaStub(latency=LATENCY) as stub,
+        LLMStub(key=stub.key, latency=LLM_LATENCY) as llm_stub,
+    ):
+        settings = _writer_settings(stub, llm_stub, data_dir, llm)
+        library, client = Library(settings), NvidiaImageClient(settings)
+        started = time.perf_counter()
+        for event in stream_story(library, settings, client, clip, StoryOptions("Bench"), engine):
+            if event.kind == "frame_done":
+                break
+        seconds = time.perf_counter() - started
+        client.close()
+        library.close()
+    return seconds
 
 
 # --- library -----------------------------------------------------------------------------------
@@ -359,6 +450,7 @@ SECTIONS: dict[str, Callable[[Path], dict]] = {
     "asr": asr,
     "clips": clips,
     "storyboard": storyboard,
+    "scenes": scenes,
     "library": library,
     "export": export,
     "video": video,

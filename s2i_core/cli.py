@@ -172,8 +172,21 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
             library, settings, client, args.audio, options, None, args.language
         ):
             story_id = event.story_id
+            if event.kind == "scenes":
+                _report_scene_writer(event.scenes)
             bar(event)
     return _report_story(library, story_id, args.json)
+
+
+def _report_scene_writer(scenes) -> None:
+    """The scene writer's added latency: with no review step, pictures wait for it."""
+    print(
+        f"Scene writer ({scenes.path}): {scenes.seconds:.1f} s before the first picture.",
+        file=sys.stderr,
+        flush=True,
+    )
+    if scenes.notice:
+        print(scenes.notice, file=sys.stderr, flush=True)
 
 
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
@@ -316,14 +329,22 @@ def _report_story(library, story_id: int, as_json: bool) -> int:
                 "duration": round(story.duration, 3),
                 "style": story.style,
                 "image_model": story.image_model,
+                "bible": story.bible,
                 "frames": [_frame_json(library, f) for f in story.frames],
             }
         )
         return 0
     print(f"Story {story.id}: {story.title} [{story.status}] {story.language} {story.style}")
+    bible = story.bible
+    for character in bible.get("characters", []):
+        print(f"     {character['name']}: {character['look']}")
+    if bible.get("setting"):
+        print(f"     Setting: {bible['setting']}")
     for f in story.frames:
         note = f"  ({f.error})" if f.error and f.status != "done" else ""
         print(f"{f.index:>3}  {f.start:6.2f}-{f.end:6.2f}  {f.status:<10} {f.text}{note}")
+        if f.scene and f.scene != f.text:
+            print(f"     scene ({f.scene_source}): {f.scene}")
     return 0
 
 
@@ -335,6 +356,8 @@ def _frame_json(library, frame) -> dict[str, Any]:
         "end": round(frame.end, 3),
         "text": frame.text,
         "text_en": frame.text_en,
+        "scene": frame.scene,
+        "scene_source": frame.scene_source,
         "prompt": frame.prompt,
         "status": frame.status,
         "image": image if frame.status == "done" else None,

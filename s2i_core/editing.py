@@ -136,7 +136,7 @@ def reword_frame(
     if not text.strip():
         raise EditError("A sentence cannot be empty. Type what the picture should show.")
     [sentence] = edit_text([sentence_of(frame)], 0, text, text_en)
-    draft = frame_draft(sentence, frame.index, story.style, story.characters)
+    draft = frame_draft(sentence, frame.index, story)
     saved = library.update_frame_text(
         frame.id, text=draft.text, text_en=draft.text_en, prompt=draft.prompt, words=draft.words
     )

@@ -100,6 +100,20 @@ class ContentFilteredError(ImageAPIError):
     """The safety filter (ours or the service's) stopped this frame."""
 
 
+# --- scene writer ------------------------------------------------------------------------------
+class SceneWriterError(S2IError):
+    """The LLM gave no usable scenes for a story; the offline path writes them instead.
+    ``retryable`` says whether asking the same model once more may help."""
+
+    retryable = False
+
+
+class NotJSONError(SceneWriterError):
+    """The answer was not the JSON object asked for (prose, cut short, the wrong shape)."""
+
+    retryable = True
+
+
 # --- storage -----------------------------------------------------------------------------------
 class StorageError(S2IError):
     pass

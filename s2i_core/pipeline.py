@@ -26,6 +26,7 @@ from .prompts import (
     blocked_reason,
     build_prompt,
 )
+from .scenes import OFFLINE, Scenes, notes_bible, offline_reason
 from .sentences import Sentence, add_english, cap_sentences, split_sentences, stream_sentences
 from .settings import Settings
 from .speech import (
@@ -37,6 +38,7 @@ from .speech import (
     transcribe,
 )
 from .storage import DEFAULT_LEASE_S, FrameDraft, FrameRecord, Library, StoryRecord, Work
+from .story_scenes import write_story_scenes
 
 
 @dataclass
@@ -114,7 +116,7 @@ def save_draft(
         narration=(narration.replay_bytes, narration.replay_ext),
         transcript=" ".join(s.text for s in sentences),
     )
-    library.set_frames(story.id, frame_drafts(sentences, options.style, options.characters))
+    library.set_frames(story.id, frame_drafts(sentences, story))
     return library.get_story(story.id)
 
 
@@ -145,19 +147,24 @@ def _new_story(
     )
 
 
-def frame_drafts(sentences: Iterable[Sentence], style: str, characters: str) -> list[FrameDraft]:
-    return [frame_draft(s, i, style, characters) for i, s in enumerate(sentences)]
+def frame_drafts(sentences: Iterable[Sentence], story: StoryRecord) -> list[FrameDraft]:
+    return [frame_draft(s, i, story) for i, s in enumerate(sentences)]
 
 
-def frame_draft(sentence: Sentence, index: int, style: str, characters: str) -> FrameDraft:
+def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraft:
+    """A frame before the scene writer ran: its scene is the English line (the offline path)."""
+    english = sentence.text_en or sentence.text
+    bible = notes_bible(story.characters)
     return FrameDraft(
         index=index,
         start=sentence.start,
         end=sentence.end,
         text=sentence.text,
         text_en=sentence.text_en,
-        prompt=build_prompt(sentence.text_en or sentence.text, style, characters),
+        prompt=build_prompt(english, story.style, bible, story.image_model),
         words=tuple((w.start, w.end, w.word) for w in sentence.words),
+        scene=english,
+        scene_source=OFFLINE,
     )
 
 
@@ -184,7 +191,9 @@ def generate_story(
     params, blocklist = story_params(story)
     with Work(library, story_id, lease_s) as work:
         frames = work.claim(frame_ids)
-        yield from _draw_claimed(library, client, work, frames, params, blocklist, reseed)
+        yield from _draw_claimed(
+            library, client, work, frames, params, blocklist, reseed, story.language
+        )
 
 
 def _draw_claimed(
@@ -195,6 +204,7 @@ def _draw_claimed(
     params: ImageParams,
     blocklist: tuple[str, ...],
     reseed: bool = False,
+    language: str = "en",
 ) -> Iterator[FrameRecord]:
     if not frames:
         return
@@ -202,7 +212,9 @@ def _draw_claimed(
     pool = ThreadPoolExecutor(max(1, workers), "storyboard")
     try:
         futures = [
-            pool.submit(_draw_one, library, client, frame, _seeded(params, reseed), blocklist)
+            pool.submit(
+                _draw_one, library, client, frame, _seeded(params, reseed), blocklist, language
+            )
             for frame in frames
         ]
         for future in as_completed(futures):
@@ -244,9 +256,10 @@ def _save_placeholder(library: Library, frame: FrameRecord) -> FrameRecord:
 class StoryEvent:
     """Progress of a streamed storyboard: a sentence became a frame, or a frame got its picture."""
 
-    kind: str  # "frame_added" | "frame_done" | "transcribed"
+    kind: str  # "frame_added" | "frame_done" | "transcribed" | "scenes"
     story_id: int
     frame: FrameRecord | None = None
+    scenes: Scenes | None = None  # "scenes": what the scene writer gave, and how long it took
 
 
 def stream_story(
@@ -264,7 +277,10 @@ def stream_story(
 
     The story and its narration are saved before transcription starts, marked as missing
     sentences until the last one has its frame: a run killed anywhere is finished by
-    ``finish_story``."""
+    ``finish_story``.
+
+    With the scene writer on, pictures wait for it instead: it needs the whole story to resolve
+    names and pronouns, so it runs once the last sentence is final (at most ``llm_timeout``)."""
     decoded = decode_audio(source, settings)
     engine = engine or load_engine(settings)
     params = default_params(settings, options.image_params)
@@ -278,6 +294,10 @@ def stream_story(
         narration=(replay_bytes, replay_ext),
         sentences_missing=True,
     )
+    if not settings.has_scene_writer:
+        bible = notes_bible(options.characters).to_json()
+        offline = {"path": OFFLINE, "notice": offline_reason(settings)}
+        story = library.update_story(story.id, bible=bible | offline)
     yield from _storyboard(library, settings, client, story, decoded, engine, language)
 
 
@@ -320,18 +340,20 @@ def _storyboard(
     segments, info = engine.transcribe(decoded.samples, language=normalize_language(language))
     library.update_story(story.id, language=info.language)
     have = {frame.index for frame in story.frames}
+    writer_on = settings.has_scene_writer
     events: queue.Queue[StoryEvent | BaseException | None] = queue.Queue()
     drawing = ThreadPoolExecutor(max(1, settings.image_concurrency), "storyboard")
 
     def draw(work: Work, frame: FrameRecord) -> None:
         try:
-            saved = _draw_one(library, client, frame, params, blocklist)
+            saved = _draw_one(library, client, frame, params, blocklist, info.language)
             work.finished(saved.id)
             events.put(StoryEvent("frame_done", story.id, saved))
         except BaseException as error:  # handed to the caller's thread
             events.put(error)
 
     def transcribe_and_submit(work: Work) -> None:
+        added: set[int] = set()
         try:
             sentences = _final_sentences(segments, info.language, decoded, settings.max_frames)
             texts = []
@@ -340,14 +362,21 @@ def _storyboard(
                 if sentence.index in have:
                     continue
                 sentence = add_english([sentence], decoded, engine, info.language)[0]
-                (draft,) = frame_drafts([sentence], story.style, story.characters)
-                frame = work.add_frame(dataclasses.replace(draft, index=sentence.index))
+                frame = work.add_frame(frame_draft(sentence, sentence.index, story))
                 events.put(StoryEvent("frame_added", story.id, frame))
-                drawing.submit(draw, work, frame)
+                added.add(frame.id)
+                if not writer_on:
+                    drawing.submit(draw, work, frame)
             if not texts:
                 raise NoSpeechError(NO_WORDS_HEARD)
             library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
             events.put(StoryEvent("transcribed", story.id))
+            if writer_on:
+                written, scenes = write_story_scenes(library, settings, story.id)
+                events.put(StoryEvent("scenes", story.id, scenes=scenes))
+                for frame in written.frames:
+                    if frame.id in added:
+                        drawing.submit(draw, work, frame)
         except BaseException as error:  # handed to the caller's thread
             events.put(error)
         finally:
@@ -389,8 +418,10 @@ def _draw_one(
     frame: FrameRecord,
     params: ImageParams,
     blocklist: tuple[str, ...],
+    language: str = "en",
 ) -> FrameRecord:
-    reason = blocked_reason(f"{frame.text} {frame.text_en} {frame.prompt}", blocklist)
+    text = f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt}"
+    reason = blocked_reason(text, blocklist, language)
     if reason:
         return library.save_frame_result(frame.id, "filtered", error=reason)
     if client is None:

@@ -1,10 +1,15 @@
-"""From a sentence to an image prompt: a style a teacher can name, story notes, classroom safety."""
+"""From a scene to an image prompt: a style a teacher can name, a token budget, classroom safety."""
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
+
+from .scenes import StoryBible
 
 
 @dataclass(frozen=True)
@@ -76,30 +81,214 @@ DEFAULT_BLOCKLIST: tuple[str, ...] = (
     "suicide",
 )
 
-MAX_PROMPT_CHARS = 900
+MAX_PROMPT_CHARS = 2000  # a safety net; the token budget below is what shapes a prompt
+CLIP_BUDGET = 75  # CLIP reads 77 tokens, start and end markers included (SDXL, SD3)
+T5_BUDGET = 250  # FLUX reads its prompt with T5 (256 tokens and more); counted the CLIP way
+MIN_PIECE_TOKENS = 4  # a look or setting cut shorter than this is left out instead
+SNOWBALL_LANGUAGES = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german",
+    "el": "greek", "en": "english", "es": "spanish", "eu": "basque", "fi": "finnish",
+    "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian", "hy": "armenian",
+    "id": "indonesian", "it": "italian", "lt": "lithuanian", "ne": "nepali", "nl": "dutch",
+    "no": "norwegian", "nb": "norwegian", "fa": "persian", "pl": "polish", "pt": "portuguese",
+    "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil",
+    "tr": "turkish", "yi": "yiddish",
+}  # fmt: skip
 
 
 def get_style(name: str | None) -> Style:
     return STYLES.get(name or DEFAULT_STYLE, STYLES[DEFAULT_STYLE])
 
 
-def build_prompt(sentence_en: str, style: str | None = None, characters: str = "") -> str:
-    """The prompt for one frame: story notes first (the same in every frame), then the scene."""
-    parts = [_clean(characters), _clean(sentence_en), get_style(style).prompt]
-    prompt = ". ".join(part.rstrip(". ") for part in parts if part)
-    return prompt[:MAX_PROMPT_CHARS]
+# --- prompts built to a budget -----------------------------------------------------------------
+def build_prompt(
+    scene: str,
+    style: str | None = None,
+    bible: StoryBible | None = None,
+    model: str | None = None,
+) -> str:
+    """One frame's prompt, most important first, within what the model's text encoder reads:
+    the scene, then the looks of the characters it names, then the setting, then the style.
+    Whatever does not fit is left out from the end, so notes can never push the scene out."""
+    budget = prompt_budget(model)
+    style_words = get_style(style).prompt.split(", ")
+    prompt = _BudgetedPrompt(budget)
+    scene = _clean(scene).rstrip(". ")
+    prompt.add(scene, min_tokens=1)
+    # the looks and the setting each get a share, and leave room for the style's first words
+    share = max(MIN_PIECE_TOKENS, budget // 3)
+    prompt.budget = budget - clip_tokens(style_words[0]) - 1
+    bible = bible or StoryBible()
+    for character in bible.looks_named_in(scene):
+        prompt.add(_look_phrase(character.name, character.look), limit=share)
+    prompt.add(_clean(bible.setting).rstrip(". "), limit=share)
+    prompt.budget = budget
+    for item in style_words:
+        prompt.add_style(item)
+    return prompt.text()[:MAX_PROMPT_CHARS]
 
 
-def blocked_reason(text: str, blocklist: tuple[str, ...] | list[str] = DEFAULT_BLOCKLIST) -> str:
-    """Why a frame must not be sent, or "" when it may. Matches whole words, any case."""
-    words = set(re.findall(r"\w+", _fold(text)))
-    hits = sorted({w for w in (_fold(b) for b in blocklist if b.strip()) if w in words})
+class _BudgetedPrompt:
+    """Sentences joined by ". ", then the style's words joined by ", ", within ``budget`` tokens."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.sentences: list[str] = []
+        self.style: list[str] = []
+
+    def text(self, sentences: list[str] | None = None, style: list[str] | None = None) -> str:
+        parts = list(self.sentences if sentences is None else sentences)
+        style = self.style if style is None else style
+        return ". ".join([*parts, ", ".join(style)] if style else parts)
+
+    def fits(self, sentences: list[str], style: list[str] | None = None) -> bool:
+        return clip_tokens(self.text(sentences, style)) <= self.budget
+
+    def add(self, piece: str, min_tokens: int = MIN_PIECE_TOKENS, limit: int = 0) -> None:
+        """Add ``piece``, or as many of its first words as fit (within ``limit`` tokens, if
+        given) when that is at least ``min_tokens`` tokens (or all of a shorter piece)."""
+        if not piece:
+            return
+        words = piece.split()
+
+        def fits(count: int) -> bool:
+            text = " ".join(words[:count])
+            within = not limit or clip_tokens(text) <= limit
+            return within and self.fits([*self.sentences, text])
+
+        low, high = 0, len(words)
+        while low < high:  # the most words that fit
+            middle = (low + high + 1) // 2
+            if fits(middle):
+                low = middle
+            else:
+                high = middle - 1
+        fitted = " ".join(words[:low]).rstrip(",;:")
+        if fitted and clip_tokens(fitted) >= min(min_tokens, clip_tokens(piece)):
+            self.sentences.append(fitted)
+
+    def add_style(self, item: str) -> None:
+        if self.fits(self.sentences, [*self.style, item]):
+            self.style.append(item)
+
+
+def prompt_budget(model: str | None) -> int:
+    """Tokens (counted the way CLIP counts them) that the model's text encoder reads."""
+    from .nvidia import IMAGE_MODELS  # the registry of hosted models and their families
+
+    known = IMAGE_MODELS.get(model or "")
+    return T5_BUDGET if known is not None and known.family == "flux" else CLIP_BUDGET
+
+
+def clip_tokens(text: str) -> int:
+    """How many tokens CLIP's tokenizer makes of ``text`` (start and end markers not counted)."""
+    return len(_clip_tokenizer().encode(text))
+
+
+@functools.cache
+def _clip_tokenizer() -> Any:
+    import instant_clip_tokenizer  # CLIP's own BPE vocabulary, bundled: no download
+
+    return instant_clip_tokenizer.Tokenizer()
+
+
+def _look_phrase(name: str, look: str) -> str:
+    look = _clean(look).rstrip(". ")
+    if not look:
+        return ""
+    return look if name.casefold() in look.casefold() else f"{name}, {look}"
+
+
+# --- the classroom word list -------------------------------------------------------------------
+def blocked_reason(
+    text: str,
+    blocklist: tuple[str, ...] | list[str] = DEFAULT_BLOCKLIST,
+    language: str = "en",
+) -> str:
+    """Why a frame must not be sent, or "" when it may. A listed word matches its other forms
+    ("kill": killed, kills, killing; "knife": knives) in English and in the story's language."""
+    hits = WordList(tuple(blocklist), language).hits(text)
     if not hits:
         return ""
     return (
         f"Stopped by the classroom word list ({', '.join(hits)}). "
         "Edit the sentence or the word list, then generate this frame again."
     )
+
+
+@dataclass(frozen=True)
+class WordList:
+    """The classroom word list, matched by stem (Snowball) in English and the story's language."""
+
+    words: tuple[str, ...]
+    language: str = "en"
+
+    def hits(self, text: str) -> list[str]:
+        """The listed words (or phrases) that ``text`` uses, in any of their forms."""
+        languages = self.languages
+        tokens = [_forms(token, languages) for token in re.findall(r"\w+", _fold(text))]
+        found = set()
+        for entry in (_fold(word).split() for word in self.words):
+            if not entry:
+                continue
+            wanted = [_word_forms(word, languages) for word in entry]
+            for start in range(len(tokens) - len(entry) + 1):
+                window = tokens[start : start + len(entry)]
+                if all(forms & want for forms, want in zip(window, wanted, strict=True)):
+                    found.add(" ".join(entry))
+                    break
+        return sorted(found)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        code = (self.language or "en").lower().replace("_", "-").split("-")[0]
+        return tuple(dict.fromkeys(("en", code if code in SNOWBALL_LANGUAGES else "en")))
+
+
+def _word_forms(word: str, languages: tuple[str, ...]) -> set[tuple[str, str]]:
+    return {("word", word)} | {("stem", stem) for stem in _stems(word, languages)}
+
+
+def _forms(token: str, languages: tuple[str, ...]) -> set[tuple[str, str]]:
+    """A word of the text as itself and its stems. A stem of three letters or fewer counts only
+    for a longer word, so French "tu" (you) is not taken for "tuer" (to kill)."""
+    forms = {("word", token)}
+    candidates = [token]
+    if token.endswith("ves") and len(token) > 4:
+        candidates += [token[:-3] + "f", token[:-3] + "fe"]  # English: knives, wolves
+    if "de" in languages and token.startswith("ge") and len(token) > 5:
+        candidates.append(token[2:])  # German participles: getötet -> tötet
+    for candidate in candidates:
+        for stem in _stems(candidate, languages):
+            if len(stem) > 3 or len(token) > len(stem):
+                forms.add(("stem", stem))
+    return forms
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems(word: str, languages: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_stemmer(SNOWBALL_LANGUAGES[code]).stemWord(word) for code in languages)
+
+
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
+
+
+def _stemmer(algorithm: str) -> Any:
+    import snowballstemmer
+
+    stemmers = _STEMMERS.__dict__.setdefault("by_algorithm", {})
+    if algorithm not in stemmers:
+        stemmers[algorithm] = snowballstemmer.stemmer(algorithm)
+    return stemmers[algorithm]
+
+
+WORD_LIST_SETTING = "word_list"  # the library's classroom setting that holds a teacher's list
+
+
+def classroom_word_list(library: Any) -> tuple[str, ...]:
+    """The word list teachers keep in the app (the default until one is saved)."""
+    words = library.classroom_setting(WORD_LIST_SETTING, None)
+    return tuple(words) if isinstance(words, list) else DEFAULT_BLOCKLIST
 
 
 def parse_blocklist(text: str) -> tuple[str, ...]:

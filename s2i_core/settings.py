@@ -31,7 +31,12 @@ ENV_NAMES = {
     "teacher_passcode": "S2I_TEACHER_PASSCODE",
     "public_url": "S2I_PUBLIC_URL",
     "work_lease_s": "S2I_WORK_LEASE_SECONDS",
+    "llm": "S2I_LLM",
+    "llm_base_url": "S2I_LLM_BASE_URL",
+    "llm_model": "S2I_LLM_MODEL",
+    "llm_timeout": "S2I_LLM_TIMEOUT",
 }
+LLM_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ class Settings:
     # A worker renews its hold on a story and its frames every third of this; a killed worker's
     # story reads as interrupted, and its frames can be drawn by others, once it has run out.
     work_lease_s: float = 60.0
+    llm: str = "auto"  # auto: the scene writer runs when a key is set | off: never
+    llm_base_url: str = "https://integrate.api.nvidia.com/v1"
+    llm_model: str = "meta/llama-3.1-8b-instruct"
+    llm_timeout: float = 30.0  # seconds the scene writer may hold pictures back, retries included
 
     @classmethod
     def load(cls, secrets: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
@@ -72,6 +81,11 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
+        if values.get("llm", "auto") not in LLM_MODES:
+            raise SettingsError(
+                f"The setting S2I_LLM must be auto or off, not {str(values['llm'])[:40]!r}. "
+                "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+            )
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -92,6 +106,11 @@ class Settings:
     @property
     def has_image_backend(self) -> bool:
         return bool(self.nvidia_api_key)
+
+    @property
+    def has_scene_writer(self) -> bool:
+        """Whether stories get their scenes from the LLM (else the offline path writes them)."""
+        return self.llm == "auto" and bool(self.nvidia_api_key)
 
     @property
     def max_audio_bytes(self) -> int:

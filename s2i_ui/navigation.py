@@ -16,6 +16,7 @@ HOME = "app_pages/home.py"
 CREATE_PAGE = "app_pages/create.py"
 LIBRARY_PAGE = "app_pages/library.py"
 STORY_PAGE = "app_pages/story.py"
+WORD_LIST_PAGE = "app_pages/word_list.py"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ PAGES = (
     PageSpec(CREATE_PAGE, "Create a story", ":material/mic:", teacher_only=True),
     PageSpec(LIBRARY_PAGE, "Library", ":material/local_library:"),
     PageSpec(STORY_PAGE, "Story", ":material/auto_stories:", in_menu=False),
+    PageSpec(WORD_LIST_PAGE, "Word list", ":material/block:", teacher_only=True, layout="centered"),
 )
 
 

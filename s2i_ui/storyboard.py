@@ -21,7 +21,7 @@ from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
 
-from . import resources, roles, widgets
+from . import resources, roles, scenes, widgets
 
 COLUMNS = 3
 MISSING = ("pending", "drawing", "failed", "filtered", "no_backend")  # claimed ones are skipped
@@ -47,7 +47,7 @@ def save_sentences(
 ) -> None:
     """Replace the draft's frames with the edited sentences (before any picture exists)."""
     roles.require_teacher(settings, "edit sentences")
-    library.set_frames(story.id, frame_drafts(sentences, story.style, story.characters))
+    library.set_frames(story.id, frame_drafts(sentences, story))
     library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
 
 
@@ -131,11 +131,11 @@ def frame_controls(
         text_en = None
         if not story.language.lower().startswith("en"):
             text_en = st.text_input("In English, for the picture", frame.text_en, key=f"en_{key}")
-        scene_fields(story, frame, key)
+        scene = scene_fields(story, frame, key)
         if st.button(
             "Save and redraw", icon=":material/brush:", key=f"fix_{frame.id}", type="primary"
         ):
-            fix_frame(library, settings, story, frame, text, text_en)
+            fix_frame(library, settings, story, frame, text, text_en, scene)
         st.divider()
         prompt = st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
         new_seed, with_prompt = st.columns(2)
@@ -145,8 +145,9 @@ def frame_controls(
             regenerate_frame(library, settings, story, frame, prompt=prompt)
 
 
-def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> None:
+def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> str:
     """Where the frame's scene (what the picture shows, beyond the sentence) is edited."""
+    return scenes.scene_field(frame, key)
 
 
 def fix_frame(
@@ -156,14 +157,17 @@ def fix_frame(
     frame: FrameRecord,
     text: str,
     text_en: str | None,
+    scene: str = "",
 ) -> None:
-    """Save the teacher's new sentence (and English line) and redraw that frame."""
+    """Save the teacher's new sentence (and English line, and scene) and redraw that frame. A
+    new sentence gets its scene written again, unless the teacher wrote one."""
     roles.require_teacher(settings, "fix sentences")
     try:
         fixed = reword_frame(library, story, frame.id, text, text_en)
     except EditError as error:
         widgets.show_error(error)
         return
+    fixed = scenes.after_fix(library, settings, story, frame, fixed, scene)
     if still_blocked(story, fixed):
         return
     widgets.notify("The sentence is saved. Its picture is being drawn again.")
@@ -173,8 +177,10 @@ def fix_frame(
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
     """Say so, in place, when a word-list word would stop this frame's picture again."""
     _, blocklist = story_params(story)
-    words = f"{frame.text} {frame.text_en} {frame.prompt if prompt is None else prompt}"
-    reason = blocked_reason(words, blocklist)
+    words = (
+        f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt if prompt is None else prompt}"
+    )
+    reason = blocked_reason(words, blocklist, story.language)
     if reason:
         hits = re.search(r"\(([^)]*)\)", reason)
         words = f" ({hits.group(1)})" if hits else ""

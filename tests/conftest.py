@@ -15,6 +15,13 @@ from s2i_core.speech import SpeechEngine, load_engine
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def no_scene_writer_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach a real LLM: the scene writer is off unless a test turns it on (pointing
+    ``S2I_LLM_BASE_URL`` at tests/llm_stub.py). Settings built directly say ``llm`` themselves."""
+    monkeypatch.setenv("S2I_LLM", "off")
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES

@@ -25,6 +25,7 @@ def stub_settings(stub: NvidiaStub, **overrides: Any) -> Settings:
         "image_timeout": 3.0,
         "image_concurrency": 4,
         "image_rpm": 1000,
+        "llm": "off",  # the scene writer: tests that want it use tests/llm_stub.py
     }
     return Settings(**(values | overrides))
 

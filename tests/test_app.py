@@ -22,12 +22,15 @@ from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.speech import Word
 from s2i_core.storage import Library, StoryNotFoundError
 from s2i_ui.create.draft import Draft
+from s2i_ui.scenes import JOBS_KEY as SCENE_JOBS
 from s2i_ui.widgets import STATUS_LABELS
+from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "samples" / "fox_and_balloon.wav"
 CREATE, LIBRARY, STORY = "app_pages/create.py", "app_pages/library.py", "app_pages/story.py"
+WORD_LIST = "app_pages/word_list.py"
 PASSCODE = "river-otter-42"
 TIMEOUT = 60
 
@@ -37,6 +40,7 @@ def env(tmp_path, monkeypatch):
     for name in ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("S2I_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("S2I_LLM", "off")  # tests that want the scene writer point it at a stub
     return monkeypatch
 
 
@@ -113,7 +117,7 @@ def seed_story(
         image_model="stabilityai/stable-diffusion-xl",
         image_params={"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": 7},
     )
-    drafts = frame_drafts(as_sentences(sentences, timed), "storybook", "")
+    drafts = frame_drafts(as_sentences(sentences, timed), library.get_story(story.id))
     frames = library.set_frames(story.id, drafts)
     if pictures:
         card = placeholder_card(sentences[0], 256, 256)
@@ -183,7 +187,7 @@ def test_the_menu_lists_create_only_for_the_teacher(classroom):
     at = open_page()
     assert menu(at) == ["Home", "Library"]
     at = unlock(at, PASSCODE, form="sidebar_unlock")
-    assert menu(at) == ["Home", "Create a story", "Library"]
+    assert menu(at) == ["Home", "Create a story", "Library", "Word list"]
 
 
 def test_student_gets_the_passcode_form_instead_of_the_create_page(classroom):
@@ -229,7 +233,7 @@ def test_anyone_makes_a_narrated_video_to_download(classroom, library):
     story = library.create_story(
         "The fox, told", narration=(ROOT / "tests" / "fixtures" / "hi_story.wav").read_bytes()
     )
-    library.set_frames(story.id, frame_drafts(as_sentences(FOX[:2]), "storybook", ""))
+    library.set_frames(story.id, frame_drafts(as_sentences(FOX[:2]), story))
     at = go(at, STORY, story=str(story.id))
     at = button(at, "Make a narrated video").click().run(timeout=240)
     assert not at.exception and not at.error
@@ -750,3 +754,87 @@ def test_library_opens_the_story_view(env, library):
     at = button(at, "Open story").click().run()
     assert at.query_params["story"] == str(story_id)
     assert [t.value for t in at.title] == ["The fox"]
+
+
+# --- the scene writer, the story bible and the word list ---------------------------------------
+@pytest.fixture
+def scene_writer(env, pictures):
+    """The LLM stand-in (same key as the picture stand-in), with the app pointing at it."""
+    story = StubStory(
+        characters=[{"name": "Rosa", "look": "a small red fox with a green scarf"}],
+        setting="a windy hill",
+        scene_template="Rosa the fox, picture {index}: {text}",
+    )
+    with LLMStub(key=pictures.key, story=story) as llm:
+        env.setenv("S2I_LLM", "auto")
+        env.setenv("S2I_LLM_BASE_URL", llm.base_url)
+        yield llm
+
+
+def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses_them(
+    library, pictures, scene_writer
+):
+    at = start_draft(library, FOX)
+    story_id = at.session_state["draft"].story_id
+    at.session_state[SCENE_JOBS][story_id].result()  # the writer ran while the teacher read
+    at = at.run()
+    assert "Scenes by the scene writer" in texts(at)
+    assert "Picture: Rosa the fox, picture 1" in texts(at).replace("\\", "")
+    assert library.get_story(story_id).bible["characters"][0]["name"] == "Rosa"
+    assert pictures.generation_requests() == []  # nothing drawn yet
+
+    at = at.button(key="c_generate").click().run()
+    sent = [r.body["text_prompts"][0]["text"] for r in pictures.generation_requests()]
+    assert len(sent) == 3 and len(scene_writer.requests()) == 1
+    for n, prompt in enumerate(sorted(sent)):
+        assert prompt.startswith(f"Rosa the fox, picture {n}: {FOX[n].rstrip('.')}")
+        assert "a small red fox with a green scarf" in prompt and "a windy hill" in prompt
+
+
+def test_a_frame_is_redrawn_from_the_scene_the_teacher_wrote(library, pictures):
+    at = start_draft(library, FOX)
+    at = at.button(key="c_generate").click().run()
+    frame = library.get_story(at.session_state["draft"].story_id).frames[1]
+    assert frame.scene_source == "offline" and frame.scene == FOX[1]  # no writer: the line
+    key = f"{frame.id}_{frame.attempts}"
+    at = open_fix(at, frame)
+    at.text_area(key=f"scene_{key}").input("A red balloon floats above a blue river")
+    at = at.button(key=f"fix_{frame.id}").click().run()
+    redrawn = library.get_story(frame.story_id).frames[1]
+    assert (redrawn.status, redrawn.scene_source, redrawn.attempts) == ("done", "teacher", 2)
+    assert (
+        pictures.generation_requests()[-1]
+        .body["text_prompts"][0]["text"]
+        .startswith("A red balloon floats above a blue river. children's storybook")
+    )
+
+
+def test_the_teacher_edits_the_word_list_and_new_stories_start_with_it(library):
+    at = open_page(WORD_LIST)
+    at.text_area(key="wl_words").input("dragon, ghost")
+    at = at.button(key="wl_save").click().run()
+    assert library.classroom_setting("word_list") == ["dragon", "ghost"]
+    at.text_input(key="wl_try").input("Two ghosts danced.")
+    at = at.run()
+    assert "Stopped by: ghost" in texts(at)
+    at = go(at, CREATE)
+    assert at.text_area(key="c_blocklist").value == "dragon, ghost"
+
+
+def test_an_edited_sentence_gets_its_scene_written_again_and_is_redrawn(
+    library, pictures, scene_writer
+):
+    at = start_draft(library, FOX)
+    at = at.button(key="c_generate").click().run()
+    frame = library.get_story(at.session_state["draft"].story_id).frames[2]
+    assert frame.scene == "Rosa the fox, picture 2: The fox came home."
+    at = open_fix(at, frame)
+    at.text_area(key=f"text_{frame.id}_{frame.attempts}").input("The fox flew home.")
+    at = at.button(key=f"fix_{frame.id}").click().run()
+    assert scene_writer.user_stories()[-1]["sentences"] == [
+        {"index": 2, "text": "The fox flew home."}
+    ]
+    redrawn = library.get_story(frame.story_id).frames[2]
+    assert (redrawn.text, redrawn.status, redrawn.attempts) == ("The fox flew home.", "done", 2)
+    assert redrawn.scene == "Rosa the fox, picture 2: The fox flew home."
+    assert pictures.generation_requests()[-1].body["text_prompts"][0]["text"] == redrawn.prompt

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from pypdf import PdfReader
 
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
+from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,7 @@ STATUSES = {"done", "filtered", "failed", "pending", "no_backend"}
 def cli_env(data_dir: Path, stub: NvidiaStub | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S2I_", "NVIDIA_"))}
     env["S2I_DATA_DIR"] = str(data_dir)
+    env["S2I_LLM"] = "off"  # the scene writer only where a test points it at tests/llm_stub.py
     if stub is not None:
         env |= {
             "NVIDIA_API_KEY": stub.key,
@@ -262,3 +265,31 @@ def test_export_mp4_bad_cases_exit_2_with_one_clear_line(made_story, tmp_path):
         assert len(lines) == 1 and lines[0].startswith("error: ")
         assert needle in lines[0].lower()
     assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_story_with_the_scene_writer_says_how_long_pictures_waited_for_it(tmp_path):
+    """No review step in the CLI: the scene writer's time is added before the first picture,
+    and the CLI says how much. Every prompt holds its scene and the named character's look."""
+    story = StubStory(
+        characters=[{"name": "Lupe", "look": "a little grey wolf with a yellow hat"}],
+        setting="a pine forest",
+        english_template="English line {index}: {text}",
+        scene_template="Lupe the wolf in picture {index}",
+    )
+    with NvidiaStub() as stub, LLMStub(key=stub.key, story=story, latency=0.5) as llm:
+        env = cli_env(tmp_path, stub, S2I_LLM="auto", S2I_LLM_BASE_URL=llm.base_url)
+        result = run_cli(
+            "story", FIXTURES / "es_story.wav", "--title", "Lupe", "--language", "es", "--json",
+            env=env,
+        )  # fmt: skip
+        prompts = [r.body["text_prompts"][0]["text"] for r in stub.generation_requests()]
+    assert re.search(r"Scene writer \(llm\): \d+\.\d s before the first picture", result.stderr)
+    out = json.loads(result.stdout)
+    assert out["bible"]["characters"] == story.characters and out["bible"]["path"] == "llm"
+    assert len(llm.requests()) == 1 and len(prompts) == len(out["frames"]) > 0
+    for frame in out["frames"]:
+        assert frame["scene"] == f"Lupe the wolf in picture {frame['index']}"
+        assert frame["text_en"] == f"English line {frame['index']}: {frame['text']}"
+        assert (
+            frame["prompt"] in prompts and "a little grey wolf with a yellow hat" in frame["prompt"]
+        )

@@ -50,6 +50,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     for name in ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("S2I_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("S2I_LLM", "off")  # no scene writer: these tests draw from the stand-in
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, stub: NvidiaStub, key: str) -> None:
@@ -201,7 +202,7 @@ def classroom(tmp_path, monkeypatch):
             "The fox", language="en", narration=b"RIFF", narration_ext="wav"
         )
         sentences = [Sentence(i, 3.0 * i, 3.0 * i + 3, t, t) for i, t in enumerate(FOX)]
-        frames = library.set_frames(story.id, frame_drafts(sentences, "storybook", ""))
+        frames = library.set_frames(story.id, frame_drafts(sentences, story))
         library.save_frame_result(frames[0].id, "done", image=picture(), thumbnail=picture())
         yield stub, library, library.get_story(story.id)
 

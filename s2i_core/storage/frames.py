@@ -91,9 +91,17 @@ class FrameMethods:
         text_en: str | None = None,
         prompt: str | None = None,
         words: Iterable[WordTime] | None = None,
+        scene: str | None = None,
+        scene_source: str | None = None,
     ) -> FrameRecord:
         """Change what is given; ``words=()`` drops the word times of a reworded sentence."""
-        changes = {"text": text, "text_en": text_en, "prompt": prompt}
+        changes = {
+            "text": text,
+            "text_en": text_en,
+            "prompt": prompt,
+            "scene": scene,
+            "scene_source": scene_source,
+        }
         with self._writing.begin() as session:
             frame = get_frame(session, frame_id)
             for name, value in changes.items():

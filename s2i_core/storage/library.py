@@ -25,7 +25,7 @@ from .records import (
     story_record,
     utc,
 )
-from .tables import Frame, Story, derived_status, get_story, now, story_not_found
+from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
 
 
 class Library(FrameMethods, ClaimMethods):
@@ -119,7 +119,8 @@ class Library(FrameMethods, ClaimMethods):
         with self._writing.begin() as session:
             story = get_story(session, story_id)
             for name, value in fields.items():
-                setattr(story, name, dict(value or {}) if name == "image_params" else value)
+                json_field = name in ("image_params", "bible")
+                setattr(story, name, dict(value or {}) if json_field else value)
             story.updated_at = now()
             return story_record(story)
 
@@ -205,6 +206,20 @@ class Library(FrameMethods, ClaimMethods):
         statement = select(func.count(Story.id)).where(*_story_filters(query, class_name, language))
         with self._reading() as session:
             return session.scalar(statement) or 0
+
+    # --- classroom settings (the word list), changed by teachers in the app ---------------------
+    def classroom_setting(self, key: str, default: Any = None) -> Any:
+        with self._reading() as session:
+            row = session.get(ClassroomSetting, key)
+            return default if row is None else row.value
+
+    def set_classroom_setting(self, key: str, value: Any) -> None:
+        with self._writing.begin() as session:
+            row = session.get(ClassroomSetting, key)
+            if row is None:
+                session.add(ClassroomSetting(key=key, value=value, updated_at=now()))
+            else:
+                row.value, row.updated_at = value, now()
 
     def class_names(self) -> list[str]:
         return self._distinct(Story.class_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ EDITABLE_STORY_FIELDS = frozenset(
         "seed",
         "status",
         "sentences_missing",
+        "bible",
     }
 )
 MAX_ID = 2**63 - 1  # the largest id a database row can hold (SQLite and PostgreSQL BIGINT)
@@ -45,6 +46,8 @@ class FrameDraft:
     text_en: str = ""
     prompt: str = ""
     words: tuple[WordTime, ...] = ()  # empty: the replay highlights the whole sentence
+    scene: str = ""  # what the picture shows, in English (the scene writer's or the teacher's)
+    scene_source: str = ""  # llm | offline | teacher: who wrote the scene
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class FrameRecord:
     attempts: int
     updated_at: datetime
     words: tuple[WordTime, ...] = ()
+    scene: str = ""
+    scene_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class StoryRecord:
     narration_path: str | None
     frames: list[FrameRecord]
     sentences_missing: bool = False  # the narration has not all become frames yet
+    # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
+    bible: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,8 @@ def frame_record(frame: Frame) -> FrameRecord:
         attempts=frame.attempts,
         updated_at=utc(frame.updated_at),
         words=tuple((float(start), float(end), str(word)) for start, end, word in frame.words),
+        scene=frame.scene or "",
+        scene_source=frame.scene_source or "",
     )
 
 
@@ -192,4 +201,5 @@ def story_record(story: Story) -> StoryRecord:
         narration_path=story.narration_path,
         frames=[frame_record(frame) for frame in story.frames],
         sentences_missing=story.sentences_missing,
+        bible=dict(story.bible or {}),
     )

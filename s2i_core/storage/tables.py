@@ -1,8 +1,9 @@
 """The tables, and the row lookups and rules the library's methods share.
 
 ``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
-the leases and ``sentences_missing``. Change a
-table here and add a migration there (see ``../migrations/env.py``)."""
+the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
+the story bible, the frames' scenes and the classroom settings. Change a table here and add a
+migration there (see ``../migrations/env.py``)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ class Story(Base):
     sentences_missing: Mapped[bool] = mapped_column(Boolean, server_default=false())
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the lease
+    # characters with their looks and the setting, shared by every frame (see s2i_core.scenes)
+    bible: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -105,6 +108,18 @@ class Frame(Base):
     words: Mapped[list[list[Any]]] = mapped_column(JSON, server_default="[]")
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the claim
+    scene: Mapped[str] = mapped_column(Text, server_default="")
+    scene_source: Mapped[str] = mapped_column(String(16), server_default="")
+
+
+class ClassroomSetting(Base):
+    """Settings a teacher changes in the app for the whole library (the classroom word list)."""
+
+    __tablename__ = "classroom_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- lookups and rules shared by the library's methods ---------------------------------------
@@ -145,6 +160,8 @@ def new_frame(draft: FrameDraft, now: datetime) -> Frame:
         text_en=draft.text_en,
         prompt=draft.prompt,
         words=words_json(draft.words),
+        scene=draft.scene,
+        scene_source=draft.scene_source,
         status="pending",
         error="",
         seed=0,

@@ -15,10 +15,10 @@ from s2i_core.exports import LANGUAGE_NAMES, language_name
 from s2i_core.nvidia import IMAGE_MODELS, MAX_SEED, ImageParams
 from s2i_core.pipeline import StoryOptions, save_draft, transcribe_narration
 from s2i_core.prompts import (
-    DEFAULT_BLOCKLIST,
     DEFAULT_STYLE,
     NEGATIVE_PROMPT,
     STYLES,
+    classroom_word_list,
     parse_blocklist,
 )
 from s2i_core.settings import Settings
@@ -136,7 +136,7 @@ def advanced_settings(settings: Settings) -> None:
     left.number_input("Seed (0 = random)", 0, MAX_SEED, 0, key="c_seed")
     st.text_area(
         "Classroom word list",
-        ", ".join(DEFAULT_BLOCKLIST),
+        ", ".join(classroom_word_list(resources.library(settings))),
         key="c_blocklist",
         height=70,
         help="A sentence containing one of these words gets no picture.",
@@ -226,7 +226,9 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         style=state.get("c_style", DEFAULT_STYLE),
         characters=state.get("c_characters", ""),
         image_params=image_params(settings),
-        blocklist=parse_blocklist(state.get("c_blocklist", ", ".join(DEFAULT_BLOCKLIST))),
+        blocklist=parse_blocklist(
+            state.get("c_blocklist", ", ".join(classroom_word_list(library)))
+        ),
     )
     language = state.get("c_language", "auto")
     refused = None

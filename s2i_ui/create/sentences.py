@@ -5,13 +5,16 @@ Every change is saved to the library as it happens.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from s2i_core import editing
+from s2i_core.scenes import LLM
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
-from s2i_ui import storyboard, widgets
+from s2i_ui import scenes, storyboard, widgets
 
 from .draft import Draft
 
@@ -24,12 +27,17 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
         f"To split a sentence at a chosen place, type {editing.SPLIT_MARK} there first."
     )
+    written_before = bool(scenes.scene_path(story)[0])
+    story = scenes.show_when_written(library, settings, story)  # the writer reads meanwhile
+    if not written_before and scenes.scene_path(story)[0]:
+        take_english_lines(draft, story)
     sentences = draft.sentences
     edited = list(sentences)
     for n, sentence in enumerate(sentences):
         key = f"{draft.version}_{n}"
         with st.container(border=True):
             edited = sentence_box(draft, n, sentence, key, edited)
+            scene_line(story, n, sentence)
             row = st.container(horizontal=True)
             if row.button("Merge with next", key=f"merge_{key}", disabled=n + 1 == len(sentences)):
                 apply(draft, story, editing.merge_with_next(edited, n), settings, library)
@@ -42,11 +50,32 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
     if edited != sentences:
         storyboard.save_sentences(library, settings, story, edited)
         draft.sentences = edited
+    scenes.bible_editor(library, settings, library.get_story(story.id), "draft")
     if st.button(
         "Generate storyboard", icon=":material/palette:", type="primary", key="c_generate"
     ):
         draft.generated = True
+        scenes.write_before_pictures(library, settings, library.get_story(story.id))
         storyboard.request_generation(settings, library.get_story(story.id))
+
+
+def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
+    """What the scene writer made of this sentence (editable on the storyboard)."""
+    frame = story.frames[n] if n < len(story.frames) else None
+    if frame is not None and frame.text == sentence.text and frame.scene_source == LLM:
+        st.caption(f":material/image: Picture: {widgets.plain(frame.scene)}")
+
+
+def take_english_lines(draft: Draft, story: StoryRecord) -> None:
+    """The scene writer's English lines replace Whisper's on screen (same sentences only)."""
+    frames = story.frames
+    if [f.text for f in frames] != [s.text for s in draft.sentences]:
+        return
+    if [f.text_en for f in frames] != [s.text_en for s in draft.sentences]:
+        draft.sentences = [
+            replace(s, text_en=f.text_en) for s, f in zip(draft.sentences, frames, strict=True)
+        ]
+        draft.version += 1  # fresh widgets showing the new English lines
 
 
 def language_notice(draft: Draft) -> None:

@@ -113,6 +113,7 @@ def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
         "NVIDIA_API_KEY": stub.key,
         "S2I_NVIDIA_BASE_URL": stub.base_url,
         "S2I_NVCF_STATUS_URL": stub.status_url,
+        "S2I_LLM": "off",
     }
     command = [
         sys.executable,

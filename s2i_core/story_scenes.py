@@ -1,0 +1,226 @@
+"""A story's scenes and bible, saved with it: written by the scene writer, edited by the teacher.
+
+Every change here rebuilds the prompts it affects, so every frame and every redo is drawn from
+the story's current bible and the frame's current scene:
+
+- ``start_scenes``: the writer starts in the background as soon as the draft is saved;
+- ``write_story_scenes``: at "Generate", its result (or, for sentences edited since it started,
+  a short rewrite of just those) is saved with the story;
+- ``set_bible``, ``set_frame_scene``, ``rewrite_frame_scene``: the teacher's edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .prompts import build_prompt, get_style
+from .scenes import (
+    LLM,
+    OFFLINE,
+    TEACHER,
+    FrameScene,
+    SceneJob,
+    SceneRequest,
+    Scenes,
+    StoryBible,
+    Transport,
+    notes_bible,
+    write_scenes,
+)
+from .settings import Settings
+from .storage import FrameRecord, Library, StoryRecord
+
+
+def story_bible(story: StoryRecord) -> StoryBible:
+    """The story's saved bible, or (before the writer ran) the one read from the notes."""
+    if story.bible:
+        return StoryBible.from_json(story.bible)
+    return notes_bible(story.characters)
+
+
+def scene_path(story: StoryRecord) -> tuple[str, str]:
+    """(path, notice) of the story's last scene writing: llm | mixed | offline, and why."""
+    return str(story.bible.get("path", "")), str(story.bible.get("notice", ""))
+
+
+def frame_prompt(story: StoryRecord, scene: str, bible: StoryBible | None = None) -> str:
+    return build_prompt(scene, story.style, bible or story_bible(story), story.image_model)
+
+
+def scene_request(story: StoryRecord, only: tuple[int, ...] | None = None) -> SceneRequest:
+    """What the writer is told: the story as saved now (positions are the frames' order)."""
+    return SceneRequest(
+        title=story.title,
+        language=story.language,
+        sentences=tuple(f.text for f in story.frames),
+        english=tuple(f.text_en for f in story.frames),
+        notes=story.characters,
+        style=get_style(story.style).prompt,
+        bible=story_bible(story) if story.bible.get("source") == TEACHER else None,
+        only=only,
+    )
+
+
+def start_scenes(
+    settings: Settings, story: StoryRecord, transport: Transport | None = None
+) -> SceneJob:
+    return SceneJob(scene_request(story), settings, transport)
+
+
+def write_story_scenes(
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    job: SceneJob | None = None,
+    transport: Transport | None = None,
+) -> tuple[StoryRecord, Scenes]:
+    """Give every frame its English line, scene and prompt, and save the bible, before pictures.
+
+    ``job``'s scenes are used for the sentences it was given that are still there (edits, merges
+    and splits move them); sentences written or changed since it started get one short request
+    of their own, with the job's characters."""
+    story = library.get_story(story_id)
+    request = scene_request(story)
+    if job is None:
+        scenes = write_scenes(request, settings, transport)
+    else:
+        scenes = _reuse(job, request, settings, transport)
+    return apply_scenes(library, story_id, scenes), scenes
+
+
+def _reuse(
+    job: SceneJob, request: SceneRequest, settings: Settings, transport: Transport | None
+) -> Scenes:
+    earlier = job.result()
+    by_text = {job.request.sentences[f.index]: f for f in earlier.frames}
+    given = dict(zip(job.request.sentences, job.request.english_lines, strict=True))
+    frames = {i: by_text.get(text) for i, text in enumerate(request.sentences)}
+    for i, scene in frames.items():  # an English line the teacher typed meanwhile is kept
+        typed = request.english_lines[i]
+        if scene is not None and typed not in (given.get(request.sentences[i]), scene.english):
+            frames[i] = replace(scene, english=typed)
+    missing = tuple(i for i, scene in frames.items() if scene is None)
+    if not missing:
+        kept = tuple(replace(scene, index=i) for i, scene in frames.items() if scene)
+        return replace(earlier, frames=kept)
+    bible = request.bible or earlier.bible
+    rewritten = write_scenes(replace(request, bible=bible, only=missing), settings, transport)
+    frames |= {f.index: f for f in rewritten.frames}
+    merged = tuple(replace(scene, index=i) for i, scene in frames.items() if scene)
+    sources = {f.source for f in merged}
+    path = LLM if sources == {LLM} else OFFLINE if LLM not in sources else "mixed"
+    notice = " ".join(n for n in (earlier.notice, rewritten.notice) if n)
+    seconds = earlier.seconds + rewritten.seconds
+    return Scenes(bible, merged, path, notice, seconds)
+
+
+def apply_scenes(library: Library, story_id: int, scenes: Scenes) -> StoryRecord:
+    """Save the bible (a teacher's stays) and each frame's English line, scene and prompt."""
+    story = library.get_story(story_id)
+    bible = story_bible(story) if story.bible.get("source") == TEACHER else scenes.bible
+    _save_bible(library, story, bible, scenes.path, scenes.notice)
+    story = library.get_story(story_id)
+    for position, frame in enumerate(story.frames):
+        written = scenes.frame(position)
+        if written is not None:
+            _save_scene(library, story, frame, _english(story, frame, written), written, bible)
+    return library.get_story(story_id)
+
+
+def set_bible(library: Library, story_id: int, bible: StoryBible) -> StoryRecord:
+    """The teacher's bible: kept from now on, and every frame's prompt rebuilt from it."""
+    story = library.get_story(story_id)
+    bible = replace(bible, source=TEACHER)
+    path, notice = scene_path(story)
+    _save_bible(library, story, bible, path, notice)
+    story = library.get_story(story_id)
+    for frame in story.frames:
+        prompt = frame_prompt(story, frame.scene or frame.text_en or frame.text, bible)
+        library.update_frame_text(frame.id, prompt=prompt)
+    return library.get_story(story_id)
+
+
+def set_frame_scene(
+    library: Library, story_id: int, frame_id: int, english: str, scene: str
+) -> FrameRecord:
+    """The teacher's English line and scene for one frame (its prompt follows)."""
+    story = library.get_story(story_id)
+    frame = next(f for f in story.frames if f.id == frame_id)
+    written = FrameScene(frame.index, english, scene, TEACHER)
+    return _save_scene(library, story, frame, english, written, story_bible(story))
+
+
+def rewrite_frame_scene(
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    frame_id: int,
+    transport: Transport | None = None,
+) -> tuple[FrameRecord, Scenes]:
+    """After the teacher edits one sentence: the writer again, for that sentence only, with the
+    story's bible (bounded like every call by ``llm_timeout``)."""
+    story = library.get_story(story_id)
+    position = next(i for i, f in enumerate(story.frames) if f.id == frame_id)
+    request = replace(scene_request(story, only=(position,)), bible=story_bible(story))
+    scenes = write_scenes(request, settings, transport)
+    written = scenes.frame(position)
+    frame = story.frames[position]
+    english = _english(story, frame, written)
+    return _save_scene(library, story, frame, english, written, story_bible(story)), scenes
+
+
+def scene_after_fix(
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    before: FrameRecord,
+    fixed: FrameRecord,
+    scene: str = "",
+    transport: Transport | None = None,
+) -> tuple[FrameRecord, Scenes | None]:
+    """A frame the teacher fixed (``before`` -> ``fixed``: sentence and English line saved) gets
+    the scene that goes with it: the one the teacher typed; else, for a new sentence, one the
+    writer writes again (an English line the teacher typed is kept); else the same scene, or the
+    new English line where the scene was just the old one. The prompt follows."""
+    scene = " ".join(scene.split())
+    english_typed = fixed.text_en != before.text_en and fixed.text == before.text
+    if scene and scene != before.scene:
+        return set_frame_scene(library, story_id, fixed.id, fixed.text_en, scene), None
+    if fixed.text != before.text:
+        frame, scenes = rewrite_frame_scene(library, settings, story_id, fixed.id, transport)
+        return frame, scenes
+    if english_typed and before.scene_source != LLM:  # the old scene was the old English line
+        return set_frame_scene(library, story_id, fixed.id, fixed.text_en, fixed.text_en), None
+    story = library.get_story(story_id)
+    written = FrameScene(fixed.index, fixed.text_en, before.scene, before.scene_source)
+    return _save_scene(library, story, fixed, fixed.text_en, written, story_bible(story)), None
+
+
+def _english(story: StoryRecord, frame: FrameRecord, written: FrameScene) -> str:
+    """An English story's line is the sentence itself; otherwise the writer's translation (or,
+    offline, Whisper's)."""
+    return frame.text if (story.language or "en").lower().startswith("en") else written.english
+
+
+def _save_scene(
+    library: Library,
+    story: StoryRecord,
+    frame: FrameRecord,
+    english: str,
+    written: FrameScene,
+    bible: StoryBible,
+) -> FrameRecord:
+    scene = " ".join(written.scene.split()) or " ".join(english.split())
+    return library.update_frame_text(
+        frame.id,
+        text_en=" ".join(english.split()),
+        scene=scene,
+        scene_source=written.source,
+        prompt=frame_prompt(story, scene, bible),
+    )
+
+
+def _save_bible(
+    library: Library, story: StoryRecord, bible: StoryBible, path: str, notice: str
+) -> None:
+    library.update_story(story.id, bible=bible.to_json() | {"path": path, "notice": notice})
