@@ -975,23 +975,31 @@ class BatchedTorchEngine:
         """Segments with word timestamps; every window is decoded before the first one comes."""
         audio = np.asarray(audio, dtype=np.float32)
         clock = Stopwatch()
-        segments: list[Segment] = []
-        code, probability, results = normalize_language(language) or "en", 0.0, []
+        code, probability = normalize_language(language) or "en", 0.0
+        windows: list[Window] = []
+        results: list[WindowResult] = []
         with self._lock, torch.no_grad():
-            windows, features, detected = self._plan_and_encode(audio, language)
-            clock.lap("vad, mel, encoder, language")
-            if windows:
-                code, probability = detected
-                tokenizer = self._tokenizer(code, task)
-                frames = [(w.end - w.start) // HOP_LENGTH for w in windows]
-                results = self.decode_with_fallback(features, frames, tokenizer)
-                clock.lap("decode, word alignment")
-                segments = self._segments(windows, results, tokenizer)
-                clock.lap("segments")
+            gap = self.options.hallucination_silence_threshold
+            whole = [Window(0, len(audio))]
+            short = len(audio) <= self.batch.window_seconds * SAMPLE_RATE
+            planned = self._vad_pool.submit(plan_windows, audio, gap, self.batch.window_seconds)
+            if short and self.device == "cuda":
+                # the GPU decodes the whole recording while the CPU runs the VAD; kept when the
+                # VAD hears one stretch of speech (which the plan below would decode whole too)
+                (code, probability), results = self._decode_windows(audio, whole, language, task)
+            windows = planned.result()
+            clock.lap("vad (on a GPU: with the whole recording's decoding)")
+            if short and windows and is_one_stretch(windows, len(audio)):
+                windows = whole
+            if windows and not (results and windows == whole):
+                (code, probability), results = self._decode_windows(audio, windows, language, task)
+            clock.lap("decode, word alignment")
+            segments = self._segments(windows, results, code, task) if windows else []
+            clock.lap("segments")
             self.last_run = {
                 "windows": len(windows),
                 "stages": clock.laps,
-                "temperatures": [r.temperature for r in results],
+                "temperatures": [r.temperature for r in results] if windows else [],
             }
         info = TranscriptionInfo(
             language=code,
@@ -1004,32 +1012,20 @@ class BatchedTorchEngine:
         )
         return iter(segments), info
 
-    def _plan_and_encode(self, audio: np.ndarray, language: str | None):
-        """Windows at VAD pauses, their encoder output and the language. A recording that VAD
-        hears as one stretch of speech is decoded whole, as Whisper itself would; on a GPU its
-        encoding starts while the VAD still runs on the CPU, and is kept when VAD agrees."""
-        gap = self.options.hallucination_silence_threshold
-        whole = [Window(0, len(audio))]
-        short = len(audio) <= self.batch.window_seconds * SAMPLE_RATE
-        if short and self.device == "cuda":
-            planned = self._vad_pool.submit(plan_windows, audio, gap, self.batch.window_seconds)
-            features = self._encode(audio, whole)
-            detected = self.detect_language(features, language)
-            windows = planned.result()
-            if not windows or is_one_stretch(windows, len(audio)):
-                return (whole if windows else []), features, detected
-        else:
-            windows = plan_windows(audio, gap, self.batch.window_seconds)
-            if not windows:
-                return [], None, None
-            if short and is_one_stretch(windows, len(audio)):
-                windows = whole
+    def _decode_windows(
+        self, audio: np.ndarray, windows: list[Window], language: str | None, task: str
+    ) -> tuple[tuple[str, float], list[WindowResult]]:
+        """(language, probability) and each window decoded, fallback temperatures included."""
         features = self._encode(audio, windows)
-        return windows, features, self.detect_language(features, language)
+        detected = self.detect_language(features, language)
+        frames = [(w.end - w.start) // HOP_LENGTH for w in windows]
+        tokenizer = self._tokenizer(detected[0], task)
+        return detected, self.decode_with_fallback(features, frames, tokenizer)
 
     def _segments(
-        self, windows: list[Window], results: list[WindowResult], tokenizer: Tokenizer
+        self, windows: list[Window], results: list[WindowResult], language: str, task: str
     ) -> list[Segment]:
+        tokenizer = self._tokenizer(language, task)
         segments: list[Segment] = []
         last_speech = 0.0
         for window, result in zip(windows, results, strict=True):
