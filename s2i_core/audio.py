@@ -57,6 +57,7 @@ class DecodedAudio:
     duration: float  # seconds
     format: str  # container: wav, mp3, mp4, ogg, webm, flac, ...
     sample_rate: int = SAMPLE_RATE
+    track: int = 0  # which of the file's sound tracks this is (0: the first)
 
 
 def decode_audio(source: str | Path | bytes, settings: Settings) -> DecodedAudio:
@@ -70,7 +71,30 @@ def decode_audio(source: str | Path | bytes, settings: Settings) -> DecodedAudio
     if size == 0:
         raise EmptyAudioError("The recording is empty. Record again and speak into the microphone.")
     with _open(source) as container:
-        stream = _audio_stream(container)
+        tracks = _track_order(container)
+    silent: list[int] = []
+    for track in tracks:  # the default track first, then the others: the first with sound wins
+        decoded = _decode_track(source, track, settings, several=len(tracks) > 1)
+        if decoded is not None:
+            return decoded
+        silent.append(track)
+    if len(tracks) == 1:
+        raise NoSpeechError(
+            "The recording is silent, so there is nothing to turn into pictures. Check that the "
+            "right microphone is selected and not muted, then record again."
+        )
+    raise NoSpeechError(
+        f"Every sound track of this file is silent (tried {_track_names(source, silent)}), so "
+        "there is nothing to turn into pictures. Check the recording, then record again."
+    )
+
+
+def _decode_track(
+    source: str | Path | bytes, track: int, settings: Settings, several: bool
+) -> DecodedAudio | None:
+    """The track decoded, or None when it is silent (or empty, among several tracks)."""
+    with _open(source) as container:
+        stream = _audio_stream(container, track)
         fmt = short_format(container)
         expected = _header_duration(container, stream)
         if fmt == "wav":  # FFmpeg trusts the file size over a WAV header; we want the header's
@@ -80,6 +104,8 @@ def decode_audio(source: str | Path | bytes, settings: Settings) -> DecodedAudio
         samples = _decode_samples(container, stream, settings.max_audio_seconds)
     duration = len(samples) / SAMPLE_RATE
     if duration < MIN_SECONDS:
+        if several:
+            return None
         raise EmptyAudioError(
             "The recording has no sound in it (it is shorter than a tenth of a second). "
             "Record again and speak into the microphone."
@@ -90,11 +116,32 @@ def decode_audio(source: str | Path | bytes, settings: Settings) -> DecodedAudio
             "could be read. Upload the complete file or record again."
         )
     if loudest_rms(samples) < SILENCE_RMS:
-        raise NoSpeechError(
-            "The recording is silent, so there is nothing to turn into pictures. Check that the "
-            "right microphone is selected and not muted, then record again."
-        )
-    return DecodedAudio(samples=samples, duration=duration, format=fmt)
+        return None
+    return DecodedAudio(samples=samples, duration=duration, format=fmt, track=track)
+
+
+def _track_order(container: av.container.InputContainer) -> list[int]:
+    """Sound tracks to try, as positions among the file's audio streams: default ones first."""
+    streams = container.streams.audio
+    if not streams:
+        raise NotAudioError(f"This file is not audio: {_what_it_is(container)}. {ACCEPTED}")
+    default = [i for i, s in enumerate(streams) if s.disposition & av.stream.Disposition.default]
+    return default + [i for i in range(len(streams)) if i not in default]
+
+
+def _track_names(source: str | Path | bytes, tracks: list[int]) -> str:
+    with _open(source) as container:
+        streams = container.streams.audio
+        names = []
+        for track in tracks:
+            title = (streams[track].metadata or {}).get("title", "")
+            default = streams[track].disposition & av.stream.Disposition.default
+            names.append(
+                f"track {track + 1}"
+                + (f" “{title}”" if title else "")
+                + (" (default)" if default else "")
+            )
+    return ", ".join(names)
 
 
 def probe_format(data: bytes) -> str:
@@ -107,19 +154,55 @@ def probe_format(data: bytes) -> str:
 def narration_for_replay(
     source: bytes, decoded: DecodedAudio | None = None
 ) -> tuple[bytes, str, str]:
-    """(bytes, extension, MIME type) of the narration in a form every browser plays.
+    """(bytes, extension, MIME type) of the narration in a form every browser plays: sound only.
 
-    Browser-playable files are kept byte for byte; anything else becomes a 16 kHz mono WAV, made
-    from ``decoded`` when given (so the file is not decoded twice), else decoded here.
+    A browser-playable file with nothing but its sound is kept byte for byte; the sound track of
+    a video (or of a file with several tracks) is copied out on its own; anything else becomes a
+    16 kHz mono WAV, made from ``decoded`` when given (so the file is not decoded twice).
     """
+    track = decoded.track if decoded is not None else None
     with _open(source) as container:
-        stream = _audio_stream(container)
+        track = _track_order(container)[0] if track is None else track
+        stream = _audio_stream(container, track)
         playable = _BROWSER_PLAYABLE.get(short_format(container))
         if playable and stream.codec_context.name in playable[0]:
-            return bytes(source), playable[1], playable[2]
+            if len(container.streams) == 1:
+                return bytes(source), playable[1], playable[2]
+            sound = _sound_only(container, stream, short_format(container))
+            if sound is not None:
+                return sound, playable[1], playable[2]
         if decoded is None:
             decoded = DecodedAudio(_decode_samples(container, stream, math.inf), 0.0, "")
     return wav_bytes(decoded.samples), "wav", "audio/wav"
+
+
+_MUXERS = {"mp4": "ipod", "webm": "webm", "ogg": "ogg", "mp3": "mp3", "flac": "flac", "aac": "adts"}
+
+
+def has_video(source: bytes) -> bool:
+    """Whether the file carries more than its sound (a picture track, or several sound tracks)."""
+    with _open(source) as container:
+        return len(container.streams) > 1
+
+
+def _sound_only(container, stream, fmt: str) -> bytes | None:
+    """The packets of one sound track in a container of their own, not re-encoded; None if the
+    container cannot take them (the caller falls back to a WAV)."""
+    muxer = _MUXERS.get(fmt)
+    if muxer is None:
+        return None
+    buffer = io.BytesIO()
+    try:
+        with av.open(buffer, "w", format=muxer) as output:
+            copy = output.add_stream_from_template(stream)
+            for packet in container.demux(stream):
+                if packet.dts is None:  # the flush packet at the end
+                    continue
+                packet.stream = copy
+                output.mux(packet)
+    except _AV_ERRORS:
+        return None
+    return buffer.getvalue()
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
@@ -148,6 +231,11 @@ def short_format(container: av.container.InputContainer) -> str:
 
 def _open(source: str | Path | bytes) -> av.container.InputContainer:
     data = source if isinstance(source, bytes | bytearray) else None
+    if data is None and not os.access(source, os.R_OK):
+        raise NotAudioError(
+            f"{Path(source).name} cannot be read (permission denied). Upload a copy this app may "
+            "read, or record again."
+        )
     try:
         target = io.BytesIO(data) if data is not None else str(source)
         return av.open(target, mode="r", metadata_errors="ignore")
@@ -162,10 +250,12 @@ def _open(source: str | Path | bytes) -> av.container.InputContainer:
         ) from exc
 
 
-def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
+def _audio_stream(
+    container: av.container.InputContainer, track: int = 0
+) -> av.audio.stream.AudioStream:
     if not container.streams.audio:
         raise NotAudioError(f"This file is not audio: {_what_it_is(container)}. {ACCEPTED}")
-    stream = container.streams.audio[0]
+    stream = container.streams.audio[track]
     if stream.codec_context is None:  # FFmpeg found a sound track but no codec it can decode
         raise CorruptAudioError(
             f"This audio file is damaged: its sound format cannot be read. {ACCEPTED}"

@@ -41,6 +41,7 @@ from s2i_core.pipeline import transcribe_narration
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.test_audio import FORMATS
+from tests.test_narration_sound import phone_video, two_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACT = ROOT / "test-artifacts" / "bad_input_catalogue.md"
@@ -440,6 +441,65 @@ CATALOGUE |= {
         2,
         "cannot be read (permission denied)",
         plain_user=True,
+    ),
+}
+
+
+def page_parameter(ctx: Context) -> str:
+    from streamlit.testing.v1 import AppTest
+
+    ctx.monkeypatch.setenv("S2I_DATA_DIR", str(ctx.tmp_path / "data"))
+    shown = []
+    for value in ("²", "99999999999999999999", "-1", "abc"):
+        at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+        at.switch_page("app_pages/story.py")
+        at.query_params["story"] = value
+        at.run()
+        assert not at.exception, at.exception
+        shown.append(next(e.value for e in at.info))
+    assert len(set(shown)) == 1 and "not found" in shown[0]
+    return f"every value shows: “{shown[0]}” (no traceback; every parameter is fuzzed in AppTest)"
+
+
+def passcode_guessing(ctx: Context) -> str:
+    from streamlit.testing.v1 import AppTest
+
+    ctx.monkeypatch.setenv("S2I_DATA_DIR", str(ctx.tmp_path / "data"))
+    ctx.monkeypatch.setenv("S2I_TEACHER_PASSCODE", "river-otter-42")
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.switch_page("app_pages/create.py")
+    at.run()
+    seen = []
+    for n in range(40):
+        at.text_input(key="page_unlock_passcode").input(f"guess-{n}")
+        next(b for b in at.button if b.label == "Unlock teacher mode").click()
+        at.run()
+        seen.append(at.error[0].value)
+    assert "Too many wrong passcodes" in seen[-1]
+    return (
+        f"tries 1-4: “{seen[0]}”; try 5: “{seen[4]}”; tries 6-40 are not compared: "
+        f"“{seen[5]}” (the wait doubles up to 5 min, per browser session and overall)"
+    )
+
+
+CATALOGUE |= {
+    "phone-video": AudioCase(
+        "Phone video (MP4: H.264 picture track + AAC sound): the replay keeps the sound only",
+        lambda ctx: phone_video(),
+    ),
+    "two-tracks": AudioCase(
+        "Two sound tracks, the first silent, the second marked default", lambda ctx: two_tracks()
+    ),
+    "two-silent-tracks": AudioCase(
+        "Two sound tracks, both silent",
+        lambda ctx: two_tracks(speech=False),
+        NoSpeechError,
+    ),
+    "page-parameter": FunctionCase(
+        "Story page address `?story=²`, `99999999999999999999`, `-1`, `abc`", page_parameter
+    ),
+    "passcode-guessing": FunctionCase(
+        "40 wrong teacher passcodes in a row from one browser", passcode_guessing
     ),
 }
 

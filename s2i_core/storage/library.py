@@ -40,7 +40,7 @@ class Library(FrameMethods, ClaimMethods):
         self._reading = sessionmaker(self.engine)
         self._writing = sessionmaker(writer)
         event.listen(self._writing, "before_flush", drop_nul_characters)
-        upgrade_schema(writer)
+        upgrade_schema(writer, self.data_dir)
 
     @classmethod
     def open(cls, settings: Settings) -> Library:

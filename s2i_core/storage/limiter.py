@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 
 from sqlalchemy import Engine, Float, Index, Integer, String, delete, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,7 +55,7 @@ class SharedRateLimiter:
     def for_settings(cls, settings: Settings, window_s: float = 60.0) -> SharedRateLimiter:
         """``S2I_IMAGE_RPM`` per minute for the configured key, in the configured database."""
         engine = open_engine(settings.db_url)
-        upgrade_schema(writer_of(engine))
+        upgrade_schema(writer_of(engine), Path(settings.data_dir).resolve())
         return cls(engine, settings.nvidia_api_key, settings.image_rpm, window_s)
 
     def acquire(self, deadline: float | None = None) -> bool:
