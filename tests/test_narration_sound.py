@@ -103,7 +103,7 @@ def test_opening_the_library_turns_saved_videos_into_sound(tmp_path):
     with Library(settings) as library:  # as earlier versions saved it: the video, whole
         story = library.create_story("Phone", narration=phone_video(), narration_ext="mp4")
         kept = library.create_story("Sound", narration=STORY_WAV.read_bytes(), narration_ext="wav")
-    command.downgrade(alembic_config(settings), "0005")
+    command.downgrade(alembic_config(settings), "0006")
     with Library(settings) as library:
         fixed = library.get_story(story.id)
         assert fixed.narration_path.endswith("narration.m4a")

@@ -3,8 +3,8 @@ student's replay) become sound only: the sound track is copied out, not re-encod
 
 Needs the data folder (``Library`` hands it over); run without one, it changes nothing.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-26
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
