@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import DecodedAudio, decode_audio, narration_for_replay
-from .errors import ContentFilteredError, ImageAPIError, NoSpeechError, StorageError
+from .errors import (
+    ContentFilteredError,
+    ImageAPIError,
+    NoSpeechError,
+    S2IError,
+    StorageError,
+)
 from .images import placeholder_card, thumbnail
 from .nvidia import GeneratedImage, ImageParams, NvidiaImageClient, get_image_model
 from .prompts import (
@@ -77,6 +83,17 @@ def transcribe_narration(
     language: str | None = None,
 ) -> Narration:
     decoded = decode_audio(source, settings)  # checks size and length before reading it all
+    replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
+    return _transcribe(decoded, (replay_bytes, replay_ext), settings, engine, language)
+
+
+def _transcribe(
+    decoded: DecodedAudio,
+    replay: tuple[bytes, str],
+    settings: Settings,
+    engine: SpeechEngine | None,
+    language: str | None,
+) -> Narration:
     engine = engine or load_engine(settings)
     transcription = transcribe(decoded, settings, language=language, engine=engine)
     lang = transcription.info.language
@@ -84,8 +101,45 @@ def transcribe_narration(
         transcription.segments, lang, max_frames=settings.max_frames, duration=decoded.duration
     )
     sentences = add_english(sentences, decoded, engine, lang)
+    return Narration(decoded, transcription, sentences, replay[0], replay[1])
+
+
+def transcribe_into_draft(
+    library: Library,
+    settings: Settings,
+    options: StoryOptions,
+    source: bytes | str | Path,
+    engine: SpeechEngine | None = None,
+    language: str | None = None,
+) -> tuple[StoryRecord, Narration]:
+    """The Create page's transcription: the narration is saved (sound only) before Whisper
+    starts, so a crash or a closed tab meanwhile loses nothing; the story then shows as
+    interrupted and 'Finish this story' completes it. Returns the draft and what was heard."""
+    decoded = decode_audio(source, settings)  # refusals come before anything is saved
     replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
-    return Narration(decoded, transcription, sentences, replay_bytes, replay_ext)
+    story = _new_story(
+        library,
+        options,
+        default_params(settings, options.image_params),
+        language=normalize_language(language) or "",
+        duration=decoded.duration,
+        narration=(replay_bytes, replay_ext),
+        sentences_missing=True,
+    )
+    try:
+        narration = _transcribe(decoded, (replay_bytes, replay_ext), settings, engine, language)
+    except S2IError as error:
+        if error.user_error:  # nothing was heard: a refused recording is not kept
+            library.delete_story(story.id)
+        raise
+    library.set_frames(story.id, frame_drafts(narration.sentences, story))
+    library.update_story(
+        story.id,
+        language=narration.language,
+        transcript=" ".join(s.text for s in narration.sentences),
+        sentences_missing=False,
+    )
+    return library.get_story(story.id), narration
 
 
 def default_params(settings: Settings, params: ImageParams | None = None) -> ImageParams:

@@ -147,3 +147,36 @@ def test_a_full_disk_while_adding_frames_is_finished_later(
         assert story.status == "complete" and len(story.frames) == 6
         assert not story.sentences_missing and "golden box" in story.transcript
         client.close()
+
+
+def test_the_create_page_saves_the_narration_before_whisper_starts(
+    tmp_path, speech_engine, engine_settings
+):
+    """The tab is closed while Whisper listens: the recording is kept, the story reads as
+    interrupted, and finishing it makes the storyboard."""
+    from s2i_core.pipeline import transcribe_into_draft
+
+    class ClosedTab(BaseException):
+        pass
+
+    class Stopped:
+        def __getattr__(self, name):
+            return getattr(speech_engine, name)
+
+        def transcribe(self, *args, **kwargs):
+            raise ClosedTab
+
+    clip = ROOT / "bench" / "clips" / "six_sentences.ogg"
+    with NvidiaStub() as stub, Library(stub_settings(stub, data_dir=tmp_path)) as library:
+        settings = stub_settings(stub, data_dir=tmp_path)
+        with pytest.raises(ClosedTab):
+            transcribe_into_draft(library, settings, StoryOptions("Tab"), clip, Stopped())
+        (story,) = library.list_stories()
+        assert story.status == "interrupted"
+        saved = library.get_story(story.id)
+        assert library.path(saved.narration_path).stat().st_size > 0
+        client = stub_client(stub)
+        list(finish_story(library, settings, client, story.id, speech_engine))
+        finished = library.get_story(story.id)
+        assert finished.status == "complete" and len(finished.frames) == 6
+        client.close()

@@ -13,7 +13,7 @@ from streamlit_mic_recorder import mic_recorder
 from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
 from s2i_core.nvidia import IMAGE_MODELS, MAX_SEED, ImageParams
-from s2i_core.pipeline import StoryOptions, save_draft, transcribe_narration
+from s2i_core.pipeline import StoryOptions, transcribe_into_draft
 from s2i_core.prompts import (
     DEFAULT_STYLE,
     NEGATIVE_PROMPT,
@@ -238,11 +238,14 @@ def transcribe_step(settings: Settings, library: Library) -> None:
                 st.write("Loading the speech model (only the first time; this can take a minute)…")
             engine = resources.speech_engine(settings)
             st.write("Listening to the narration and finding the sentences…")
-            result = transcribe_narration(
-                narration.data, settings, engine, None if language == "auto" else language
+            story, result = transcribe_into_draft(  # the narration is saved first
+                library,
+                settings,
+                options,
+                narration.data,
+                engine,
+                None if language == "auto" else language,
             )
-            st.write("Saving the draft story…")
-            story = save_draft(library, settings, options, result)
         except S2IError as error:
             status.update(label="Transcription stopped", state="error", expanded=False)
             refused = error
