@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--characters", default="", help="characters and setting, for every frame")
     p.add_argument("--language")
     p.add_argument("--image-model")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0, help="0..4294967295; 0: random")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -406,6 +406,19 @@ def _require_file(path: Path) -> None:
 def story_id(text: str) -> int:
     """A story id from the command line: a whole number the database can hold."""
     return _whole_number(text, 1, "Story ids")
+
+
+def seed(text: str) -> int:
+    """Checked before any work: a seed the picture service refuses would fail every frame."""
+    from .nvidia import MAX_SEED
+    from .storage import parse_id
+
+    value = parse_id(text, 0)
+    if value is None or value > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"Seeds are whole numbers from 0 to {MAX_SEED} (0 picks one), not {text[:30]!r}"
+        )
+    return value
 
 
 def frame_index(text: str) -> int:

@@ -423,6 +423,18 @@ CATALOGUE |= {
         "`show ²` (a digit Python's isdigit accepts)", story_args("show", "²"), 2, "whole numbers"
     ),
     "negative-id": CliCase("`show -5`", story_args("show", "-5"), 2, "whole numbers"),
+    "negative-seed": CliCase(
+        "`story clip.wav --seed -5` (refused before the narration is even read)",
+        story_args("story", "no-such-file.wav", "--title", "T", "--seed", "-5"),
+        2,
+        "Seeds are whole numbers from 0 to 4294967295",
+    ),
+    "huge-seed": CliCase(
+        "`story clip.wav --seed 4294967296`",
+        story_args("story", "no-such-file.wav", "--title", "T", "--seed", "4294967296"),
+        2,
+        "Seeds are whole numbers",
+    ),
     "export-to-folder": CliCase(
         "`export ID --pdf` naming a folder",
         story_args("export", "{id}", "--pdf", "{out}"),
