@@ -237,7 +237,9 @@ READING_S = 5.0  # how long the teacher reads the sentences before pressing "Gen
 def scenes(scratch: Path) -> dict:
     """Seconds from "Generate" to the first picture without and with the scene writer (LLM
     stand-in answering in LLM_LATENCY s), and the CLI's ``story`` (no review step) both ways."""
-    clip = FIXTURES / "es_story.wav"
+    # English, so the offline path's English line is the sentence itself: Whisper's translation
+    # of es_story.wav ("...came to kill...") would stop that frame at the word list instead.
+    clip = FIXTURES / "en_story.wav"
     base = Settings(data_dir=scratch / "scenes-model")
     engine = load_engine(base)
     narration = transcribe_narration(clip, base, engine)
@@ -292,7 +294,7 @@ def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: flo
         time.sleep(reading)  # the teacher reads the sentences
         started = time.perf_counter()  # "Generate"
         write_story_scenes(library, settings, story.id, job)
-        next(iter(generate_story(library, client, story.id)))
+        next(f for f in generate_story(library, client, story.id) if f.status == "done")
         seconds = time.perf_counter() - started
         client.close()
         library.close()
@@ -310,7 +312,7 @@ def _cli_first_picture(clip: Path, engine, data_dir: Path, llm: str) -> float:
         library, client = Library(settings), NvidiaImageClient(settings)
         started = time.perf_counter()
         for event in stream_story(library, settings, client, clip, StoryOptions("Bench"), engine):
-            if event.kind == "frame_done":
+            if event.kind == "frame_done" and event.frame.status == "done":
                 break
         seconds = time.perf_counter() - started
         client.close()

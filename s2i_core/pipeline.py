@@ -32,7 +32,7 @@ from .prompts import (
     blocked_reason,
     build_prompt,
 )
-from .scenes import OFFLINE, Scenes, notes_bible, offline_reason
+from .scenes import OFFLINE, Scenes, notes_bible, offline_reason, warm_up
 from .sentences import Sentence, add_english, cap_sentences, split_sentences, stream_sentences
 from .settings import Settings
 from .speech import (
@@ -395,6 +395,8 @@ def _storyboard(
     library.update_story(story.id, language=info.language)
     have = {frame.index for frame in story.frames}
     writer_on = settings.has_scene_writer
+    if writer_on:  # while Whisper transcribes
+        threading.Thread(target=warm_up, name="scene-writer-warm-up", daemon=True).start()
     events: queue.Queue[StoryEvent | BaseException | None] = queue.Queue()
     drawing = ThreadPoolExecutor(max(1, settings.image_concurrency), "storyboard")
 

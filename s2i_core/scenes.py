@@ -480,6 +480,16 @@ def write_scenes(
     return SceneJob(request, settings, transport).result()
 
 
+def warm_up() -> None:
+    """Load what writing scenes needs (the openai client, about a second) ahead of time: the CLI
+    calls it while Whisper is still transcribing, so the pictures do not wait for an import."""
+    import openai  # noqa: F401
+
+    from .prompts import clip_tokens
+
+    clip_tokens("warm")
+
+
 def offline_reason(settings: Settings) -> str:
     if settings.llm == "off":
         return "The scene writer is off (S2I_LLM=off): scenes are the English lines."
