@@ -165,7 +165,7 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
         characters=args.characters,
         image_params=ImageParams(model=settings.image_model, seed=args.seed),
     )
-    client = _image_client(settings)
+    client = _image_client(settings, library)
     story_id = None
     with _progress(None, "Storyboard") as bar:
         for event in stream_story(
@@ -213,7 +213,7 @@ def _finish(library, settings: Settings, story) -> None:
     """Transcribe again what an interrupted run did not, then draw every missing picture."""
     from .pipeline import finish_story
 
-    client = _image_client(settings)
+    client = _image_client(settings, library)
     total = None if story.sentences_missing else sum(f.status != "done" for f in story.frames)
     with _progress(total, "Pictures") as bar:
         for event in finish_story(library, settings, client, story.id):
@@ -293,11 +293,15 @@ def _library(settings: Settings):
     return Library(settings)
 
 
-def _image_client(settings: Settings):
+def _image_client(settings: Settings, library):
+    """The client; its request rate is counted in the library's database, so S2I_IMAGE_RPM
+    holds for every process and replica using that key."""
     from .nvidia import NvidiaImageClient
 
     if settings.has_image_backend:
-        return NvidiaImageClient(settings)
+        rpm, key = settings.image_rpm, settings.nvidia_api_key
+        shared = library.request_limiter(key, rpm) if rpm > 0 else None
+        return NvidiaImageClient(settings, rate_limiter=shared)
     print(
         "note: NVIDIA_API_KEY is not set, so frames get a 'no picture yet' card; "
         "run 'regenerate' once a key is set.",
@@ -309,7 +313,7 @@ def _image_client(settings: Settings):
 def _run_generation(library, settings, story_id, frame_ids, total, reseed=False) -> None:
     from .pipeline import StoryEvent, generate_story
 
-    client = _image_client(settings)
+    client = _image_client(settings, library)
     lease_s = settings.work_lease_s
     with _progress(total, "Pictures") as bar:
         for frame in generate_story(library, client, story_id, frame_ids, reseed, lease_s):

@@ -68,7 +68,9 @@ def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
 def _image_client(key_id: str, base_url: str, status_url: str, _settings: Settings):
     from s2i_core.nvidia import NvidiaImageClient
 
-    return NvidiaImageClient(_settings)
+    rpm = _settings.image_rpm  # counted in the database: one rate for every replica on this key
+    shared = library(_settings).request_limiter(_settings.nvidia_api_key, rpm) if rpm else None
+    return NvidiaImageClient(_settings, rate_limiter=shared)
 
 
 @st.cache_resource(show_spinner=False)

@@ -3,18 +3,24 @@ replicas do) share one window, counted in the database."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import subprocess
+import sys
 import time
 
 import pytest
 from sqlalchemy import inspect
 
 from s2i_core.settings import Settings
-from s2i_core.storage import Library, SharedRateLimiter
+from s2i_core.storage import FrameDraft, Library, SharedRateLimiter
 from tests import test_storage
+from tests.nvidia_stub import NvidiaStub
+from tests.test_cli import ROOT, cli_env
 
 settings = test_storage.settings  # SQLite and PostgreSQL
 PER_WINDOW, WINDOW_S, EACH = 4, 1.5, 6
+SDXL = {"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": 7}
 
 
 def take_slots(settings: Settings, key: str, start_at: float, results) -> None:
@@ -79,3 +85,31 @@ def test_the_key_is_not_stored(settings: Settings):
 def test_a_limit_needs_a_positive_rate(settings: Settings):
     with Library(settings) as library, pytest.raises(ValueError):
         SharedRateLimiter(library.engine, "nvapi-x", 0)
+
+
+def regenerate(story_id: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [sys.executable, "-m", "s2i_core", "regenerate", str(story_id), "--json"]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_two_cli_runs_on_one_key_share_s2i_image_rpm(tmp_path):
+    """Two `regenerate` runs at once, 4 frames each, S2I_IMAGE_RPM=4: four requests reach the
+    service in that minute, not eight; the frames left over say why and wait for a later run."""
+    with Library(Settings(data_dir=tmp_path)) as library:
+        ids = []
+        for title in ("First", "Second"):
+            story = library.create_story(title, transcript="x", image_params=SDXL)
+            drafts = [FrameDraft(i, i, i + 1.0, f"A fox {i}.", prompt=f"fox {i}") for i in range(4)]
+            library.set_frames(story.id, drafts)
+            ids.append(story.id)
+    with NvidiaStub() as stub:
+        env = cli_env(tmp_path, stub, S2I_IMAGE_RPM="4", S2I_IMAGE_TIMEOUT="4")
+        runs = [regenerate(story_id, env) for story_id in ids]
+        stories = [json.loads(run.communicate(timeout=240)[0]) for run in runs]
+        assert len(stub.generation_requests()) == 4 and stub.max_in_window(60) == 4
+    frames = [frame for story in stories for frame in story["frames"]]
+    assert sum(frame["status"] == "done" for frame in frames) == 4
+    waiting = [frame["error"] for frame in frames if frame["status"] != "done"]
+    assert len(waiting) == 4 and all("already asked for 4 pictures" in e for e in waiting)
