@@ -9,7 +9,7 @@ from s2i_core import replay
 from s2i_core.errors import S2IError, StoryNotFoundError
 from s2i_core.exports import export_pdf, language_name, video_bytes
 from s2i_core.storage import parse_id
-from s2i_ui import resources, roles, storyboard, widgets
+from s2i_ui import resources, roles, scenes, storyboard, widgets
 
 settings = resources.settings()
 library = resources.library(settings)
@@ -159,4 +159,6 @@ if teacher:
                 st.rerun()
 
 st.subheader("Storyboard")
+if teacher:
+    scenes.bible_editor(library, settings, story, "story")
 storyboard.storyboard(story, library, settings, controls=teacher)

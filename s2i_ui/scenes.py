@@ -76,8 +76,8 @@ def writer_status(settings: Settings, story: StoryRecord) -> None:
     """Which path wrote (or is writing) the scenes, in one line."""
     path, notice = scene_path(story)
     if not path:
-        running = job(settings, story)
-        if not running.done():
+        running = st.session_state.get(JOBS_KEY, {}).get(story.id)
+        if running is not None and not running.done():
             st.caption(":material/hourglass_top: The scene writer is reading the story…")
         return
     if path == LLM:
@@ -89,8 +89,8 @@ def writer_status(settings: Settings, story: StoryRecord) -> None:
 def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: str) -> None:
     """Characters with their looks and the setting: used by every picture and every redo."""
     bible = story_bible(story)
+    writer_status(settings, story)
     with st.expander("Characters and setting (used in every picture)", expanded=False):
-        writer_status(settings, story)
         rows = [{"name": c.name, "look": c.look} for c in bible.characters]
         edited = st.data_editor(
             rows or [{"name": "", "look": ""}],

@@ -838,3 +838,15 @@ def test_an_edited_sentence_gets_its_scene_written_again_and_is_redrawn(
     assert (redrawn.text, redrawn.status, redrawn.attempts) == ("The fox flew home.", "done", 2)
     assert redrawn.scene == "Rosa the fox, picture 2: The fox flew home."
     assert pictures.generation_requests()[-1].body["text_prompts"][0]["text"] == redrawn.prompt
+
+
+def test_the_teacher_changes_the_setting_on_the_story_page_and_every_prompt_follows(library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    at.text_input(key="bible_setting_story").input("a snowy mountain at dawn")
+    at = at.button(key="bible_save_story").click().run()
+    assert not at.exception
+    story = library.get_story(story_id)
+    assert story.bible["setting"] == "a snowy mountain at dawn"
+    assert story.bible["source"] == "teacher"
+    assert all("a snowy mountain at dawn" in f.prompt for f in story.frames)
