@@ -24,7 +24,7 @@ from .errors import (
     StorageError,
 )
 from .images import placeholder_card, thumbnail
-from .nvidia import GeneratedImage, ImageParams, NvidiaImageClient, get_image_model
+from .nvidia import MAX_SEED, GeneratedImage, ImageParams, NvidiaImageClient, get_image_model
 from .prompts import (
     DEFAULT_BLOCKLIST,
     DEFAULT_STYLE,
@@ -226,6 +226,9 @@ def story_params(story: StoryRecord) -> tuple[ImageParams, tuple[str, ...]]:
     record = dict(story.image_params)
     blocklist = tuple(record.pop("blocklist", DEFAULT_BLOCKLIST))
     known = {f.name for f in dataclasses.fields(ImageParams)}
+    seed = record.get("seed")
+    if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:  # saved before seeds were checked
+        record["seed"] = random.randint(1, 2**31 - 1)
     params = ImageParams(**{k: v for k, v in record.items() if k in known})
     return params, blocklist
 

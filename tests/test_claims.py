@@ -16,7 +16,7 @@ from sqlalchemy import text
 from s2i_core.pipeline import generate_story
 from s2i_core.storage import Library, Work
 from tests import test_storage
-from tests.conftest_nvidia import stub_client
+from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
 from tests.test_storage import drafts, picture
 
@@ -118,3 +118,16 @@ def test_a_claim_of_a_process_gone_from_this_machine_is_taken_at_once(library: L
             )
     assert library.get_story(story.id).status == "interrupted"
     assert [f.id for f in library.claim_frames(story.id, lease_s=60)] == [frame.id]
+
+
+def test_a_story_saved_with_a_seed_the_service_refuses_is_still_drawn(tmp_path):
+    """Before seeds were checked, `story --seed -5` saved -5 and every redraw failed for ever."""
+    with NvidiaStub() as stub, Library(stub_settings(stub, data_dir=tmp_path)) as library:
+        params = {"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": -5}
+        story = library.create_story("Old seed", transcript="x", image_params=params)
+        library.set_frames(story.id, drafts("a", "b"))
+        client = stub_client(stub)
+        frames = list(generate_story(library, client, story.id))
+        client.close()
+        assert [f.status for f in frames] == ["done", "done"]
+        assert all(0 < f.seed <= 4_294_967_295 for f in frames)
