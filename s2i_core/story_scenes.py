@@ -169,6 +169,11 @@ def rewrite_frame_scene(
     return _save_scene(library, story, frame, english, written, story_bible(story)), scenes
 
 
+def shown_scene(frame: FrameRecord) -> str:
+    """The scene as the teacher sees it (frames saved before scenes existed show their line)."""
+    return frame.scene or frame.text_en or frame.text
+
+
 def scene_after_fix(
     library: Library,
     settings: Settings,
@@ -184,7 +189,7 @@ def scene_after_fix(
     new English line where the scene was just the old one. The prompt follows."""
     scene = " ".join(scene.split())
     english_typed = fixed.text_en != before.text_en and fixed.text == before.text
-    if scene and scene != before.scene:
+    if scene and scene != shown_scene(before):
         return set_frame_scene(library, story_id, fixed.id, fixed.text_en, scene), None
     if fixed.text != before.text:
         frame, scenes = rewrite_frame_scene(library, settings, story_id, fixed.id, transport)

@@ -15,6 +15,7 @@ from s2i_core.story_scenes import (
     scene_after_fix,
     scene_path,
     set_bible,
+    shown_scene,
     start_scenes,
     story_bible,
     write_story_scenes,
@@ -125,7 +126,7 @@ def scene_field(frame: FrameRecord, key: str) -> str:
     source = SOURCE_LABELS.get(frame.scene_source, "")
     return st.text_area(
         "What the picture shows (the scene)",
-        frame.scene or frame.text_en or frame.text,
+        shown_scene(frame),
         key=f"scene_{key}",
         height=90,
         help=f"Now: {source}. Change it to redraw the picture from your words; change the "

@@ -106,6 +106,7 @@ def classroom(tmp_path_factory, artifacts) -> Iterator[tuple[str, Library, dict[
             "NVIDIA_API_KEY": stub.key,
             "S2I_NVIDIA_BASE_URL": stub.base_url,
             "S2I_NVCF_STATUS_URL": stub.status_url,
+            "S2I_LLM": "off",  # no scene writer: nothing leaves this machine
         }
         command = [sys.executable, "-m", "streamlit", "run", "Home.py"]
         command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
