@@ -3,7 +3,7 @@
 import streamlit as st
 
 from s2i_core.lan import qr_png
-from s2i_core.nvidia import IMAGE_MODELS
+from s2i_core.pictures import catalogue, choose_backend
 from s2i_core.speech import device_label
 from s2i_ui import resources, roles, widgets
 
@@ -68,7 +68,7 @@ if settings.public_url and roles.is_teacher(settings):
 st.subheader("Status")
 library = resources.library(settings)
 engine = resources.loaded_engine(settings)
-model = IMAGE_MODELS.get(settings.image_model)
+pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
@@ -84,19 +84,13 @@ with speech, st.container(border=True):
         st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
 with pictures, st.container(border=True):
     st.markdown("**:material/palette: Pictures**")
-    st.markdown(f"NVIDIA · {model.label if model else settings.image_model}")
-    if model is None:
-        st.caption(
-            ":material/warning: This image model is not one we know; "
-            "pictures will fail until it is changed."
-        )
-    elif settings.has_image_backend:
-        st.caption(f":material/check_circle: An NVIDIA API key is configured (`{model.id}`).")
+    if pictures_backend.ready:
+        model = next(iter(catalogue(settings).values()))
+        st.markdown(f"{pictures_backend.label} · {model.label}")
+        st.caption(f":material/check_circle: {pictures_backend.detail}")
     else:
-        st.caption(
-            ":material/cancel: No NVIDIA API key: frames get a 'no picture yet' card. "
-            "Set `NVIDIA_API_KEY`."
-        )
+        st.markdown(pictures_backend.label)
+        st.caption(f":material/cancel: {pictures_backend.detail}")
 with stories, st.container(border=True):
     st.markdown("**:material/local_library: Library**")
     count = library.count_stories()

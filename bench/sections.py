@@ -198,11 +198,11 @@ def _first_sentence_seconds(clip: Path, settings: Settings, engine) -> float:
 def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict:
     """Seconds from "go" to: the first sentence ready for its picture, the first picture, the
     last picture."""
-    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.pictures.nvidia import NvidiaBackend
     from s2i_core.pipeline import generate_story, save_draft
 
     library = Library(settings)
-    client = NvidiaImageClient(settings)
+    client = NvidiaBackend(settings)
     options = StoryOptions("Bench story")
     started = time.perf_counter()
     sentence_times, picture_times = [], []
@@ -279,7 +279,7 @@ def _writer_settings(stub: NvidiaStub, llm_stub, data_dir: Path, llm: str) -> Se
 
 
 def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: float) -> float:
-    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.pictures.nvidia import NvidiaBackend
     from s2i_core.pipeline import generate_story, save_draft
     from s2i_core.story_scenes import start_scenes, write_story_scenes
 
@@ -288,7 +288,7 @@ def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: flo
         LLMStub(key=stub.key, latency=LLM_LATENCY) as llm_stub,
     ):
         settings = _writer_settings(stub, llm_stub, data_dir, llm)
-        library, client = Library(settings), NvidiaImageClient(settings)
+        library, client = Library(settings), NvidiaBackend(settings)
         story = save_draft(library, settings, StoryOptions("Bench"), narration)
         job = start_scenes(settings, story)  # the transcript is ready: the writer starts
         time.sleep(reading)  # the teacher reads the sentences
@@ -302,14 +302,14 @@ def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: flo
 
 
 def _cli_first_picture(clip: Path, engine, data_dir: Path, llm: str) -> float:
-    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.pictures.nvidia import NvidiaBackend
 
     with (
         NvidiaStub(latency=LATENCY) as stub,
         LLMStub(key=stub.key, latency=LLM_LATENCY) as llm_stub,
     ):
         settings = _writer_settings(stub, llm_stub, data_dir, llm)
-        library, client = Library(settings), NvidiaImageClient(settings)
+        library, client = Library(settings), NvidiaBackend(settings)
         started = time.perf_counter()
         for event in stream_story(library, settings, client, clip, StoryOptions("Bench"), engine):
             if event.kind == "frame_done" and event.frame.status == "done":

@@ -1,4 +1,4 @@
-"""Command line: ``python -m s2i_core transcribe|story|regenerate|export|list|show|delete``.
+"""Command line: ``python -m s2i_core transcribe|story|regenerate|export|list|show|delete|models``.
 
 Exit codes: 0 success, 2 bad input (one ``error:`` line on stderr), 1 any other failure.
 """
@@ -50,8 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", default=None, help="storybook, crayon, comic, clay, photo, pixel")
     p.add_argument("--characters", default="", help="characters and setting, for every frame")
     p.add_argument("--language")
-    p.add_argument("--image-model")
-    p.add_argument("--seed", type=seed, default=0, help="0..4294967295; 0: random")
+    _picture_options(p)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -59,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("story_id", type=story_id)
     p.add_argument("--frame", type=frame_index, help="only this frame (its index, from 0)")
+    _picture_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("models", help="list the picture models with their options and defaults")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("export", help="write a story as a PDF and/or a narrated MP4 video")
@@ -78,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a story and its files")
     p.add_argument("story_id", type=story_id)
     return parser
+
+
+def _picture_options(p: argparse.ArgumentParser) -> None:
+    """Picture settings; each is checked against the model before any work (see ``models``)."""
+    group = p.add_argument_group("pictures (python -m s2i_core models lists what each takes)")
+    group.add_argument("--image-model", help="a model id; default: the configured one")
+    group.add_argument("--aspect", metavar="W:H", help="picture shape, e.g. 1:1 or 16:9")
+    group.add_argument("--steps", type=int, metavar="N", help="denoising steps")
+    group.add_argument("--cfg", type=float, metavar="X", help="guidance scale")
+    group.add_argument("--sampler", metavar="S", help="sampler name (SDXL)")
+    group.add_argument("--seed", type=seed, metavar="N", help="0..4294967295; 0 or none: random")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,28 +162,26 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
-    from .nvidia import ImageParams, get_image_model
-    from .pipeline import StoryOptions, stream_story
+    from .pipeline import StoryOptions, default_params, stream_story
 
     _require_file(args.audio)
     if args.style:
         _check_style(args.style)
-    if args.image_model:
-        settings = settings.with_changes(image_model=args.image_model)
-    get_image_model(settings.image_model)  # an unknown model is bad input: say so first
+    # a value the model does not take is bad input: say so before any work
+    params = default_params(settings, _picture_params(args, settings))
     library = _library(settings)
     options = StoryOptions(
         title=args.title,
         class_name=args.class_name,
         style=args.style or StoryOptions.style,
         characters=args.characters,
-        image_params=ImageParams(model=settings.image_model, seed=args.seed),
+        image_params=params,
     )
-    client = _image_client(settings, library)
+    backend = _picture_backend(settings, library)
     story_id = None
     with _progress(None, "Storyboard") as bar:
         for event in stream_story(
-            library, settings, client, args.audio, options, None, args.language
+            library, settings, backend, args.audio, options, None, args.language
         ):
             story_id = event.story_id
             if event.kind == "scenes":
@@ -192,13 +204,17 @@ def _report_scene_writer(scenes) -> None:
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     library = _library(settings)
     story = library.get_story(args.story_id)
+    matches = [f.id for f in story.frames if f.index == args.frame]
+    if args.frame is not None and not matches:
+        raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
+    changed = _picture_params(args, settings, story)
+    if changed is not None:  # checked and saved before any picture is drawn
+        _save_story_params(library, settings, story, changed)
     if args.frame is None:
         _finish(library, settings, story)
         return _report_story(library, story.id, args.json)
-    matches = [f.id for f in story.frames if f.index == args.frame]
-    if not matches:
-        raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
-    _run_generation(library, settings, story.id, matches, len(matches), reseed=True)
+    reseed = not (changed and changed.seed)  # a redone frame is a new picture, unless seeded
+    _run_generation(library, settings, story.id, matches, len(matches), reseed=reseed)
     return _report_story(library, story.id, args.json)
 
 
@@ -213,11 +229,54 @@ def _finish(library, settings: Settings, story) -> None:
     """Transcribe again what an interrupted run did not, then draw every missing picture."""
     from .pipeline import finish_story
 
-    client = _image_client(settings, library)
+    backend = _picture_backend(settings, library)
+    _print_notes(library, story.id, backend)
     total = None if story.sentences_missing else sum(f.status != "done" for f in story.frames)
     with _progress(total, "Pictures") as bar:
-        for event in finish_story(library, settings, client, story.id):
+        for event in finish_story(library, settings, backend, story.id):
             bar(event)
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from .pictures import catalogue, choose_backend
+
+    choice = choose_backend(settings)
+    models = catalogue(settings)
+    if args.json:
+        _print_json(
+            {
+                "backend": {"name": choice.name, "label": choice.label, "detail": choice.detail},
+                "default": next(iter(models), None),
+                "models": [model.options() for model in models.values()],
+            }
+        )
+        return 0
+    print(f"Pictures: {choice.label}. {choice.detail}")
+    for number, model in enumerate(models.values()):
+        default = "  (default)" if number == 0 else ""
+        print(f"\n{model.id}{default}\n  {model.label}. {model.note}".rstrip())
+        for name, value in _model_lines(model):
+            print(f"  {name:<9}{value}")
+    return 0
+
+
+def _model_lines(model) -> list[tuple[str, str]]:
+    def listed(values, default) -> str:
+        return ", ".join(f"{v} (default)" if v == default else v for v in values)
+
+    low, high = model.steps
+    lines = [
+        ("aspect", listed(model.shapes, model.default_shape)),
+        ("steps", f"{low}-{high} (default {model.default_steps})"),
+    ]
+    if model.cfg is None:
+        lines.append(("cfg", "none (the model takes no guidance scale)"))
+    else:
+        lines.append(("cfg", f"{model.cfg.describe()} (default {model.cfg.default:g})"))
+    if model.samplers:
+        lines.append(("sampler", listed(model.samplers, model.default_sampler)))
+    lines.append(("seed", "0-4294967295 (0: random)"))
+    return lines
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -283,6 +342,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "list": cmd_list,
     "show": cmd_show,
     "delete": cmd_delete,
+    "models": cmd_models,
 }
 
 
@@ -293,30 +353,79 @@ def _library(settings: Settings):
     return Library(settings)
 
 
-def _image_client(settings: Settings, library):
-    """The client; its request rate is counted in the library's database, so S2I_IMAGE_RPM
-    holds for every process and replica using that key."""
-    from .nvidia import NvidiaImageClient
+def _picture_params(args: argparse.Namespace, settings: Settings, story=None):
+    """The picture settings given on the command line, for the given model or else the story's
+    (``regenerate``) or the default one. None for a story when no option was given."""
+    from .pictures import ImageParams, catalogue
+    from .pipeline import story_params
 
-    if settings.has_image_backend:
-        rpm, key = settings.image_rpm, settings.nvidia_api_key
-        shared = library.request_limiter(key, rpm) if rpm > 0 else None
-        return NvidiaImageClient(settings, rate_limiter=shared)
-    print(
-        "note: NVIDIA_API_KEY is not set, so frames get a 'no picture yet' card; "
-        "run 'regenerate' once a key is set.",
-        file=sys.stderr,
+    given = (args.image_model, args.aspect, args.steps, args.cfg, args.sampler, args.seed)
+    if story is not None and all(value is None for value in given):
+        return None
+    models = catalogue(settings)
+    model = args.image_model
+    if not model and story is not None:
+        model = story_params(story)[0].model
+    return ImageParams(
+        model=model if model and (args.image_model or model in models) else next(iter(models)),
+        aspect_ratio=args.aspect,
+        steps=args.steps,
+        cfg_scale=args.cfg,
+        sampler=args.sampler,
+        seed=0 if args.seed is None else args.seed,
     )
-    return None
+
+
+def _save_story_params(library, settings: Settings, story, changed) -> None:
+    """Regenerate's picture options replace the story's own (given ones win, the rest stay);
+    raises InvalidRequestError, before anything is drawn, for a value the model does not take."""
+    import dataclasses
+
+    from .pictures import ImageParams, catalogue, check_seed, get_model
+    from .pipeline import _params_record, story_params
+
+    check_seed(changed.seed)
+    saved, blocklist = story_params(story)
+    if changed.model != saved.model:  # another model's steps, cfg or shape may not fit this one
+        saved = ImageParams(changed.model, seed=saved.seed, negative_prompt=saved.negative_prompt)
+    given = {k: v for k, v in dataclasses.asdict(changed).items() if v not in (None, 0, "")}
+    merged = dataclasses.replace(saved, **given)
+    model = get_model(catalogue(settings), merged.model)
+    merged = merged.resolved(model)
+    library.update_story(
+        story.id, image_model=model.id, image_params=_params_record(merged, blocklist)
+    )
+
+
+def _picture_backend(settings: Settings, library):
+    """The backend; NVIDIA's request rate is counted in the library's database, so
+    S2I_IMAGE_RPM holds for every process and replica using that key."""
+    from .pictures import choose_backend, load_backend
+
+    rpm, key = settings.image_rpm, settings.nvidia_api_key
+    shared = library.request_limiter(key, rpm) if rpm > 0 else None
+    backend = load_backend(settings, rate_limiter=shared)
+    if backend is None:
+        print(f"note: {choose_backend(settings).detail}", file=sys.stderr)
+    return backend
+
+
+def _print_notes(library, story_id: int, backend) -> None:
+    from .pipeline import refit_story_params
+
+    if backend is not None:
+        for note in refit_story_params(library, story_id, backend.models)[2]:
+            print(f"note: {note}", file=sys.stderr)
 
 
 def _run_generation(library, settings, story_id, frame_ids, total, reseed=False) -> None:
     from .pipeline import StoryEvent, generate_story
 
-    client = _image_client(settings, library)
+    backend = _picture_backend(settings, library)
+    _print_notes(library, story_id, backend)
     lease_s = settings.work_lease_s
     with _progress(total, "Pictures") as bar:
-        for frame in generate_story(library, client, story_id, frame_ids, reseed, lease_s):
+        for frame in generate_story(library, backend, story_id, frame_ids, reseed, lease_s):
             bar(StoryEvent("frame_done", story_id, frame))
 
 
@@ -414,7 +523,7 @@ def story_id(text: str) -> int:
 
 def seed(text: str) -> int:
     """Checked before any work: a seed the picture service refuses would fail every frame."""
-    from .nvidia import MAX_SEED
+    from .pictures import MAX_SEED
     from .storage import parse_id
 
     value = parse_id(text, 0)

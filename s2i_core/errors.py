@@ -55,7 +55,8 @@ class SpeechModelError(S2IError):
 
 # --- image generation --------------------------------------------------------------------------
 class ImageAPIError(S2IError):
-    """The image service failed for one frame. ``retryable`` says whether trying later may help."""
+    """A picture backend failed for one frame. ``retryable``: the fault usually passes within
+    seconds, so the backend tries again by itself (within the picture's time budget)."""
 
     retryable = False
 
@@ -90,10 +91,17 @@ class ServiceUnavailableError(ImageAPIError):
     retryable = True
 
 
-class BadImageError(ImageAPIError):
-    """The service answered, but not with a usable picture."""
+class ServiceUnreachableError(ImageAPIError):
+    """No connection at all: refused, no such host, no route. Not retried: the teacher hears at
+    once that the computer seems offline."""
 
-    retryable = True
+
+class PictureModelError(ImageAPIError):
+    """A local picture model cannot be found, loaded or run (missing files, out of GPU memory)."""
+
+
+class BadImageError(ImageAPIError):
+    """The service answered, but not with a usable picture (an answer cut short is retried)."""
 
 
 class ContentFilteredError(ImageAPIError):

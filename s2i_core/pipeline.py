@@ -16,15 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import DecodedAudio, decode_audio, narration_for_replay
-from .errors import (
-    ContentFilteredError,
-    ImageAPIError,
-    NoSpeechError,
-    S2IError,
-    StorageError,
+from .errors import ContentFilteredError, ImageAPIError, NoSpeechError, S2IError, StorageError
+from .pictures import (
+    MAX_SEED,
+    GeneratedImage,
+    ImageModel,
+    ImageParams,
+    PictureBackend,
+    catalogue,
+    fit_params,
+    get_model,
 )
-from .images import placeholder_card, thumbnail
-from .nvidia import MAX_SEED, GeneratedImage, ImageParams, NvidiaImageClient, get_image_model
+from .pictures.base import nearest_shape
+from .pictures.images import placeholder_card, thumbnail
+from .pictures.nvidia import RETIRED_MODELS
 from .prompts import (
     DEFAULT_BLOCKLIST,
     DEFAULT_STYLE,
@@ -143,13 +148,15 @@ def transcribe_into_draft(
 
 
 def default_params(settings: Settings, params: ImageParams | None = None) -> ImageParams:
-    params = params or ImageParams(model=settings.image_model)
-    get_image_model(params.model)  # an unknown model fails here, before anything is saved
+    """``params`` (or the default model's defaults) checked against the model and completed, so a
+    value the model does not take fails here, before anything is saved."""
+    models = catalogue(settings)
+    params = params or ImageParams(model=next(iter(models)))
     if not params.negative_prompt:
         params = dataclasses.replace(params, negative_prompt=NEGATIVE_PROMPT)
     if not params.seed:
         params = dataclasses.replace(params, seed=random.randint(1, 2**31 - 1))
-    return params
+    return params.resolved(get_model(models, params.model))
 
 
 def save_draft(
@@ -223,8 +230,13 @@ def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraf
 
 
 def story_params(story: StoryRecord) -> tuple[ImageParams, tuple[str, ...]]:
+    """The picture settings and word list saved with a story (older records read too)."""
     record = dict(story.image_params)
     blocklist = tuple(record.pop("blocklist", DEFAULT_BLOCKLIST))
+    width, height = record.pop("width", None), record.pop("height", None)
+    if not record.get("aspect_ratio") and width and height:
+        record["aspect_ratio"] = f"{width}:{height}"  # saved before models named their shapes
+    record.setdefault("model", story.image_model)
     known = {f.name for f in dataclasses.fields(ImageParams)}
     seed = record.get("seed")
     if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:  # saved before seeds were checked
@@ -233,9 +245,47 @@ def story_params(story: StoryRecord) -> tuple[ImageParams, tuple[str, ...]]:
     return params, blocklist
 
 
+def refit_story_params(
+    library: Library, story_id: int, models: dict[str, ImageModel]
+) -> tuple[ImageParams, tuple[str, ...], list[str]]:
+    """A story's picture settings made acceptable to the models on offer now, saved if they
+    changed, with a note for the teacher for each change: a story drawn with a model that is
+    retired (or not offered by this backend) is redrawn with the default model."""
+    story = library.get_story(story_id)
+    params, blocklist = story_params(story)
+    notes: list[str] = []
+    if params.model in models:
+        model = models[params.model]
+    else:
+        model = next(iter(models.values()))
+        old = RETIRED_MODELS.get(params.model, params.model)
+        why = "is no longer offered" if params.model in RETIRED_MODELS else "is not offered here"
+        notes.append(f"{old} {why}, so this story's pictures are drawn with {model.label}")
+        shape = nearest_shape(params.aspect_ratio, model) if params.aspect_ratio else None
+        params = dataclasses.replace(
+            params, aspect_ratio=shape, steps=None, cfg_scale=None, sampler=None
+        )
+    params, changes = fit_params(params, model)
+    notes += changes
+    if notes:
+        library.update_story(
+            story_id, image_model=model.id, image_params=_params_record(params, blocklist)
+        )
+    return params, blocklist, [f"{note[0].upper()}{note[1:]}." for note in notes]
+
+
+def _params_for(
+    library: Library, story: StoryRecord, backend: PictureBackend | None
+) -> tuple[ImageParams, tuple[str, ...]]:
+    if backend is None:
+        return story_params(story)
+    params, blocklist, _notes = refit_story_params(library, story.id, backend.models)
+    return params, blocklist
+
+
 def generate_story(
     library: Library,
-    client: NvidiaImageClient | None,
+    backend: PictureBackend | None,
     story_id: int,
     frame_ids: Iterable[int] | None = None,
     reseed: bool = False,
@@ -245,17 +295,17 @@ def generate_story(
     as soon as it is saved. Frames finish in any order; each is committed on its own. Frames
     another worker is drawing right now are skipped (see storage/claims.py)."""
     story = library.get_story(story_id)
-    params, blocklist = story_params(story)
+    params, blocklist = _params_for(library, story, backend)
     with Work(library, story_id, lease_s) as work:
         frames = work.claim(frame_ids)
         yield from _draw_claimed(
-            library, client, work, frames, params, blocklist, reseed, story.language
+            library, backend, work, frames, params, blocklist, reseed, story.language
         )
 
 
 def _draw_claimed(
     library: Library,
-    client: NvidiaImageClient | None,
+    backend: PictureBackend | None,
     work: Work,
     frames: list[FrameRecord],
     params: ImageParams,
@@ -265,12 +315,11 @@ def _draw_claimed(
 ) -> Iterator[FrameRecord]:
     if not frames:
         return
-    workers = client.settings.image_concurrency if client else 1
-    pool = ThreadPoolExecutor(max(1, workers), "storyboard")
+    pool = ThreadPoolExecutor(backend.concurrency if backend else 1, "storyboard")
     try:
         futures = [
             pool.submit(
-                _draw_one, library, client, frame, _seeded(params, reseed), blocklist, language
+                _draw_one, library, backend, frame, _seeded(params, reseed), blocklist, language
             )
             for frame in frames
         ]
@@ -287,25 +336,27 @@ def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
 
 
 def _save_result(
-    library: Library, frame_id: int, result: GeneratedImage | ImageAPIError
+    library: Library, frame_id: int, result: GeneratedImage | ImageAPIError, model: str
 ) -> FrameRecord:
     if isinstance(result, GeneratedImage):
+        data = result.data
         return library.save_frame_result(
-            frame_id, "done", image=result.data, thumbnail=thumbnail(result.data), seed=result.seed
+            frame_id, "done", data, thumbnail(data), seed=result.seed, model=model
         )
     status = "filtered" if isinstance(result, ContentFilteredError) else "failed"
     return library.save_frame_result(frame_id, status, error=str(result))
 
 
+NO_BACKEND = (
+    "No picture backend is set up (neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL), so this "
+    "frame has no picture yet. Set one up and choose 'Generate missing pictures'."
+)
+
+
 def _save_placeholder(library: Library, frame: FrameRecord) -> FrameRecord:
     card = placeholder_card(frame.text)
     return library.save_frame_result(
-        frame.id,
-        "no_backend",
-        image=card,
-        thumbnail=thumbnail(card),
-        error="No NVIDIA API key is set, so this frame has no picture yet. "
-        "Add NVIDIA_API_KEY and choose 'Generate missing pictures'.",
+        frame.id, "no_backend", image=card, thumbnail=thumbnail(card), error=NO_BACKEND
     )
 
 
@@ -322,7 +373,7 @@ class StoryEvent:
 def stream_story(
     library: Library,
     settings: Settings,
-    client: NvidiaImageClient | None,
+    backend: PictureBackend | None,
     source: bytes | str | Path,
     options: StoryOptions,
     engine: SpeechEngine | None = None,
@@ -355,13 +406,13 @@ def stream_story(
         bible = notes_bible(options.characters).to_json()
         offline = {"path": OFFLINE, "notice": offline_reason(settings)}
         story = library.update_story(story.id, bible=bible | offline)
-    yield from _storyboard(library, settings, client, story, decoded, engine, language)
+    yield from _storyboard(library, settings, backend, story, decoded, engine, language)
 
 
 def finish_story(
     library: Library,
     settings: Settings,
-    client: NvidiaImageClient | None,
+    backend: PictureBackend | None,
     story_id: int,
     engine: SpeechEngine | None = None,
 ) -> Iterator[StoryEvent]:
@@ -377,15 +428,15 @@ def finish_story(
         narration = library.path(story.narration_path)
         decoded = decode_audio(narration, settings)
         engine = engine or load_engine(settings)
-        yield from _storyboard(library, settings, client, story, decoded, engine, story.language)
-    for frame in generate_story(library, client, story_id, lease_s=settings.work_lease_s):
+        yield from _storyboard(library, settings, backend, story, decoded, engine, story.language)
+    for frame in generate_story(library, backend, story_id, lease_s=settings.work_lease_s):
         yield StoryEvent("frame_done", story_id, frame)
 
 
 def _storyboard(
     library: Library,
     settings: Settings,
-    client: NvidiaImageClient | None,
+    backend: PictureBackend | None,
     story: StoryRecord,
     decoded: DecodedAudio,
     engine: SpeechEngine,
@@ -393,7 +444,7 @@ def _storyboard(
 ) -> Iterator[StoryEvent]:
     """Transcribe the story's narration and draw each sentence's picture as soon as the sentence
     is final; sentences that already have their frame are kept as they are."""
-    params, blocklist = story_params(story)
+    params, blocklist = _params_for(library, story, backend)
     segments, info = engine.transcribe(decoded.samples, language=normalize_language(language))
     library.update_story(story.id, language=info.language)
     have = {frame.index for frame in story.frames}
@@ -401,11 +452,11 @@ def _storyboard(
     if writer_on:  # while Whisper transcribes
         threading.Thread(target=warm_up, name="scene-writer-warm-up", daemon=True).start()
     events: queue.Queue[StoryEvent | BaseException | None] = queue.Queue()
-    drawing = ThreadPoolExecutor(max(1, settings.image_concurrency), "storyboard")
+    drawing = ThreadPoolExecutor(backend.concurrency if backend else 1, "storyboard")
 
     def draw(work: Work, frame: FrameRecord) -> None:
         try:
-            saved = _draw_one(library, client, frame, params, blocklist, info.language)
+            saved = _draw_one(library, backend, frame, params, blocklist, info.language)
             work.finished(saved.id)
             events.put(StoryEvent("frame_done", story.id, saved))
         except BaseException as error:  # handed to the caller's thread
@@ -473,7 +524,7 @@ def _final_sentences(
 
 def _draw_one(
     library: Library,
-    client: NvidiaImageClient | None,
+    backend: PictureBackend | None,
     frame: FrameRecord,
     params: ImageParams,
     blocklist: tuple[str, ...],
@@ -483,13 +534,13 @@ def _draw_one(
     reason = blocked_reason(text, blocklist, language)
     if reason:
         return library.save_frame_result(frame.id, "filtered", error=reason)
-    if client is None:
+    if backend is None:
         return _save_placeholder(library, frame)
     try:
-        result: GeneratedImage | ImageAPIError = client.generate(frame.prompt, params)
+        result: GeneratedImage | ImageAPIError = backend.generate(frame.prompt, params)
     except ImageAPIError as error:
         result = error
-    return _save_result(library, frame.id, result)
+    return _save_result(library, frame.id, result, params.model)
 
 
 def _params_record(params: ImageParams, blocklist: tuple[str, ...]) -> dict:

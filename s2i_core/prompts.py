@@ -174,10 +174,10 @@ class _BudgetedPrompt:
 
 def prompt_budget(model: str | None) -> int:
     """Tokens (counted the way CLIP counts them) that the model's text encoder reads."""
-    from .nvidia import IMAGE_MODELS  # the registry of hosted models and their families
+    from .pictures.nvidia import NVIDIA_MODELS  # the hosted models and their families
 
-    known = IMAGE_MODELS.get(model or "")
-    return T5_BUDGET if known is not None and known.family == "flux" else CLIP_BUDGET
+    known = NVIDIA_MODELS.get(model or "")
+    return T5_BUDGET if known is not None and known.family.startswith("flux") else CLIP_BUDGET
 
 
 def clip_tokens(text: str) -> int:

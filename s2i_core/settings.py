@@ -17,7 +17,9 @@ ENV_NAMES = {
     "nvidia_api_key": "NVIDIA_API_KEY",
     "nvidia_base_url": "S2I_NVIDIA_BASE_URL",
     "nvcf_status_url": "S2I_NVCF_STATUS_URL",
+    "image_backend": "S2I_IMAGE_BACKEND",
     "image_model": "S2I_IMAGE_MODEL",
+    "local_image_model": "S2I_LOCAL_IMAGE_MODEL",
     "whisper_model": "S2I_WHISPER_MODEL",
     "asr_engine": "S2I_ASR_ENGINE",
     "asr_device": "S2I_ASR_DEVICE",
@@ -37,6 +39,7 @@ ENV_NAMES = {
     "llm_timeout": "S2I_LLM_TIMEOUT",
 }
 LLM_MODES = ("auto", "off")
+IMAGE_BACKENDS = ("auto", "nvidia", "local", "none")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,9 @@ class Settings:
     nvidia_api_key: str = field(default="", repr=False)
     nvidia_base_url: str = "https://ai.api.nvidia.com/v1/genai"
     nvcf_status_url: str = "https://api.nvcf.nvidia.com/v2/nvcf/pexec/status"
-    image_model: str = "stabilityai/stable-diffusion-xl"
+    image_backend: str = "auto"  # auto | nvidia | local | none (see s2i_core.pictures)
+    image_model: str = "stabilityai/stable-diffusion-xl"  # NVIDIA's model for new stories
+    local_image_model: str = ""  # a Hugging Face id or a save_pretrained folder (diffusers)
     whisper_model: str = "base"  # bundled multilingual base; "tiny.en", a folder, or a model name
     asr_engine: str = "auto"  # auto | faster-whisper | openai-whisper | torch-batched
     asr_device: str = "auto"  # auto | cpu | cuda
@@ -86,6 +91,14 @@ class Settings:
                 f"The setting S2I_LLM must be auto or off, not {str(values['llm'])[:40]!r}. "
                 "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
             )
+        backend = str(values.get("image_backend", "auto")).lower()
+        if backend not in IMAGE_BACKENDS:
+            raise SettingsError(
+                f"The setting S2I_IMAGE_BACKEND must be one of {', '.join(IMAGE_BACKENDS)}, "
+                f"not {backend[:40]!r}. Fix it in the environment or in .streamlit/secrets.toml "
+                "and start the app again."
+            )
+        values["image_backend"] = backend
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -102,10 +115,6 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
-
-    @property
-    def has_image_backend(self) -> bool:
-        return bool(self.nvidia_api_key)
 
     @property
     def has_scene_writer(self) -> bool:

@@ -6,7 +6,6 @@ transcription and then stays in memory; ``loaded_engine`` only reports one that 
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -14,7 +13,7 @@ import streamlit as st
 from s2i_core.settings import Settings
 
 if TYPE_CHECKING:
-    from s2i_core.nvidia import NvidiaImageClient
+    from s2i_core.pictures import PictureBackend
     from s2i_core.speech import SpeechEngine
     from s2i_core.storage import Library
 
@@ -28,13 +27,16 @@ def library(settings: Settings) -> Library:
     return _library(settings.db_url, str(settings.media_dir.resolve()), settings)
 
 
-def image_client(settings: Settings) -> NvidiaImageClient | None:
-    """One client per process, so its rate limit and concurrency cap cover every session.
-    None when no NVIDIA key is configured (frames then get a 'no picture yet' card)."""
-    if not settings.has_image_backend:
+def picture_backend(settings: Settings) -> PictureBackend | None:
+    """One picture backend per process (NVIDIA's client, or the local model loaded once), so its
+    rate limit, concurrency cap and GPU cover every session. None when no backend is set up
+    (frames then get a 'no picture yet' card)."""
+    from s2i_core.pictures import choose_backend
+    from s2i_core.pictures.base import backend_key
+
+    if choose_backend(settings).name == "none":
         return None
-    key_id = hashlib.sha256(settings.nvidia_api_key.encode()).hexdigest()
-    return _image_client(key_id, settings.nvidia_base_url, settings.nvcf_status_url, settings)
+    return _picture_backend(backend_key(settings), settings)
 
 
 def speech_engine(settings: Settings) -> SpeechEngine:
@@ -65,12 +67,12 @@ def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
 
 
 @st.cache_resource(show_spinner=False)
-def _image_client(key_id: str, base_url: str, status_url: str, _settings: Settings):
-    from s2i_core.nvidia import NvidiaImageClient
+def _picture_backend(key: str, _settings: Settings):
+    from s2i_core.pictures import load_backend
 
     rpm = _settings.image_rpm  # counted in the database: one rate for every replica on this key
     shared = library(_settings).request_limiter(_settings.nvidia_api_key, rpm) if rpm else None
-    return NvidiaImageClient(_settings, rate_limiter=shared)
+    return load_backend(_settings, rate_limiter=shared)
 
 
 @st.cache_resource(show_spinner=False)

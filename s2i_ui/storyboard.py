@@ -15,7 +15,14 @@ import streamlit as st
 
 from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
-from s2i_core.pipeline import finish_story, frame_drafts, generate_story, story_params
+from s2i_core.pictures import choose_backend
+from s2i_core.pipeline import (
+    finish_story,
+    frame_drafts,
+    generate_story,
+    refit_story_params,
+    story_params,
+)
 from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
@@ -88,12 +95,12 @@ def run_finish(library: Library, settings: Settings, story: StoryRecord) -> None
     """Transcribe the stored narration again if sentences are missing, then draw what is
     missing, saying how far it got."""
     roles.require_teacher(settings, "finish stories")
-    client = resources.image_client(settings)
+    backend = _backend_or_error(settings)
     engine = resources.speech_engine(settings) if story.sentences_missing else None
     found = drawn = 0
     with st.status("Finishing the story…", expanded=True) as status:
         try:
-            for event in finish_story(library, settings, client, story.id, engine):
+            for event in finish_story(library, settings, backend, story.id, engine):
                 found += event.kind == "frame_added"
                 drawn += event.kind == "frame_done"
                 status.update(label=f"{found} sentences found again · {drawn} pictures drawn")
@@ -143,6 +150,28 @@ def frame_controls(
             regenerate_frame(library, settings, story, frame, reseed=True)
         if with_prompt.button("Use this prompt", key=f"reprompt_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, prompt=prompt)
+        earlier_pictures(library, settings, frame)
+
+
+def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -> None:
+    """Every picture the frame had: the teacher can show an earlier one again."""
+    pictures = library.frame_pictures(frame.id)
+    if len(pictures) < 2:
+        return
+    st.divider()
+    st.caption(f"Earlier pictures ({len(pictures)}). The one shown now is marked.")
+    columns = st.columns(min(len(pictures), 4))
+    for number, picture in enumerate(reversed(pictures)):
+        with columns[number % len(columns)]:
+            path = library.path(picture.thumb_path or picture.image_path)
+            if path.is_file():
+                st.image(str(path), width="stretch")
+            if picture.id == frame.picture_id:
+                st.caption(f"Try {picture.attempt} · shown")
+            elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):
+                roles.require_teacher(settings, "choose pictures")
+                library.show_picture(frame.id, picture.id)
+                st.rerun()
 
 
 def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> str:
@@ -228,17 +257,16 @@ def run_generation(
     afterwards to show it again with its controls.
     """
     roles.require_teacher(settings, "make pictures")
-    client = resources.image_client(settings)
+    backend = _backend_or_error(settings)
     wanted = set(frame_ids) if frame_ids is not None else {f.id for f in missing_frames(story)}
     if not wanted:
         st.info("Every frame already has its picture.")
         return []
-    if client is None:
-        st.warning(
-            "No NVIDIA API key is configured, so frames get a 'no picture yet' card. "
-            "Set NVIDIA_API_KEY and choose 'Generate missing pictures' later.",
-            icon=":material/key:",
-        )
+    if backend is None:
+        st.warning(choose_backend(settings).detail, icon=":material/key:")
+    else:
+        for note in refit_story_params(library, story.id, backend.models)[2]:
+            st.session_state.setdefault("s2i_notices", []).append(note)
     progress = st.progress(0.0, text=f"Drawing {len(wanted)} pictures…")
     slots = grid_slots(story.frames)
     for frame in story.frames:
@@ -249,7 +277,7 @@ def run_generation(
     finished: list[FrameRecord] = []
     try:
         lease_s = settings.work_lease_s
-        for frame in generate_story(library, client, story.id, wanted, reseed, lease_s):
+        for frame in generate_story(library, backend, story.id, wanted, reseed, lease_s):
             finished.append(frame)
             with slots[frame.id].container(border=True):
                 widgets.frame_card(frame, library, details=True)
@@ -260,6 +288,15 @@ def run_generation(
         widgets.show_error(error)
     summarize(finished)
     return finished
+
+
+def _backend_or_error(settings: Settings):
+    with st.spinner("Loading the picture model…"):
+        try:
+            return resources.picture_backend(settings)
+        except S2IError as error:  # a local model that cannot load: say why, draw placeholders
+            widgets.show_error(error)
+            return None
 
 
 def summarize(frames: list[FrameRecord]) -> None:

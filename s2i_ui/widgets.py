@@ -161,7 +161,7 @@ def frame_card(
     else:
         st.markdown(f"**{frame.index + 1}**")
     st.markdown(plain(frame.text))
-    if details and frame.error and frame.status != "done":
+    if details and frame.error:  # on a done frame: why a redo left the earlier picture
         st.caption(plain(frame.error))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s2i_core.nvidia import NvidiaImageClient
+from s2i_core.pictures.nvidia import NvidiaBackend
 from s2i_core.settings import Settings
 from tests.nvidia_stub import NvidiaStub
 
@@ -32,7 +32,5 @@ def stub_settings(stub: NvidiaStub, **overrides: Any) -> Settings:
 
 def stub_client(
     stub: NvidiaStub, client_options: dict[str, Any] | None = None, **settings: Any
-) -> NvidiaImageClient:
-    return NvidiaImageClient(
-        stub_settings(stub, **settings), **(FAST_CLIENT | (client_options or {}))
-    )
+) -> NvidiaBackend:
+    return NvidiaBackend(stub_settings(stub, **settings), **(FAST_CLIENT | (client_options or {})))

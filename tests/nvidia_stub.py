@@ -21,6 +21,10 @@ Faults, for ``fail_next(...)`` or ``behaviour.always``: "429", "401", "403", "42
 PNG), "black" (SUCCESS with an all-black picture), "never_ready" (202, then 202 forever),
 "slow" (answers after ``slow_seconds``), "hangup" (closes the connection without an answer).
 A prompt containing ``filter_word`` comes back CONTENT_FILTERED.
+
+Bodies are checked against the published request schemas (s2i_core/pictures/schemas, all with
+``additionalProperties: false``) with ``jsonschema``; a body that breaks one gets the service's
+422, ``{"detail": [{"loc", "msg", "type"}, ...]}``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jsonschema
 from PIL import Image, ImageDraw, ImageFont
+
+from s2i_core.pictures.nvidia import SCHEMAS_DIR
 
 FAKE_KEY = "nvapi-test.fake-key"  # obviously not a real key
 GENAI_PREFIX = "/v1/genai/"
@@ -63,47 +70,22 @@ FAULTS = {
     "hangup",
 }
 
-# The contract, written out independently of the client's model registry so that tests compare
-# the client against the contract and not against itself.
-SAMPLERS = {"K_DPM_2_ANCESTRAL", "K_EULER_ANCESTRAL", "DDIM", "K_EULER", "K_DPMPP_2M"}
+# The hosted models: which answer shape each gives. What each accepts is its published schema.
+MODELS: dict[str, str] = {
+    "stabilityai/stable-diffusion-xl": "sdxl",
+    "stabilityai/stable-diffusion-3-medium": "sd3",
+    "black-forest-labs/flux.1-schnell": "flux",
+    "black-forest-labs/flux.1-dev": "flux",
+    "black-forest-labs/flux.2-klein-4b": "flux",
+}
 SD3_RATIOS = {
     "1:1": (1, 1),
     "16:9": (16, 9),
     "9:16": (9, 16),
-    "21:9": (21, 9),
-    "9:21": (9, 21),
     "3:2": (3, 2),
     "2:3": (2, 3),
     "5:4": (5, 4),
     "4:5": (4, 5),
-}
-MODELS: dict[str, dict[str, Any]] = {
-    "stabilityai/stable-diffusion-xl": {
-        "family": "sdxl",
-        "steps": (1, 50),
-        "cfg": (0, 35),
-        "sides": (512, 1536),
-    },
-    "stabilityai/sdxl-turbo": {
-        "family": "sdxl",
-        "steps": (1, 4),
-        "cfg": (0, 0),
-        "sides": (512, 512),
-    },
-    "stabilityai/stable-diffusion-3-medium": {"family": "sd3", "steps": (1, 100), "cfg": (0, 10)},
-    "black-forest-labs/flux.1-schnell": {
-        "family": "flux",
-        "steps": (1, 4),
-        "cfg": None,
-        "sides": (768, 1344),
-    },
-    "black-forest-labs/flux.1-dev": {
-        "family": "flux",
-        "steps": (1, 50),
-        "cfg": (1, 9),
-        "sides": (768, 1344),
-        "mode": "base",
-    },
 }
 
 
@@ -355,9 +337,9 @@ class _Handler(BaseHTTPRequestHandler):
             return answer(404, _problem(404, "Not Found", f"Function '{model}' not found."))
         if body is None:
             return answer(422, _problem(422, "Unprocessable Entity", "Body is not valid JSON."))
-        problem = validate_body(model, body)
-        if problem:
-            return answer(422, _problem(422, "Unprocessable Entity", problem))
+        problems = validate_body(model, body)
+        if problems:
+            return answer(422, {"detail": problems})
 
         self.stub._sleep(self.stub.behaviour.latency)
         fault = self.stub._next_fault()
@@ -368,9 +350,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {}
             if status == 429 and self.stub.behaviour.retry_after is not None:
                 headers["Retry-After"] = f"{self.stub.behaviour.retry_after:g}"
-            detail = {422: "steps: value is not allowed", 429: "Too many requests."}.get(
-                status, "Scripted failure."
-            )
+            if status == 422:
+                return answer(422, {"detail": SCRIPTED_422})
+            detail = "Too many requests." if status == 429 else "Scripted failure."
             return answer(status, _problem(status, f"Stub {status}", detail), headers)
         if fault == "slow":
             self.stub._sleep(self.stub.behaviour.slow_seconds)
@@ -385,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
         return answer(200, payload)
 
     def _payload(self, model: str, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
-        family = MODELS[model]["family"]
+        family = MODELS[model]
         prompt = body["text_prompts"][0]["text"] if family == "sdxl" else body["prompt"]
         width, height = _stub_size(family, body)
         seed = body.get("seed") or int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4])
@@ -466,111 +448,23 @@ def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
 
 
 # --- request validation (the contract) -------------------------------------------------------
-def validate_body(model: str, body: Any) -> str | None:
-    """What is wrong with ``body`` for ``model``, or None."""
-    if not isinstance(body, dict):
-        return "body: must be a JSON object"
-    spec = MODELS[model]
-    family = spec["family"]
-    if family == "sdxl":
-        allowed = {"text_prompts", "cfg_scale", "sampler", "seed", "steps", "height", "width"}
-        required = {"text_prompts"}
-    elif family == "sd3":
-        allowed = {
-            "prompt",
-            "negative_prompt",
-            "cfg_scale",
-            "aspect_ratio",
-            "seed",
-            "steps",
-            "mode",
-        }
-        required = {"prompt", "mode"}
-    else:
-        allowed = {"prompt", "width", "height", "seed", "steps"}
-        if spec.get("mode"):
-            allowed |= {"mode", "cfg_scale"}
-        required = {"prompt"}
-    if extra := set(body) - allowed:
-        return f"{sorted(extra)[0]}: extra fields not permitted"
-    if missing := required - set(body):
-        return f"{sorted(missing)[0]}: field required"
-    checks = [_check_seed(body), _check_range(body, "steps", spec["steps"], integer=True)]
-    if "cfg_scale" in body:
-        checks.append(_check_range(body, "cfg_scale", spec["cfg"], integer=False))
-    if family == "sdxl":
-        checks += [
-            _check_text_prompts(body.get("text_prompts")),
-            _check_choice(body, "sampler", SAMPLERS),
-        ]
-    else:
-        checks.append(_check_text(body, "prompt"))
-    if family == "sd3":
-        checks += [
-            _check_choice(body, "mode", {"text-to-image"}),
-            _check_choice(body, "aspect_ratio", set(SD3_RATIOS)),
-        ]
-        if "negative_prompt" in body and not isinstance(body["negative_prompt"], str):
-            checks.append("negative_prompt: must be a string")
-    else:
-        checks += [_check_side(body, name, spec["sides"]) for name in ("width", "height")]
-    if spec.get("mode"):
-        checks.append(_check_choice(body, "mode", {spec["mode"]}))
-    return next((problem for problem in checks if problem), None)
+SCRIPTED_422 = [
+    {
+        "loc": ["body", "steps"],
+        "msg": "Input should be less than or equal to 100",
+        "type": "less_than_equal",
+    }
+]
 
 
-def _is_number(value: Any, integer: bool) -> bool:
-    kinds = int if integer else (int, float)
-    return isinstance(value, kinds) and not isinstance(value, bool)
-
-
-def _check_range(body: dict, name: str, bounds: tuple | None, integer: bool) -> str | None:
-    if name not in body:
-        return None
-    if bounds is None:
-        return f"{name}: not accepted by this model"
-    value, (low, high) = body[name], bounds
-    if not _is_number(value, integer) or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        return f"{name}: must be {kind} from {low} to {high}"
-    return None
-
-
-def _check_seed(body: dict) -> str | None:
-    return _check_range(body, "seed", (0, 4_294_967_295), integer=True)
-
-
-def _check_side(body: dict, name: str, bounds: tuple[int, int]) -> str | None:
-    problem = _check_range(body, name, bounds, integer=True)
-    if problem is None and name in body and body[name] % 64:
-        problem = f"{name}: must be a multiple of 64"
-    return problem
-
-
-def _check_choice(body: dict, name: str, choices: set[str]) -> str | None:
-    if name in body and body[name] not in choices:
-        return f"{name}: must be one of {sorted(choices)}"
-    return None
-
-
-def _check_text(body: dict, name: str) -> str | None:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        return f"{name}: must be a non-empty string"
-    return None
-
-
-def _check_text_prompts(prompts: Any) -> str | None:
-    if not isinstance(prompts, list) or not prompts:
-        return "text_prompts: must be a non-empty list"
-    for number, item in enumerate(prompts):
-        if not isinstance(item, dict) or set(item) != {"text", "weight"}:
-            return f"text_prompts.{number}: must have exactly 'text' and 'weight'"
-        if _check_text(item, "text") or not _is_number(item["weight"], integer=False):
-            return f"text_prompts.{number}: needs a non-empty text and a numeric weight"
-    if not any(item["weight"] > 0 for item in prompts):
-        return "text_prompts: needs at least one prompt with a positive weight"
-    return None
+def validate_body(model: str, body: Any) -> list[dict[str, Any]]:
+    """What is wrong with ``body`` for ``model`` as the service's 422 detail items; [] if none."""
+    schema = json.loads((SCHEMAS_DIR / f"{model.split('/', 1)[1]}.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    return [
+        {"loc": ["body", *error.absolute_path], "msg": error.message, "type": error.validator}
+        for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    ]
 
 
 # --- pictures --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from s2i_core.audio import wav_bytes
-from s2i_core.images import placeholder_card, thumbnail
+from s2i_core.pictures.images import placeholder_card, thumbnail
 from s2i_core.pipeline import frame_drafts
 from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
@@ -156,7 +156,7 @@ def test_home_says_single_user_mode_and_loads_no_model(env, library):
     assert "not loaded yet" in page  # the speech model waits for the first transcription
     assert "faster-whisper · Whisper `base` · CPU" in page  # what auto picks on this machine
     assert "1 story saved" in page
-    assert "No NVIDIA API key" in page
+    assert "Neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL is set" in page
     assert "Start a storytelling session" in labels(at)
 
 
@@ -181,6 +181,31 @@ def test_home_with_a_passcode_is_a_student_view(classroom):
 # --- roles -------------------------------------------------------------------------------------
 def menu(at: AppTest) -> list[str]:
     return [link.proto.label for link in at.sidebar.get("page_link")]
+
+
+def test_picture_options_offer_only_what_each_model_accepts(env):
+    at = open_page(CREATE)
+    assert at.selectbox(key="c_model").value == "stabilityai/stable-diffusion-xl"
+    assert not [box for box in at.selectbox if box.key.startswith("c_shape_")]  # square only
+    assert "1:1 square (1024×1024), the only one it draws" in texts(at)
+    assert at.selectbox(key="c_sampler_stabilityai/stable-diffusion-xl").options == [
+        "K_DPM_2_ANCESTRAL", "K_EULER_ANCESTRAL", "DDIM", "K_LMS",
+    ]  # fmt: skip
+    steps = at.slider(key="c_steps_stabilityai/stable-diffusion-xl")
+    cfg = at.slider(key="c_cfg_stabilityai/stable-diffusion-xl")
+    assert (steps.min, steps.max, steps.value) == (5, 100, 25)
+    assert (cfg.min, cfg.max, cfg.value) == (1.5, 9.0, 5.0)
+
+    at.selectbox(key="c_model").select("stabilityai/stable-diffusion-3-medium").run()
+    shapes = at.selectbox(key="c_shape_stabilityai/stable-diffusion-3-medium").options
+    assert [shape.split()[0] for shape in shapes] == [
+        "1:1", "16:9", "9:16", "5:4", "4:5", "3:2", "2:3",
+    ]  # fmt: skip
+    at.selectbox(key="c_model").select("black-forest-labs/flux.1-schnell").run()
+    shapes = at.selectbox(key="c_shape_black-forest-labs/flux.1-schnell").options
+    sizes = [tuple(map(int, shape.split("(")[1].rstrip(")").split("×"))) for shape in shapes]
+    assert all(768 <= side <= 1344 and side % 64 == 0 for size in sizes for side in size)
+    assert not [s for s in at.slider if s.key.startswith("c_cfg_black")]  # no guidance to set
 
 
 def test_the_menu_lists_create_only_for_the_teacher(classroom):

@@ -146,6 +146,28 @@ def test_delete_removes_the_story_and_its_files(tmp_path, made_story):
             ("story", FIXTURES / "en_story.wav", "--title", "x", "--image-model", "acme/nope"),
             "acme/nope",
         ),
+        *[
+            (("story", FIXTURES / "en_story.wav", "--title", "x", *options), allowed)
+            for options, allowed in [
+                (("--aspect", "16:9"), "choose one of 1:1)"),
+                (("--steps", "3"), "from 5 to 100"),
+                (("--cfg", "1"), "above 1 up to 9"),
+                (("--cfg", "12.5"), "above 1 up to 9"),
+                (("--sampler", "K_EULER"), "K_DPM_2_ANCESTRAL, K_EULER_ANCESTRAL, DDIM, K_LMS"),
+                (("--seed", "4294967296"), "0 to 4294967295"),
+                (("--seed", "-1"), "0 to 4294967295"),
+                (("--image-model", "stabilityai/sdxl-turbo"), "stable-diffusion-xl"),
+                (
+                    ("--image-model", "stabilityai/stable-diffusion-3-medium", "--aspect", "21:9"),
+                    "1:1, 16:9, 9:16, 5:4, 4:5, 3:2, 2:3",
+                ),
+                (
+                    ("--image-model", "black-forest-labs/flux.1-schnell", "--steps", "8"),
+                    "from 1 to 4",
+                ),
+            ]
+        ],
+        (("regenerate", "999", "--steps", "3"), "999"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(tmp_path, args, needle):
@@ -293,3 +315,41 @@ def test_story_with_the_scene_writer_says_how_long_pictures_waited_for_it(tmp_pa
         assert (
             frame["prompt"] in prompts and "a little grey wolf with a yellow hat" in frame["prompt"]
         )
+
+
+def test_models_lists_each_model_with_its_options_and_defaults(tmp_path):
+    listed = json.loads(run_cli("models", "--json", env=cli_env(tmp_path)).stdout)
+    models = {model["id"]: model for model in listed["models"]}
+    assert listed["default"] == "stabilityai/stable-diffusion-xl"
+    assert listed["backend"]["name"] == "none"  # no key, no local model: the cards
+    sdxl = models["stabilityai/stable-diffusion-xl"]
+    assert sdxl["aspect_ratios"] == ["1:1"] and sdxl["sizes"] == {"1:1": "1024x1024"}
+    assert sdxl["steps"] == {"min": 5, "max": 100, "default": 25}
+    assert sdxl["cfg"] == {"above": 1.0, "max": 9.0, "default": 5.0}
+    assert sdxl["default_sampler"] == "K_DPM_2_ANCESTRAL" and "K_LMS" in sdxl["samplers"]
+    assert models["black-forest-labs/flux.1-schnell"]["cfg"] is None
+    assert len(models["stabilityai/stable-diffusion-3-medium"]["aspect_ratios"]) == 7
+    assert "stabilityai/sdxl-turbo" not in models
+    text = run_cli("models", env=cli_env(tmp_path)).stdout
+    assert "black-forest-labs/flux.2-klein-4b" in text and "K_DPM_2_ANCESTRAL (default)" in text
+
+
+def test_picture_options_reach_the_service_and_regenerate_keeps_them(tmp_path):
+    with NvidiaStub() as stub:
+        env = cli_env(tmp_path, stub)
+        story = json.loads(
+            run_cli(
+                "story", FIXTURES / "en_story.wav", "--title", "Wide", "--json",
+                "--image-model", "black-forest-labs/flux.1-dev", "--aspect", "16:9",
+                "--steps", "12", "--cfg", "3.5", "--seed", "4294967295", env=env,
+            ).stdout
+        )  # fmt: skip
+        first = stub.generation_requests()[0].body
+        assert (first["width"], first["height"], first["steps"]) == (1344, 768, 12)
+        assert (first["cfg_scale"], first["seed"]) == (3.5, 4294967295)
+        stub.reset()
+        run_cli("regenerate", story["id"], "--frame", "0", "--steps", "20", env=env)
+        [again] = stub.generation_requests()
+        assert (again.body["width"], again.body["steps"]) == (1344, 20)
+        assert again.body["seed"] != 4294967295  # a redone frame is a new picture
+        assert all(r.status == 200 for r in stub.generation_requests())

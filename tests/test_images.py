@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from s2i_core.errors import BadImageError
-from s2i_core.images import (
+from s2i_core.pictures.images import (
     MAX_IMAGE_BYTES,
     BlankImageError,
     placeholder_card,

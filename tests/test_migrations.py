@@ -166,3 +166,25 @@ def test_a_story_killed_in_transcription_by_an_older_version_reads_as_interrupte
         story = library.get_story(story_id)
         assert story.status == "interrupted" and story.sentences_missing
         assert [s.status for s in library.list_stories()] == ["interrupted"]
+
+
+def test_pictures_drawn_before_0008_become_each_frames_first_picture(settings: Settings):
+    story_id = save_story_at_0001(settings)
+    command.upgrade(alembic_config(settings), "0007")
+    engine = create_engine(settings.db_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE frames SET image_path = 'media/1/frame-1.png', "
+                "thumb_path = 'media/1/frame-1-thumb.jpg', seed = 99, attempts = 3 "
+                "WHERE status = 'done'"
+            )
+        )
+    engine.dispose()
+    with Library(settings) as library:
+        done, failed = library.get_story(story_id).frames
+        [first] = library.frame_pictures(done.id)
+        assert (first.attempt, first.seed, first.image_path) == (3, 99, "media/1/frame-1.png")
+        assert (first.model, first.prompt) == ("stabilityai/stable-diffusion-xl", done.prompt)
+        assert done.picture_id == first.id and done.image_path == first.image_path
+        assert library.frame_pictures(failed.id) == [] and failed.picture_id is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import re
 import socket
 import time
 import traceback
@@ -23,16 +24,12 @@ from s2i_core.errors import (
     MissingKeyError,
     RateLimitedError,
     ServiceUnavailableError,
+    ServiceUnreachableError,
     UnknownModelError,
 )
-from s2i_core.nvidia import (
-    IMAGE_MODELS,
-    GeneratedImage,
-    ImageParams,
-    NvidiaImageClient,
-    RateLimiter,
-    get_image_model,
-)
+from s2i_core.pictures import GeneratedImage, ImageParams, generate_many, get_model
+from s2i_core.pictures.limiter import RateLimiter
+from s2i_core.pictures.nvidia import NVIDIA_MODELS, NvidiaBackend
 from s2i_core.settings import Settings
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import FAKE_KEY, NvidiaStub
@@ -51,15 +48,6 @@ CONTRACT_BODIES = {
         "height": 1024,
         "width": 1024,
     },
-    "stabilityai/sdxl-turbo": {
-        "text_prompts": [{"text": "A fox jumps.", "weight": 1}],
-        "cfg_scale": 0,
-        "sampler": "K_EULER_ANCESTRAL",
-        "seed": 0,
-        "steps": 2,
-        "height": 512,
-        "width": 512,
-    },
     SD3: {
         "prompt": "A fox jumps.",
         "negative_prompt": "blurry",
@@ -75,6 +63,8 @@ CONTRACT_BODIES = {
         "height": 1024,
         "seed": 0,
         "steps": 4,
+        "mode": "base",
+        "cfg_scale": 0,
     },
     "black-forest-labs/flux.1-dev": {
         "prompt": "A fox jumps.",
@@ -83,9 +73,19 @@ CONTRACT_BODIES = {
         "seed": 0,
         "steps": 50,
         "mode": "base",
-        "cfg_scale": 3.5,
+        "cfg_scale": 5,
+    },
+    "black-forest-labs/flux.2-klein-4b": {
+        "prompt": "A fox jumps.",
+        "width": 1024,
+        "height": 1024,
+        "seed": 0,
+        "steps": 4,
+        "mode": "Image Generation",
+        "cfg_scale": 0,
     },
 }
+FLUX_DEV = "black-forest-labs/flux.1-dev"
 
 
 @pytest.fixture
@@ -102,9 +102,9 @@ def failure(
         return raised_by(client, params)
 
 
-def raised_by(client: NvidiaImageClient, params: ImageParams | None = None) -> ImageAPIError:
+def raised_by(client: NvidiaBackend, params: ImageParams | None = None) -> ImageAPIError:
     with pytest.raises(ImageAPIError) as caught:
-        client.generate("A fox in the story.", params or ImageParams())
+        client.generate("A fox in the story.", params or ImageParams(SDXL))
     return caught.value
 
 
@@ -139,8 +139,8 @@ def test_sd3_and_sdxl_answers_are_both_read(stub: NvidiaStub):
 
 def test_different_sentences_give_visibly_different_pictures(stub: NvidiaStub):
     with stub_client(stub) as client:
-        first = client.generate("The dragon slept in the cave.", ImageParams())
-        second = client.generate("The children built a snowman.", ImageParams())
+        first = client.generate("The dragon slept in the cave.", ImageParams(SDXL))
+        second = client.generate("The children built a snowman.", ImageParams(SDXL))
     difference = ImageStat.Stat(ImageChops.difference(pixels(first), pixels(second)))
     assert sum(difference.mean) / 3 > 20
 
@@ -148,17 +148,18 @@ def test_different_sentences_give_visibly_different_pictures(stub: NvidiaStub):
 def test_one_connection_is_reused_for_sequential_pictures(stub: NvidiaStub):
     with stub_client(stub) as client:
         for sentence in ("One.", "Two.", "Three."):
-            client.generate(sentence, ImageParams())
+            client.generate(sentence, ImageParams(SDXL))
     assert len({r.client_port for r in stub.generation_requests()}) == 1
 
 
-def test_aspect_ratio_and_size_are_translated_per_family(stub: NvidiaStub):
+def test_a_shape_is_an_aspect_ratio_for_sd3_and_a_size_for_flux(stub: NvidiaStub):
     with stub_client(stub) as client:
-        client.generate("Wide.", ImageParams(model=SD3, width=1344, height=768))
-        client.generate("Wide.", ImageParams(model=SDXL, aspect_ratio="16:9"))
-    sd3, sdxl = stub.generation_requests()
+        client.generate("Wide.", ImageParams(model=SD3, aspect_ratio="16:9"))
+        client.generate("Wide.", ImageParams(model=FLUX_DEV, aspect_ratio="16:9"))
+    sd3, flux = stub.generation_requests()
     assert sd3.body["aspect_ratio"] == "16:9" and "width" not in sd3.body
-    assert (sdxl.body["width"], sdxl.body["height"]) == (1344, 768)
+    assert (flux.body["width"], flux.body["height"]) == (1344, 768)
+    assert sd3.status == flux.status == 200
 
 
 # --- refused before any request ----------------------------------------------------------------
@@ -170,9 +171,9 @@ def test_missing_key_fails_without_any_request(stub: NvidiaStub):
 
 def test_model_outside_the_registry_is_named_with_the_choices(stub: NvidiaStub):
     with pytest.raises(UnknownModelError) as caught:
-        get_image_model("acme/paint-o-matic")
+        get_model(NVIDIA_MODELS, "acme/paint-o-matic")
     assert "acme/paint-o-matic" in str(caught.value)
-    assert all(model_id in str(caught.value) for model_id in IMAGE_MODELS)
+    assert all(model_id in str(caught.value) for model_id in NVIDIA_MODELS)
     with stub_client(stub) as client, pytest.raises(UnknownModelError):
         client.generate("A fox.", ImageParams(model="acme/paint-o-matic"))
     assert stub.records == []
@@ -181,17 +182,23 @@ def test_model_outside_the_registry_is_named_with_the_choices(stub: NvidiaStub):
 @pytest.mark.parametrize(
     ("params", "words"),
     [
-        (ImageParams(model="stabilityai/sdxl-turbo", steps=25), "Steps"),
-        (ImageParams(model=SDXL, cfg_scale=99), "cfg_scale"),
-        (ImageParams(model=SDXL, sampler="PAINTBRUSH"), "sampler"),
-        (ImageParams(model=SDXL, width=1000), "width"),
-        (ImageParams(model=SDXL, seed=-1), "seed"),
-        (ImageParams(model=SD3, aspect_ratio="7:3"), "7:3"),
+        (ImageParams(model=SDXL, steps=4), "from 5 to 100"),
+        (ImageParams(model=SDXL, cfg_scale=9.5), "above 1 up to 9"),
+        (ImageParams(model=SDXL, cfg_scale=1), "above 1 up to 9"),
+        (ImageParams(model=SDXL, sampler="K_EULER"), "K_DPM_2_ANCESTRAL, K_EULER_ANCESTRAL, DDIM"),
+        (ImageParams(model=SDXL, aspect_ratio="16:9"), r"choose one of 1:1\)"),
+        (ImageParams(model=SDXL, seed=-1), "0 to 4294967295"),
+        (ImageParams(model=SDXL, seed=4_294_967_296), "0 to 4294967295"),
+        (ImageParams(model=SD3, aspect_ratio="21:9"), "1:1, 16:9, 9:16, 5:4, 4:5, 3:2, 2:3"),
+        (ImageParams(model=FLUX_DEV, steps=2), "from 5 to 100"),
+        (ImageParams(model="black-forest-labs/flux.1-schnell", cfg_scale=3), "no guidance"),
+        (ImageParams(model="stabilityai/sdxl-turbo"), "not a picture model"),
     ],
 )
-def test_out_of_range_settings_are_explained_without_a_request(stub, params, words):
-    with stub_client(stub) as client, pytest.raises(InvalidRequestError, match=words):
+def test_values_the_model_refuses_are_explained_without_a_request(stub, params, words):
+    with stub_client(stub) as client, pytest.raises((InvalidRequestError, UnknownModelError)) as e:
         client.generate("A fox.", params)
+    assert re.search(words, str(e.value))
     assert stub.records == []
 
 
@@ -199,7 +206,7 @@ def test_out_of_range_settings_are_explained_without_a_request(stub, params, wor
 def test_queued_picture_is_collected_from_the_status_endpoint(stub: NvidiaStub):
     stub.behaviour.queue_polls = 3
     with stub_client(stub) as client:
-        picture = client.generate("A queued fox.", ImageParams())
+        picture = client.generate("A queued fox.", ImageParams(SDXL))
     polls = stub.poll_requests()
     assert len(stub.generation_requests()) == 1
     assert [p.status for p in polls] == [202, 202, 200]
@@ -222,7 +229,7 @@ def test_429_waits_for_retry_after_then_succeeds(stub: NvidiaStub):
     stub.behaviour.retry_after = 0.4
     stub.fail_next("429", "429")
     with stub_client(stub) as client:
-        picture = client.generate("A patient fox.", ImageParams())
+        picture = client.generate("A patient fox.", ImageParams(SDXL))
     times = [r.time for r in stub.generation_requests()]
     assert picture.attempts == 3 and len(times) == 3
     assert min(b - a for a, b in itertools.pairwise(times)) >= 0.4
@@ -243,10 +250,10 @@ def test_429_storm_ends_in_rate_limited_within_budget_and_under_the_limit(stub):
 
 def test_rate_limiter_holds_across_threads(stub: NvidiaStub):
     limiter = RateLimiter(3, window_s=0.5)
-    jobs = [(n, f"Fox number {n}.", ImageParams()) for n in range(8)]
+    jobs = [(n, f"Fox number {n}.", ImageParams(SDXL)) for n in range(8)]
     started = time.monotonic()
     with stub_client(stub, {"rate_limiter": limiter}) as client:
-        results = dict(client.generate_many(jobs))
+        results = dict(generate_many(client, jobs))
     assert all(isinstance(r, GeneratedImage) for r in results.values())
     assert time.monotonic() - started >= 1.0  # 8 requests at 3 per 0.5 s need three windows
     assert stub.max_in_window(0.4) <= 3
@@ -275,7 +282,7 @@ def test_rate_limiter_counts_a_rolling_window():
 def test_server_errors_are_retried_then_succeed(stub: NvidiaStub, fault):
     stub.fail_next(fault, fault)
     with stub_client(stub) as client:
-        picture = client.generate("A resilient fox.", ImageParams())
+        picture = client.generate("A resilient fox.", ImageParams(SDXL))
     assert picture.attempts == 3
     assert [r.status for r in stub.generation_requests()] == [int(fault)] * 2 + [200]
 
@@ -292,7 +299,7 @@ def test_persistent_server_errors_end_in_service_unavailable(stub: NvidiaStub):
 def test_dropped_connection_is_retried(stub: NvidiaStub):
     stub.fail_next("hangup")
     with stub_client(stub) as client:
-        picture = client.generate("A fox on a bad line.", ImageParams())
+        picture = client.generate("A fox on a bad line.", ImageParams(SDXL))
     assert picture.attempts == 2
 
 
@@ -305,24 +312,36 @@ def test_slow_service_times_out_within_budget(stub: NvidiaStub):
     assert time.monotonic() - started < 1.0
 
 
-def test_closed_port_is_service_unavailable():
+def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # free again once the probe closes: nothing listens there
-    settings = Settings(
-        nvidia_api_key=FAKE_KEY, nvidia_base_url=f"http://127.0.0.1:{port}/v1", image_timeout=0.5
-    )
+        return probe.getsockname()[1]  # free again once the probe closes: nothing listens there
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        (f"http://127.0.0.1:{_closed_port()}/v1/genai", "Connection refused"),
+        ("http://picture-service.invalid/v1/genai", "could not reach"),  # no such host (DNS)
+    ],
+)
+def test_unreachable_service_fails_at_once_without_retries(base_url, reason):
+    """The teacher hears "offline" in seconds, not after the whole 120 s retry budget."""
+    settings = Settings(nvidia_api_key=FAKE_KEY, nvidia_base_url=base_url, image_timeout=120)
     started = time.monotonic()
-    with NvidiaImageClient(settings, backoff_initial=0.05, backoff_max=0.2) as client:
-        error = raised_by(client)
-    assert isinstance(error, ServiceUnavailableError) and "could not reach" in str(error)
-    assert time.monotonic() - started < 1.0
+    with NvidiaBackend(settings, backoff_initial=0.05, backoff_max=0.2) as client:
+        first = raised_by(client)
+        second = raised_by(client)  # the next frame does not wait for its own attempt
+    assert time.monotonic() - started < 10
+    assert isinstance(first, ServiceUnreachableError) and not first.retryable
+    assert reason in str(first) and "offline" in str(first)
+    assert isinstance(second, ServiceUnreachableError) and "offline" in str(second)
 
 
 def test_cut_short_answer_is_retried(stub: NvidiaStub):
     stub.fail_next("truncated")
     with stub_client(stub) as client:
-        assert client.generate("A fox.", ImageParams()).attempts == 2
+        assert client.generate("A fox.", ImageParams(SDXL)).attempts == 2
 
 
 def test_answers_that_stay_cut_short_end_in_bad_image(stub: NvidiaStub):
@@ -342,7 +361,7 @@ def test_wrong_key_is_refused_once_without_retry(stub: NvidiaStub):
 def test_forbidden_is_an_invalid_key_without_retry(stub: NvidiaStub):
     stub.fail_next("403", "403")
     with stub_client(stub) as client, pytest.raises(InvalidKeyError, match="HTTP 403"):
-        client.generate("A fox.", ImageParams())
+        client.generate("A fox.", ImageParams(SDXL))
     assert len(stub.generation_requests()) == 1
 
 
@@ -353,10 +372,12 @@ def test_model_the_service_dropped_is_unknown(stub: NvidiaStub):
     assert len(stub.generation_requests()) == 1
 
 
-def test_422_passes_on_the_service_detail(stub: NvidiaStub):
+def test_422_detail_list_becomes_a_readable_sentence(stub: NvidiaStub):
     stub.fail_next("422")
     error = failure(stub)
-    assert isinstance(error, InvalidRequestError) and "steps: value is not allowed" in str(error)
+    assert isinstance(error, InvalidRequestError)
+    assert "(steps: Input should be less than or equal to 100)" in str(error)
+    assert "{" not in str(error) and "loc" not in str(error)
     assert len(stub.generation_requests()) == 1
 
 
@@ -368,9 +389,9 @@ def test_stand_in_refuses_a_body_that_breaks_the_contract(stub: NvidiaStub):
         headers={"Authorization": f"Bearer {stub.key}"},
         timeout=5,
     )
-    problem = response.json()
+    [problem] = response.json()["detail"]
     assert response.status_code == 422
-    assert problem["status"] == 422 and problem["title"] and "steps" in problem["detail"]
+    assert problem["loc"] == ["body", "steps"] and "100" in problem["msg"]
 
 
 @pytest.mark.parametrize("model_id", [SDXL, SD3])
@@ -383,14 +404,14 @@ def test_safety_filter_is_reported_as_filtered(stub: NvidiaStub, model_id):
 def test_black_success_picture_counts_as_filtered(stub: NvidiaStub):
     stub.fail_next("black")
     with stub_client(stub) as client, pytest.raises(ContentFilteredError, match="black"):
-        client.generate("A fox at night.", ImageParams())
+        client.generate("A fox at night.", ImageParams(SDXL))
 
 
 @pytest.mark.parametrize("fault", ["not_image", "oversized"])
 def test_unusable_pictures_are_bad_images(stub: NvidiaStub, fault):
     stub.fail_next(fault)
     with stub_client(stub) as client, pytest.raises(BadImageError):
-        client.generate("A fox.", ImageParams())
+        client.generate("A fox.", ImageParams(SDXL))
     assert len(stub.generation_requests()) == 1
 
 
@@ -398,10 +419,10 @@ def test_unusable_pictures_are_bad_images(stub: NvidiaStub, fault):
 def test_many_pictures_run_in_parallel_up_to_the_concurrency(stub: NvidiaStub):
     latency = 0.4
     stub.behaviour.latency = latency
-    jobs = [(n, f"Frame {n}: the fox runs.", ImageParams()) for n in range(8)]
+    jobs = [(n, f"Frame {n}: the fox runs.", ImageParams(SDXL)) for n in range(8)]
     started = time.monotonic()
     with stub_client(stub, image_concurrency=4) as client:
-        results = dict(client.generate_many(jobs))
+        results = dict(generate_many(client, jobs))
     elapsed = time.monotonic() - started
     assert sorted(results) == list(range(8))
     assert all(isinstance(r, GeneratedImage) for r in results.values())
@@ -411,13 +432,13 @@ def test_many_pictures_run_in_parallel_up_to_the_concurrency(stub: NvidiaStub):
 
 def test_many_pictures_yield_errors_and_finish_in_completion_order(stub: NvidiaStub):
     jobs = [
-        ("slow", "A slow fox.", ImageParams()),
-        ("filtered", "A FILTERME fox.", ImageParams()),
-        ("invalid", "A fox.", ImageParams(steps=999)),
+        ("slow", "A slow fox.", ImageParams(SDXL)),
+        ("filtered", "A FILTERME fox.", ImageParams(SDXL)),
+        ("invalid", "A fox.", ImageParams(SDXL, steps=999)),
     ]
     with stub_client(stub, image_concurrency=3) as client:
         stub.behaviour.latency = 0.3
-        results = list(client.generate_many(jobs))
+        results = list(generate_many(client, jobs))
     outcome = dict(results)
     assert isinstance(outcome["slow"], GeneratedImage)
     assert isinstance(outcome["filtered"], ContentFilteredError)
@@ -445,7 +466,7 @@ def test_key_never_shows_in_errors_logs_or_reprs(stub: NvidiaStub, caplog):
         image_timeout=0.5,
         nvidia_base_url="http://127.0.0.1:9/v1/genai",
     )
-    with NvidiaImageClient(offline, backoff_initial=0.05) as client:
+    with NvidiaBackend(offline, backoff_initial=0.05) as client:
         errors.append(raised_by(client))
     for error in errors:
         shown += [str(error), repr(error), "".join(traceback.format_exception(error))]

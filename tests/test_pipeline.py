@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import socket
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from s2i_core.errors import UnknownModelError
-from s2i_core.nvidia import ImageParams
+from s2i_core.exports import export_pdf
+from s2i_core.exports.timeline import shown_picture
+from s2i_core.pictures import ImageParams
+from s2i_core.pictures.nvidia import NvidiaBackend
 from s2i_core.pipeline import (
     StoryOptions,
     generate_story,
+    refit_story_params,
     save_draft,
     stream_story,
     transcribe_narration,
@@ -190,3 +197,54 @@ def test_streamed_story_draws_pictures_while_the_narration_is_still_transcribed(
     done = [e.frame.id for e in events if e.kind == "frame_done"]
     assert sorted(done) == sorted(f.id for f in story.frames)
     assert story.status == "complete" and "Mia" in story.transcript
+
+
+def test_a_redo_while_offline_keeps_the_picture_in_the_grid_replay_and_pdf(
+    tmp_path, stub, narration
+):
+    """The classroom incident: a redo during an outage used to throw the good picture away."""
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("Kept"), narration)
+    list(generate_story(library, stub_client(stub), story.id))
+    drawn = library.get_story(story.id)
+    first = drawn.frames[0]
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    offline = NvidiaBackend(
+        settings.with_changes(nvidia_base_url=f"http://127.0.0.1:{closed}/v1/genai"),
+        backoff_initial=0.05,
+    )
+    started = time.monotonic()
+    [redo] = list(generate_story(library, offline, story.id, [first.id], reseed=True))
+    assert time.monotonic() - started < 10  # the teacher hears at once, not after 2 minutes
+    assert (redo.status, redo.image_path, redo.seed) == ("done", first.image_path, first.seed)
+    assert "picture from before is kept" in redo.error and "offline" in redo.error
+
+    kept = library.get_story(story.id)
+    assert kept.status == "complete"
+    assert [f.image_path for f in kept.frames] == [f.image_path for f in drawn.frames]
+    assert all(shown_picture(frame, library) for frame in kept.frames)  # replay and video
+    pdf = PdfReader(io.BytesIO(export_pdf(kept, library)))
+    assert sum(len(page.images) for page in pdf.pages) == len(kept.frames)
+
+
+def test_a_story_saved_with_a_retired_model_is_redrawn_with_the_default(tmp_path, stub, narration):
+    library, settings = make_library(tmp_path, stub)
+    story = save_draft(library, settings, StoryOptions("Turbo days"), narration)
+    turbo = {"model": "stabilityai/sdxl-turbo", "steps": 2, "cfg_scale": 0.0, "width": 512,
+             "height": 512, "sampler": "K_EULER_ANCESTRAL", "seed": 5}  # fmt: skip
+    library.update_story(story.id, image_model=turbo["model"], image_params=turbo)
+
+    notes = refit_story_params(library, story.id, stub_client(stub).models)[2]
+    assert notes == [
+        "SDXL Turbo is no longer offered, so this story's pictures are drawn with "
+        "Stable Diffusion XL."
+    ]
+    frames = list(generate_story(library, stub_client(stub), story.id))
+    assert {f.status for f in frames} == {"done"}
+    sent = stub.generation_requests()[0]
+    assert sent.model == "stabilityai/stable-diffusion-xl" and sent.status == 200
+    assert (sent.body["steps"], sent.body["width"], sent.body["seed"]) == (25, 1024, 5)
+    assert library.get_story(story.id).image_model == "stabilityai/stable-diffusion-xl"

@@ -289,7 +289,7 @@ HOSTILE_TEXT = [
     "<img src=x onerror=alert(1)>",
     "CON.txt",
 ]
-MEDIA_NAME = re.compile(r"media/\d+/(narration\.wav|frame-\d+(-thumb)?\.(png|jpg))")
+MEDIA_NAME = re.compile(r"media/\d+/(narration\.wav|frame-\d+-\d+(-thumb)?\.(png|jpg))")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -21,7 +21,7 @@ def test_the_environment_wins_over_secrets_and_secrets_over_defaults(env):
     settings = Settings.load(secrets=secrets)
     assert (settings.image_rpm, settings.max_frames) == (12, 8)
     assert settings.image_concurrency == Settings().image_concurrency
-    assert settings.has_image_backend
+    assert settings.nvidia_api_key == "nvapi-secret"
     assert "nvapi-secret" not in repr(settings)
 
 
@@ -41,6 +41,7 @@ def test_a_whole_number_setting_takes_a_whole_number(env):
         ("S2I_MAX_AUDIO_SECONDS", "-60"),
         ("S2I_MAX_AUDIO_MB", "nan"),
         ("S2I_IMAGE_TIMEOUT", "inf"),
+        ("S2I_IMAGE_BACKEND", "cloud"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named_in_the_message(env, name, value):

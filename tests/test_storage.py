@@ -245,8 +245,8 @@ def test_saving_a_picture_writes_both_files_atomically(library: Library):
 
     saved = library.save_frame_result(frame.id, "done", image=image, thumbnail=thumb, seed=7)
 
-    assert saved.image_path == f"media/{story.id}/frame-{frame.id}.png"
-    assert saved.thumb_path == f"media/{story.id}/frame-{frame.id}-thumb.jpg"
+    assert saved.image_path == f"media/{story.id}/frame-{frame.id}-1.png"
+    assert saved.thumb_path == f"media/{story.id}/frame-{frame.id}-1-thumb.jpg"
     assert library.path(saved.image_path).read_bytes() == image
     assert library.path(saved.thumb_path).read_bytes() == thumb
     assert (saved.status, saved.seed, saved.attempts) == ("done", 7, 1)
@@ -254,33 +254,92 @@ def test_saving_a_picture_writes_both_files_atomically(library: Library):
     assert library.get_story(story.id).frames[0] == saved
 
 
-def test_a_new_picture_replaces_the_old_file(library: Library):
+def test_a_redo_adds_a_picture_and_keeps_every_earlier_one(library: Library):
     story = library.create_story("Again")
     (frame,) = library.set_frames(story.id, drafts("try twice"))
-    first = library.save_frame_result(frame.id, "done", image=picture("red"))
-    second = library.save_frame_result(frame.id, "done", image=picture("blue", "JPEG"))
-    assert second.attempts == 2
+    library.update_frame_text(frame.id, prompt="a red fox")
+    first = library.save_frame_result(frame.id, "done", image=picture("red"), seed=11, model="m1")
+    library.update_frame_text(frame.id, prompt="a blue fox")
+    second = library.save_frame_result(
+        frame.id, "done", image=picture("blue", "JPEG"), seed=22, model="m2"
+    )
+    assert (second.attempts, second.seed) == (2, 22)
     assert library.path(second.image_path).read_bytes() == picture("blue", "JPEG")
-    assert not library.path(first.image_path).exists()  # the .png gave way to the .jpg
-    assert sorted(p.name for p in (library.media_dir / str(story.id)).iterdir()) == [
-        f"frame-{frame.id}.jpg"
+    assert library.path(first.image_path).read_bytes() == picture("red")  # still there
+    history = library.frame_pictures(frame.id)
+    assert [(p.attempt, p.seed, p.prompt, p.model) for p in history] == [
+        (1, 11, "a red fox", "m1"),
+        (2, 22, "a blue fox", "m2"),
     ]
+    assert second.picture_id == history[1].id
 
 
-def test_a_failed_attempt_keeps_the_last_good_picture(library: Library):
+@pytest.mark.parametrize("status", ["failed", "filtered", "no_backend"])
+def test_a_redo_that_fails_leaves_the_earlier_picture_shown_with_a_note(library: Library, status):
     story = library.create_story("Flaky service")
     (frame,) = library.set_frames(story.id, drafts("a boat"))
-    good = library.save_frame_result(frame.id, "done", image=picture())
-    failed = library.save_frame_result(
-        frame.id, "failed", error="The image service did not answer in time."
-    )
-    assert (failed.status, failed.error, failed.attempts) == (
-        "failed",
-        "The image service did not answer in time.",
+    good = library.save_frame_result(frame.id, "done", image=picture(), seed=5)
+    card = picture("grey") if status == "no_backend" else None
+    redo = library.save_frame_result(frame.id, status, image=card, error="The service is down.")
+    assert (redo.status, redo.image_path, redo.seed, redo.attempts) == (
+        "done",
+        good.image_path,
+        5,
         2,
     )
-    assert failed.image_path == good.image_path
-    assert library.path(failed.image_path).read_bytes() == picture()
+    assert "picture from before is kept" in redo.error and "The service is down." in redo.error
+    assert library.path(redo.image_path).read_bytes() == picture()
+    assert len(library.frame_pictures(frame.id)) == 1
+    assert library.refresh_story_status(story.id) == "complete"
+    assert sorted(p.name for p in (library.media_dir / str(story.id)).iterdir()) == [
+        f"frame-{frame.id}-1.png"
+    ]  # the card of a redo without a backend is not kept
+
+
+def test_a_failed_first_attempt_has_no_picture(library: Library):
+    story = library.create_story("Down from the start")
+    (frame,) = library.set_frames(story.id, drafts("a boat"))
+    failed = library.save_frame_result(frame.id, "failed", error="The service is down.")
+    assert (failed.status, failed.error, failed.image_path) == (
+        "failed",
+        "The service is down.",
+        None,
+    )
+    card = library.save_frame_result(frame.id, "no_backend", image=picture("grey"))
+    drawn = library.save_frame_result(frame.id, "done", image=picture("red"))
+    assert library.frame_pictures(frame.id)[0].image_path == drawn.image_path
+    assert not library.path(card.image_path).exists()  # the card gave way to the picture
+
+
+def test_an_earlier_picture_can_be_shown_again_and_deleting_the_story_removes_all(
+    library: Library,
+):
+    story = library.create_story("Choices")
+    (frame,) = library.set_frames(story.id, drafts("a kite"))
+    first = library.save_frame_result(frame.id, "done", image=picture("red"), seed=1)
+    library.save_frame_result(frame.id, "done", image=picture("blue"), seed=2)
+    earlier = library.frame_pictures(frame.id)[0]
+    shown = library.show_picture(frame.id, earlier.id)
+    assert (shown.image_path, shown.seed, shown.picture_id) == (first.image_path, 1, earlier.id)
+    assert library.get_story(story.id).frames[0].image_path == first.image_path
+    with pytest.raises(StorageError, match="no picture"):
+        library.show_picture(frame.id, 10_000)
+
+    files = list((library.media_dir / str(story.id)).iterdir())
+    assert len(files) == 2
+    library.delete_story(story.id)
+    assert not any(path.exists() for path in files)
+    with library.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM frame_pictures").scalar() == 0
+
+
+def test_resplitting_sentences_removes_every_picture_of_the_old_frames(library: Library):
+    story = library.create_story("Resplit")
+    (frame,) = library.set_frames(story.id, drafts("one"))
+    library.save_frame_result(frame.id, "done", image=picture("red"))
+    library.save_frame_result(frame.id, "done", image=picture("blue"))
+    library.set_frames(story.id, drafts("one", "two"))
+    assert list((library.media_dir / str(story.id)).iterdir()) == []
 
 
 def test_bad_frame_results_are_refused(library: Library):
@@ -420,7 +479,7 @@ def test_summary_counts_frames_and_picks_a_cover(library: Library):
     library.save_frame_result(frames[0].id, "failed", error="The service is down.")
     (summary,) = library.list_stories()
     assert (summary.frame_count, summary.done_count) == (3, 2)
-    assert summary.cover_thumb_path == f"media/{story.id}/frame-{frames[1].id}-thumb.png"
+    assert summary.cover_thumb_path == f"media/{story.id}/frame-{frames[1].id}-1-thumb.png"
     assert summary.created_at.tzinfo == UTC
 
 

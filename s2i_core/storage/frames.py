@@ -14,14 +14,17 @@ from .records import (
     FRAME_STATUSES,
     FrameDraft,
     FrameRecord,
+    PictureRecord,
     WordTime,
     check_status,
     frame_record,
     is_held,
+    picture_record,
     this_worker,
 )
 from .tables import (
     Frame,
+    FramePicture,
     Story,
     derived_status,
     frame_files,
@@ -31,9 +34,20 @@ from .tables import (
     is_claimed,
     new_frame,
     now,
+    picture_files,
     release,
+    show,
     words_json,
 )
+
+
+def kept_picture_note(status: str, error: str) -> str:
+    what = (
+        "The safety filter stopped the new picture"
+        if status == "filtered"
+        else ("The new picture could not be drawn")
+    )
+    return f"{what}, so the picture from before is kept. {error}".strip()
 
 
 class FrameMethods:
@@ -120,49 +134,92 @@ class FrameMethods:
         thumbnail: bytes | None = None,
         error: str = "",
         seed: int | None = None,
+        model: str = "",
     ) -> FrameRecord:
-        """Record one generation attempt. A new picture replaces the frame's old one; without a
-        new picture (a failure, the filter) the last good picture, if any, is kept."""
+        """Record one generation attempt. A new picture (``done``) joins the frame's pictures and
+        is shown; the earlier ones stay. Without a new picture (failed, filtered, no backend) a
+        frame that has a picture keeps showing it and stays done, and ``error`` becomes a note
+        saying that the redo did not work. ``image`` with another status is a card, never kept
+        in the history."""
         check_status(status, FRAME_STATUSES, "frame")
         if status == "done" and image is None:
             raise ValueError("A frame can only be saved as done together with its picture.")
         with self._reading() as session:
-            story_id = session.scalar(select(Frame.story_id).where(Frame.id == frame_id))
-        if story_id is None:
+            row = session.execute(
+                select(Frame.story_id, Frame.attempts).where(Frame.id == frame_id)
+            ).first()
+        if row is None:
             raise frame_not_found(frame_id)
+        story_id, attempt = row[0], row[1] + 1
 
         new_paths: dict[str, str] = {}
         if image is not None:
-            name = f"frame-{frame_id}{image_suffix(image)}"
+            name = f"frame-{frame_id}-{attempt}{image_suffix(image)}"
             new_paths["image_path"] = self.media.write(story_id, name, image)
         if thumbnail is not None:
-            name = f"frame-{frame_id}-thumb{image_suffix(thumbnail)}"
+            name = f"frame-{frame_id}-{attempt}-thumb{image_suffix(thumbnail)}"
             new_paths["thumb_path"] = self.media.write(story_id, name, thumbnail)
 
         moment = now()
         try:
             with self._writing.begin() as session:
                 frame = get_frame(session, frame_id)
-                replaced = [
-                    old
-                    for field, new in new_paths.items()
-                    if (old := getattr(frame, field)) and old != new
-                ]
-                for field, new in new_paths.items():
-                    setattr(frame, field, new)
-                frame.status = status
-                frame.lease_until = frame.worker = None
-                frame.error = error
+                kept = {p for picture in frame.pictures for p in picture_files(picture)}
+                shown = [path for path in (frame.image_path, frame.thumb_path) if path]
                 frame.attempts += 1
+                frame.lease_until = frame.worker = None
                 frame.updated_at = moment
-                if seed is not None:
-                    frame.seed = seed
+                if status == "done":
+                    picture = FramePicture(
+                        attempt=frame.attempts,
+                        seed=frame.seed if seed is None else seed,
+                        prompt=frame.prompt,
+                        model=model,
+                        image_path=new_paths["image_path"],
+                        thumb_path=new_paths.get("thumb_path"),
+                        created_at=moment,
+                    )
+                    frame.pictures.append(picture)
+                    session.flush()
+                    show(frame, picture)
+                    unused = [path for path in shown if path not in kept]  # an old card
+                elif frame.picture_id is not None:  # the redo failed: the picture stays
+                    frame.status = "done"
+                    frame.error = kept_picture_note(status, error)
+                    unused = list(new_paths.values())
+                else:
+                    for field, new in new_paths.items():
+                        setattr(frame, field, new)
+                    frame.status, frame.error = status, error
+                    if seed is not None:
+                        frame.seed = seed
+                    unused = [path for path in shown if path not in new_paths.values()]
                 record = frame_record(frame)
         except FrameNotFoundError:  # the story was deleted while its picture was being made
             self.media.remove(new_paths.values())
             raise
-        self.media.remove(replaced)
+        self.media.remove(unused)
         return record
+
+    def frame_pictures(self, frame_id: int) -> list[PictureRecord]:
+        """Every picture the frame got, oldest first."""
+        with self._reading() as session:
+            frame = get_frame(session, frame_id)
+            return [picture_record(picture) for picture in frame.pictures]
+
+    def show_picture(self, frame_id: int, picture_id: int) -> FrameRecord:
+        """Show one of the frame's earlier pictures again (grid, replay, PDF and video)."""
+        with self._writing.begin() as session:
+            frame = get_frame(session, frame_id)
+            picture = next((p for p in frame.pictures if p.id == picture_id), None)
+            if picture is None:
+                raise StorageError(
+                    f"Frame {frame_id} has no picture {picture_id}; it may belong to another "
+                    "frame. Reload the story and choose again."
+                )
+            show(frame, picture)
+            frame.updated_at = now()
+            return frame_record(frame)
 
     def pending_frames(self, story_id: int) -> list[FrameRecord]:
         """Frames still without a picture (anything not done), in story order."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .tables import Frame, Story
+    from .tables import Frame, FramePicture, Story
 
 # "drawing": claimed by a worker until its lease runs out (see claims.py); saved results end it.
 FRAME_STATUSES = ("pending", "drawing", "done", "filtered", "failed", "no_backend")
@@ -70,6 +70,22 @@ class FrameRecord:
     words: tuple[WordTime, ...] = ()
     scene: str = ""
     scene_source: str = ""
+    picture_id: int | None = None  # the PictureRecord shown; None: no picture drawn yet
+
+
+@dataclass(frozen=True)
+class PictureRecord:
+    """One picture a frame got. A redo adds one; the teacher can show any of them again."""
+
+    id: int
+    frame_id: int
+    attempt: int  # the frame's attempt that drew it, from 1
+    seed: int  # the same seed, prompt and model draw the same picture again
+    prompt: str
+    model: str
+    image_path: str
+    thumb_path: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,21 @@ def frame_record(frame: Frame) -> FrameRecord:
         words=tuple((float(start), float(end), str(word)) for start, end, word in frame.words),
         scene=frame.scene or "",
         scene_source=frame.scene_source or "",
+        picture_id=frame.picture_id,
+    )
+
+
+def picture_record(picture: FramePicture) -> PictureRecord:
+    return PictureRecord(
+        id=picture.id,
+        frame_id=picture.frame_id,
+        attempt=picture.attempt,
+        seed=picture.seed,
+        prompt=picture.prompt,
+        model=picture.model,
+        image_path=picture.image_path,
+        thumb_path=picture.thumb_path,
+        created_at=utc(picture.created_at),
     )
 
 

@@ -2,8 +2,8 @@
 
 ``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
 the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
-the story bible, the frames' scenes and the classroom settings. Change a table here and add a
-migration there (see ``../migrations/env.py``)."""
+the story bible, the frames' scenes and the classroom settings, 0008 the frames' picture
+history. Change a table here and add a migration there (see ``../migrations/env.py``)."""
 
 from __future__ import annotations
 
@@ -111,6 +111,31 @@ class Frame(Base):
     scene: Mapped[str] = mapped_column(Text, server_default="")
     scene_source: Mapped[str] = mapped_column(String(16), server_default="")
 
+    # The picture shown (one of ``pictures``; its files are image_path and thumb_path). No
+    # foreign key: pictures are only ever deleted together with their frame.
+    picture_id: Mapped[int | None] = mapped_column(Integer)
+
+    pictures: Mapped[list[FramePicture]] = relationship(
+        order_by="FramePicture.attempt", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class FramePicture(Base):
+    """Every picture a frame ever got: a redo adds one and never removes the others."""
+
+    __tablename__ = "frame_pictures"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    frame_id: Mapped[int] = mapped_column(ForeignKey("frames.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # the frame's attempt that drew it, from 1
+    seed: Mapped[int] = mapped_column(BigInteger)
+    prompt: Mapped[str] = mapped_column(Text)  # as sent, so an earlier picture can be explained
+    model: Mapped[str] = mapped_column(Text)  # the image model that drew it
+    image_path: Mapped[str] = mapped_column(Text)
+    thumb_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
 
 class ClassroomSetting(Base):
     """Settings a teacher changes in the app for the whole library (the classroom word list)."""
@@ -196,12 +221,29 @@ def is_claimed(frame: Frame) -> bool:
 
 def release(frame: Frame) -> None:
     """End a claim without a result: a frame with its picture is done again, any other waits."""
-    frame.status = "done" if frame.image_path and not frame.error else "pending"
+    frame.status = "done" if frame.picture_id is not None else "pending"
     frame.lease_until = frame.worker = None
 
 
+def picture_files(picture: FramePicture) -> list[str]:
+    return [path for path in (picture.image_path, picture.thumb_path) if path]
+
+
+def show(frame: Frame, picture: FramePicture) -> None:
+    """Make ``picture`` the one the frame shows: its picture is done, whatever came before."""
+    frame.picture_id = picture.id
+    frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
+    frame.seed = picture.seed
+    frame.status, frame.error = "done", ""
+
+
 def frame_files(frame: Frame) -> list[str]:
-    return [path for path in (frame.image_path, frame.thumb_path) if path]
+    """Every file of a frame: what it shows and every picture it ever had."""
+    paths = [frame.image_path, frame.thumb_path]
+    paths += [
+        path for picture in frame.pictures for path in (picture.image_path, picture.thumb_path)
+    ]
+    return list(dict.fromkeys(path for path in paths if path))
 
 
 def now() -> datetime:

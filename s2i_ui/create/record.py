@@ -12,18 +12,16 @@ from streamlit_mic_recorder import mic_recorder
 
 from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
-from s2i_core.nvidia import IMAGE_MODELS, MAX_SEED, ImageParams
 from s2i_core.pipeline import StoryOptions, transcribe_into_draft
 from s2i_core.prompts import (
     DEFAULT_STYLE,
-    NEGATIVE_PROMPT,
     STYLES,
     classroom_word_list,
     parse_blocklist,
 )
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
-from s2i_ui import resources, widgets
+from s2i_ui import picture_options, resources, widgets
 
 from . import draft as drafts
 from .draft import Draft, Narration
@@ -43,7 +41,6 @@ AUDIO_TYPES = {
     "flac": "audio/flac",
     "aac": "audio/aac",
 }
-SHAPES = ["1:1", "4:3", "3:4", "16:9", "9:16"]
 RECORD, UPLOAD, USE_SAMPLE = "Record", "Upload a file", "Sample story"
 LAST_CLASS_KEY = "s2i_last_class"
 state = st.session_state
@@ -105,57 +102,13 @@ def story_details(settings: Settings, library: Library) -> None:
 
 
 def advanced_settings(settings: Settings) -> None:
-    model_ids = list(IMAGE_MODELS)
-    default = settings.image_model if settings.image_model in IMAGE_MODELS else model_ids[0]
-    model_id = st.selectbox(
-        "Image model",
-        model_ids,
-        index=model_ids.index(default),
-        format_func=lambda m: IMAGE_MODELS[m].label,
-        key="c_model",
-    )
-    model = IMAGE_MODELS[model_id]
-    left, right = st.columns(2)
-    if model.min_steps < model.max_steps:
-        left.slider(
-            "Steps",
-            model.min_steps,
-            model.max_steps,
-            model.default_steps,
-            key=f"c_steps_{model_id}",
-        )
-    low, high = model.cfg_range
-    if model.default_cfg is not None and low < high:
-        right.slider(
-            "Guidance (cfg scale)", low, high, model.default_cfg, 0.5, key=f"c_cfg_{model_id}"
-        )
-    if model.samplers:
-        left.selectbox("Sampler", model.samplers, key=f"c_sampler_{model_id}")
-    shapes = list(model.aspect_ratios) or SHAPES
-    right.selectbox("Shape", shapes, key=f"c_shape_{model_id}")
-    left.number_input("Seed (0 = random)", 0, MAX_SEED, 0, key="c_seed")
+    picture_options.picture_options(settings)
     st.text_area(
         "Classroom word list",
         ", ".join(classroom_word_list(resources.library(settings))),
         key="c_blocklist",
         height=70,
         help="A sentence containing one of these words gets no picture.",
-    )
-
-
-def image_params(settings: Settings) -> ImageParams:
-    model_id = state.get("c_model", settings.image_model)
-    model = IMAGE_MODELS.get(model_id)
-    if model is None:
-        return ImageParams(model=model_id)
-    return ImageParams(
-        model=model_id,
-        steps=state.get(f"c_steps_{model_id}"),
-        cfg_scale=state.get(f"c_cfg_{model_id}"),
-        sampler=state.get(f"c_sampler_{model_id}"),
-        seed=int(state.get("c_seed", 0)),
-        aspect_ratio=state.get(f"c_shape_{model_id}", "1:1"),
-        negative_prompt=NEGATIVE_PROMPT,
     )
 
 
@@ -225,7 +178,7 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         class_name=state.get("c_class", ""),
         style=state.get("c_style", DEFAULT_STYLE),
         characters=state.get("c_characters", ""),
-        image_params=image_params(settings),
+        image_params=picture_options.chosen_params(settings),
         blocklist=parse_blocklist(
             state.get("c_blocklist", ", ".join(classroom_word_list(library)))
         ),

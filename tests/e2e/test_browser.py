@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Frame, Page, expect
 from pypdf import PdfReader
 
-from s2i_core.images import thumbnail
+from s2i_core.pictures.images import thumbnail
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.nvidia_stub import NvidiaStub, draw_picture

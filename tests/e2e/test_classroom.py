@@ -21,7 +21,7 @@ from PIL import Image
 from playwright.sync_api import Frame, Page, expect
 
 from s2i_core.audio import wav_bytes
-from s2i_core.images import thumbnail
+from s2i_core.pictures.images import thumbnail
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageStat, UnidentifiedImageError
 
-from .errors import BadImageError
+from ..errors import BadImageError
 
 MAX_IMAGE_SIDE = 4096
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 # The bundled copy first, so cards look the same on every machine.
 FONT_FILES = (
-    Path(__file__).parent / "fonts" / "DejaVuSans.ttf",
+    Path(__file__).parent.parent / "fonts" / "DejaVuSans.ttf",
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
 )
 CARD_BACKGROUND = (238, 242, 247)
