@@ -875,3 +875,20 @@ def test_the_teacher_changes_the_setting_on_the_story_page_and_every_prompt_foll
     assert story.bible["setting"] == "a snowy mountain at dawn"
     assert story.bible["source"] == "teacher"
     assert all("a snowy mountain at dawn" in f.prompt for f in story.frames)
+
+
+def test_the_teacher_switches_a_frame_back_to_an_earlier_picture(env, library):
+    story_id = seed_story(library, "Two tries", FOX)
+    frame = library.get_story(story_id).frames[0]
+    second = placeholder_card("the second try", 256, 256, label="Second try")
+    library.save_frame_result(frame.id, "done", image=second, thumbnail=thumbnail(second))
+    first, latest = library.frame_pictures(frame.id)
+    assert library.get_story(story_id).frames[0].image_path == latest.image_path
+
+    at = open_fix(open_page(STORY, story=str(story_id)), frame)
+    assert not at.exception
+    at = at.button(key=f"use_{frame.id}_{first.id}").click().run()
+    assert not at.exception
+    shown = library.get_story(story_id).frames[0]
+    assert (shown.image_path, shown.picture_id) == (first.image_path, first.id)
+    assert len(library.frame_pictures(frame.id)) == 2  # nothing was thrown away
