@@ -145,6 +145,7 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
             {
                 "language": info.language,
                 "language_probability": round(info.language_probability, 4),
+                "language_uncertain": info.language_uncertain,
                 "duration": round(info.duration, 3),
                 "engine": info.engine,
                 "model": info.model,
@@ -154,7 +155,8 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
             }
         )
     else:
-        print(f"# {info.language} ({info.language_probability:.0%}), {info.duration:.1f} s")
+        unsure = ", uncertain: choose it with --language" if info.language_uncertain else ""
+        print(f"# {info.language} ({info.language_probability:.0%}{unsure}), {info.duration:.1f} s")
         for s in narration.sentences:
             english = f"  [{s.text_en}]" if s.text_en != s.text else ""
             print(f"{s.index:>3}  {s.start:6.2f}-{s.end:6.2f}  {s.text}{english}")

@@ -38,7 +38,14 @@ from .prompts import (
     build_prompt,
 )
 from .scenes import OFFLINE, Scenes, notes_bible, offline_reason, warm_up
-from .sentences import Sentence, add_english, cap_sentences, split_sentences, stream_sentences
+from .sentences import (
+    Sentence,
+    add_english,
+    cap_sentences,
+    split_sentences,
+    stream_sentences,
+    with_english,
+)
 from .settings import Settings
 from .speech import (
     NO_WORDS_HEARD,
@@ -145,6 +152,31 @@ def transcribe_into_draft(
         sentences_missing=False,
     )
     return library.get_story(story.id), narration
+
+
+def transcribe_draft_again(
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    language: str,
+    engine: SpeechEngine | None = None,
+) -> Narration:
+    """A draft heard in the wrong language: its stored narration transcribed again in
+    ``language``, and its frames (no picture yet) replaced by the new sentences."""
+    story = library.get_story(story_id)
+    if not story.narration_path:
+        raise StorageError(
+            f"Story {story_id} lost its narration, so it cannot be transcribed again. "
+            "Record the story again."
+        )
+    narration = transcribe_narration(library.path(story.narration_path), settings, engine, language)
+    library.set_frames(story.id, frame_drafts(narration.sentences, story.style, story.characters))
+    library.update_story(
+        story.id,
+        language=narration.language,
+        transcript=" ".join(s.text for s in narration.sentences),
+    )
+    return narration
 
 
 def default_params(settings: Settings, params: ImageParams | None = None) -> ImageParams:
@@ -465,13 +497,12 @@ def _storyboard(
     def transcribe_and_submit(work: Work) -> None:
         added: set[int] = set()
         try:
-            sentences = _final_sentences(segments, info.language, decoded, settings.max_frames)
+            final = _final_sentences(segments, info.language, decoded, settings.max_frames)
             texts = []
-            for sentence in sentences:
+            for sentence in with_english(final, decoded, engine, info.language):
                 texts.append(sentence.text)
                 if sentence.index in have:
                     continue
-                sentence = add_english([sentence], decoded, engine, info.language)[0]
                 frame = work.add_frame(frame_draft(sentence, sentence.index, story))
                 events.put(StoryEvent("frame_added", story.id, frame))
                 added.add(frame.id)

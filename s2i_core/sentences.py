@@ -24,11 +24,11 @@ from pysbd.languages import LANGUAGE_CODES as PYSBD_LANGUAGES
 
 from .audio import DecodedAudio
 from .speech import Segment, SpeechEngine, Word
+from .speech.translation import english_for_spans, translation_windows
 
 TERMINALS = ".!?…。！？｡।॥؟۔።"
 _TRAILING_CLOSERS = "\"'”’»)]}」』"
 _CLAUSE_MARKS = ",;:、，；：—–"
-TRANSLATION_PAD = 0.2  # seconds of audio kept around a sentence for translation
 MIN_DURATION = 0.02
 
 
@@ -214,16 +214,31 @@ def cap_sentences(sentences: list[Sentence], max_frames: int) -> list[Sentence]:
 def add_english(
     sentences: list[Sentence], audio: DecodedAudio, engine: SpeechEngine, language: str
 ) -> list[Sentence]:
-    """Fill ``text_en``: the text itself for English, else Whisper's translation of its audio."""
+    """Fill ``text_en``: the text itself for English, else Whisper's translation of its audio,
+    each window of up to 30 s translated once (``english_for_spans``)."""
     if (language or "en").lower().startswith("en"):
         return [replace(s, text_en=s.text) for s in sentences]
-    translated = []
-    for s in sentences:
-        first = int(max(s.start - TRANSLATION_PAD, 0.0) * audio.sample_rate)
-        last = int(min(s.end + TRANSLATION_PAD, audio.duration) * audio.sample_rate)
-        english = engine.translate(audio.samples[first:last], language) if last > first else ""
-        translated.append(replace(s, text_en=english or s.text))
-    return translated
+    spans = [(s.start, s.end) for s in sentences]
+    english = english_for_spans(engine, audio.samples, spans, language, audio.sample_rate)
+    return [replace(s, text_en=en or s.text) for s, en in zip(sentences, english, strict=True)]
+
+
+def with_english(
+    sentences: Iterable[Sentence], audio: DecodedAudio, engine: SpeechEngine, language: str
+) -> Iterator[Sentence]:
+    """``add_english`` for a stream: English sentences pass straight through; others are held
+    until their window (up to 30 s of audio) is complete, then translated together."""
+    held: list[Sentence] = []
+    for sentence in sentences:
+        if held and len(translation_windows([(s.start, s.end) for s in [*held, sentence]])) > 1:
+            yield from add_english(held, audio, engine, language)
+            held = []
+        held.append(sentence)
+        if (language or "en").lower().startswith("en"):
+            yield from add_english(held, audio, engine, language)
+            held = []
+    if held:
+        yield from add_english(held, audio, engine, language)
 
 
 # --- helpers -----------------------------------------------------------------------------------

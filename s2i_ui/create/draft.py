@@ -41,6 +41,7 @@ class Draft:
     story_id: int
     sentences: list[Sentence]  # as on screen and in the library, edits included
     language: str  # Whisper's language code of the narration ("en", "de", ...)
+    language_uncertain: bool = False  # detected with a low probability: ask the teacher
     version: int = 0  # bumped by merge, split and delete so the sentence widgets start afresh
     generated: bool = False  # pictures were asked for: the page shows the storyboard
 

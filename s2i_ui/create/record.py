@@ -208,5 +208,6 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         widgets.show_error(refused)
         return
     state[LAST_CLASS_KEY] = options.class_name
-    drafts.begin(Draft(story.id, result.sentences, result.language))
+    uncertain = result.transcription.info.language_uncertain
+    drafts.begin(Draft(story.id, result.sentences, result.language, uncertain))
     st.rerun()

@@ -10,19 +10,23 @@ from dataclasses import replace
 import streamlit as st
 
 from s2i_core import editing
+from s2i_core.errors import S2IError
+from s2i_core.exports import LANGUAGE_NAMES, language_name
+from s2i_core.pipeline import transcribe_draft_again
 from s2i_core.scenes import LLM
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
-from s2i_ui import scenes, storyboard, widgets
+from s2i_ui import resources, roles, scenes, storyboard, widgets
 
+from . import draft as drafts
 from .draft import Draft
 
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     story = library.get_story(draft.story_id)
     st.subheader("3 · Check the sentences")
-    language_notice(draft)
+    language_notice(draft, settings, library)
     st.caption(
         "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
         f"To split a sentence at a chosen place, type {editing.SPLIT_MARK} there first."
@@ -78,8 +82,37 @@ def take_english_lines(draft: Draft, story: StoryRecord) -> None:
         draft.version += 1  # fresh widgets showing the new English lines
 
 
-def language_notice(draft: Draft) -> None:
-    """Where the detected language is told to the teacher (and can be corrected)."""
+def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
+    """The language the narration was heard in, and a way to correct it: choose the language
+    and transcribe the saved narration again (its sentences are replaced)."""
+    name = language_name(draft.language)
+    if draft.language_uncertain:
+        st.warning(
+            f"Heard as **{name}**, but the computer is not sure.", icon=":material/translate:"
+        )
+    else:
+        st.caption(f"Heard as {name}.")
+    with st.expander("Not right? Choose the language and transcribe again"):
+        codes = sorted(LANGUAGE_NAMES, key=language_name)
+        chosen = st.selectbox(
+            "Language of the narration",
+            codes,
+            index=codes.index(draft.language) if draft.language in codes else 0,
+            format_func=language_name,
+            key=f"c_relanguage_{draft.story_id}",
+        )
+        if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
+            roles.require_teacher(settings, "transcribe again")
+            try:
+                with st.spinner(f"Listening again, in {language_name(chosen)}…"):
+                    narration = transcribe_draft_again(
+                        library, settings, draft.story_id, chosen, resources.speech_engine(settings)
+                    )
+            except S2IError as error:
+                widgets.show_error(error)
+                return
+            drafts.begin(Draft(draft.story_id, narration.sentences, narration.language))
+            st.rerun()
 
 
 def sentence_box(
