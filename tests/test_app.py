@@ -393,6 +393,28 @@ def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:
     return at.button(key="c_transcribe").click().run()
 
 
+def test_an_unsure_language_is_said_and_the_teacher_can_choose_it_and_transcribe_again(
+    env, library
+):
+    at = open_page(CREATE, timeout=300)
+    french = (ROOT / "tests" / "fixtures" / "fr_story.wav").read_bytes()
+    at = upload_and_transcribe(at, "french.wav", french)  # base hears French, unsure of it
+    assert not at.error
+    [warning] = [w.value for w in at.warning]
+    assert "not sure" in warning
+    assert any("Not right? Choose the language" in e.label for e in at.expander)
+
+    story_id = at.session_state["draft"].story_id
+    at = at.selectbox(key=f"c_relanguage_{story_id}").set_value("fr").run()
+    at = at.button(key="c_transcribe_again").click().run()
+    assert not at.error and not at.warning
+    assert "Heard as French" in " ".join(c.value for c in at.caption)
+    [summary] = library.list_stories()
+    story = library.get_story(summary.id)
+    assert story.language == "fr" and at.session_state["draft"].language == "fr"
+    assert [f.text for f in story.frames] == [t.value for t in at.text_area]
+
+
 def test_an_uploaded_silent_recording_is_refused_with_advice(env):
     at = open_page(CREATE, timeout=300)
     at = upload_and_transcribe(at, "silence.wav", wav_bytes(np.zeros(16000 * 2, np.float32)))

@@ -50,9 +50,9 @@ from .base import (
     TranscriptionInfo,
     Word,
     normalize_language,
-    translation_token_budget,
 )
 from .devices import choose_device, cuda_available
+from .guards import token_budget
 
 N_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 mel frames in a 30 s window
 TIME_PRECISION = 0.02  # seconds per timestamp token
@@ -1054,25 +1054,34 @@ class BatchedTorchEngine:
                 )
         return segments
 
-    def translate(self, audio: np.ndarray, language: str) -> str:
-        """English text for a short span of speech in ``language``: one beam search per 30 s,
-        no fallback, a token budget for the span's length."""
+    def translate(self, audio: np.ndarray, language: str) -> list[Segment]:
+        """English segments timed from the start of ``audio``: one beam search per 30 s window,
+        no fallback, a token budget for each window's length."""
         audio = np.asarray(audio, dtype=np.float32)
         windows = [
             Window(start, min(start + N_SAMPLES, len(audio)))
             for start in range(0, len(audio), N_SAMPLES)
         ]
         if not windows:
-            return ""
+            return []
         with self._lock, torch.no_grad():
             features = self._encode(audio, windows)
             code, _ = self.detect_language(features, language)
             task = "translate" if self.whisper.is_multilingual else "transcribe"
-            budget = translation_token_budget(len(audio) / SAMPLE_RATE)
+            seconds = min(len(audio) / SAMPLE_RATE, N_SAMPLES / SAMPLE_RATE)
+            budget = token_budget(seconds, self.options.max_tokens_per_second)
             frames = [(w.end - w.start) // HOP_LENGTH for w in windows]
             tokenizer = self._tokenizer(code, task)
             results = self._decode(features, frames, tokenizer, 0.0, budget)
-        return " ".join(result.text for result in results).strip()
+        segments: list[Segment] = []
+        for window, result in zip(windows, results, strict=True):
+            offset = window.start / SAMPLE_RATE
+            for part in window_segments(result, tokenizer, window.seconds):
+                text = tokenizer.decode([t for t in part["tokens"] if t < tokenizer.eot])
+                if text.strip():
+                    start, end = offset + part["start"], offset + part["end"]
+                    segments.append(Segment(len(segments), round(start, 3), round(end, 3), text))
+        return segments
 
 
 def is_one_stretch(windows: list[Window], samples: int, margin: float = 0.5) -> bool:
