@@ -170,7 +170,7 @@ def transcribe_draft_again(
             "Record the story again."
         )
     narration = transcribe_narration(library.path(story.narration_path), settings, engine, language)
-    library.set_frames(story.id, frame_drafts(narration.sentences, story.style, story.characters))
+    library.set_frames(story.id, frame_drafts(narration.sentences, story))
     library.update_story(
         story.id,
         language=narration.language,
