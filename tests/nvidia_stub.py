@@ -53,6 +53,7 @@ FAKE_KEY = "nvapi-test.fake-key"  # obviously not a real key
 GENAI_PREFIX = "/v1/genai/"
 STATUS_PREFIX = "/v2/nvcf/pexec/status/"
 MAX_STUB_SIDE = 512
+HOLD_TIMEOUT_S = 60.0  # a deadlock guard for hold_until_in_flight, never a measurement
 FAULTS = {
     "429",
     "401",
@@ -92,6 +93,9 @@ SD3_RATIOS = {
 @dataclass
 class StubBehaviour:
     latency: float = 0.0  # seconds before each generation answer
+    # > 0: each generation request waits until this many requests are in flight at once, so a
+    # test sees concurrency in the server's count, not in timings (HOLD_TIMEOUT_S guards hangs)
+    hold_until_in_flight: int = 0
     queue_polls: int = 0  # > 0: answer 202, and the picture is ready at this status poll
     retry_after: float | None = 1.0  # Retry-After on 429 answers; None: no header
     slow_seconds: float = 30.0
@@ -103,7 +107,7 @@ class StubBehaviour:
 
 @dataclass(frozen=True)
 class RequestRecord:
-    time: float  # time.monotonic() when the request arrived
+    time: float  # the stub's clock (time.monotonic unless a test sets one) at arrival
     method: str
     path: str
     model: str | None
@@ -127,10 +131,13 @@ class NvidiaStub:
         self.behaviour = StubBehaviour(**behaviour)
         self.records: list[RequestRecord] = []
         self.peak_in_flight = 0
+        self.clock = time.monotonic  # stamps arrivals; a test may share its fake clock
         self._in_flight = 0
         self._jobs: dict[str, _QueuedJob] = {}
         self._job_ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._company = threading.Condition(self._lock)
+        self._gatherings = 0  # how often hold_until_in_flight requests were in flight together
         self._stopping = threading.Event()
         self.server = ThreadingHTTPServer((host, port), _Handler)
         self.server.stub = self  # type: ignore[attr-defined]
@@ -224,6 +231,21 @@ class NvidiaStub:
         with self._lock:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            wanted = self.behaviour.hold_until_in_flight
+            if wanted and self._in_flight >= wanted:
+                self._gatherings += 1
+                self._company.notify_all()
+
+    def _wait_for_company(self) -> None:
+        """Hold a generation request until ``hold_until_in_flight`` requests are in flight."""
+        with self._lock:
+            wanted = self.behaviour.hold_until_in_flight
+            if not wanted or self._in_flight >= wanted:
+                return
+            seen = self._gatherings
+            self._company.wait_for(
+                lambda: self._gatherings > seen or self._stopping.is_set(), HOLD_TIMEOUT_S
+            )
 
     def _leave(self) -> None:
         with self._lock:
@@ -305,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- generation ----------------------------------------------------------------------------
     def _generate(self, raw: bytes) -> None:
-        arrived = time.monotonic()
+        arrived = self.stub.clock()
         model = self.path[len(GENAI_PREFIX) :] if self.path.startswith(GENAI_PREFIX) else None
         try:
             body = json.loads(raw)
@@ -341,6 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problems:
             return answer(422, {"detail": problems})
 
+        self.stub._wait_for_company()
         self.stub._sleep(self.stub.behaviour.latency)
         fault = self.stub._next_fault()
         if fault == "hangup":
@@ -389,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- status polls --------------------------------------------------------------------------
     def _status(self) -> None:
-        arrived = time.monotonic()
+        arrived = self.stub.clock()
         authorized = self._authorized()
         status, payload, headers = 404, _problem(404, "Not Found", "No such request."), None
         if not authorized:

@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from s2i_core.pipeline import generate_story
-from s2i_core.storage import Library, Work
+from s2i_core.storage import Library, Work, records
 from tests import test_storage
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
@@ -40,27 +40,49 @@ def test_a_claimed_frame_is_skipped_until_released_or_saved(library: Library):
     assert [f.id for f in library.claim_frames(story.id, lease_s=60)] == [frames[1].id]
 
 
-def test_a_dead_workers_claim_is_taken_again_after_its_lease(library: Library):
+@pytest.fixture
+def storage_clock(monkeypatch: pytest.MonkeyPatch) -> StorageClock:
+    """The storage's clock, moved only by the test: leases run out when the test says so."""
+    clock = StorageClock()
+    monkeypatch.setattr(records, "clock", clock)
+    return clock
+
+
+class StorageClock:
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+def test_a_dead_workers_claim_is_taken_again_after_its_lease(library: Library, storage_clock):
     story = library.create_story("Crashed claim")
     (frame,) = library.set_frames(story.id, drafts("a"))
-    library.hold_story(story.id, lease_s=0.2)
-    assert library.claim_frames(story.id, lease_s=0.2)
+    library.hold_story(story.id, lease_s=60)
+    assert library.claim_frames(story.id, lease_s=60)
+    storage_clock.advance(59)
     assert library.claim_frames(story.id, lease_s=60) == []
     assert library.get_story(story.id).status == "generating"
-    time.sleep(0.3)  # the worker was killed: nobody renews the leases
+    storage_clock.advance(2)  # the worker was killed: nobody renews the leases
     assert library.get_story(story.id).status == "interrupted"
     assert [s.status for s in library.list_stories()] == ["interrupted"]
     assert [f.id for f in library.claim_frames(story.id, lease_s=60)] == [frame.id]
 
 
-def test_work_renews_its_leases_while_it_runs(library: Library):
+def test_work_renews_its_leases_while_it_runs(library: Library, storage_clock):
     story = library.create_story("Long drawing")
     library.set_frames(story.id, drafts("a", "b"))
-    with Work(library, story.id, lease_s=0.3) as work:
+    with Work(library, story.id, lease_s=60) as work:
         claimed = work.claim()
-        time.sleep(0.8)  # well past one lease: the background renewal keeps both held
-        assert library.claim_frames(story.id, lease_s=60) == []
-        assert library.get_story(story.id).status == "generating"
+        for _ in range(4):  # four minutes, well past one lease
+            storage_clock.advance(40)
+            work.renew()  # the beat the background renewal runs every 20 s
+            assert library.claim_frames(story.id, lease_s=60) == []
+            assert library.get_story(story.id).status == "generating"
         library.save_frame_result(claimed[0].id, "done", image=picture())
         work.finished(claimed[0].id)
     # the unfinished claim is given back and the story says it stopped half-way

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import logging
 import re
 import socket
@@ -32,6 +31,7 @@ from s2i_core.pictures.limiter import RateLimiter
 from s2i_core.pictures.nvidia import NVIDIA_MODELS, NvidiaBackend
 from s2i_core.settings import Settings
 from tests.conftest_nvidia import stub_client, stub_settings
+from tests.fake_clock import FakeClock
 from tests.nvidia_stub import FAKE_KEY, NvidiaStub
 
 SDXL = "stabilityai/stable-diffusion-xl"
@@ -92,6 +92,11 @@ FLUX_DEV = "black-forest-labs/flux.1-dev"
 def stub() -> Iterator[NvidiaStub]:
     with NvidiaStub() as stub:
         yield stub
+
+
+def fake_time(clock: FakeClock) -> dict:
+    """Client options that make it read and wait on ``clock`` instead of the wall clock."""
+    return {"clock": clock, "sleep": clock.sleep}
 
 
 def failure(
@@ -215,66 +220,78 @@ def test_queued_picture_is_collected_from_the_status_endpoint(stub: NvidiaStub):
 
 
 def test_queue_that_never_finishes_gives_up_within_the_budget(stub: NvidiaStub):
+    clock = FakeClock()  # moves only when the client pauses between polls
     stub.fail_next("never_ready")
-    started = time.monotonic()
-    error = failure(stub, image_timeout=0.6)
+    options = fake_time(clock) | {"poll_interval": 1.0}
+    error = failure(stub, client_options=options, image_timeout=6)
     assert isinstance(error, ServiceUnavailableError)
     assert "still had this picture queued" in str(error)
-    assert time.monotonic() - started < 1.1
-    assert len(stub.poll_requests()) >= 2
+    assert 0 < sum(clock.slept) <= 6  # it paused between polls and stopped inside its budget
+    polls = stub.poll_requests()
+    assert len(polls) >= 2 and {p.status for p in polls} == {202}
 
 
 # --- rate limiting ---------------------------------------------------------------------------
 def test_429_waits_for_retry_after_then_succeeds(stub: NvidiaStub):
-    stub.behaviour.retry_after = 0.4
+    clock = FakeClock()
+    stub.behaviour.retry_after = 5
     stub.fail_next("429", "429")
-    with stub_client(stub) as client:
+    with stub_client(stub, fake_time(clock), image_timeout=60) as client:
         picture = client.generate("A patient fox.", ImageParams(SDXL))
-    times = [r.time for r in stub.generation_requests()]
-    assert picture.attempts == 3 and len(times) == 3
-    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.4
+    assert picture.attempts == 3 and len(stub.generation_requests()) == 3
+    assert clock.slept == [5.0, 5.0]  # Retry-After, not the much shorter backoff
 
 
 def test_429_storm_ends_in_rate_limited_within_budget_and_under_the_limit(stub):
+    clock = FakeClock()
+    stub.clock = clock  # arrivals stamped on the client's clock: exact, not jittered
     stub.behaviour.always = "429"
-    stub.behaviour.retry_after = 0.1
-    limiter = RateLimiter(3, window_s=0.5)
-    started = time.monotonic()
-    error = failure(stub, client_options={"rate_limiter": limiter}, image_timeout=1.0)
-    assert time.monotonic() - started < 1.5
+    stub.behaviour.retry_after = 1
+    limiter = RateLimiter(3, 30.0, clock, clock.sleep)
+    options = fake_time(clock) | {"rate_limiter": limiter}
+    error = failure(stub, client_options=options, image_timeout=100)
     assert isinstance(error, RateLimitedError) and error.retry_after is not None
-    # arrival times jitter by a few ms after the limiter's stamps; 0.1 s of slack absorbs that
+    assert sum(clock.slept) <= 100  # it gave up inside its budget
     assert len(stub.generation_requests()) >= 4
-    assert stub.max_in_window(0.4) <= 3
+    assert stub.max_in_window(30.0) <= 3
 
 
 def test_rate_limiter_holds_across_threads(stub: NvidiaStub):
-    limiter = RateLimiter(3, window_s=0.5)
+    """Eight threads ask at once while the window cannot end: three get through; once the
+    window has passed, three more."""
+    clock = FakeClock()  # stands still unless the test moves it
+    limiter = RateLimiter(3, 30.0, clock, clock.sleep)
     jobs = [(n, f"Fox number {n}.", ImageParams(SDXL)) for n in range(8)]
-    started = time.monotonic()
-    with stub_client(stub, {"rate_limiter": limiter}) as client:
-        results = dict(generate_many(client, jobs))
-    assert all(isinstance(r, GeneratedImage) for r in results.values())
-    assert time.monotonic() - started >= 1.0  # 8 requests at 3 per 0.5 s need three windows
-    assert stub.max_in_window(0.4) <= 3
+    options = fake_time(clock) | {"rate_limiter": limiter}
+    with stub_client(stub, options, image_timeout=10) as client:
+        first = dict(generate_many(client, jobs))
+        clock.advance(30)
+        second = dict(generate_many(client, jobs[:4]))
+    drawn = [r for r in first.values() if isinstance(r, GeneratedImage)]
+    refused = [r for r in first.values() if isinstance(r, RateLimitedError)]
+    assert (len(drawn), len(refused)) == (3, 5)
+    assert sum(isinstance(r, GeneratedImage) for r in second.values()) == 3
+    assert len(stub.generation_requests()) == 6
+    assert clock.slept == []  # no slot could free before the deadline: nobody waited in vain
 
 
 def test_rate_limiter_refuses_when_no_slot_frees_before_the_deadline():
-    limiter = RateLimiter(2, window_s=5.0)
+    clock = FakeClock()
+    limiter = RateLimiter(2, 5.0, clock, clock.sleep)
     assert limiter.acquire() and limiter.acquire()
-    started = time.monotonic()
-    assert limiter.acquire(deadline=time.monotonic() + 0.2) is False
-    assert time.monotonic() - started < 0.1  # it says no at once instead of waiting in vain
-    assert 4.5 < limiter.wait_time() <= 5.0
+    assert limiter.acquire(deadline=clock() + 0.2) is False
+    assert clock.slept == []  # it says no at once instead of waiting in vain
+    assert limiter.wait_time() == 5.0
 
 
 def test_rate_limiter_counts_a_rolling_window():
-    limiter = RateLimiter(2, window_s=0.3)
+    clock = FakeClock()
+    limiter = RateLimiter(2, 30.0, clock, clock.sleep)
     stamps = []
     for _ in range(5):
         limiter.acquire()
-        stamps.append(time.monotonic())
-    assert all(stamps[i + 2] - stamps[i] >= 0.3 for i in range(3))
+        stamps.append(clock())
+    assert stamps == [1000.0, 1000.0, 1030.0, 1030.0, 1060.0]
 
 
 # --- transient failures ------------------------------------------------------------------------
@@ -288,11 +305,12 @@ def test_server_errors_are_retried_then_succeed(stub: NvidiaStub, fault):
 
 
 def test_persistent_server_errors_end_in_service_unavailable(stub: NvidiaStub):
+    clock = FakeClock()
     stub.behaviour.always = "503"
-    started = time.monotonic()
-    error = failure(stub, image_timeout=0.5)
+    options = fake_time(clock) | {"backoff_initial": 1.0, "backoff_max": 4.0}
+    error = failure(stub, client_options=options, image_timeout=20)
     assert isinstance(error, ServiceUnavailableError) and "HTTP 503" in str(error)
-    assert time.monotonic() - started < 1.0
+    assert sum(clock.slept) <= 20  # retried with backoff, and stopped inside the budget
     assert len(stub.generation_requests()) >= 3
 
 
@@ -305,11 +323,11 @@ def test_dropped_connection_is_retried(stub: NvidiaStub):
 
 def test_slow_service_times_out_within_budget(stub: NvidiaStub):
     stub.behaviour.always = "slow"
-    stub.behaviour.slow_seconds = 5
+    stub.behaviour.slow_seconds = 120  # far past any wait the test would sit through
     started = time.monotonic()
     error = failure(stub, image_timeout=0.5)
     assert isinstance(error, ServiceUnavailableError) and "within 0.5 seconds" in str(error)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 60  # a hang guard only: the stub answers after 120 s
 
 
 def _closed_port() -> int:
@@ -327,12 +345,12 @@ def _closed_port() -> int:
 )
 def test_unreachable_service_fails_at_once_without_retries(base_url, reason):
     """The teacher hears "offline" in seconds, not after the whole 120 s retry budget."""
+    clock = FakeClock()
     settings = Settings(nvidia_api_key=FAKE_KEY, nvidia_base_url=base_url, image_timeout=120)
-    started = time.monotonic()
-    with NvidiaBackend(settings, backoff_initial=0.05, backoff_max=0.2) as client:
+    with NvidiaBackend(settings, backoff_initial=0.05, **fake_time(clock)) as client:
         first = raised_by(client)
         second = raised_by(client)  # the next frame does not wait for its own attempt
-    assert time.monotonic() - started < 10
+    assert clock.slept == []  # no retry, no backoff
     assert isinstance(first, ServiceUnreachableError) and not first.retryable
     assert reason in str(first) and "offline" in str(first)
     assert isinstance(second, ServiceUnreachableError) and "offline" in str(second)
@@ -417,17 +435,16 @@ def test_unusable_pictures_are_bad_images(stub: NvidiaStub, fault):
 
 # --- many pictures -----------------------------------------------------------------------------
 def test_many_pictures_run_in_parallel_up_to_the_concurrency(stub: NvidiaStub):
-    latency = 0.4
-    stub.behaviour.latency = latency
+    """Each request waits at the stub until four are in flight: eight pictures go in two rounds
+    of four, never five at once, never one at a time."""
+    stub.behaviour.hold_until_in_flight = 4
     jobs = [(n, f"Frame {n}: the fox runs.", ImageParams(SDXL)) for n in range(8)]
-    started = time.monotonic()
     with stub_client(stub, image_concurrency=4) as client:
         results = dict(generate_many(client, jobs))
-    elapsed = time.monotonic() - started
     assert sorted(results) == list(range(8))
     assert all(isinstance(r, GeneratedImage) for r in results.values())
-    assert 2 * latency <= elapsed < 4 * latency  # two rounds of four, not eight in a row
     assert stub.peak_in_flight == 4
+    assert len(stub.generation_requests()) == 8
 
 
 def test_many_pictures_yield_errors_and_finish_in_completion_order(stub: NvidiaStub):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from ..settings import Settings
@@ -33,18 +34,26 @@ class RateLimiter:
     """At most ``max_per_window`` acquisitions in any rolling window of ``window_s`` seconds, for
     the threads of one process."""
 
-    def __init__(self, max_per_window: int, window_s: float = 60.0):
+    def __init__(
+        self,
+        max_per_window: int,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if max_per_window < 1 or window_s <= 0:
             raise ValueError("A rate limit needs at least one request per a positive window.")
         self.max_per_window = max_per_window
         self.window_s = window_s
         self._stamps: deque[float] = deque()
         self._lock = threading.Lock()
+        self._clock = clock  # the backend's clock: deadlines are its readings
+        self._sleep = sleep
 
     def acquire(self, deadline: float | None = None) -> bool:
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 self._forget_old(now)
                 if len(self._stamps) < self.max_per_window:
                     self._stamps.append(now)
@@ -52,11 +61,11 @@ class RateLimiter:
                 free_at = self._stamps[0] + self.window_s
             if deadline is not None and free_at > deadline:
                 return False
-            time.sleep(free_at - now)
+            self._sleep(free_at - now)
 
     def wait_time(self) -> float:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._forget_old(now)
             if len(self._stamps) < self.max_per_window:
                 return 0.0
@@ -67,6 +76,10 @@ class RateLimiter:
             self._stamps.popleft()
 
 
-def limiter_for(settings: Settings) -> RequestLimiter | None:
+def limiter_for(
+    settings: Settings,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RequestLimiter | None:
     """The limiter a backend uses for these settings: ``S2I_IMAGE_RPM`` per minute."""
-    return RateLimiter(settings.image_rpm, 60.0) if settings.image_rpm > 0 else None
+    return RateLimiter(settings.image_rpm, 60.0, clock, sleep) if settings.image_rpm > 0 else None

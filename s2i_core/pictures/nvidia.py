@@ -18,7 +18,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -344,8 +344,12 @@ class NvidiaBackend:
         poll_interval: float = 1.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 16.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.settings = settings
+        self._clock = clock  # deadlines, waits and the offline memory read this; tests pass a fake
+        self._sleep = sleep
         self.name = "nvidia"
         self.label = "NVIDIA (hosted)"
         self.models = _catalogue(settings.image_model)
@@ -355,7 +359,9 @@ class NvidiaBackend:
         self._key = settings.nvidia_api_key.strip()
         self._base_url = settings.nvidia_base_url.rstrip("/")
         self._status_url = settings.nvcf_status_url.rstrip("/")
-        self._limiter = rate_limiter if rate_limiter is not None else limiter_for(settings)
+        self._limiter = (
+            rate_limiter if rate_limiter is not None else limiter_for(settings, clock, sleep)
+        )
         self._offline_until = 0.0  # monotonic time until which the host counts as unreachable
         self._poll_interval = poll_interval
         self._backoff = wait_exponential_jitter(
@@ -397,13 +403,14 @@ class NvidiaBackend:
             )
         model = get_model(self.models, params.model)
         body = build_request_body(model, prompt, params)
-        started = time.monotonic()
+        started = self._clock()
         deadline = started + self.settings.image_timeout
         retrying = Retrying(
             retry=retry_if_exception(_should_retry),
             wait=self._wait_before_retry,
-            stop=lambda state: time.monotonic() + state.upcoming_sleep >= deadline,
+            stop=lambda state: self._clock() + state.upcoming_sleep >= deadline,
             before_sleep=_log_retry,
+            sleep=self._sleep,
             reraise=True,
         )
         attempts = 0
@@ -414,7 +421,7 @@ class NvidiaBackend:
             return self._attempt(model, body, deadline)
 
         data, image_format, width, height, seed = retrying(attempt)
-        elapsed = time.monotonic() - started
+        elapsed = self._clock() - started
         log.info("drew a picture with %s in %.1f s (%d attempt(s))", model.id, elapsed, attempts)
         return GeneratedImage(
             data,
@@ -451,11 +458,11 @@ class NvidiaBackend:
         return self._read_picture(response)
 
     def _send(self, method: str, url: str, deadline: float, **kwargs: Any) -> requests.Response:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - self._clock()
         if remaining <= 0:
             raise self._timed_out()
         with self._pool.session(remaining) as session:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self._clock()
             if remaining <= 0:
                 raise self._timed_out()
             try:
@@ -475,11 +482,11 @@ class NvidiaBackend:
         return response
 
     def _unreachable(self, reason: str) -> ServiceUnreachableError:
-        self._offline_until = time.monotonic() + OFFLINE_MEMORY_S
+        self._offline_until = self._clock() + OFFLINE_MEMORY_S
         return ServiceUnreachableError(offline_message(reason))
 
     def _check_not_offline(self) -> None:
-        if time.monotonic() < self._offline_until:
+        if self._clock() < self._offline_until:
             raise ServiceUnreachableError(offline_message("it did not answer a moment ago"))
 
     def _timed_out(self) -> _TimedOut:
@@ -495,12 +502,12 @@ class NvidiaBackend:
                 "The picture service queued this picture without a ticket to collect it. "
                 "Try again in a minute."
             )
-        queued_at = time.monotonic()
+        queued_at = self._clock()
         url = f"{self._status_url}/{request_id}"
         while response.status_code == 202:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self._clock()
             if remaining > 0.05:
-                time.sleep(min(self._poll_interval, remaining / 2))
+                self._sleep(min(self._poll_interval, remaining / 2))
                 try:
                     response = self._send("GET", url, deadline)
                     continue
@@ -508,7 +515,7 @@ class NvidiaBackend:
                     pass
             raise ServiceUnavailableError(
                 f"The picture service still had this picture queued after "
-                f"{time.monotonic() - queued_at:.0f} s. Try again in a few minutes."
+                f"{self._clock() - queued_at:.0f} s. Try again in a few minutes."
             )
         if response.status_code == 404:  # the queued request expired or was dropped
             raise ServiceUnavailableError(

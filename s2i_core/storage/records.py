@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -158,10 +159,22 @@ def this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"  # after a fork, the child's own pid
 
 
+def now() -> datetime:
+    """The storage's clock, for leases and timestamps: ``clock`` unless a test sets another."""
+    return clock()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+clock: Callable[[], datetime] = _utc_now
+
+
 def is_held(lease_until: datetime | None, worker: str | None) -> bool:
     """A lease holds until it runs out, or until its worker is known dead: a process of this
     machine that no longer runs (another machine's workers are trusted until their lease ends)."""
-    if lease_until is None or utc(lease_until) <= datetime.now(UTC):
+    if lease_until is None or utc(lease_until) <= now():
         return False
     host, _, pid = (worker or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():

@@ -8,7 +8,7 @@ history. Change a table here and add a migration there (see ``../migrations/env.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from sqlalchemy.orm import (
 )
 
 from ..errors import FrameNotFoundError, StoryNotFoundError
-from .records import FrameDraft, WordTime, is_held
+from .records import FrameDraft, WordTime, is_held, now  # noqa: F401 (now: re-exported)
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
@@ -176,7 +176,7 @@ def frame_not_found(frame_id: int) -> FrameNotFoundError:
     )
 
 
-def new_frame(draft: FrameDraft, now: datetime) -> Frame:
+def new_frame(draft: FrameDraft, created: datetime) -> Frame:
     return Frame(
         index=draft.index,
         start=draft.start,
@@ -191,8 +191,8 @@ def new_frame(draft: FrameDraft, now: datetime) -> Frame:
         error="",
         seed=0,
         attempts=0,
-        created_at=now,
-        updated_at=now,
+        created_at=created,
+        updated_at=created,
     )
 
 
@@ -244,7 +244,3 @@ def frame_files(frame: Frame) -> list[str]:
         path for picture in frame.pictures for path in (picture.image_path, picture.thumb_path)
     ]
     return list(dict.fromkeys(path for path in paths if path))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
