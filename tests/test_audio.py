@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
-import time
 import wave
 
 import numpy as np
@@ -186,10 +186,11 @@ def test_a_too_long_recording_is_refused_from_its_header(story_wav):
 def test_a_long_mp3_is_refused_without_decoding_it(fixtures_dir, encode_audio):
     clip = encode_audio(fixtures_dir / "en_story.wav", "mp3", "libmp3lame", 16000)
     two_hours = clip * 510  # MP3 frames simply follow each other: 510 x 14 s
-    started = time.monotonic()
-    with pytest.raises(AudioTooLongError, match="too long"):
+    with pytest.raises(AudioTooLongError) as refused:
         decode_audio(two_hours, LIMITS)
-    assert time.monotonic() - started < 5  # decoding 2 hours would take far longer
+    # the whole length is named: it was read from the header (decoding stops at the limit
+    # and cannot know how long the rest would have lasted)
+    assert re.search(r"too long \((11\d|12\d) min", str(refused.value)), refused.value
 
 
 def test_decoding_stops_at_the_limit_when_the_header_has_no_length(fixtures_dir, encode_audio):

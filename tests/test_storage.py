@@ -536,9 +536,10 @@ def test_two_writers_and_eight_readers_never_collide(library: Library):
     frames = library.set_frames(story.id, drafts(*[f"frame {i}" for i in range(8)]))
     image = picture(size=256)
     errors: list[BaseException] = []
-    saves = 0
+    saves = [0, 0]  # per writer: no shared counter to race on
     reads = [0] * 8
-    stop = time.monotonic() + 2.0
+    rounds = 3  # each writer saves every frame this often; readers read until both are done
+    writers_done = threading.Event()
 
     def guarded(work):
         def run():
@@ -549,30 +550,32 @@ def test_two_writers_and_eight_readers_never_collide(library: Library):
 
         return run
 
-    def writer():
-        nonlocal saves
-        while time.monotonic() < stop:
+    def writer(slot: int):
+        for _ in range(rounds):
             for frame in frames:
                 library.save_frame_result(frame.id, "done", image=image, thumbnail=image)
-                saves += 1
-            library.create_story(f"Another story {saves}", class_name="5A")
+                saves[slot] += 1
+            library.create_story(f"Another story {slot}-{saves[slot]}", class_name="5A")
 
     def reader(slot: int):
-        while time.monotonic() < stop:
+        while not writers_done.is_set() or reads[slot] == 0:
             assert len(library.get_story(story.id).frames) == 8
             assert library.list_stories(query="busy", class_name="5A", limit=5)
             assert library.count_stories(class_name="5A") >= 1
             reads[slot] += 1
 
-    threads = [threading.Thread(target=guarded(writer)) for _ in range(2)]
-    threads += [threading.Thread(target=guarded(lambda s=s: reader(s))) for s in range(8)]
-    for thread in threads:
+    writers = [threading.Thread(target=guarded(lambda s=s: writer(s))) for s in range(2)]
+    readers = [threading.Thread(target=guarded(lambda s=s: reader(s))) for s in range(8)]
+    for thread in writers + readers:
         thread.start()
-    for thread in threads:
+    for thread in writers:
+        thread.join()
+    writers_done.set()
+    for thread in readers:
         thread.join()
 
     assert errors == []
-    assert saves >= 8 and all(reads)
+    assert saves == [rounds * len(frames)] * 2 and all(reads)
     assert all(f.attempts >= 1 for f in library.get_story(story.id).frames)
     assert leftover_temp_files(library) == []
 

@@ -50,6 +50,8 @@ class SharedRateLimiter:
         self._key = key_id(api_key)
         self._lock_id = int(self._key[:15], 16)  # a PostgreSQL advisory lock of this key
         self.last_taken_at = 0.0  # when this limiter last took a slot (epoch seconds, database)
+        self.clock = time.monotonic  # what deadlines are readings of
+        self.sleep = time.sleep  # how it waits for a slot; tests may record instead
 
     @classmethod
     def for_settings(cls, settings: Settings, window_s: float = 60.0) -> SharedRateLimiter:
@@ -65,9 +67,9 @@ class SharedRateLimiter:
             wait = self._try_take()
             if wait == 0:
                 return True
-            if deadline is not None and time.monotonic() + wait > deadline:
+            if deadline is not None and self.clock() + wait > deadline:
                 return False
-            time.sleep(wait)
+            self.sleep(wait)
 
     def wait_time(self) -> float:
         with self._writer.begin() as connection:
