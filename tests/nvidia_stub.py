@@ -96,6 +96,10 @@ class StubBehaviour:
     # > 0: each generation request waits until this many requests are in flight at once, so a
     # test sees concurrency in the server's count, not in timings (HOLD_TIMEOUT_S guards hangs)
     hold_until_in_flight: int = 0
+    # not None: generation requests after the first ``hold_after`` are held, never answered nor
+    # recorded, until the stub stops: a test kills the client while a picture is surely still
+    # being drawn, then ``stop_holding()`` lets later requests through
+    hold_after: int | None = None
     queue_polls: int = 0  # > 0: answer 202, and the picture is ready at this status poll
     retry_after: float | None = 1.0  # Retry-After on 429 answers; None: no header
     slow_seconds: float = 30.0
@@ -137,6 +141,7 @@ class NvidiaStub:
         self._job_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._company = threading.Condition(self._lock)
+        self._generations = 0  # generation requests that reached the hold check
         self._gatherings = 0  # how often hold_until_in_flight requests were in flight together
         self._stopping = threading.Event()
         self.server = ThreadingHTTPServer((host, port), _Handler)
@@ -166,6 +171,8 @@ class NvidiaStub:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers sleeping for latency or "slow"
+        with self._lock:
+            self._company.notify_all()  # and those waiting for hold_until_in_flight
         self.server.shutdown()
         self.server.server_close()
 
@@ -235,6 +242,20 @@ class NvidiaStub:
             if wanted and self._in_flight >= wanted:
                 self._gatherings += 1
                 self._company.notify_all()
+
+    def stop_holding(self) -> None:
+        """Requests from now on are answered (those held so far stay held until the stub stops)."""
+        with self._lock:
+            self.behaviour.hold_after = None
+
+    def _held(self) -> bool:
+        """Whether this generation request is one ``hold_after`` holds; True once the stub stops."""
+        with self._lock:
+            self._generations += 1
+            if self.behaviour.hold_after is None or self._generations <= self.behaviour.hold_after:
+                return False
+        self._stopping.wait()
+        return True
 
     def _wait_for_company(self) -> None:
         """Hold a generation request until ``hold_until_in_flight`` requests are in flight."""
@@ -363,6 +384,8 @@ class _Handler(BaseHTTPRequestHandler):
         if problems:
             return answer(422, {"detail": problems})
 
+        if self.stub._held():
+            return self._hang_up()
         self.stub._wait_for_company()
         self.stub._sleep(self.stub.behaviour.latency)
         fault = self.stub._next_fault()

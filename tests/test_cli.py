@@ -204,7 +204,7 @@ def test_the_key_never_leaves_the_environment(made_story, tmp_path):
 
 def test_a_killed_run_keeps_finished_frames_and_regenerate_completes_it(tmp_path):
     """SIGKILL in the middle of a storyboard: what was finished survives, the rest is redone."""
-    with NvidiaStub(latency=0.8) as stub:
+    with NvidiaStub(hold_after=2) as stub:  # the third picture is held until the kill
         env = cli_env(tmp_path, stub, S2I_IMAGE_CONCURRENCY="1")
         proc = subprocess.Popen(
             [sys.executable, "-m", "s2i_core", "story", FIXTURES / "en_story.wav",
@@ -217,7 +217,8 @@ def test_a_killed_run_keeps_finished_frames_and_regenerate_completes_it(tmp_path
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        assert done >= 2
+        stub.stop_holding()
+        assert done == 2
 
         with sqlite3.connect(db) as con:
             assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -97,22 +97,24 @@ def test_killed_in_transcription_before_the_first_sentence(tmp_path, reference):
 
 
 def test_killed_after_four_sentences_had_their_pictures(tmp_path, reference):
-    with NvidiaStub() as stub:
+    with NvidiaStub(hold_after=4) as stub:  # the fifth picture is held until the kill
         killed = kill_when(tmp_path, stub, "SELECT count(*) >= 4 FROM frames WHERE status = 'done'")
-        assert 4 <= len(killed["frames"]) < len(reference) or any(
-            status != "done" for status, _ in killed["frames"].values()
-        )
+        stub.stop_holding()
+        assert sum(status == "done" for status, _ in killed["frames"].values()) == 4
         finish_and_check(killed, stub, reference)
 
 
 def test_killed_while_drawing_after_the_transcription(tmp_path, reference):
-    with NvidiaStub(latency=1.0) as stub:
+    # the last two pictures are held until the kill: the sentences are all there by then
+    with NvidiaStub(hold_after=len(reference) - 2) as stub:
         killed = kill_when(
             tmp_path,
             stub,
-            "SELECT NOT sentences_missing FROM stories",
+            "SELECT NOT sentences_missing"
+            " AND EXISTS (SELECT 1 FROM frames WHERE status = 'drawing') FROM stories",
             S2I_IMAGE_CONCURRENCY="2",
         )
+        stub.stop_holding()
         statuses = [status for status, _ in killed["frames"].values()]
         assert len(statuses) == len(reference) and "drawing" in statuses
         finish_and_check(killed, stub, reference)

@@ -99,6 +99,12 @@ def fake_time(clock: FakeClock) -> dict:
     return {"clock": clock, "sleep": clock.sleep}
 
 
+def steady_backoff(clock: FakeClock) -> dict:
+    """A fake clock and 10 s between retries, no jitter: the attempts fall at known times, and
+    each real request may take as long as the many seconds of budget left."""
+    return fake_time(clock) | {"backoff_initial": 10.0, "backoff_max": 10.0}
+
+
 def failure(
     stub: NvidiaStub, params: ImageParams | None = None, client_options=None, **settings
 ) -> ImageAPIError:
@@ -307,11 +313,10 @@ def test_server_errors_are_retried_then_succeed(stub: NvidiaStub, fault):
 def test_persistent_server_errors_end_in_service_unavailable(stub: NvidiaStub):
     clock = FakeClock()
     stub.behaviour.always = "503"
-    options = fake_time(clock) | {"backoff_initial": 1.0, "backoff_max": 4.0}
-    error = failure(stub, client_options=options, image_timeout=20)
+    error = failure(stub, client_options=steady_backoff(clock), image_timeout=45)
     assert isinstance(error, ServiceUnavailableError) and "HTTP 503" in str(error)
-    assert sum(clock.slept) <= 20  # retried with backoff, and stopped inside the budget
-    assert len(stub.generation_requests()) >= 3
+    assert clock.slept == [10.0] * 4  # retried, and stopped before a wait past the budget
+    assert len(stub.generation_requests()) == 5
 
 
 def test_dropped_connection_is_retried(stub: NvidiaStub):
@@ -364,8 +369,9 @@ def test_cut_short_answer_is_retried(stub: NvidiaStub):
 
 def test_answers_that_stay_cut_short_end_in_bad_image(stub: NvidiaStub):
     stub.behaviour.always = "truncated"
-    error = failure(stub, image_timeout=0.6)
+    error = failure(stub, client_options=steady_backoff(FakeClock()), image_timeout=45)
     assert isinstance(error, BadImageError) and "could not read" in str(error)
+    assert len(stub.generation_requests()) == 5  # at 0, 10, 20, 30 and 40 s of a 45 s budget
 
 
 # --- refusals that are not retried ---------------------------------------------------------------
