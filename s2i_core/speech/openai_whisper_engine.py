@@ -196,8 +196,9 @@ def load_whisper_model(name: str, cache_dir: Path, device: str = "cpu") -> Whisp
             ) from exc
     resolve_model(name, cache_dir)  # explains a missing folder
     raise SpeechModelError(
-        f"There is no Whisper model called {name!r}. Use one of "
-        f"{', '.join(whisper.available_models())}, a model folder or a .pt checkpoint."
+        f"There is no Whisper model called {name!r}. Set S2I_WHISPER_MODEL to a bundled model "
+        f"({', '.join(BUNDLED_MODELS)}), a model folder, a .pt checkpoint or one of "
+        f"{', '.join(whisper.available_models())} (these download once, online)."
     )
 
 
