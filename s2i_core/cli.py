@@ -1,4 +1,5 @@
-"""Command line: ``python -m s2i_core transcribe|story|regenerate|export|list|show|delete|models``.
+"""Command line: ``python -m s2i_core transcribe|story|regenerate|export|list|show|delete|models|
+cancel|worker``.
 
 Exit codes: 0 success, 2 bad input (one ``error:`` line on stderr), 1 any other failure.
 """
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language")
     _picture_options(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--enqueue",
+        action="store_true",
+        help="save the narration, print the story id and leave the work to the workers",
+    )
 
     p = sub.add_parser(
         "regenerate", help="finish a story: transcribe what is missing, draw missing pictures"
@@ -63,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the picture models with their options and defaults")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--enqueue", action="store_true", help="leave the drawing to the workers")
 
     p = sub.add_parser("export", help="write a story as a PDF and/or a narrated MP4 video")
     p.add_argument("story_id", type=story_id)
@@ -80,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("delete", help="delete a story and its files")
     p.add_argument("story_id", type=story_id)
+
+    p = sub.add_parser("cancel", help="stop a story's queued and running jobs")
+    p.add_argument("story_id", type=story_id)
+
+    p = sub.add_parser("worker", help="run queued jobs (transcription, pictures, exports)")
+    p.add_argument("--queue", choices=["speech", "pictures", "all"], default="all")
+    p.add_argument("--workers", type=int, help="jobs at once per queue (default: 1 / 2)")
     return parser
 
 
@@ -179,6 +193,8 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
         characters=args.characters,
         image_params=params,
     )
+    if args.enqueue:
+        return _enqueue_story(library, settings, args, options)
     backend = _picture_backend(settings, library)
     story_id = None
     with _progress(None, "Storyboard") as bar:
@@ -212,6 +228,8 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     changed = _picture_params(args, settings, story)
     if changed is not None:  # checked and saved before any picture is drawn
         _save_story_params(library, settings, story, changed)
+    if args.enqueue:
+        return _enqueue_finish(library, settings, story, matches if args.frame is not None else None)
     if args.frame is None:
         _finish(library, settings, story)
         return _report_story(library, story.id, args.json)
@@ -336,6 +354,35 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    from .jobs import cancel
+
+    library = _library(settings)
+    story = library.get_story(args.story_id)
+    stopped = cancel(library, story.id)
+    print(
+        f"Cancelled {stopped} job{'s' if stopped != 1 else ''} of story {story.id}; "
+        "everything finished so far is kept."
+        if stopped
+        else f"Story {story.id} has no queued or running job.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from .jobs import QUEUES
+    from .jobs.worker import WorkerPool
+
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise UsageError("--workers must be between 1 and 64.")
+    queues = QUEUES if args.queue == "all" else (args.queue,)
+    if not args.verbose:
+        logging.getLogger("s2i_core").setLevel(logging.INFO)
+    WorkerPool(settings, queues, args.workers).run()
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "transcribe": cmd_transcribe,
     "story": cmd_story,
@@ -345,6 +392,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "show": cmd_show,
     "delete": cmd_delete,
     "models": cmd_models,
+    "cancel": cmd_cancel,
+    "worker": cmd_worker,
 }
 
 
@@ -431,8 +480,37 @@ def _run_generation(library, settings, story_id, frame_ids, total, reseed=False)
             bar(StoryEvent("frame_done", story_id, frame))
 
 
+def _enqueue_story(library, settings: Settings, args: argparse.Namespace, options) -> int:
+    from .jobs import queue_transcription
+    from .pipeline import start_story
+
+    story = start_story(library, settings, args.audio, options, args.language)
+    queue_transcription(settings, library, story.id, args.language, then_draw=True)
+    print(f"Queued story {story.id}; follow it with 'show {story.id}'.", file=sys.stderr)
+    if args.json:
+        _print_json({"id": story.id, "status": "queued"})
+    else:
+        print(story.id)
+    return 0
+
+
+def _enqueue_finish(library, settings: Settings, story, frame_ids: list[int] | None) -> int:
+    from .jobs import queue_pictures, queue_transcription
+
+    if frame_ids is None and story.sentences_missing:
+        queue_transcription(settings, library, story.id, story.language or None, then_draw=True)
+    else:
+        queue_pictures(settings, library, story, frame_ids, reseed=frame_ids is not None)
+    print(f"Queued story {story.id}; follow it with 'show {story.id}'.", file=sys.stderr)
+    print(story.id)
+    return 0
+
+
 def _report_story(library, story_id: int, as_json: bool) -> int:
-    story = library.get_story(story_id)
+    from .jobs import progress
+
+    state = progress(library, story_id)
+    story = state.story
     if as_json:
         _print_json(
             {
@@ -445,6 +523,7 @@ def _report_story(library, story_id: int, as_json: bool) -> int:
                 "style": story.style,
                 "image_model": story.image_model,
                 "bible": story.bible,
+                "progress": _progress_json(state),
                 "frames": [_frame_json(library, f) for f in story.frames],
             }
         )
@@ -455,6 +534,8 @@ def _report_story(library, story_id: int, as_json: bool) -> int:
         print(f"     {character['name']}: {character['look']}")
     if bible.get("setting"):
         print(f"     Setting: {bible['setting']}")
+    if state.last is not None:
+        print(f"Progress: {state.summary}")
     for f in story.frames:
         note = f"  ({f.error})" if f.error and f.status != "done" else ""
         print(f"{f.index:>3}  {f.start:6.2f}-{f.end:6.2f}  {f.status:<10} {f.text}{note}")
@@ -477,6 +558,27 @@ def _frame_json(library, frame) -> dict[str, Any]:
         "status": frame.status,
         "image": image if frame.status == "done" else None,
         "error": frame.error or None,
+    }
+
+
+def _progress_json(state) -> dict[str, Any]:
+    return {
+        "running": state.running,
+        "summary": state.summary,
+        "pictures_done": state.pictures_done,
+        "frames": len(state.story.frames),
+        "jobs": [
+            {
+                "id": j.id,
+                "kind": j.kind,
+                "state": j.state,
+                "done": j.done,
+                "total": j.total,
+                "detail": j.detail,
+                "error": j.error or None,
+            }
+            for j in (state.jobs or ([state.last] if state.last else []))
+        ],
     }
 
 

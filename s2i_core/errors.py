@@ -8,9 +8,11 @@ class S2IError(Exception):
 
     ``str(error)`` is a complete sentence a teacher can act on; it never contains secrets.
     ``user_error`` marks bad input (the CLI exits 2) as opposed to a failure (exit 1).
+    ``retryable`` says whether the same work may succeed later (the job queue retries it).
     """
 
     user_error = False
+    retryable = False
 
 
 class SettingsError(S2IError):
@@ -57,8 +59,6 @@ class SpeechModelError(S2IError):
 class ImageAPIError(S2IError):
     """A picture backend failed for one frame. ``retryable``: the fault usually passes within
     seconds, so the backend tries again by itself (within the picture's time budget)."""
-
-    retryable = False
 
 
 class MissingKeyError(ImageAPIError):
@@ -163,3 +163,24 @@ class EditError(S2IError):
     """A teacher's edit that cannot be saved as typed (an emptied sentence, say)."""
 
     user_error = True
+
+
+# --- jobs and workers --------------------------------------------------------------------------
+class JobError(S2IError):
+    pass
+
+
+class JobNotFoundError(JobError):
+    user_error = True
+
+
+class QueueUnavailableError(JobError):
+    """The job queue (Redis, or the queue file) cannot be reached."""
+
+    retryable = True
+
+
+class FramesNotDrawnError(JobError):
+    """Some pictures failed for a reason that may pass (rate limit, outage): try them later."""
+
+    retryable = True

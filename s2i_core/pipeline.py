@@ -191,6 +191,28 @@ def default_params(settings: Settings, params: ImageParams | None = None) -> Ima
     return params.resolved(get_model(models, params.model))
 
 
+def start_story(
+    library: Library,
+    settings: Settings,
+    source: bytes | str | Path,
+    options: StoryOptions,
+    language: str | None = None,
+) -> StoryRecord:
+    """Check and save the narration as a new story whose sentences are still missing, for a
+    transcription job: bad audio is refused here, at once, before anything is queued."""
+    decoded = decode_audio(source, settings)
+    replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
+    return _new_story(
+        library,
+        options,
+        default_params(settings, options.image_params),
+        language=normalize_language(language) or "",
+        duration=decoded.duration,
+        narration=(replay_bytes, replay_ext),
+        sentences_missing=True,
+    )
+
+
 def save_draft(
     library: Library,
     settings: Settings,
@@ -322,16 +344,27 @@ def generate_story(
     frame_ids: Iterable[int] | None = None,
     reseed: bool = False,
     lease_s: float = DEFAULT_LEASE_S,
+    transient: set[int] | None = None,
 ) -> Iterator[FrameRecord]:
     """Make the pictures of a story's unfinished frames (or of ``frame_ids``), yielding each frame
     as soon as it is saved. Frames finish in any order; each is committed on its own. Frames
-    another worker is drawing right now are skipped (see storage/claims.py)."""
+    another worker is drawing right now are skipped (see storage/claims.py). ``transient``
+    collects the ids of frames that failed for a reason that may pass (the job queue tries those
+    again later)."""
     story = library.get_story(story_id)
     params, blocklist = _params_for(library, story, backend)
     with Work(library, story_id, lease_s) as work:
         frames = work.claim(frame_ids)
         yield from _draw_claimed(
-            library, backend, work, frames, params, blocklist, reseed, story.language
+            library,
+            backend,
+            work,
+            frames,
+            params,
+            blocklist,
+            reseed,
+            story.language,
+            transient,
         )
 
 
@@ -344,6 +377,7 @@ def _draw_claimed(
     blocklist: tuple[str, ...],
     reseed: bool = False,
     language: str = "en",
+    transient: set[int] | None = None,
 ) -> Iterator[FrameRecord]:
     if not frames:
         return
@@ -351,7 +385,14 @@ def _draw_claimed(
     try:
         futures = [
             pool.submit(
-                _draw_one, library, backend, frame, _seeded(params, reseed), blocklist, language
+                _draw_one,
+                library,
+                backend,
+                frame,
+                _seeded(params, reseed),
+                blocklist,
+                language,
+                transient,
             )
             for frame in frames
         ]
@@ -497,7 +538,7 @@ def _storyboard(
     def transcribe_and_submit(work: Work) -> None:
         added: set[int] = set()
         try:
-            final = _final_sentences(segments, info.language, decoded, settings.max_frames)
+            final = final_sentences(segments, info.language, decoded, settings.max_frames)
             texts = []
             for sentence in with_english(final, decoded, engine, info.language):
                 texts.append(sentence.text)
@@ -538,7 +579,7 @@ def _storyboard(
             producer.join()
 
 
-def _final_sentences(
+def final_sentences(
     segments: Iterable, language: str, decoded: DecodedAudio, max_frames: int
 ) -> Iterator[Sentence]:
     """Sentences as they become final; past ``max_frames - 1`` the rest is joined into the last
@@ -560,6 +601,7 @@ def _draw_one(
     params: ImageParams,
     blocklist: tuple[str, ...],
     language: str = "en",
+    transient: set[int] | None = None,
 ) -> FrameRecord:
     text = f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt}"
     reason = blocked_reason(text, blocklist, language)
@@ -571,6 +613,8 @@ def _draw_one(
         result: GeneratedImage | ImageAPIError = backend.generate(frame.prompt, params)
     except ImageAPIError as error:
         result = error
+        if error.retryable and transient is not None:
+            transient.add(frame.id)
     return _save_result(library, frame.id, result, params.model)
 
 

@@ -37,6 +37,8 @@ ENV_NAMES = {
     "llm_base_url": "S2I_LLM_BASE_URL",
     "llm_model": "S2I_LLM_MODEL",
     "llm_timeout": "S2I_LLM_TIMEOUT",
+    "queue_url": "S2I_QUEUE_URL",
+    "app_worker": "S2I_APP_WORKER",
 }
 LLM_MODES = ("auto", "off")
 IMAGE_BACKENDS = ("auto", "nvidia", "local", "none")
@@ -71,6 +73,10 @@ class Settings:
     llm_base_url: str = "https://integrate.api.nvidia.com/v1"
     llm_model: str = "meta/llama-3.1-8b-instruct"
     llm_timeout: float = 30.0  # seconds the scene writer may hold pictures back, retries included
+    queue_url: str = field(default="", repr=False)  # empty: SQLite queue at <data_dir>/queue.db
+    # which job queues the app process serves itself: all, speech, pictures, or none (only
+    # external workers, `python -m s2i_core worker`; the app then loads no Whisper model)
+    app_worker: str = "all"
 
     @classmethod
     def load(cls, secrets: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:

@@ -1,0 +1,113 @@
+"""The task queues, on Huey: "speech" (transcription: the Whisper model) and "pictures" (drawing,
+exports). Two queues so a school can give transcription to the one machine with a GPU.
+
+``S2I_QUEUE_URL`` empty: ``SqliteHuey`` in ``<data_dir>/queue.db``, nothing to set up (processes
+of one machine). ``redis://…``: ``RedisHuey``, for workers and app replicas on many machines.
+The queues carry only job ids; the job book in the database says what each job is.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import Task, TaskWrapper
+
+from ..errors import QueueUnavailableError, SettingsError
+from ..settings import Settings
+from .book import JobRecord
+
+QUEUES = ("speech", "pictures")
+QUEUE_OF_KIND = {"transcribe": "speech", "draw": "pictures", "export": "pictures"}
+RETRIES = 3  # a job failing for a reason that may pass (see errors.retryable) is tried again
+RETRY_DELAY = 5.0  # seconds before the first retry, doubling each time
+TASK_NAME = "s2i.run_job"
+
+
+@dataclass
+class Queues:
+    settings: Settings
+    hueys: dict[str, Huey]
+    tasks: dict[str, TaskWrapper]
+
+    def enqueue(self, job: JobRecord) -> None:
+        """Put a job on its queue. QueueUnavailableError when the queue cannot be reached."""
+        try:
+            self.tasks[QUEUE_OF_KIND[job.kind]](job.id)
+        except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
+            raise QueueUnavailableError(
+                f"The job queue ({describe(self.settings)}) cannot be reached: "
+                f"{type(error).__name__}. Check that it is running, then try again."
+            ) from error
+
+    def pending(self, queue: str) -> int:
+        return self.hueys[queue].pending_count()
+
+
+def describe(settings: Settings) -> str:
+    """Where the queue is, for messages: never the password of a Redis URL."""
+    if not settings.queue_url:
+        return f"SQLite file {settings.data_dir / 'queue.db'}"
+    parts = urlsplit(settings.queue_url)
+    return f"Redis at {parts.hostname}:{parts.port or 6379}"
+
+
+def app_queues(settings: Settings) -> tuple[str, ...]:
+    """The queues the app process serves itself (S2I_APP_WORKER)."""
+    choice = settings.app_worker.strip().lower()
+    choices = {"all": QUEUES, "none": (), **{q: (q,) for q in QUEUES}}
+    if choice not in choices:
+        raise SettingsError(
+            f"The setting S2I_APP_WORKER must be one of {', '.join(choices)}, not "
+            f"{settings.app_worker[:40]!r}. Use 'none' when separate workers "
+            "(python -m s2i_core worker) serve every queue."
+        )
+    return choices[choice]
+
+
+_opened: dict[tuple[str, str], Queues] = {}
+_lock = threading.Lock()
+
+
+def open_queues(settings: Settings) -> Queues:
+    """The queues of these settings, opened once per process."""
+    key = (settings.queue_url, str(settings.data_dir.resolve()))
+    with _lock:
+        if key not in _opened:
+            hueys = {q: _huey(settings, q) for q in QUEUES}
+            tasks = {q: _register(hueys[q], settings) for q in QUEUES}
+            _opened[key] = Queues(settings, hueys, tasks)
+        return _opened[key]
+
+
+def _huey(settings: Settings, queue: str) -> Huey:
+    name = f"s2i-{queue}"
+    url = settings.queue_url
+    if not url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        huey: Huey = SqliteHuey(
+            name, filename=str(settings.data_dir.resolve() / "queue.db"), results=False, timeout=30
+        )
+    elif urlsplit(url).scheme in ("redis", "rediss", "unix"):
+        huey = RedisHuey(name, url=url, results=False)
+    else:
+        raise SettingsError(
+            "The setting S2I_QUEUE_URL must be empty (a queue file in the data folder) or a "
+            f"redis:// address, not one starting with {urlsplit(url).scheme or url[:10]!r}."
+        )
+    return huey
+
+
+def _register(huey: Huey, settings: Settings) -> TaskWrapper:
+    """The one task of a queue: run a job of the job book by its id."""
+
+    def run(job_id: int, task: Task | None = None) -> None:
+        from .work import run_job, runtime_for
+
+        run_job(runtime_for(settings), job_id, last_try=not (task and task.retries))
+
+    return huey.task(
+        retries=RETRIES, retry_delay=RETRY_DELAY, retry_backoff=2, context=True, name=TASK_NAME
+    )(run)

@@ -1,0 +1,264 @@
+"""What a worker does with a job: transcribe a story, draw its pictures, export it.
+
+Every job is idempotent and resumable, because a job may run twice (the queue redelivers it
+after a crash) or stop half-way (a worker killed, a teacher cancelling): transcription adds only
+the sentences the story does not have yet, drawing skips frames that are done or that another
+worker holds (frame claims), and each step is saved before the next starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from ..audio import decode_audio
+from ..errors import FramesNotDrawnError, NoSpeechError, S2IError, StoryNotFoundError
+from ..nvidia import NvidiaImageClient
+from ..pipeline import final_sentences, frame_drafts, generate_story
+from ..sentences import add_english
+from ..settings import Settings
+from ..storage import FrameRecord, Library, StoryRecord
+from ..transcribe import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
+from .book import JobBook, JobRecord
+
+log = logging.getLogger("s2i_core.jobs")
+FOLLOW_POLL_SECONDS = 0.5  # how often a drawing job looks for sentences a transcription added
+
+
+class Stop(Exception):
+    """The job was cancelled, or this worker is shutting down (the job is then queued again)."""
+
+
+class Runtime:
+    """What one worker process shares between its jobs: settings, library, clients, the model."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.library = Library(settings)
+        self.book = JobBook(self.library)
+        self.stopping = threading.Event()  # set when this worker shuts down
+        self._client: NvidiaImageClient | None = None
+        self._client_lock = threading.Lock()
+
+    def image_client(self) -> NvidiaImageClient | None:
+        if not self.settings.has_image_backend:
+            return None
+        with self._client_lock:
+            if self._client is None:
+                self._client = NvidiaImageClient(self.settings)
+            return self._client
+
+    def speech_engine(self) -> SpeechEngine:
+        return load_engine(self.settings)  # loaded once per process, on the first transcription
+
+
+_runtimes: dict[tuple[str, str], Runtime] = {}
+_runtimes_lock = threading.Lock()
+
+
+def runtime_for(settings: Settings) -> Runtime:
+    """The process's runtime for these settings (one library, one image client, one model)."""
+    key = (settings.db_url, str(settings.data_dir.resolve()))
+    with _runtimes_lock:
+        if key not in _runtimes:
+            _runtimes[key] = Runtime(settings)
+        return _runtimes[key]
+
+
+class Lease:
+    """Keeps a running job's lease fresh from a background thread, and says when to stop."""
+
+    def __init__(self, runtime: Runtime, job: JobRecord):
+        self.runtime, self.job = runtime, job
+        self.cancelled = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{job.id}", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        seconds = self.runtime.settings.work_lease_s
+        while not self._done.wait(seconds / 3):
+            if not self.runtime.book.renew(self.job.id, seconds):
+                self.cancelled.set()
+
+    def check(self) -> None:
+        """Raise Stop when the job was cancelled or the worker is shutting down."""
+        if self.cancelled.is_set() or self.runtime.stopping.is_set():
+            raise Stop
+
+    def progress(self, done: float, total: float, detail: str) -> None:
+        if not self.runtime.book.progress(self.job.id, done, total, detail):
+            self.cancelled.set()
+        self.check()
+
+
+def run_job(runtime: Runtime, job_id: int, last_try: bool = True) -> str:
+    """Run one job to its end. Returns its final state. A retryable failure is raised again
+    (after the job is put back to "queued") unless this is the last try, for the queue to retry."""
+    job = runtime.book.start(job_id, runtime.settings.work_lease_s)
+    if job is None:
+        return "skipped"  # finished, cancelled, or running on a live worker already
+    log.info("job %s: %s of story %s (try %s)", job.id, job.kind, job.story_id, job.attempts)
+    lease = Lease(runtime, job)
+    try:
+        with lease:
+            detail = JOBS[job.kind](runtime, job, lease)
+    except Stop:
+        if runtime.stopping.is_set() and not lease.cancelled.is_set():
+            runtime.book.requeue(job.id)
+            return "requeued"
+        return "cancelled"
+    except S2IError as error:
+        if error.retryable and not last_try:
+            runtime.book.requeue(job.id)
+            raise
+        runtime.book.finish(job.id, "failed", error=str(error))
+        return "failed"
+    except Exception as error:  # a bug: say so on the job, keep the worker alive
+        log.exception("job %s failed", job.id)
+        runtime.book.finish(
+            job.id, "failed", error=f"Unexpected failure ({type(error).__name__}): {error}"
+        )
+        return "failed"
+    finally:
+        if job.kind == "draw":
+            with suppress(StoryNotFoundError):  # deleted while its pictures were drawn
+                runtime.library.refresh_story_status(job.story_id)
+    runtime.book.finish(job.id, "done", detail=detail)
+    return "done"
+
+
+# --- transcription -------------------------------------------------------------------------------
+def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
+    """Transcribe the story's stored narration into frames, one per sentence, each saved as it
+    becomes final. Run again after a crash, it adds only the sentences still missing."""
+    library, settings = runtime.library, runtime.settings
+    story = library.get_story(job.story_id)
+    data = library.path(story.narration_path).read_bytes() if story.narration_path else b""
+    decoded = decode_audio(data, settings)
+    lease.progress(0.0, decoded.duration, "Loading the speech model")
+    engine = runtime.speech_engine()
+    lease.progress(0.0, decoded.duration, "Listening to the narration")
+    language = normalize_language(job.options.get("language"))
+    segments, info = engine.transcribe(decoded.samples, language=language)
+    if story.language != info.language:
+        library.update_story(story.id, language=info.language)
+    have = {frame.index: frame for frame in story.frames}
+    texts = []
+    for sentence in final_sentences(segments, info.language, decoded, settings.max_frames):
+        lease.progress(sentence.end, decoded.duration, f"Heard {len(texts) + 1} sentences")
+        if sentence.index in have:
+            texts.append(have[sentence.index].text)
+            continue
+        sentence = add_english([sentence], decoded, engine, info.language)[0]
+        (draft,) = frame_drafts([sentence], story.style, story.characters)
+        library.add_frame(story.id, dataclasses.replace(draft, index=sentence.index))
+        texts.append(sentence.text)
+    if not texts:
+        raise NoSpeechError(NO_WORDS_HEARD)
+    library.update_story(story.id, transcript=" ".join(texts), duration=decoded.duration)
+    return f"{len(texts)} sentences"
+
+
+# --- pictures ------------------------------------------------------------------------------------
+def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
+    """Draw the story's missing pictures (or the chosen frames again). With ``follow``, also the
+    frames a transcription of the same story is still adding, as soon as each appears."""
+    library = runtime.library
+    tried: set[int] = set()
+    transient: set[int] = set()
+    while True:
+        story = library.get_story(job.story_id)
+        todo = [f for f in _frames_to_draw(story, job) if f.id not in tried]
+        if not todo:
+            if job.options.get("follow") and _transcribing(runtime, story.id):
+                lease.check()
+                time.sleep(FOLLOW_POLL_SECONDS)
+                continue
+            break
+        total = len(tried) + len(todo)
+        pictures = generate_story(
+            library,
+            runtime.image_client(),
+            story.id,
+            [f.id for f in todo],
+            reseed=bool(job.options.get("reseed")),
+            transient=transient,
+        )
+        try:
+            for frame in pictures:
+                tried.add(frame.id)
+                lease.progress(len(tried), total, f"Drew {len(tried)} of {total} pictures")
+        finally:
+            pictures.close()  # on Stop: pictures in flight are still saved, the rest not begun
+        tried.update(f.id for f in todo)  # claimed elsewhere: that worker draws them
+    if transient:
+        raise FramesNotDrawnError(
+            f"{len(transient)} pictures failed for a reason that may pass "
+            "(the picture service was busy or down); they will be tried again."
+        )
+    return f"{len(tried)} pictures"
+
+
+def _frames_to_draw(story: StoryRecord, job: JobRecord) -> list[FrameRecord]:
+    chosen = job.options.get("frames")  # {frame id: its attempts when the redraw was asked}
+    if chosen is None:
+        return [f for f in story.frames if f.status != "done"]
+    return [f for f in story.frames if f.attempts <= chosen.get(str(f.id), -1)]
+
+
+def _transcribing(runtime: Runtime, story_id: int) -> bool:
+    return any(j.kind == "transcribe" for j in runtime.book.of_story(story_id, active_only=True))
+
+
+# --- exports -------------------------------------------------------------------------------------
+def export(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
+    """Write the story's PDF next to its pictures; the job's detail is its stored path."""
+    from ..export import export_pdf
+
+    library = runtime.library
+    story = library.get_story(job.story_id)
+    lease.progress(0, 1, "Preparing the PDF")
+    folder = library.media_dir / str(story.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "storyboard.pdf"
+    with _atomic(target) as out:
+        export_pdf(story, library, out)
+    return target.relative_to(library.data_dir).as_posix()
+
+
+@contextmanager
+def _atomic(target: Path):
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+JOBS: dict[str, Callable[[Runtime, JobRecord, Lease], str]] = {
+    "transcribe": transcribe,
+    "draw": draw,
+    "export": export,
+}

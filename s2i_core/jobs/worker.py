@@ -1,0 +1,94 @@
+"""Workers: Huey consumers for the speech and pictures queues, plus a watch for abandoned jobs.
+
+``python -m s2i_core worker`` runs one in the foreground; the app starts one inside its own
+process (S2I_APP_WORKER) so that `make run` alone does everything on one machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+
+from huey.consumer import Consumer
+
+from ..settings import Settings
+from .queues import QUEUES, open_queues
+from .work import runtime_for
+
+log = logging.getLogger("s2i_core.jobs")
+DEFAULT_THREADS = {"speech": 1, "pictures": 2}  # one model; two stories drawn at once
+SHUTDOWN_SECONDS = 30.0  # a job told to stop saves what is done and goes back to the queue
+
+
+class _Consumer(Consumer):
+    """A consumer that leaves signal handling to its owner: the app starts it from a thread that
+    is not the main one, where Python allows no signal handlers."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class WorkerPool:
+    """Consumers for ``queues`` in this process, with ``threads`` jobs at once on each."""
+
+    def __init__(
+        self, settings: Settings, queues: Sequence[str] = QUEUES, threads: int | None = None
+    ):
+        self.settings = settings
+        self.queues = tuple(queues)
+        self.runtime = runtime_for(settings)
+        hueys = open_queues(settings).hueys
+        self.consumers = {
+            queue: _Consumer(
+                hueys[queue],
+                workers=threads or DEFAULT_THREADS[queue],
+                worker_type="thread",
+                periodic=False,
+                max_delay=1.0,  # a SQLite queue is polled: pick up new work within a second
+                shutdown_timeout=SHUTDOWN_SECONDS,
+            )
+            for queue in self.queues
+        }
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_leases, name="job-watch", daemon=True)
+
+    def start(self) -> WorkerPool:
+        for consumer in self.consumers.values():
+            consumer.start()
+        self._watch.start()
+        log.info("worker started: %s", ", ".join(self.queues) or "no queues")
+        return self
+
+    def stop(self) -> None:
+        """Stop taking work; running jobs save what they finished and go back to the queue."""
+        self._stop.set()
+        self.runtime.stopping.set()
+        for consumer in self.consumers.values():
+            consumer.stop(graceful=True)
+
+    def run(self) -> None:
+        """Serve until SIGINT or SIGTERM (from the main thread)."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self._stop.set())
+        self.start()
+        while not self._stop.wait(1.0):
+            for consumer in self.consumers.values():
+                consumer.check_worker_health()
+        log.info("worker stopping")
+        self.stop()
+
+    def _watch_leases(self) -> None:
+        """Queue again the jobs whose worker went silent (killed, machine lost, app restarted)."""
+        lease = self.settings.work_lease_s
+        queues = open_queues(self.settings)
+        while True:
+            try:
+                for job in self.runtime.book.take_abandoned(lease):
+                    log.warning("job %s (%s) lost its worker; queued again", job.id, job.kind)
+                    queues.enqueue(job)
+            except Exception:  # the database or the queue is away for a moment: look again
+                log.warning("could not check for abandoned jobs", exc_info=True)
+            if self._stop.wait(min(lease / 3, 10.0)):
+                return
