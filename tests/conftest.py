@@ -62,3 +62,6 @@ def encode_audio() -> Callable[..., bytes]:
 
 # A real PostgreSQL server for the storage tests (and any test that asks for ``postgres_url``).
 from tests.postgres import postgres_url  # noqa: E402, F401
+
+# A real Redis server for the job queue tests (``redis_url``).
+from tests.redis_server import redis_url  # noqa: E402, F401

@@ -76,7 +76,7 @@ def leftover_temp_files(library: Library) -> list[Path]:
 # --- schema and opening ------------------------------------------------------------------------
 def test_opening_an_empty_database_creates_the_schema_at_head(library: Library):
     tables = set(inspect(library.engine).get_table_names())
-    assert {"stories", "frames", "alembic_version"} <= tables
+    assert {"stories", "frames", "jobs", "alembic_version"} <= tables
     with library.engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert (

@@ -11,35 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
 
 from ..errors import JobNotFoundError
-from ..storage import Base, Library
+from ..storage import Job, Library
 
 KINDS = ("transcribe", "draw", "export")
 ACTIVE = ("queued", "running")
 STATES = (*ACTIVE, "done", "failed", "cancelled")
 MAX_ATTEMPTS = 5  # a job whose worker died this many times is given up, with a message
-
-
-class Job(Base):
-    __tablename__ = "jobs"
-    __table_args__ = ({"sqlite_autoincrement": True},)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    options: Mapped[dict[str, Any]] = mapped_column(JSON)
-    done: Mapped[float] = mapped_column(Float)  # progress: frames drawn, seconds heard
-    total: Mapped[float] = mapped_column(Float)  # 0: not known yet
-    detail: Mapped[str] = mapped_column(Text)  # what it is doing now, or where its output is
-    error: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer)  # times a worker started it
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,7 @@ def _transcribing(runtime: Runtime, story_id: int) -> bool:
 # --- exports -------------------------------------------------------------------------------------
 def export(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     """Write the story's PDF next to its pictures; the job's detail is its stored path."""
-    from ..export import export_pdf
+    from ..exports import export_pdf
 
     library = runtime.library
     story = library.get_story(job.story_id)

@@ -12,7 +12,6 @@ over a connection inside its own transaction. To write the next revision after c
 from alembic import context
 from sqlalchemy import create_engine
 
-from s2i_core.jobs import book  # noqa: F401  (its table belongs to the same schema)
 from s2i_core.storage import Base
 
 config = context.config

@@ -15,10 +15,12 @@ The parts, by job:
   claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  teacher passcode guessing slowed down, per browser session and overall
+  jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from .claims import DEFAULT_LEASE_S, Work
+from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
 from .records import (
@@ -48,6 +50,7 @@ __all__ = [
     "FrameDraft",
     "FrameNotFoundError",
     "FrameRecord",
+    "Job",
     "Library",
     "PasscodeThrottle",
     "SharedRateLimiter",
