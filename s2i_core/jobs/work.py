@@ -15,16 +15,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..audio import decode_audio
-from ..errors import FramesNotDrawnError, NoSpeechError, S2IError, StoryNotFoundError
+from ..errors import FramesNotDrawnError, NoSpeechError, S2IError, StorageError
 from ..nvidia import NvidiaImageClient
 from ..pipeline import final_sentences, frame_drafts, generate_story
 from ..sentences import add_english
 from ..settings import Settings
-from ..storage import FrameRecord, Library, StoryRecord
+from ..storage import FrameRecord, Library, StoryRecord, Work
 from ..transcribe import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
 from .book import JobBook, JobRecord
 
@@ -134,10 +134,6 @@ def run_job(runtime: Runtime, job_id: int, last_try: bool = True) -> str:
             job.id, "failed", error=f"Unexpected failure ({type(error).__name__}): {error}"
         )
         return "failed"
-    finally:
-        if job.kind == "draw":
-            with suppress(StoryNotFoundError):  # deleted while its pictures were drawn
-                runtime.library.refresh_story_status(job.story_id)
     runtime.book.finish(job.id, "done", detail=detail)
     return "done"
 
@@ -145,32 +141,35 @@ def run_job(runtime: Runtime, job_id: int, last_try: bool = True) -> str:
 # --- transcription -------------------------------------------------------------------------------
 def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     """Transcribe the story's stored narration into frames, one per sentence, each saved as it
-    becomes final. Run again after a crash, it adds only the sentences still missing."""
+    becomes final (a drawing job may pick it up at once). Run again after a crash, it adds only
+    the sentences still missing; the story reads as interrupted until the last one is in."""
     library, settings = runtime.library, runtime.settings
     story = library.get_story(job.story_id)
-    data = library.path(story.narration_path).read_bytes() if story.narration_path else b""
-    decoded = decode_audio(data, settings)
+    if not story.narration_path:
+        raise StorageError(
+            f"Story {story.id} has no stored narration to transcribe. Record the story again."
+        )
+    decoded = decode_audio(library.path(story.narration_path), settings)
     lease.progress(0.0, decoded.duration, "Loading the speech model")
     engine = runtime.speech_engine()
     lease.progress(0.0, decoded.duration, "Listening to the narration")
     language = normalize_language(job.options.get("language"))
-    segments, info = engine.transcribe(decoded.samples, language=language)
-    if story.language != info.language:
-        library.update_story(story.id, language=info.language)
-    have = {frame.index: frame for frame in story.frames}
-    texts = []
-    for sentence in final_sentences(segments, info.language, decoded, settings.max_frames):
-        lease.progress(sentence.end, decoded.duration, f"Heard {len(texts) + 1} sentences")
-        if sentence.index in have:
-            texts.append(have[sentence.index].text)
-            continue
-        sentence = add_english([sentence], decoded, engine, info.language)[0]
-        (draft,) = frame_drafts([sentence], story.style, story.characters)
-        library.add_frame(story.id, dataclasses.replace(draft, index=sentence.index))
-        texts.append(sentence.text)
-    if not texts:
-        raise NoSpeechError(NO_WORDS_HEARD)
-    library.update_story(story.id, transcript=" ".join(texts), duration=decoded.duration)
+    with Work(library, story.id, settings.work_lease_s):
+        segments, info = engine.transcribe(decoded.samples, language=language)
+        library.update_story(story.id, language=info.language, sentences_missing=True)
+        have = {frame.index: frame for frame in story.frames}
+        texts = []
+        for sentence in final_sentences(segments, info.language, decoded, settings.max_frames):
+            lease.progress(sentence.end, decoded.duration, f"Heard {len(texts) + 1} sentences")
+            texts.append(sentence.text)
+            if sentence.index in have:
+                continue
+            sentence = add_english([sentence], decoded, engine, info.language)[0]
+            (draft,) = frame_drafts([sentence], story.style, story.characters)
+            library.add_frame(story.id, dataclasses.replace(draft, index=sentence.index))
+        if not texts:
+            raise NoSpeechError(NO_WORDS_HEARD)
+        library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
     return f"{len(texts)} sentences"
 
 
@@ -197,6 +196,7 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
             story.id,
             [f.id for f in todo],
             reseed=bool(job.options.get("reseed")),
+            lease_s=runtime.settings.work_lease_s,
             transient=transient,
         )
         try:
