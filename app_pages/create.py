@@ -10,7 +10,7 @@ import streamlit as st
 from s2i_core.errors import StoryNotFoundError
 from s2i_ui import resources, widgets
 from s2i_ui.create import draft as drafts
-from s2i_ui.create import pictures, record, sentences
+from s2i_ui.create import listening, pictures, record, sentences
 
 settings = resources.settings()
 st.title("Create a story")
@@ -18,7 +18,15 @@ widgets.teacher_gate(settings, "create stories")
 library = resources.library(settings)
 
 draft = drafts.current(library)
-step = "record" if draft is None else "pictures" if draft.generated else "sentences"
+step = (
+    "record"
+    if draft is None
+    else "listening"
+    if draft.transcribing
+    else "pictures"
+    if draft.generated
+    else "sentences"
+)
 # One keyed container per step: the step before is replaced at once, not left faded on screen
 # while a long step (drawing the pictures) runs.
 with st.container(key=f"create_{step}"):
@@ -35,7 +43,9 @@ with st.container(key=f"create_{step}"):
             f"**{widgets.plain(title)}** is saved in the library{saved_as}.",
             icon=":material/save:",
         )
-        if draft.generated:
+        if draft.transcribing:
+            listening.step(draft, settings, library)
+        elif draft.generated:
             pictures.step(draft, settings, library)
         else:
             sentences.step(draft, settings, library)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from s2i_core.jobs import app_queues
 from s2i_core.lan import qr_png
 from s2i_core.pictures import catalogue, choose_backend
 from s2i_core.speech import device_label
@@ -72,7 +73,13 @@ pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
-    if engine is None:
+    if "speech" not in app_queues(settings):
+        st.markdown(f"Whisper `{settings.whisper_model}` on the workers")
+        st.caption(
+            "Separate workers transcribe (`python -m s2i_core worker`); this app process holds "
+            "no speech model."
+        )
+    elif engine is None:
         name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
         st.markdown(f"{name} · Whisper `{settings.whisper_model}` · {device}")
         st.caption(

@@ -4,7 +4,9 @@ import math
 
 import streamlit as st
 
+from s2i_core import jobs
 from s2i_core.exports import language_name
+from s2i_core.jobs import JobBook
 from s2i_ui import resources, roles, widgets
 
 PAGE_SIZE = 12
@@ -75,6 +77,17 @@ st.caption(
     + (f" · page {page} of {pages}" if pages > 1 else "")
 )
 
+running = {job.story_id for job in JobBook(library).active()}
+
+
+@st.fragment(run_every=2.0)
+def work_in_progress(story_id: int) -> None:
+    """A running story's progress, refreshed from the database while its workers go on."""
+    state = jobs.progress(library, story_id)
+    icon = ":material/autorenew:" if state.running else ":material/check_circle:"
+    st.caption(f"{icon} {widgets.plain(state.summary)}")
+
+
 for row_start in range(0, len(stories), COLUMNS):
     for column, story in zip(
         st.columns(COLUMNS), stories[row_start : row_start + COLUMNS], strict=False
@@ -93,7 +106,9 @@ for row_start in range(0, len(stories), COLUMNS):
                 f"{story.frame_count} {'frame' if story.frame_count == 1 else 'frames'}",
             ]
             st.caption(widgets.plain(" · ".join(d for d in details if d)))
-            if teacher:  # how far the pictures got is the teacher's business, not the class's
+            if story.id in running:
+                work_in_progress(story.id)
+            elif teacher:  # how far the pictures got is the teacher's business, not the class's
                 progress_note(story)
             if st.button("Open story", key=f"open_{story.id}", width="stretch"):
                 st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})

@@ -13,6 +13,7 @@ import streamlit as st
 from s2i_core.settings import Settings
 
 if TYPE_CHECKING:
+    from s2i_core.jobs.worker import WorkerPool
     from s2i_core.pictures import PictureBackend
     from s2i_core.speech import SpeechEngine
     from s2i_core.storage import Library
@@ -54,6 +55,17 @@ def loaded_engine(settings: Settings) -> SpeechEngine | None:
     return loaded_engine(settings)
 
 
+def app_worker(settings: Settings) -> WorkerPool | None:
+    """The worker inside this app process, started once: it serves the queues S2I_APP_WORKER
+    names (all of them by default, so `make run` alone does everything); None for "none", when
+    separate workers (`python -m s2i_core worker`) do the work and this process holds no model."""
+    from s2i_core.jobs import app_queues
+
+    queues = app_queues(settings)  # a typo in the setting is named here, on every page
+    key = (settings.queue_url, settings.db_url, str(settings.data_dir.resolve()))
+    return _app_worker(*key, queues, settings) if queues else None
+
+
 # Arguments starting with "_" are not hashed: the string arguments before them are the cache key.
 @st.cache_resource(show_spinner=False)
 def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
@@ -82,3 +94,12 @@ def planned_engine(engine: str, device: str) -> tuple[str, str]:
 
     name, chosen = choose_engine(engine, device)
     return name, device_label(chosen)
+
+
+@st.cache_resource(show_spinner=False)
+def _app_worker(
+    queue_url: str, db_url: str, data_dir: str, queues: tuple[str, ...], _settings: Settings
+) -> WorkerPool:
+    from s2i_core.jobs.worker import WorkerPool
+
+    return WorkerPool(_settings, queues).start()

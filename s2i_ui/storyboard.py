@@ -1,28 +1,23 @@
 """The storyboard grid shared by the Create and Story pages, and the teacher actions behind it.
 
-Frames fill the grid as the pipeline saves them. Each action checks the teacher role itself, so
-a hidden button is never the only thing keeping a student out.
+Pictures are drawn by the workers (s2i_core.jobs), not by the page: asking for pictures queues a
+job, and while a story has work running the grid refreshes from the database about once a second,
+on any device that has the story open. Leaving, reloading or closing the page stops nothing.
+Each action checks the teacher role itself, so a hidden button is never the only thing keeping a
+student out.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import replace
 
 import streamlit as st
 
+from s2i_core import jobs
 from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
-from s2i_core.pictures import choose_backend
-from s2i_core.pipeline import (
-    finish_story,
-    frame_drafts,
-    generate_story,
-    refit_story_params,
-    story_params,
-)
+from s2i_core.pipeline import frame_drafts, story_params
 from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
@@ -32,7 +27,7 @@ from . import resources, roles, scenes, widgets
 
 COLUMNS = 3
 MISSING = ("pending", "drawing", "failed", "filtered", "no_backend")  # claimed ones are skipped
-JOB_KEY = "s2i_generation_job"
+REFRESH_SECONDS = 1.0
 
 
 def missing_frames(story: StoryRecord) -> list[FrameRecord]:
@@ -59,17 +54,43 @@ def save_sentences(
 
 
 def storyboard(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
-    """The grid of a story; if a generation was requested for it, run it here, live."""
-    job = st.session_state.get(JOB_KEY)
-    if job and job["story_id"] == story.id:
-        del st.session_state[JOB_KEY]
-        if job.get("finish"):
-            run_finish(library, settings, story)
-        else:
-            run_generation(library, settings, story, job["frame_ids"], reseed=job["reseed"])
-        st.rerun()
-    show_notices()
-    show_grid(story, library, settings, controls)
+    """The grid of a story: live while workers transcribe or draw it, with its controls after."""
+    state = jobs.progress(library, story.id)
+    if state.running:
+        live_grid(story.id, library, settings, controls)
+        return
+    if controls:
+        show_problems(state)
+    show_grid(state.story, library, settings, controls)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_grid(story_id: int, library: Library, settings: Settings, controls: bool) -> None:
+    """Progress and pictures as the workers save them, read from the database each second."""
+    state = jobs.progress(library, story_id)
+    if not state.running:
+        st.rerun()  # the whole page again: the finished storyboard, with its controls
+    frames = len(state.story.frames)
+    fraction = state.pictures_done / frames if frames else 0.0
+    st.progress(fraction, text=state.summary)
+    if controls:
+        if not settings.has_image_backend:
+            st.warning(
+                "No NVIDIA API key is configured, so frames get a 'no picture yet' card. "
+                "Set NVIDIA_API_KEY and choose 'Generate missing pictures' later.",
+                icon=":material/key:",
+            )
+        if st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{story_id}"):
+            cancel(library, settings, story_id)
+    st.caption("You can leave this page: the pictures keep coming, and are saved as they come.")
+    show_grid(state.story, library, settings, controls=False)
+
+
+def cancel(library: Library, settings: Settings, story_id: int) -> None:
+    roles.require_teacher(settings, "cancel pictures")
+    jobs.cancel(library, story_id)
+    widgets.notify("Stopped. The pictures finished so far are kept.")
+    st.rerun()
 
 
 def request_generation(
@@ -78,37 +99,40 @@ def request_generation(
     frame_ids: list[int] | None = None,
     reseed: bool = False,
 ) -> None:
-    """Ask for pictures; the page's grid runs the job on the next run, in its own place."""
+    """Queue the pictures (every missing one, or ``frame_ids`` again); a story interrupted while
+    it was transcribed is transcribed again first. The page then shows the live grid."""
     roles.require_teacher(settings, "make pictures")
-    st.session_state[JOB_KEY] = {"story_id": story.id, "frame_ids": frame_ids, "reseed": reseed}
+    library = resources.library(settings)
+    try:
+        if frame_ids is None and story.sentences_missing:
+            jobs.queue_transcription(
+                settings, library, story.id, story.language or None, then_draw=True
+            )
+        else:
+            jobs.queue_pictures(settings, library, story, frame_ids, reseed=reseed)
+    except S2IError as error:
+        widgets.show_error(error)
+        return
     st.rerun()
 
 
 def request_finish(settings: Settings, story: StoryRecord) -> None:
-    """Ask for an interrupted story to be finished on the next run (see ``run_finish``)."""
+    """Finish an interrupted story on the workers: transcribe the stored narration again if
+    sentences are missing, then draw what is missing (the page shows the live grid)."""
     roles.require_teacher(settings, "finish stories")
-    st.session_state[JOB_KEY] = {"story_id": story.id, "finish": True}
-    st.rerun()
+    request_generation(settings, story)
 
 
-def run_finish(library: Library, settings: Settings, story: StoryRecord) -> None:
-    """Transcribe the stored narration again if sentences are missing, then draw what is
-    missing, saying how far it got."""
-    roles.require_teacher(settings, "finish stories")
-    backend = _backend_or_error(settings)
-    engine = resources.speech_engine(settings) if story.sentences_missing else None
-    found = drawn = 0
-    with st.status("Finishing the story…", expanded=True) as status:
-        try:
-            for event in finish_story(library, settings, backend, story.id, engine):
-                found += event.kind == "frame_added"
-                drawn += event.kind == "frame_done"
-                status.update(label=f"{found} sentences found again · {drawn} pictures drawn")
-        except S2IError as error:  # said again after the rerun, above the grid
-            status.update(label="Finishing stopped", state="error")
-            st.session_state.setdefault("s2i_notices", []).append(str(error))
-            return
-        status.update(label=f"Finished: {drawn} pictures drawn", state="complete")
+def show_problems(state: jobs.StoryProgress) -> None:
+    """Once the work ended: one message per distinct problem, so a bad key is said once, not 12
+    times, and a job that stopped says why."""
+    last = state.last
+    if last and last.state == "failed" and last.error:
+        st.error(last.error, icon=":material/error:")
+    frames = state.story.frames
+    problems = Counter(f.error for f in frames if f.status in ("failed", "filtered") and f.error)
+    for message, count in problems.items():
+        st.warning(f"{count} frame{'s' if count > 1 else ''}: {message}", icon=":material/warning:")
 
 
 def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
@@ -242,76 +266,3 @@ def regenerate_frame(
         return
     widgets.notify("Drawing this picture again.")
     request_generation(settings, story, [frame.id], reseed=reseed)
-
-
-def run_generation(
-    library: Library,
-    settings: Settings,
-    story: StoryRecord,
-    frame_ids: Iterable[int] | None = None,
-    reseed: bool = False,
-) -> list[FrameRecord]:
-    """Draw the story's missing frames (or ``frame_ids``), filling the grid as each finishes.
-
-    The grid drawn here replaces the page's grid for the duration of the run; the page reruns
-    afterwards to show it again with its controls.
-    """
-    roles.require_teacher(settings, "make pictures")
-    backend = _backend_or_error(settings)
-    wanted = set(frame_ids) if frame_ids is not None else {f.id for f in missing_frames(story)}
-    if not wanted:
-        st.info("Every frame already has its picture.")
-        return []
-    if backend is None:
-        st.warning(choose_backend(settings).detail, icon=":material/key:")
-    else:
-        for note in refit_story_params(library, story.id, backend.models)[2]:
-            st.session_state.setdefault("s2i_notices", []).append(note)
-    progress = st.progress(0.0, text=f"Drawing {len(wanted)} pictures…")
-    slots = grid_slots(story.frames)
-    for frame in story.frames:
-        with slots[frame.id].container(border=True):
-            widgets.frame_card(
-                _pending(frame) if frame.id in wanted else frame, library, details=True
-            )
-    finished: list[FrameRecord] = []
-    try:
-        lease_s = settings.work_lease_s
-        for frame in generate_story(library, backend, story.id, wanted, reseed, lease_s):
-            finished.append(frame)
-            with slots[frame.id].container(border=True):
-                widgets.frame_card(frame, library, details=True)
-            progress.progress(
-                len(finished) / len(wanted), text=f"{len(finished)} of {len(wanted)} pictures"
-            )
-    except S2IError as error:
-        widgets.show_error(error)
-    summarize(finished)
-    return finished
-
-
-def _backend_or_error(settings: Settings):
-    with st.spinner("Loading the picture model…"):
-        try:
-            return resources.picture_backend(settings)
-        except S2IError as error:  # a local model that cannot load: say why, draw placeholders
-            widgets.show_error(error)
-            return None
-
-
-def summarize(frames: list[FrameRecord]) -> None:
-    """After a run: one message per distinct problem, so a bad key is said once, not 12 times."""
-    problems = Counter(f.error for f in frames if f.status in ("failed", "filtered") and f.error)
-    for message, count in problems.items():
-        st.session_state.setdefault("s2i_notices", []).append(
-            f"{count} frame{'s' if count > 1 else ''}: {message}"
-        )
-
-
-def show_notices() -> None:
-    for notice in st.session_state.pop("s2i_notices", []):
-        st.warning(notice, icon=":material/warning:")
-
-
-def _pending(frame: FrameRecord) -> FrameRecord:
-    return replace(frame, status="pending", error="")

@@ -54,6 +54,7 @@ def setup(spec: navigation.PageSpec) -> Settings:
     st.html(_CSS)
     try:
         settings = resources.settings()
+        resources.app_worker(settings)
     except SettingsError as error:  # a typo in the deployment: say which setting, nothing else
         st.error(str(error), icon=":material/settings:")
         st.stop()

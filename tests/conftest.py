@@ -22,6 +22,15 @@ def no_scene_writer_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S2I_LLM", "off")
 
 
+@pytest.fixture(autouse=True)
+def _stop_workers_started_by_the_test():
+    """Pages start a worker inside the process (S2I_APP_WORKER): each test stops its own."""
+    yield
+    from s2i_core.jobs.worker import stop_all
+
+    stop_all()
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES

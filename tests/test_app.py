@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from s2i_core.audio import wav_bytes
+from s2i_core.jobs import JobBook
 from s2i_core.pictures.images import placeholder_card, thumbnail
 from s2i_core.pipeline import frame_drafts
 from s2i_core.sentences import Sentence
@@ -359,6 +361,8 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
     at = at.radio(key="c_how").set_value("Sample story").run()
     at = at.button(key="c_use_sample").click().run()
     at = at.button(key="c_transcribe").click().run()
+    assert library.count_stories() == 1  # saved with its narration before anything is heard
+    at = settle(at, library, timeout=300)  # a worker transcribes (the first time loads Whisper)
     assert not at.error
     shown = [t.value for t in at.text_area]
     assert len(shown) >= 3 and "balloon" in " ".join(shown).lower()
@@ -456,6 +460,17 @@ def pictures(env):
         yield stub
 
 
+def settle(at: AppTest, library: Library, timeout: float = TIMEOUT) -> AppTest:
+    """Wait until the app's worker has done the jobs the page queued, then run the page again
+    (as its once-a-second refresh would)."""
+    book = JobBook(library)
+    deadline = time.monotonic() + timeout
+    while book.active():
+        assert time.monotonic() < deadline, f"jobs still running: {book.active()}"
+        time.sleep(0.1)
+    return at.run()
+
+
 def frame_texts(library: Library, at: AppTest) -> list[str]:
     return [f.text for f in library.get_story(at.session_state["draft"].story_id).frames]
 
@@ -538,7 +553,7 @@ def test_word_times_follow_merges_and_splits_and_leave_a_reworded_sentence(env, 
 
 def test_generate_fills_the_storyboard_from_the_picture_service(library, pictures):
     at = start_draft(library, FOX)
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     story = library.get_story(at.session_state["draft"].story_id)
     assert [f.status for f in story.frames] == ["done"] * 3
     assert len(pictures.generation_requests()) == 3
@@ -548,7 +563,7 @@ def test_generate_fills_the_storyboard_from_the_picture_service(library, picture
 
 def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, pictures):
     at = start_draft(library, ["The fox met a FILTERME.", FOX[1]])
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     story = library.get_story(at.session_state["draft"].story_id)
     filtered, done = story.frames
     assert (filtered.status, done.status) == ("filtered", "done")
@@ -556,7 +571,7 @@ def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, 
 
     at = open_fix(at, filtered)
     at.text_area(key=f"prompt_{filtered.id}_{filtered.attempts}").input("A fox meets an owl.")
-    at = at.button(key=f"reprompt_{filtered.id}").click().run()
+    at = settle(at.button(key=f"reprompt_{filtered.id}").click().run(), library)
     redrawn = library.get_story(story.id).frames[0]
     assert (redrawn.status, redrawn.prompt) == ("done", "A fox meets an owl.")
     assert (
@@ -567,9 +582,9 @@ def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, 
 
 def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
     at = start_draft(library, FOX)
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     before = library.get_story(at.session_state["draft"].story_id).frames[1]
-    at = open_fix(at, before).button(key=f"reseed_{before.id}").click().run()
+    at = settle(open_fix(at, before).button(key=f"reseed_{before.id}").click().run(), library)
     after = library.get_story(before.story_id).frames[1]
     assert (after.status, after.attempts) == ("done", 2) and after.seed != before.seed
     assert len(pictures.generation_requests()) == 4
@@ -578,7 +593,7 @@ def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
 def test_teacher_generates_the_missing_pictures_of_a_saved_story(library, pictures):
     story_id = seed_story(library, "The fox", FOX, pictures=False)
     at = open_page(STORY, story=str(story_id))
-    at = button(at, "Generate missing pictures (3)").click().run()
+    at = settle(button(at, "Generate missing pictures (3)").click().run(), library)
     assert {f.status for f in library.get_story(story_id).frames} == {"done"}
     assert "Generate missing pictures (0)" in labels(at)
 
@@ -589,7 +604,7 @@ def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
         env.setenv("S2I_NVIDIA_BASE_URL", stub.base_url)
         env.setenv("S2I_NVCF_STATUS_URL", stub.status_url)
         at = start_draft(library, FOX)
-        at = at.button(key="c_generate").click().run()
+        at = settle(at.button(key="c_generate").click().run(), library)
     story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"failed"}
     [notice] = [w.value for w in at.warning]
@@ -600,7 +615,7 @@ def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
 
 def test_without_a_key_frames_get_a_no_picture_card(env, library):
     at = start_draft(library, FOX)
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"no_backend"}
     assert texts(at).count(STATUS_LABELS["no_backend"]) == 3
@@ -624,7 +639,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
         library, "The fox", ["The fox saw blood on the snow.", FOX[1]], pictures=False
     )
     at = open_page(STORY, story=str(story_id))
-    at = button(at, "Generate missing pictures (2)").click().run()
+    at = settle(button(at, "Generate missing pictures (2)").click().run(), library)
     blocked, drawn = library.get_story(story_id).frames
     assert (blocked.status, drawn.status) == ("filtered", "done")
     assert len(pictures.generation_requests()) == 1
@@ -640,6 +655,8 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     text, save = fix_fields(at, blocked)
     text.input("The fox saw red berries on the snow.")
     at = save.click().run()
+    toasts = [t.value for t in at.toast]
+    at = settle(at, library)
     fixed = library.get_story(story_id)
     assert (fixed.frames[0].status, fixed.frames[0].text) == (
         "done",
@@ -649,7 +666,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     assert "blood" not in fixed.transcript
     assert len(pictures.generation_requests()) == 2
     assert fixed.frames[1].attempts == drawn.attempts  # the other frame was left alone
-    assert "The sentence is saved. Its picture is being drawn again." in [t.value for t in at.toast]
+    assert "The sentence is saved. Its picture is being drawn again." in toasts
 
 
 def test_a_translated_frame_gets_a_new_english_line_and_picture(library, pictures):
@@ -659,7 +676,7 @@ def test_a_translated_frame_gets_a_new_english_line_and_picture(library, picture
     text, save = fix_fields(at, frame)
     text.input("El zorro encontró una pelota.")
     at.text_input(key=f"en_{frame.id}_{frame.attempts}").input("The fox found a ball.")
-    save.click().run()
+    settle(save.click().run(), library)
     [fixed] = library.get_story(story_id).frames
     assert (fixed.text, fixed.text_en, fixed.status) == (
         "El zorro encontró una pelota.",

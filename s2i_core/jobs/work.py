@@ -24,8 +24,8 @@ from ..nvidia import NvidiaImageClient
 from ..pipeline import final_sentences, frame_drafts, generate_story
 from ..sentences import add_english
 from ..settings import Settings
+from ..speech import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
 from ..storage import FrameRecord, Library, StoryRecord, Work
-from ..transcribe import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
 from .book import JobBook, JobRecord
 
 log = logging.getLogger("s2i_core.jobs")
@@ -170,6 +170,8 @@ def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
         if not texts:
             raise NoSpeechError(NO_WORDS_HEARD)
         library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
+    if not _active(runtime, story.id, "draw"):  # the teacher checks the sentences first
+        library.update_story(story.id, status="draft")
     return f"{len(texts)} sentences"
 
 
@@ -184,7 +186,7 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
         story = library.get_story(job.story_id)
         todo = [f for f in _frames_to_draw(story, job) if f.id not in tried]
         if not todo:
-            if job.options.get("follow") and _transcribing(runtime, story.id):
+            if job.options.get("follow") and _active(runtime, story.id, "transcribe"):
                 lease.check()
                 time.sleep(FOLLOW_POLL_SECONDS)
                 continue
@@ -221,8 +223,8 @@ def _frames_to_draw(story: StoryRecord, job: JobRecord) -> list[FrameRecord]:
     return [f for f in story.frames if f.attempts <= chosen.get(str(f.id), -1)]
 
 
-def _transcribing(runtime: Runtime, story_id: int) -> bool:
-    return any(j.kind == "transcribe" for j in runtime.book.of_story(story_id, active_only=True))
+def _active(runtime: Runtime, story_id: int, kind: str) -> bool:
+    return any(j.kind == kind for j in runtime.book.of_story(story_id, active_only=True))
 
 
 # --- exports -------------------------------------------------------------------------------------

@@ -30,6 +30,15 @@ class _Consumer(Consumer):
         pass
 
 
+_started: list[WorkerPool] = []
+
+
+def stop_all() -> None:
+    """Stop every pool this process started (tests, and an app shutting down)."""
+    while _started:
+        _started.pop().stop()
+
+
 class WorkerPool:
     """Consumers for ``queues`` in this process, with ``threads`` jobs at once on each."""
 
@@ -55,9 +64,11 @@ class WorkerPool:
         self._watch = threading.Thread(target=self._watch_leases, name="job-watch", daemon=True)
 
     def start(self) -> WorkerPool:
+        self.runtime.stopping.clear()
         for consumer in self.consumers.values():
             consumer.start()
         self._watch.start()
+        _started.append(self)
         log.info("worker started: %s", ", ".join(self.queues) or "no queues")
         return self
 

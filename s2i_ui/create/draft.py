@@ -14,7 +14,6 @@ from s2i_core.editing import sentence_of
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.sentences import Sentence
 from s2i_core.storage import Library, parse_id
-from s2i_ui.storyboard import JOB_KEY
 
 DRAFT_KEY = "draft"
 NARRATION_KEY = "narration"
@@ -44,6 +43,7 @@ class Draft:
     language_uncertain: bool = False  # detected with a low probability: ask the teacher
     version: int = 0  # bumped by merge, split and delete so the sentence widgets start afresh
     generated: bool = False  # pictures were asked for: the page shows the storyboard
+    transcribing: bool = False  # a worker is still hearing the narration (or it stopped half-way)
 
     @property
     def translated(self) -> bool:
@@ -74,6 +74,7 @@ def reopen(library: Library, story_id: int) -> Draft | None:
         [sentence_of(frame) for frame in story.frames],
         story.language,
         generated=any(frame.status != "pending" for frame in story.frames),
+        transcribing=story.sentences_missing,
     )
 
 
@@ -81,6 +82,14 @@ def begin(draft: Draft) -> None:
     st.session_state[DRAFT_KEY] = draft
     st.session_state.pop(NARRATION_KEY, None)
     st.query_params[QUERY_KEY] = str(draft.story_id)  # a reload comes back to this draft
+
+
+def replace_draft(draft: Draft | None) -> None:
+    """The session's draft, read again from the library (after a worker changed it)."""
+    if draft is None:
+        start_over()
+    else:
+        st.session_state[DRAFT_KEY] = draft
 
 
 def narration() -> Narration | None:
@@ -93,6 +102,6 @@ def set_narration(narration: Narration) -> None:
 
 def start_over() -> None:
     """Forget the draft in this session (it stays in the library) and show step 1 again."""
-    for key in (NARRATION_KEY, DRAFT_KEY, JOB_KEY):
+    for key in (NARRATION_KEY, DRAFT_KEY):
         st.session_state.pop(key, None)
     st.query_params.pop(QUERY_KEY, None)

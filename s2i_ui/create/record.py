@@ -10,9 +10,10 @@ from pathlib import Path
 import streamlit as st
 from streamlit_mic_recorder import mic_recorder
 
+from s2i_core import jobs
 from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
-from s2i_core.pipeline import StoryOptions, transcribe_into_draft
+from s2i_core.pipeline import StoryOptions, start_story
 from s2i_core.prompts import (
     DEFAULT_STYLE,
     STYLES,
@@ -184,30 +185,13 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         ),
     )
     language = state.get("c_language", "auto")
-    refused = None
-    with st.status("Transcribing the narration…", expanded=True) as status:
-        try:
-            if resources.loaded_engine(settings) is None:
-                st.write("Loading the speech model (only the first time; this can take a minute)…")
-            engine = resources.speech_engine(settings)
-            st.write("Listening to the narration and finding the sentences…")
-            story, result = transcribe_into_draft(  # the narration is saved first
-                library,
-                settings,
-                options,
-                narration.data,
-                engine,
-                None if language == "auto" else language,
-            )
-        except S2IError as error:
-            status.update(label="Transcription stopped", state="error", expanded=False)
-            refused = error
-        else:
-            status.update(label=f"Found {len(result.sentences)} sentences", state="complete")
-    if refused is not None:  # under the status row, in plain sight, not folded inside it
-        widgets.show_error(refused)
+    language = None if language == "auto" else language
+    try:  # the audio is checked and saved here, at once; a worker transcribes it
+        story = start_story(library, settings, narration.data, options, language)
+        jobs.queue_transcription(settings, library, story.id, language)
+    except S2IError as error:
+        widgets.show_error(error)
         return
     state[LAST_CLASS_KEY] = options.class_name
-    uncertain = result.transcription.info.language_uncertain
-    drafts.begin(Draft(story.id, result.sentences, result.language, uncertain))
+    drafts.begin(Draft(story.id, [], story.language, transcribing=True))
     st.rerun()

@@ -1,0 +1,71 @@
+"""Between steps 2 and 3 of the Create page: a worker transcribes the narration.
+
+The story and its narration are saved before the job is queued, so leaving, reloading or closing
+the page loses nothing: the sentences appear here (and in the library) as they are heard, and the
+address (``?draft=<story id>``) brings the teacher back to them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from s2i_core import jobs
+from s2i_core.errors import S2IError
+from s2i_core.settings import Settings
+from s2i_core.storage import Library
+from s2i_ui import roles, widgets
+
+from . import draft as drafts
+from .draft import Draft
+
+REFRESH_SECONDS = 1.0
+
+
+def step(draft: Draft, settings: Settings, library: Library) -> None:
+    st.subheader("Transcribing the narration")
+    watch(draft.story_id, library, settings)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def watch(story_id: int, library: Library, settings: Settings) -> None:
+    state = jobs.progress(library, story_id)
+    job = next((j for j in reversed(state.jobs) if j.kind == "transcribe"), None)
+    if not state.story.sentences_missing:  # done: on to checking the sentences
+        drafts.replace_draft(drafts.reopen(library, story_id))
+        st.rerun()
+    if job is None:  # it stopped (an error, a cancel, a worker that died and gave up)
+        stopped(story_id, library, settings, state)
+        return
+    with st.status(state.summary, state="running", expanded=True):
+        if job.state == "queued":
+            st.write("Waiting for a worker to start…")
+        elif not state.story.frames:
+            st.write(job.detail + "…")
+        for frame in state.story.frames:
+            st.write(f"{widgets.clock(frame.start)} · {widgets.plain(frame.text)}")
+    if st.button("Cancel", icon=":material/stop_circle:", key="c_cancel_transcription"):
+        roles.require_teacher(settings, "cancel transcriptions")
+        jobs.cancel(library, story_id)
+        st.rerun()
+
+
+def stopped(story_id: int, library: Library, settings: Settings, state: jobs.StoryProgress) -> None:
+    last = state.last
+    if last is not None and last.state == "failed":
+        st.error(last.error, icon=":material/error:")
+    else:
+        st.info("The transcription was stopped.", icon=":material/stop_circle:")
+    again, over = st.columns(2)
+    if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
+        roles.require_teacher(settings, "transcribe stories")
+        try:
+            jobs.queue_transcription(settings, library, story_id, state.story.language or None)
+        except S2IError as error:
+            widgets.show_error(error)
+            return
+        st.rerun()
+    if over.button("Start over", icon=":material/add:", key="c_over", width="stretch"):
+        if not state.story.frames:  # nothing was heard: nothing worth keeping in the library
+            library.delete_story(story_id)
+        drafts.start_over()
+        st.rerun()
