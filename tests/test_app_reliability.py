@@ -18,6 +18,7 @@ from tests.test_app import (
     button,
     labels,
     open_page,
+    settle,
     texts,
     unlock,
 )
@@ -53,6 +54,7 @@ def test_an_interrupted_story_is_finished_from_the_story_page(env, library, pict
     at = open_page(STORY, timeout=240, story=str(story.id))
     assert "stopped half-way" in texts(at)
     at = button(at, "Finish this story").click().run()
+    at = settle(at, library, timeout=240)  # the app's worker transcribes, then draws
     finished = library.get_story(story.id)
     assert finished.status == "complete" and len(finished.frames) == 6
     assert {f.status for f in finished.frames} == {"done"}
