@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from s2i_core.jobs import app_queues
 from s2i_core.lan import qr_png
 from s2i_core.pictures import catalogue, choose_backend
 from s2i_core.speech import device_label
@@ -73,7 +72,7 @@ pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
-    if "speech" not in app_queues(settings):
+    if "speech" not in settings.app_worker_queues:
         st.markdown(f"Whisper `{settings.whisper_model}` on the workers")
         st.caption(
             "Separate workers transcribe (`python -m s2i_core worker`); this app process holds "

@@ -123,6 +123,20 @@ class Settings:
         return self.data_dir / "cache"
 
     @property
+    def app_worker_queues(self) -> tuple[str, ...]:
+        """The job queues the app process serves itself (S2I_APP_WORKER)."""
+        choice = self.app_worker.strip().lower()
+        choices = {"all": ("speech", "pictures"), "none": (), "speech": ("speech",)}
+        choices["pictures"] = ("pictures",)
+        if choice not in choices:
+            raise SettingsError(
+                f"The setting S2I_APP_WORKER must be one of {', '.join(choices)}, not "
+                f"{self.app_worker[:40]!r}. Use 'none' when separate workers "
+                "(python -m s2i_core worker) serve every queue."
+            )
+        return choices[choice]
+
+    @property
     def has_scene_writer(self) -> bool:
         """Whether stories get their scenes from the LLM (else the offline path writes them)."""
         return self.llm == "auto" and bool(self.nvidia_api_key)

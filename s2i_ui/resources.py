@@ -6,14 +6,17 @@ transcription and then stays in memory; ``loaded_engine`` only reports one that 
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from s2i_core.settings import Settings
 
+log = logging.getLogger("s2i_ui")
+
 if TYPE_CHECKING:
-    from s2i_core.jobs.worker import WorkerPool
     from s2i_core.pictures import PictureBackend
     from s2i_core.speech import SpeechEngine
     from s2i_core.storage import Library
@@ -55,13 +58,12 @@ def loaded_engine(settings: Settings) -> SpeechEngine | None:
     return loaded_engine(settings)
 
 
-def app_worker(settings: Settings) -> WorkerPool | None:
-    """The worker inside this app process, started once: it serves the queues S2I_APP_WORKER
-    names (all of them by default, so `make run` alone does everything); None for "none", when
-    separate workers (`python -m s2i_core worker`) do the work and this process holds no model."""
-    from s2i_core.jobs import app_queues
-
-    queues = app_queues(settings)  # a typo in the setting is named here, on every page
+def app_worker(settings: Settings) -> threading.Thread | None:
+    """The worker inside this app process, started once, in the background (the first page does
+    not wait for it): it serves the queues S2I_APP_WORKER names (all of them by default, so
+    `make run` alone does everything); none for "none", when separate workers
+    (`python -m s2i_core worker`) do the work and this process holds no speech model."""
+    queues = settings.app_worker_queues  # a typo in the setting is named here, on every page
     key = (settings.queue_url, settings.db_url, str(settings.data_dir.resolve()))
     return _app_worker(*key, queues, settings) if queues else None
 
@@ -99,7 +101,15 @@ def planned_engine(engine: str, device: str) -> tuple[str, str]:
 @st.cache_resource(show_spinner=False)
 def _app_worker(
     queue_url: str, db_url: str, data_dir: str, queues: tuple[str, ...], _settings: Settings
-) -> WorkerPool:
-    from s2i_core.jobs.worker import WorkerPool
+) -> threading.Thread:
+    def start() -> None:
+        from s2i_core.jobs.worker import WorkerPool
 
-    return WorkerPool(_settings, queues).start()
+        try:
+            WorkerPool(_settings, queues).start()
+        except Exception:  # the queue is unreachable: pages say the jobs wait for a worker
+            log.exception("the app's worker could not start")
+
+    thread = threading.Thread(target=start, name="app-worker", daemon=True)
+    thread.start()
+    return thread

@@ -26,8 +26,13 @@ def no_scene_writer_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
 def _stop_workers_started_by_the_test():
     """Pages start a worker inside the process (S2I_APP_WORKER): each test stops its own."""
     yield
+    import threading
+
     from s2i_core.jobs.worker import stop_all
 
+    for thread in threading.enumerate():
+        if thread.name == "app-worker":  # still starting a pool (s2i_ui.resources)
+            thread.join(timeout=60)
     stop_all()
 
 

@@ -56,15 +56,7 @@ def describe(settings: Settings) -> str:
 
 def app_queues(settings: Settings) -> tuple[str, ...]:
     """The queues the app process serves itself (S2I_APP_WORKER)."""
-    choice = settings.app_worker.strip().lower()
-    choices = {"all": QUEUES, "none": (), **{q: (q,) for q in QUEUES}}
-    if choice not in choices:
-        raise SettingsError(
-            f"The setting S2I_APP_WORKER must be one of {', '.join(choices)}, not "
-            f"{settings.app_worker[:40]!r}. Use 'none' when separate workers "
-            "(python -m s2i_core worker) serve every queue."
-        )
-    return choices[choice]
+    return settings.app_worker_queues
 
 
 _opened: dict[tuple[str, str], Queues] = {}

@@ -278,11 +278,11 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
         "every frame to get its picture",
     )
     expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
+    idle(page)  # the page's own run once the workers finished: the grid with its controls
     expect(page.get_by_text(re.compile(r"^\d+ · [\d:.–]+ · check_circle Done$"))).to_have_count(
         len(heard)
     )
     expect(shown_text(page, EDITED)).to_be_visible()
-    idle(page)
     shot(page, artifacts, "05-storyboard")
 
     page.get_by_role("link", name="Library").click()
