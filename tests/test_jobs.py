@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import text
 
 from s2i_core.errors import QueueUnavailableError, SettingsError
-from s2i_core.jobs import JobBook, app_queues, cancel, open_queues, progress, queue_pictures
+from s2i_core.jobs import JobBook, cancel, progress, queue_pictures
+from s2i_core.jobs.queues import open_queues
 from s2i_core.jobs.work import run_job, runtime_for
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.settings import Settings
@@ -220,7 +221,7 @@ def test_a_queue_that_cannot_be_reached_is_named_and_the_job_not_left_waiting(tm
 def test_queue_settings_with_a_typo_are_named(tmp_path, setting, value, needle):
     settings = Settings(data_dir=tmp_path, **{setting: value})
     with pytest.raises(SettingsError, match=needle):
-        open_queues(settings) if setting == "queue_url" else app_queues(settings)
+        open_queues(settings) if setting == "queue_url" else settings.app_worker_queues
 
 
 # --- real processes ----------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from ..settings import Settings
 from ..storage import Library, StoryRecord
 from .book import ACTIVE, KINDS, STATES, JobBook, JobRecord
-from .queues import QUEUES, app_queues, open_queues
+
+QUEUES = ("speech", "pictures")  # see queues.py; Huey is imported only where jobs are queued
 
 __all__ = [
     "ACTIVE",
@@ -27,7 +28,6 @@ __all__ = [
     "JobBook",
     "JobRecord",
     "StoryProgress",
-    "app_queues",
     "cancel",
     "progress",
     "queue_export",
@@ -40,6 +40,8 @@ __all__ = [
 def submit(settings: Settings, library: Library, story_id: int, kind: str, **options) -> JobRecord:
     """Save a job and put it on its queue. If the queue cannot be reached, the job is marked
     failed with the reason and QueueUnavailableError is raised: nothing waits for ever."""
+    from .queues import open_queues
+
     book = JobBook(library)
     job = book.create(story_id, kind, **options)
     try:

@@ -17,9 +17,9 @@ from huey.api import Task, TaskWrapper
 
 from ..errors import QueueUnavailableError, SettingsError
 from ..settings import Settings
+from . import QUEUES
 from .book import JobRecord
 
-QUEUES = ("speech", "pictures")
 QUEUE_OF_KIND = {"transcribe": "speech", "draw": "pictures", "export": "pictures"}
 RETRIES = 3  # a job failing for a reason that may pass (see errors.retryable) is tried again
 RETRY_DELAY = 5.0  # seconds before the first retry, doubling each time
@@ -52,11 +52,6 @@ def describe(settings: Settings) -> str:
         return f"SQLite file {settings.data_dir / 'queue.db'}"
     parts = urlsplit(settings.queue_url)
     return f"Redis at {parts.hostname}:{parts.port or 6379}"
-
-
-def app_queues(settings: Settings) -> tuple[str, ...]:
-    """The queues the app process serves itself (S2I_APP_WORKER)."""
-    return settings.app_worker_queues
 
 
 _opened: dict[tuple[str, str], Queues] = {}

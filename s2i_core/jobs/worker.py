@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from huey.consumer import Consumer
 
 from ..settings import Settings
-from .queues import QUEUES, open_queues
+from . import QUEUES
+from .queues import open_queues
 from .work import runtime_for
 
 log = logging.getLogger("s2i_core.jobs")
