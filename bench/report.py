@@ -24,6 +24,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
         _library(results.get("library"), out_dir),
         _export(results.get("export")),
         _video(results.get("video"), out_dir),
+        _queue(results.get("queue"), out_dir),
         _gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None),
     ]
     table = "\n\n".join(s for s in sections if s)
@@ -37,8 +38,8 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`). The GPU section comes from
-the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
+(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`). The GPU section comes
+from the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
 
@@ -293,6 +294,38 @@ def _library(r: dict | None, out_dir: Path) -> str:
     ]
     _bar_plot(out_dir / "library.png", "Library at 1,000 stories (median ms)",
               {k.removesuffix("_ms").replace("_", "\n"): r[k] for k in keys})  # fmt: skip
+    return "\n".join(rows)
+
+
+def _queue(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    q, memory = r["three_stories"], r["memory"]
+    rows = [
+        "## Job queue: three stories at once on two workers\n",
+        f"{q['stories']} stories × {q['frames'] // q['stories']} frames queued at the same moment "
+        f"(SQLite queue), drawn by {q['workers']} `python -m s2i_core worker --queue pictures` "
+        f"processes against the stand-in answering after {q['latency']:g} s, one key limited to "
+        f"S2I_IMAGE_RPM={q['rpm']}.\n",
+        "| measure | value |",
+        "|---|---|",
+        f"| all {q['frames']} pictures done | {q['total']:.1f} s |",
+        f"| floor set by the rate ({q['rpm']}/min) | {q['floor']:.1f} s |",
+        f"| total / floor | {q['total'] / q['floor']:.2f} |",
+        f"| picture requests | {q['requests']} ({q['drawn_more_than_once']} frames drawn twice) |",
+        f"| most requests in any 60 s | {q['max_per_minute']} (limit {q['rpm']}) |",
+        f"| stories complete | {q['complete']} of {q['stories']} |",
+        "",
+        "### Memory of an app process (RSS after one story was transcribed)\n",
+        "| S2I_APP_WORKER | app before | app after | separate speech worker |",
+        "|---|---|---|---|",
+    ]
+    for mode, m in memory.items():
+        worker = f"{m['worker_mb']:.0f} MB" if m["worker_mb"] else "–"
+        rows.append(f"| {mode} | {m['app_idle_mb']:.0f} MB | {m['app_mb']:.0f} MB | {worker} |")
+    rows += ["", "![Memory of an app process](../bench/results/queue_memory.png)"]
+    _bar_plot(out_dir / "queue_memory.png", "App process RSS after a transcription (MB)",
+              {f"S2I_APP_WORKER={mode}": m["app_mb"] for mode, m in memory.items()})  # fmt: skip
     return "\n".join(rows)
 
 

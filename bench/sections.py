@@ -467,3 +467,174 @@ SECTIONS: dict[str, Callable[[Path], dict]] = {
     "export": export,
     "video": video,
 }
+
+
+# --- job queue ---------------------------------------------------------------------------------
+QUEUE_STORIES, QUEUE_FRAMES, QUEUE_RPM, QUEUE_LATENCY = 3, 8, 20, 1.0
+
+
+def queue(scratch: Path) -> dict:
+    """Three stories queued at once, drawn by two worker processes sharing one key's rate
+    (S2I_IMAGE_RPM, kept in the database); then the memory of an app process with the speech
+    model (its own worker transcribes) and without it (a separate worker does)."""
+    return {"three_stories": _three_stories(scratch / "queue"), "memory": _app_memory(scratch)}
+
+
+def _three_stories(data_dir: Path) -> dict:
+    from s2i_core.jobs import JobBook, queue_pictures
+
+    with NvidiaStub(latency=QUEUE_LATENCY) as stub:
+        env = _worker_env(data_dir, stub, S2I_IMAGE_RPM=str(QUEUE_RPM))
+        settings = Settings.load().with_changes(data_dir=data_dir)
+        library = Library(settings)
+        stories = [_queued_story(library, n) for n in range(QUEUE_STORIES)]
+        workers = [_start_worker(env, "pictures", data_dir / f"worker-{n}.log") for n in range(2)]
+        try:
+            time.sleep(3)  # both workers up and polling before the work arrives
+            started = time.monotonic()
+            for story_id in stories:
+                queue_pictures(settings.with_changes(**_stub_settings(stub)), library,
+                               library.get_story(story_id))  # fmt: skip
+            book = JobBook(library)
+            while book.active():
+                time.sleep(0.2)
+            total = time.monotonic() - started
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(timeout=60)
+        prompts = [r.body["text_prompts"][0]["text"] for r in stub.generation_requests()]
+        frames = QUEUE_STORIES * QUEUE_FRAMES
+        return {
+            "stories": QUEUE_STORIES,
+            "frames": frames,
+            "workers": 2,
+            "rpm": QUEUE_RPM,
+            "latency": QUEUE_LATENCY,
+            "total": total,
+            # the 21st request may start only when the first leaves the minute window
+            "floor": (frames - 1) // QUEUE_RPM * 60.0 + QUEUE_LATENCY,
+            "requests": len(prompts),
+            "drawn_more_than_once": len(prompts) - len(set(prompts)),
+            "max_per_minute": stub.max_in_window(60),
+            "complete": sum(library.get_story(s).status == "complete" for s in stories),
+        }
+
+
+def _queued_story(library: Library, n: int) -> int:
+    story = library.create_story(f"Story {n}", style="storybook", image_params={"seed": 7 + n})
+    library.set_frames(story.id, [
+        FrameDraft(index=i, start=i, end=i + 1, text=f"Story {n}, picture {i}.",
+                   prompt=f"A storybook picture {i} of story {n}")
+        for i in range(QUEUE_FRAMES)
+    ])  # fmt: skip
+    return story.id
+
+
+def _stub_settings(stub: NvidiaStub) -> dict:
+    return {"nvidia_api_key": stub.key, "nvidia_base_url": stub.base_url,
+            "nvcf_status_url": stub.status_url}  # fmt: skip
+
+
+def _worker_env(data_dir: Path, stub: NvidiaStub | None = None, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("S2I_", "NVIDIA_"))}
+    env |= {"S2I_DATA_DIR": str(data_dir), "S2I_IMAGE_TIMEOUT": "300", "S2I_LLM": "off"}
+    if stub is not None:
+        env |= {"NVIDIA_API_KEY": stub.key, "S2I_NVIDIA_BASE_URL": stub.base_url,
+                "S2I_NVCF_STATUS_URL": stub.status_url}  # fmt: skip
+    return env | extra
+
+
+def _start_worker(env: dict, queue_name: str, log: Path) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "s2i_core", "worker", "--queue", queue_name],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+    )  # fmt: skip
+
+
+def _app_memory(scratch: Path) -> dict:
+    """RSS (MB) of `streamlit run Home.py` after one story was transcribed: by the app's own
+    worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech worker
+    (S2I_APP_WORKER=none: the app holds no model)."""
+    results = {}
+    for mode in ("all", "none"):
+        data_dir = scratch / f"memory-{mode}"
+        env = _worker_env(data_dir, S2I_APP_WORKER=mode)
+        worker = _start_worker(env, "speech", data_dir / "worker.log") if mode == "none" else None
+        app, url = _start_app(env, data_dir / "app.log")
+        try:
+            _open_once(url)  # the first page run starts the app's own worker
+            idle_mb = _rss_mb(app.pid)
+            queued = subprocess.run(
+                [sys.executable, "-m", "s2i_core", "story", str(FIXTURES / "en_story.wav"),
+                 "--title", "Memory", "--enqueue"],
+                cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            _wait_transcribed(data_dir, int(queued.stdout))
+            results[mode] = {
+                "app_idle_mb": idle_mb,
+                "app_mb": _rss_mb(app.pid),
+                "worker_mb": _rss_mb(worker.pid) if worker else None,
+            }
+        finally:
+            for process in (app, worker):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=60)
+    return results
+
+
+def _start_app(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    import urllib.request
+
+    from tests.postgres import free_port
+
+    port = free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return app, url
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not start")
+
+
+def _open_once(url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        page.wait_for_timeout(3000)  # the app's worker starts in the background
+        browser.close()
+
+
+def _wait_transcribed(data_dir: Path, story_id: int, timeout: float = 600) -> None:
+    library = Library(Settings(data_dir=data_dir))
+    deadline = time.monotonic() + timeout
+    while library.get_story(story_id).sentences_missing:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the story was not transcribed")
+        time.sleep(0.5)
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return round(kb / 1024, 1)
+
+
+SECTIONS["queue"] = queue
