@@ -72,7 +72,7 @@ pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
-    if "speech" not in settings.app_worker_queues:
+    if engine is None and "speech" not in settings.app_worker_queues:
         st.markdown(f"Whisper `{settings.whisper_model}` on the workers")
         st.caption(
             "Separate workers transcribe (`python -m s2i_core worker`); this app process holds "

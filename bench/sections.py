@@ -623,11 +623,14 @@ def _open_once(url: str) -> None:
 
 
 def _wait_transcribed(data_dir: Path, story_id: int, timeout: float = 600) -> None:
+    from s2i_core.jobs import JobBook
+
     library = Library(Settings(data_dir=data_dir))
     deadline = time.monotonic() + timeout
     while library.get_story(story_id).sentences_missing:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the story was not transcribed")
+        failed = [j.error for j in JobBook(library).of_story(story_id) if j.state == "failed"]
+        if failed or time.monotonic() > deadline:
+            raise RuntimeError(f"the story was not transcribed: {failed or 'timed out'}")
         time.sleep(0.5)
 
 

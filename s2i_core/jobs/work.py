@@ -8,7 +8,6 @@ worker holds (frame claims), and each step is saved before the next starts.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import tempfile
@@ -21,11 +20,12 @@ from pathlib import Path
 from ..audio import decode_audio
 from ..errors import FramesNotDrawnError, NoSpeechError, S2IError, StorageError
 from ..nvidia import NvidiaImageClient
-from ..pipeline import final_sentences, frame_drafts, generate_story
+from ..pipeline import final_sentences, frame_draft, generate_story
 from ..sentences import add_english
 from ..settings import Settings
 from ..speech import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
 from ..storage import FrameRecord, Library, StoryRecord, Work
+from ..story_scenes import write_story_scenes
 from .book import JobBook, JobRecord
 
 log = logging.getLogger("s2i_core.jobs")
@@ -165,8 +165,7 @@ def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
             if sentence.index in have:
                 continue
             sentence = add_english([sentence], decoded, engine, info.language)[0]
-            (draft,) = frame_drafts([sentence], story.style, story.characters)
-            library.add_frame(story.id, dataclasses.replace(draft, index=sentence.index))
+            library.add_frame(story.id, frame_draft(sentence, sentence.index, story))
         if not texts:
             raise NoSpeechError(NO_WORDS_HEARD)
         library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
@@ -182,6 +181,8 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     library = runtime.library
     tried: set[int] = set()
     transient: set[int] = set()
+    if job.options.get("follow") and runtime.settings.has_scene_writer:
+        write_scenes(runtime, job, lease)  # the writer needs the whole story: no overlap then
     while True:
         story = library.get_story(job.story_id)
         todo = [f for f in _frames_to_draw(story, job) if f.id not in tried]
@@ -214,6 +215,18 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
             "(the picture service was busy or down); they will be tried again."
         )
     return f"{len(tried)} pictures"
+
+
+def write_scenes(runtime: Runtime, job: JobRecord, lease: Lease) -> None:
+    """Scene writing, for a story queued in one go (``story --enqueue``, "Finish this story"):
+    once the transcription is done, the scene writer gives every frame its scene and prompt
+    (or falls back to the English line), and only then are pictures drawn. The Create page
+    runs the writer itself while the teacher checks the sentences."""
+    while _active(runtime, job.story_id, "transcribe"):
+        lease.check()
+        time.sleep(FOLLOW_POLL_SECONDS)
+    lease.progress(0, 0, "Writing a scene for every picture")
+    write_story_scenes(runtime.library, runtime.settings, job.story_id)
 
 
 def _frames_to_draw(story: StoryRecord, job: JobRecord) -> list[FrameRecord]:

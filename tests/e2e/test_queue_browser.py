@@ -1,0 +1,154 @@
+"""Work that outlives the page, in a real browser: a school's topology on one machine.
+
+The app runs with ``S2I_APP_WORKER=none`` (it serves pages only) and a separate
+``python -m s2i_core worker`` does the transcription and the drawing. The teacher leaves the
+Create page while pictures are drawn, closes the tab, and finds the story complete later; the app
+process that served the transcription holds no Whisper model.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from s2i_core.jobs import JobBook
+from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.storage import FrameDraft, Library
+from tests.e2e.test_browser import (
+    DESKTOP,
+    ROOT,
+    STEP_TIMEOUT_MS,
+    TRANSCRIBE_TIMEOUT_MS,
+    eventually,
+    free_port,
+    idle,
+    shot,
+    wait_healthy,
+)
+from tests.nvidia_stub import NvidiaStub
+
+pytestmark = pytest.mark.e2e
+
+SENTENCES = [
+    "Nina planted a tiny seed.",
+    "It rained all night long.",
+    "In the morning a green shoot appeared.",
+    "By summer it was a tall sunflower.",
+    "The birds came to eat its seeds.",
+]
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, Path, NvidiaStub]]:
+    """Pages in one process, work in another, pictures from the stand-in (slowly)."""
+    data_dir = tmp_path_factory.mktemp("school")
+    with NvidiaStub(latency=1.5) as stub:
+        env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
+        env |= {
+            "S2I_DATA_DIR": str(data_dir),
+            "S2I_APP_WORKER": "none",
+            "S2I_WHISPER_MODEL": "tiny.en",
+            "S2I_IMAGE_CONCURRENCY": "1",  # one picture at a time: there is time to leave
+            "NVIDIA_API_KEY": stub.key,
+            "S2I_NVIDIA_BASE_URL": stub.base_url,
+            "S2I_NVCF_STATUS_URL": stub.status_url,
+        }
+        port = free_port()
+        with (
+            open(artifacts / "queue-streamlit.log", "wb") as app_log,
+            open(artifacts / "queue-worker.log", "wb") as worker_log,
+        ):
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "s2i_core", "worker"],
+                cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            app = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "Home.py",
+                 "--server.address", "127.0.0.1", "--server.port", str(port),
+                 "--server.headless", "true", "--server.fileWatcherType", "none",
+                 "--browser.gatherUsageStats", "false"],
+                cwd=ROOT, env=env, stdout=app_log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                url = f"http://127.0.0.1:{port}"
+                wait_healthy(url, app)
+                yield url, data_dir, stub
+            finally:
+                os.killpg(app.pid, signal.SIGTERM)
+                worker.send_signal(signal.SIGTERM)
+                app.wait(timeout=30)
+                worker.wait(timeout=60)
+
+
+def test_pictures_keep_coming_while_the_teacher_is_elsewhere(browser, school, artifacts):
+    url, data_dir, stub = school
+    library = Library(Settings(data_dir=data_dir))
+    story = library.create_story("The sunflower", language="en", style="storybook")
+    library.set_frames(
+        story.id,
+        [FrameDraft(i, 2.0 * i, 2.0 * i + 2, text, text) for i, text in enumerate(SENTENCES)],
+    )
+
+    teacher = browser.new_context(viewport=DESKTOP)
+    page = teacher.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(f"{url}/create?draft={story.id}")  # the draft, as after transcription
+    page.get_by_role("button", name="Generate storyboard").click()
+    expect(page.get_by_text("You can leave this page")).to_be_visible()
+    eventually(lambda: _done(library, story.id) >= 1, 60, "the first picture")
+    shot(page, artifacts, "queue-01-drawing")
+
+    page.get_by_role("link", name="Library").click()  # away from the Create page, mid-way
+    expect(page.get_by_text("Drawing:")).to_be_visible()
+    idle(page)
+    shot(page, artifacts, "queue-02-library-while-drawing")
+    assert _done(library, story.id) < len(SENTENCES)
+    teacher.close()  # the tab is closed too
+
+    eventually(lambda: not JobBook(library).active(), 120, "the worker to finish the story")
+    assert library.get_story(story.id).status == "complete"
+
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(f"{url}/story?story={story.id}")
+    expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
+    expect(page.get_by_text(f"{len(SENTENCES)} of {len(SENTENCES)} pictures")).to_be_visible()
+    idle(page)
+    shot(page, artifacts, "queue-03-complete")
+    prompts = [r.body["text_prompts"][0]["text"] for r in stub.generation_requests()]
+    assert len(prompts) == len(set(prompts)) == len(SENTENCES)  # each frame drawn once
+    page.context.close()
+
+
+def test_an_app_without_a_local_worker_holds_no_speech_model(browser, school, artifacts):
+    url, data_dir, _stub = school
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(f"{url}/create")
+    page.get_by_text("Sample story").click()
+    page.get_by_role("button", name="Use the sample story").click()
+    idle(page)
+    page.get_by_role("button", name="Transcribe the narration").click()
+    expect(page.get_by_text("3 · Check the sentences")).to_be_visible(timeout=TRANSCRIBE_TIMEOUT_MS)
+    shot(page, artifacts, "queue-04-transcribed-by-the-worker")
+    library = Library(Settings(data_dir=data_dir))
+    [latest] = library.list_stories(limit=1)
+    [job] = JobBook(library).of_story(latest.id)
+    assert (job.kind, job.state) == ("transcribe", "done")  # done by the worker process
+
+    page.goto(url)  # Home reports the speech model of the process serving the pages
+    expect(page.get_by_text("this app process holds no speech model")).to_be_visible()
+    expect(page.get_by_text("Running on")).to_have_count(0)
+    page.context.close()
+
+
+def _done(library: Library, story_id: int) -> int:
+    return sum(f.status == "done" for f in library.get_story(story_id).frames)
