@@ -24,7 +24,7 @@ from ..pipeline import final_sentences, frame_draft, generate_story
 from ..sentences import add_english
 from ..settings import Settings
 from ..speech import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
-from ..storage import FrameRecord, Library, StoryRecord, Work
+from ..storage import FrameRecord, Library, SharedRateLimiter, StoryRecord, Work
 from ..story_scenes import write_story_scenes
 from .book import JobBook, JobRecord
 
@@ -52,8 +52,16 @@ class Runtime:
             return None
         with self._client_lock:
             if self._client is None:
-                self._client = NvidiaImageClient(self.settings)
+                self._client = NvidiaImageClient(self.settings, rate_limiter=self._limiter())
             return self._client
+
+    def _limiter(self) -> SharedRateLimiter | None:
+        """S2I_IMAGE_RPM for the key, counted in the database: held across every worker and
+        app process that shares it, not per process."""
+        settings = self.settings
+        if settings.image_rpm <= 0:
+            return None
+        return self.library.request_limiter(settings.nvidia_api_key, settings.image_rpm)
 
     def speech_engine(self) -> SpeechEngine:
         return load_engine(self.settings)  # loaded once per process, on the first transcription

@@ -9,6 +9,7 @@ process that served the transcription holds no Whisper model.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,8 +120,9 @@ def test_pictures_keep_coming_while_the_teacher_is_elsewhere(browser, school, ar
     page = browser.new_context(viewport=DESKTOP).new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     page.goto(f"{url}/story?story={story.id}")
-    expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
     expect(page.get_by_text(f"{len(SENTENCES)} of {len(SENTENCES)} pictures")).to_be_visible()
+    done = page.get_by_text(re.compile(r"^\d+ · [\d:.–]+ · check_circle Done$"))
+    expect(done).to_have_count(len(SENTENCES))
     idle(page)
     shot(page, artifacts, "queue-03-complete")
     prompts = [r.body["text_prompts"][0]["text"] for r in stub.generation_requests()]
