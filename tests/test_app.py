@@ -847,7 +847,7 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
     assert library.get_story(story_id).bible["characters"][0]["name"] == "Rosa"
     assert pictures.generation_requests() == []  # nothing drawn yet
 
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     sent = [r.body["text_prompts"][0]["text"] for r in pictures.generation_requests()]
     assert len(sent) == 3 and len(scene_writer.requests()) == 1
     for n, prompt in enumerate(sorted(sent)):
@@ -857,13 +857,13 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
 
 def test_a_frame_is_redrawn_from_the_scene_the_teacher_wrote(library, pictures):
     at = start_draft(library, FOX)
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     frame = library.get_story(at.session_state["draft"].story_id).frames[1]
     assert frame.scene_source == "offline" and frame.scene == FOX[1]  # no writer: the line
     key = f"{frame.id}_{frame.attempts}"
     at = open_fix(at, frame)
     at.text_area(key=f"scene_{key}").input("A red balloon floats above a blue river")
-    at = at.button(key=f"fix_{frame.id}").click().run()
+    at = settle(at.button(key=f"fix_{frame.id}").click().run(), library)
     redrawn = library.get_story(frame.story_id).frames[1]
     assert (redrawn.status, redrawn.scene_source, redrawn.attempts) == ("done", "teacher", 2)
     assert (
@@ -889,12 +889,12 @@ def test_an_edited_sentence_gets_its_scene_written_again_and_is_redrawn(
     library, pictures, scene_writer
 ):
     at = start_draft(library, FOX)
-    at = at.button(key="c_generate").click().run()
+    at = settle(at.button(key="c_generate").click().run(), library)
     frame = library.get_story(at.session_state["draft"].story_id).frames[2]
     assert frame.scene == "Rosa the fox, picture 2: The fox came home."
     at = open_fix(at, frame)
     at.text_area(key=f"text_{frame.id}_{frame.attempts}").input("The fox flew home.")
-    at = at.button(key=f"fix_{frame.id}").click().run()
+    at = settle(at.button(key=f"fix_{frame.id}").click().run(), library)
     assert scene_writer.user_stories()[-1]["sentences"] == [
         {"index": 2, "text": "The fox flew home."}
     ]
