@@ -229,7 +229,8 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     if changed is not None:  # checked and saved before any picture is drawn
         _save_story_params(library, settings, story, changed)
     if args.enqueue:
-        return _enqueue_finish(library, settings, story, matches if args.frame is not None else None)
+        frame_ids = matches if args.frame is not None else None
+        return _enqueue_finish(library, settings, story, frame_ids)
     if args.frame is None:
         _finish(library, settings, story)
         return _report_story(library, story.id, args.json)

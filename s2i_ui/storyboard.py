@@ -17,6 +17,7 @@ import streamlit as st
 from s2i_core import jobs
 from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
+from s2i_core.pictures import choose_backend
 from s2i_core.pipeline import frame_drafts, story_params
 from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
@@ -74,12 +75,9 @@ def live_grid(story_id: int, library: Library, settings: Settings, controls: boo
     fraction = state.pictures_done / frames if frames else 0.0
     st.progress(fraction, text=state.summary)
     if controls:
-        if not settings.has_image_backend:
-            st.warning(
-                "No NVIDIA API key is configured, so frames get a 'no picture yet' card. "
-                "Set NVIDIA_API_KEY and choose 'Generate missing pictures' later.",
-                icon=":material/key:",
-            )
+        choice = choose_backend(settings)
+        if not choice.ready:
+            st.warning(choice.detail, icon=":material/key:")
         if st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{story_id}"):
             cancel(library, settings, story_id)
     st.caption("You can leave this page: the pictures keep coming, and are saved as they come.")

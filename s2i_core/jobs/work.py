@@ -19,12 +19,12 @@ from pathlib import Path
 
 from ..audio import decode_audio
 from ..errors import FramesNotDrawnError, NoSpeechError, S2IError, StorageError
-from ..nvidia import NvidiaImageClient
-from ..pipeline import final_sentences, frame_draft, generate_story
+from ..pictures import PictureBackend, load_backend
+from ..pipeline import final_sentences, frame_draft, generate_story, refit_story_params
 from ..sentences import add_english
 from ..settings import Settings
 from ..speech import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
-from ..storage import FrameRecord, Library, SharedRateLimiter, StoryRecord, Work
+from ..storage import FrameRecord, Library, StoryRecord, Work
 from ..story_scenes import write_story_scenes
 from .book import JobBook, JobRecord
 
@@ -44,24 +44,15 @@ class Runtime:
         self.library = Library(settings)
         self.book = JobBook(self.library)
         self.stopping = threading.Event()  # set when this worker shuts down
-        self._client: NvidiaImageClient | None = None
-        self._client_lock = threading.Lock()
 
-    def image_client(self) -> NvidiaImageClient | None:
-        if not self.settings.has_image_backend:
-            return None
-        with self._client_lock:
-            if self._client is None:
-                self._client = NvidiaImageClient(self.settings, rate_limiter=self._limiter())
-            return self._client
-
-    def _limiter(self) -> SharedRateLimiter | None:
-        """S2I_IMAGE_RPM for the key, counted in the database: held across every worker and
-        app process that shares it, not per process."""
+    def picture_backend(self) -> PictureBackend | None:
+        """The process's picture backend (S2I_IMAGE_BACKEND), built on first use; NVIDIA's
+        S2I_IMAGE_RPM is counted in the database, so it holds across every worker and app
+        process on the key. None when no backend is set up (frames get a placeholder card)."""
         settings = self.settings
-        if settings.image_rpm <= 0:
-            return None
-        return self.library.request_limiter(settings.nvidia_api_key, settings.image_rpm)
+        rpm, key = settings.image_rpm, settings.nvidia_api_key
+        shared = self.library.request_limiter(key, rpm) if rpm > 0 and key else None
+        return load_backend(settings, rate_limiter=shared)
 
     def speech_engine(self) -> SpeechEngine:
         return load_engine(self.settings)  # loaded once per process, on the first transcription
@@ -191,6 +182,8 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     transient: set[int] = set()
     if job.options.get("follow") and runtime.settings.has_scene_writer:
         write_scenes(runtime, job, lease)  # the writer needs the whole story: no overlap then
+    backend = runtime.picture_backend()
+    notes = refit_story_params(library, job.story_id, backend.models)[2] if backend else []
     while True:
         story = library.get_story(job.story_id)
         todo = [f for f in _frames_to_draw(story, job) if f.id not in tried]
@@ -203,7 +196,7 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
         total = len(tried) + len(todo)
         pictures = generate_story(
             library,
-            runtime.image_client(),
+            backend,
             story.id,
             [f.id for f in todo],
             reseed=bool(job.options.get("reseed")),
@@ -222,7 +215,7 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
             f"{len(transient)} pictures failed for a reason that may pass "
             "(the picture service was busy or down); they will be tried again."
         )
-    return f"{len(tried)} pictures"
+    return " ".join([f"{len(tried)} pictures.", *notes])  # a retired model: the teacher is told
 
 
 def write_scenes(runtime: Runtime, job: JobRecord, lease: Lease) -> None:
