@@ -66,10 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", type=frame_index, help="only this frame (its index, from 0)")
     _picture_options(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--enqueue", action="store_true", help="leave the drawing to the workers")
 
     p = sub.add_parser("models", help="list the picture models with their options and defaults")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--enqueue", action="store_true", help="leave the drawing to the workers")
 
     p = sub.add_parser("export", help="write a story as a PDF and/or a narrated MP4 video")
     p.add_argument("story_id", type=story_id)
