@@ -403,6 +403,7 @@ def test_an_unsure_language_is_said_and_the_teacher_can_choose_it_and_transcribe
     at = open_page(CREATE, timeout=300)
     french = (ROOT / "tests" / "fixtures" / "fr_story.wav").read_bytes()
     at = upload_and_transcribe(at, "french.wav", french)  # base hears French, unsure of it
+    at = settle(at, library, timeout=300)  # the app's worker transcribes
     assert not at.exception and not at.error
     [warning] = [w.value for w in at.warning]
     assert "not sure" in warning

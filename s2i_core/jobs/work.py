@@ -30,6 +30,7 @@ from .book import JobBook, JobRecord
 
 log = logging.getLogger("s2i_core.jobs")
 FOLLOW_POLL_SECONDS = 0.5  # how often a drawing job looks for sentences a transcription added
+UNSURE_LANGUAGE = "the language was uncertain"  # in a transcription's detail: ask the teacher
 
 
 class Stop(Exception):
@@ -170,7 +171,7 @@ def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
         library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
     if not _active(runtime, story.id, "draw"):  # the teacher checks the sentences first
         library.update_story(story.id, status="draft")
-    return f"{len(texts)} sentences"
+    return f"{len(texts)} sentences" + (f"; {UNSURE_LANGUAGE}" if info.language_uncertain else "")
 
 
 # --- pictures ------------------------------------------------------------------------------------

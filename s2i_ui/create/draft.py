@@ -75,7 +75,17 @@ def reopen(library: Library, story_id: int) -> Draft | None:
         story.language,
         generated=any(frame.status != "pending" for frame in story.frames),
         transcribing=story.sentences_missing,
+        language_uncertain=_heard_unsure(library, story.id),
     )
+
+
+def _heard_unsure(library: Library, story_id: int) -> bool:
+    """Whether the worker that transcribed the story was unsure of its language."""
+    from s2i_core.jobs import JobBook
+    from s2i_core.jobs.work import UNSURE_LANGUAGE
+
+    heard = [j for j in JobBook(library).of_story(story_id) if j.kind == "transcribe"]
+    return bool(heard) and heard[-1].state == "done" and UNSURE_LANGUAGE in heard[-1].detail
 
 
 def begin(draft: Draft) -> None:
