@@ -67,7 +67,7 @@ def test_keys_have_their_own_rate_and_a_deadline_is_kept(settings: Settings):
         first.sleep = slept.append
         assert not first.acquire(deadline=first.clock() + 1.0)  # full for 30 s: no waiting
         assert slept == []
-        assert 20.0 < first.wait_time() <= 30.0  # about a window, with room for a slow machine
+        assert 20.0 < first.wait_time() <= 31.0  # a window and its arrival margin, or a bit less
         assert other.acquire() and other.wait_time() == 0.0
         # the same key through another object (another process) sees the same window
         assert library.request_limiter("nvapi-one", 2, 30.0).wait_time() > 20.0

@@ -20,6 +20,11 @@ from ..settings import Settings
 from .database import open_engine, upgrade_schema, writer_of
 from .tables import Base
 
+# A request reaches the service a little after its slot is taken, and the service counts
+# arrivals: each slot stays taken this much longer than the window, so a slow start of one
+# request cannot let the next window's first request land inside the service's window.
+ARRIVAL_MARGIN_S = 1.0
+
 
 class RequestSlot(Base):
     __tablename__ = "request_slots"
@@ -46,6 +51,7 @@ class SharedRateLimiter:
             raise ValueError("A rate limit needs at least one request per a positive window.")
         self.max_per_window = max_per_window
         self.window_s = window_s
+        self._hold_s = window_s + ARRIVAL_MARGIN_S  # how long a slot stays taken
         self._writer = writer_of(engine)
         self._key = key_id(api_key)
         self._lock_id = int(self._key[:15], 16)  # a PostgreSQL advisory lock of this key
@@ -84,7 +90,7 @@ class SharedRateLimiter:
             now = self._clock(connection)
             connection.execute(
                 delete(RequestSlot).where(
-                    RequestSlot.key_id == self._key, RequestSlot.taken_at <= now - self.window_s
+                    RequestSlot.key_id == self._key, RequestSlot.taken_at <= now - self._hold_s
                 )
             )
             wait = self._wait(connection, now)
@@ -97,12 +103,12 @@ class SharedRateLimiter:
 
     def _wait(self, connection, now: float) -> float:
         recent = select(func.count(), func.min(RequestSlot.taken_at)).where(
-            RequestSlot.key_id == self._key, RequestSlot.taken_at > now - self.window_s
+            RequestSlot.key_id == self._key, RequestSlot.taken_at > now - self._hold_s
         )
         count, oldest = connection.execute(recent).one()
         if count < self.max_per_window:
             return 0.0
-        return max(oldest + self.window_s - now, 0.001)
+        return max(oldest + self._hold_s - now, 0.001)
 
     @staticmethod
     def _clock(connection) -> float:
