@@ -93,8 +93,9 @@ SD3_RATIOS = {
 @dataclass
 class StubBehaviour:
     latency: float = 0.0  # seconds before each generation answer
-    # > 0: each generation request waits until this many requests are in flight at once, so a
-    # test sees concurrency in the server's count, not in timings (HOLD_TIMEOUT_S guards hangs)
+    # > 0: generation requests are held in groups of this many, released only when the whole group
+    # waits together (a barrier), so a test sees concurrency in the server's count, not in timings;
+    # a client that sends one at a time never fills a group (HOLD_TIMEOUT_S guards hangs)
     hold_until_in_flight: int = 0
     # not None: generation requests after the first ``hold_after`` are held, never answered nor
     # recorded, until the stub stops: a test kills the client while a picture is surely still
@@ -142,7 +143,8 @@ class NvidiaStub:
         self._lock = threading.Lock()
         self._company = threading.Condition(self._lock)
         self._generations = 0  # generation requests that reached the hold check
-        self._gatherings = 0  # how often hold_until_in_flight requests were in flight together
+        self._waiting = 0  # generation requests waiting for their group to fill
+        self._gatherings = 0  # how many groups of hold_until_in_flight requests have been released
         self._stopping = threading.Event()
         self.server = ThreadingHTTPServer((host, port), _Handler)
         self.server.stub = self  # type: ignore[attr-defined]
@@ -238,10 +240,6 @@ class NvidiaStub:
         with self._lock:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-            wanted = self.behaviour.hold_until_in_flight
-            if wanted and self._in_flight >= wanted:
-                self._gatherings += 1
-                self._company.notify_all()
 
     def stop_holding(self) -> None:
         """Requests from now on are answered (those held so far stay held until the stub stops)."""
@@ -258,10 +256,19 @@ class NvidiaStub:
         return True
 
     def _wait_for_company(self) -> None:
-        """Hold a generation request until ``hold_until_in_flight`` requests are in flight."""
+        """Hold a generation request until ``hold_until_in_flight`` requests wait together.
+
+        Only waiting requests count: one still sending its answer is in flight but would let a
+        newcomer through alone, which left the last requests of a run short of a group."""
         with self._lock:
             wanted = self.behaviour.hold_until_in_flight
-            if not wanted or self._in_flight >= wanted:
+            if not wanted:
+                return
+            self._waiting += 1
+            if self._waiting >= wanted:
+                self._waiting = 0
+                self._gatherings += 1
+                self._company.notify_all()
                 return
             seen = self._gatherings
             self._company.wait_for(
@@ -331,19 +338,30 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/_stub/behaviour":
             return self._admin_configure(raw)
-        self.stub._enter()
+        self._count_in_flight()
         try:
             self._generate(raw)
         finally:
-            self.stub._leave()
+            self._answered()
 
     def do_GET(self) -> None:
         if self.path == "/_stub/stats":
             return self._json(200, self.stub.stats())
-        self.stub._enter()
+        self._count_in_flight()
         try:
             self._status()
         finally:
+            self._answered()
+
+    def _count_in_flight(self) -> None:
+        self._in_flight = True
+        self.stub._enter()
+
+    def _answered(self) -> None:
+        """Leave the in-flight count before the answer is sent: a client that got its answer and
+        sent the next request must never find this one still counted."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
             self.stub._leave()
 
     # --- generation ----------------------------------------------------------------------------
@@ -475,6 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw_text: str | None = None,
     ) -> None:
         data = (raw_text if raw_text is not None else json.dumps(payload)).encode()
+        self._answered()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -484,6 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _hang_up(self) -> None:
+        self._answered()
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -441,8 +441,8 @@ def test_unusable_pictures_are_bad_images(stub: NvidiaStub, fault):
 
 # --- many pictures -----------------------------------------------------------------------------
 def test_many_pictures_run_in_parallel_up_to_the_concurrency(stub: NvidiaStub):
-    """Each request waits at the stub until four are in flight: eight pictures go in two rounds
-    of four, never five at once, never one at a time."""
+    """The stub holds requests until four wait together: eight pictures go in two rounds of four,
+    never five at once (the peak), never one at a time (a lone request would never be released)."""
     stub.behaviour.hold_until_in_flight = 4
     jobs = [(n, f"Frame {n}: the fox runs.", ImageParams(SDXL)) for n in range(8)]
     with stub_client(stub, image_concurrency=4) as client:
