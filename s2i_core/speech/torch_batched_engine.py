@@ -1069,7 +1069,8 @@ class BatchedTorchEngine:
             code, _ = self.detect_language(features, language)
             task = "translate" if self.whisper.is_multilingual else "transcribe"
             seconds = min(len(audio) / SAMPLE_RATE, N_SAMPLES / SAMPLE_RATE)
-            budget = token_budget(seconds, self.options.max_tokens_per_second)
+            rate = self.options.for_translation().max_tokens_per_second
+            budget = token_budget(seconds, rate)
             frames = [(w.end - w.start) // HOP_LENGTH for w in windows]
             tokenizer = self._tokenizer(code, task)
             results = self._decode(features, frames, tokenizer, 0.0, budget)
