@@ -344,12 +344,13 @@ def _closed_port() -> int:
 @pytest.mark.parametrize(
     ("base_url", "reason"),
     [
-        (f"http://127.0.0.1:{_closed_port()}/v1/genai", "Connection refused"),
+        ("http://127.0.0.1:{closed_port}/v1/genai", "Connection refused"),
         ("http://picture-service.invalid/v1/genai", "could not reach"),  # no such host (DNS)
     ],
 )
 def test_unreachable_service_fails_at_once_without_retries(base_url, reason):
     """The teacher hears "offline" in seconds, not after the whole 120 s retry budget."""
+    base_url = base_url.format(closed_port=_closed_port())  # chosen now: the ids stay the same
     clock = FakeClock()
     settings = Settings(nvidia_api_key=FAKE_KEY, nvidia_base_url=base_url, image_timeout=120)
     with NvidiaBackend(settings, backoff_initial=0.05, **fake_time(clock)) as client:
