@@ -11,7 +11,7 @@ import queue
 import random
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -379,29 +379,36 @@ def _draw_claimed(
     language: str = "en",
     transient: set[int] | None = None,
 ) -> Iterator[FrameRecord]:
+    """Draw ``concurrency`` frames at once; the next frame begins only once the caller has taken
+    a finished one, so a caller that stops (a cancelled job) leaves no frame begun after its
+    last look, however slow it was to look (a pool handed every frame up front drew on)."""
     if not frames:
         return
-    pool = ThreadPoolExecutor(backend.concurrency if backend else 1, "storyboard")
+    concurrency = max(1, backend.concurrency if backend else 1)
+    pool = ThreadPoolExecutor(concurrency, "storyboard")
+    waiting = iter(frames)
+    running: set[Future[FrameRecord]] = set()
+
+    def begin_next() -> None:
+        frame = next(waiting, None)
+        if frame is not None:
+            seeded = _seeded(params, reseed)
+            args = (library, backend, frame, seeded, blocklist, language, transient)
+            running.add(pool.submit(_draw_one, *args))
+
     try:
-        futures = [
-            pool.submit(
-                _draw_one,
-                library,
-                backend,
-                frame,
-                _seeded(params, reseed),
-                blocklist,
-                language,
-                transient,
-            )
-            for frame in frames
-        ]
-        for future in as_completed(futures):
-            saved = future.result()
-            work.finished(saved.id)
-            yield saved
+        for _ in range(concurrency):
+            begin_next()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.discard(future)
+                saved = future.result()
+                work.finished(saved.id)
+                yield saved
+                begin_next()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # pictures in flight are still saved
+        pool.shutdown(wait=True)  # pictures in flight are still saved
 
 
 def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
