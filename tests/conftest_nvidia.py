@@ -22,7 +22,9 @@ def stub_settings(stub: NvidiaStub, **overrides: Any) -> Settings:
         "nvidia_api_key": stub.key,
         "nvidia_base_url": stub.base_url,
         "nvcf_status_url": stub.status_url,
-        "image_timeout": 3.0,
+        # a deadlock guard, never a measurement: a loaded machine must not run a picture out of
+        # time (tests of the budget itself set their own, or use tests/fake_clock.py)
+        "image_timeout": 60.0,
         "image_concurrency": 4,
         "image_rpm": 1000,
         "llm": "off",  # the scene writer: tests that want it use tests/llm_stub.py

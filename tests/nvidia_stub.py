@@ -97,9 +97,10 @@ class StubBehaviour:
     # waits together (a barrier), so a test sees concurrency in the server's count, not in timings;
     # a client that sends one at a time never fills a group (HOLD_TIMEOUT_S guards hangs)
     hold_until_in_flight: int = 0
-    # not None: generation requests after the first ``hold_after`` are held, never answered nor
-    # recorded, until the stub stops: a test kills the client while a picture is surely still
-    # being drawn, then ``stop_holding()`` lets later requests through
+    # not None: generation requests after the first ``hold_after`` are held, neither answered nor
+    # recorded: a test acts while a picture is surely still being drawn (``wait_until_held``),
+    # then ``release_held()`` answers them as usual, or ``stop_holding()`` lets only later
+    # requests through (those held are hung up when the stub stops: their client was killed)
     hold_after: int | None = None
     queue_polls: int = 0  # > 0: answer 202, and the picture is ready at this status poll
     retry_after: float | None = 1.0  # Retry-After on 429 answers; None: no header
@@ -143,6 +144,8 @@ class NvidiaStub:
         self._lock = threading.Lock()
         self._company = threading.Condition(self._lock)
         self._generations = 0  # generation requests that reached the hold check
+        self._held = 0  # generation requests held by hold_after so far
+        self._released = threading.Event()  # release_held(): held requests are answered
         self._waiting = 0  # generation requests waiting for their group to fill
         self._gatherings = 0  # how many groups of hold_until_in_flight requests have been released
         self._stopping = threading.Event()
@@ -174,7 +177,7 @@ class NvidiaStub:
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers sleeping for latency or "slow"
         with self._lock:
-            self._company.notify_all()  # and those waiting for hold_until_in_flight
+            self._company.notify_all()  # and those waiting for hold_until_in_flight or hold_after
         self.server.shutdown()
         self.server.server_close()
 
@@ -246,14 +249,31 @@ class NvidiaStub:
         with self._lock:
             self.behaviour.hold_after = None
 
-    def _held(self) -> bool:
-        """Whether this generation request is one ``hold_after`` holds; True once the stub stops."""
+    def release_held(self) -> None:
+        """Answer the held requests as usual, and hold no more."""
+        with self._lock:
+            self.behaviour.hold_after = None
+            self._released.set()
+            self._company.notify_all()
+
+    def wait_until_held(self, count: int = 1, timeout: float = HOLD_TIMEOUT_S) -> None:
+        """Return once ``count`` generation requests are held (``hold_after``): the client is
+        surely drawing those pictures now. ``timeout`` only guards against a hang."""
+        with self._lock:
+            if not self._company.wait_for(lambda: self._held >= count, timeout):
+                raise AssertionError(f"{count} request(s) were not held within {timeout:.0f} s")
+
+    def _hold(self) -> bool:
+        """Hold this generation request if ``hold_after`` says so, until ``release_held()``
+        (False: answer it) or the stub stops (True: hang up)."""
         with self._lock:
             self._generations += 1
             if self.behaviour.hold_after is None or self._generations <= self.behaviour.hold_after:
                 return False
-        self._stopping.wait()
-        return True
+            self._held += 1
+            self._company.notify_all()
+            self._company.wait_for(lambda: self._released.is_set() or self._stopping.is_set())
+            return not self._released.is_set()
 
     def _wait_for_company(self) -> None:
         """Hold a generation request until ``hold_until_in_flight`` requests wait together.
@@ -402,7 +422,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problems:
             return answer(422, {"detail": problems})
 
-        if self.stub._held():
+        if self.stub._hold():
             return self._hang_up()
         self.stub._wait_for_company()
         self.stub._sleep(self.stub.behaviour.latency)

@@ -45,18 +45,60 @@ def query(db: Path, sql: str) -> tuple:
         return ()  # not created yet
 
 
-def kill_when(tmp_path: Path, stub: NvidiaStub, condition: str, **env_extra: str) -> dict:
-    """Start `story`, SIGKILL it the moment ``condition`` (SQL, true as 1) holds in its
-    database; return the frames as the kill left them."""
+# `python -m s2i_core` with Whisper paused once it has heard the first sentence, before the
+# pipeline gets it; the file named by $S2I_TEST_PAUSED is created at that moment. A test that
+# kills the run then knows where it is, however fast or slow the machine.
+PAUSED_IN_TRANSCRIPTION = """
+import os, pathlib, sys, threading
+from s2i_core import pipeline
+from s2i_core.cli import main
+
+load_engine = pipeline.load_engine
+
+
+class Paused:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def __getattr__(self, name):
+        return getattr(self.engine, name)
+
+    def transcribe(self, *args, **kwargs):
+        segments, info = self.engine.transcribe(*args, **kwargs)
+
+        def first_sentence_held():
+            first = next(iter(segments))  # Whisper has heard the first words
+            pathlib.Path(os.environ["S2I_TEST_PAUSED"]).touch()
+            threading.Event().wait()  # until the kill
+            yield first
+
+        return first_sentence_held(), info
+
+
+pipeline.load_engine = lambda settings: Paused(load_engine(settings))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def kill_when(
+    tmp_path: Path, stub: NvidiaStub, condition: str, paused: bool = False, **env_extra: str
+) -> dict:
+    """Start `story` (with ``paused``: Whisper held after the first sentence, see
+    PAUSED_IN_TRANSCRIPTION), SIGKILL it the moment ``condition`` (SQL, true as 1) holds in its
+    database (and, with ``paused``, once Whisper is held); return the frames as the kill left
+    them."""
     env = cli_env(tmp_path, stub, **MODEL, **env_extra)
+    mark = tmp_path / "paused"
+    env["S2I_TEST_PAUSED"] = str(mark)
+    program = ["-c", PAUSED_IN_TRANSCRIPTION] if paused else ["-m", "s2i_core"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "s2i_core", "story", CLIP, "--title", "Killed"],
+        [sys.executable, *program, "story", CLIP, "--title", "Killed"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     db = tmp_path / "s2i.db"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 240  # a hang guard only
     try:
-        while query(db, condition) != (1,):
+        while not ((mark.exists() or not paused) and query(db, condition) == (1,)):
             assert proc.poll() is None, "finished before the kill: " + proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the storyboard did not get that far in time"
             time.sleep(0.02)
@@ -91,7 +133,8 @@ def finish_and_check(killed: dict, stub: NvidiaStub, reference: list[str]) -> di
 
 def test_killed_in_transcription_before_the_first_sentence(tmp_path, reference):
     with NvidiaStub() as stub:
-        killed = kill_when(tmp_path, stub, "SELECT count(*) = 1 FROM stories")
+        # Whisper has heard the first sentence and is held there until the kill
+        killed = kill_when(tmp_path, stub, "SELECT count(*) = 1 FROM stories", paused=True)
         assert killed["frames"] == {}  # the narration was saved, nothing else yet
         finish_and_check(killed, stub, reference)
 

@@ -460,14 +460,16 @@ def test_many_pictures_yield_errors_and_finish_in_completion_order(stub: NvidiaS
         ("filtered", "A FILTERME fox.", ImageParams(SDXL)),
         ("invalid", "A fox.", ImageParams(SDXL, steps=999)),
     ]
+    stub.behaviour.hold_after = 0  # the service holds every picture until the test lets go
     with stub_client(stub, image_concurrency=3) as client:
-        stub.behaviour.latency = 0.3
-        results = list(generate_many(client, jobs))
-    outcome = dict(results)
+        results = generate_many(client, jobs)
+        first = next(results)  # refused at once, while the others are still being drawn
+        stub.release_held()
+        outcome = dict([first, *results])
+    assert first[0] == "invalid" and isinstance(first[1], InvalidRequestError)
     assert isinstance(outcome["slow"], GeneratedImage)
     assert isinstance(outcome["filtered"], ContentFilteredError)
-    assert isinstance(outcome["invalid"], InvalidRequestError)
-    assert results[0][0] == "invalid"  # refused at once, so yielded before the slow ones
+    assert len(stub.generation_requests()) == 2  # the invalid one never reached the service
 
 
 # --- the key stays secret ----------------------------------------------------------------------
