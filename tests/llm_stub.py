@@ -128,6 +128,8 @@ class LLMStub:
         self._fail_next: deque[str] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._answering = threading.Event()  # cleared by hold(): answers wait for release()
+        self._answering.set()
         self.server = ThreadingHTTPServer((host, port), _Handler)
         self.server.stub = self  # type: ignore[attr-defined]
 
@@ -144,6 +146,7 @@ class LLMStub:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers sleeping for latency or "slow"
+        self._answering.set()  # and those held
         self.server.shutdown()
         self.server.server_close()
 
@@ -152,6 +155,14 @@ class LLMStub:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def hold(self) -> None:
+        """Requests wait, unanswered, until ``release()``: a test sees what the client does
+        meanwhile, however fast or slow the machine."""
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
 
     def fail_next(self, *faults: str) -> None:
         unknown = set(faults) - FAULTS
@@ -246,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             return reply(422, _problem(422, "Unprocessable", "this stand-in does not stream"))
         fault = self.stub._next_fault()
+        self.stub._answering.wait()
         self.stub._stopping.wait(self.stub.slow_seconds if fault == "slow" else self.stub.latency)
         if fault in ("429", "500", "503"):
             status = int(fault)

@@ -136,7 +136,7 @@ def _texts(at: AppTest) -> str:
     return "\n".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.success])
 
 
-def _wait_for(fetch, seconds: float = 60):
+def _wait_for(fetch, seconds: float = 180):  # a hang guard: a loaded machine starts slowly
     deadline = time.monotonic() + seconds
     while True:
         try:

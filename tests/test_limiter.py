@@ -55,7 +55,8 @@ def test_two_processes_share_one_rate_per_key(settings: Settings):
         worker.join(timeout=30)
         assert worker.exitcode == 0
     assert len(stamps) == 2 * EACH
-    assert most_in_any_window(stamps, WINDOW_S) == PER_WINDOW  # never more, across both
+    # never more, across both (how many fall in one window depends on how fast the machine is)
+    assert most_in_any_window(stamps, WINDOW_S) <= PER_WINDOW
 
 
 def test_keys_have_their_own_rate_and_a_deadline_is_kept(settings: Settings):
@@ -105,7 +106,8 @@ def test_two_cli_runs_on_one_key_share_s2i_image_rpm(tmp_path):
             library.set_frames(story.id, drafts)
             ids.append(story.id)
     with NvidiaStub() as stub:
-        env = cli_env(tmp_path, stub, S2I_IMAGE_RPM="4", S2I_IMAGE_TIMEOUT="4")
+        # a picture may take 30 s (a hang guard), still far less than the minute a slot is held
+        env = cli_env(tmp_path, stub, S2I_IMAGE_RPM="4", S2I_IMAGE_TIMEOUT="30")
         runs = [regenerate(story_id, env) for story_id in ids]
         stories = [json.loads(run.communicate(timeout=240)[0]) for run in runs]
         assert len(stub.generation_requests()) == 4 and stub.max_in_window(60) == 4

@@ -48,7 +48,8 @@ def llm():
 
 
 def settings_for(stub: LLMStub, **overrides) -> Settings:
-    values = {"nvidia_api_key": stub.key, "llm_base_url": stub.base_url, "llm_timeout": 10.0}
+    # llm_timeout: a hang guard, never a measurement (the slow-answer test sets its own)
+    values = {"nvidia_api_key": stub.key, "llm_base_url": stub.base_url, "llm_timeout": 60.0}
     return Settings(**(values | overrides))
 
 
@@ -164,7 +165,8 @@ def test_without_a_key_or_with_the_writer_off_no_request_is_made(llm, settings, 
 
 
 def test_the_job_runs_in_the_background_from_the_moment_it_is_made(llm):
-    llm.latency = 0.3
+    llm.hold()  # the answer waits until the test has looked
     job = SceneJob(REQUEST, settings_for(llm))
     assert not job.done()  # the caller goes on (the teacher reads the sentences)
+    llm.release()
     assert job.result().path == LLM and job.done()

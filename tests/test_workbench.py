@@ -109,7 +109,7 @@ def _requirements() -> list[str]:
     return [line.split("#")[0].strip() for line in lines if "==" in line]
 
 
-def _wait_until(check, seconds: float = 90) -> None:
+def _wait_until(check, seconds: float = 180) -> None:  # a hang guard, never a measurement
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "the app did not answer on its port"

@@ -51,7 +51,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -265,7 +265,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     first.press("Control+Enter")
     eventually(
         lambda: library.get_story(summary.id).frames[0].text == EDITED,
-        30,
+        60,
         "the edited sentence to be saved",
     )
     idle(page)

@@ -12,7 +12,8 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -149,8 +150,16 @@ def replay_ready(page: Page) -> Frame:
     replay = replay_frame(page)
     replay.wait_for_function("document.getElementById('audio').readyState >= 1")
     replay.wait_for_function("document.getElementById('picture').complete")
-    page.wait_for_timeout(300)  # the layout settles on the image and the window size
     return replay
+
+
+def until_none(problems: Callable[[], list[str]], timeout: float = 30) -> list[str]:
+    """Ask ``problems`` until it finds none (the layout settles on the picture, the frame's size
+    and the window's in its own time), or until ``timeout``, a hang guard; what it found last."""
+    deadline = time.monotonic() + timeout
+    while (found := problems()) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return found
 
 
 def replay_index(replay: Frame) -> str:
@@ -181,21 +190,28 @@ def test_the_replay_fits_the_screen_without_scrolling(browser, classroom, artifa
     url, _, stories = classroom
     page = open_page(browser, f"{url}/story?story={stories['drawn']}", CLASSROOM_SCREENS[screen])
     replay = replay_ready(page)
-    for part in REPLAY_PARTS:
-        assert on_screen(page, replay.locator(part).bounding_box()), (screen, part)
-    assert page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop") == 0
-
-    # The 4:3 picture fills its stage: the stage takes the picture's shape, so no bars.
-    stage = replay.locator("#stage").bounding_box()
-    picture = replay.locator("#picture").bounding_box()
     natural = replay.evaluate(
         "(() => { const p = document.getElementById('picture');"
         " return p.naturalWidth / p.naturalHeight; })()"
     )
     assert natural == pytest.approx(4 / 3)
-    assert stage["width"] / stage["height"] == pytest.approx(natural, rel=0.02)
-    assert picture["width"] >= stage["width"] - 3 and picture["height"] >= stage["height"] - 3
-    assert stage["height"] >= 0.4 * page.viewport_size["height"]  # a picture, not a stamp
+
+    def misfits() -> list[str]:
+        found = [p for p in REPLAY_PARTS if not on_screen(page, replay.locator(p).bounding_box())]
+        if page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop") != 0:
+            found.append("the page scrolled")
+        # The 4:3 picture fills its stage: the stage takes the picture's shape, so no bars.
+        stage = replay.locator("#stage").bounding_box()
+        picture = replay.locator("#picture").bounding_box()
+        if stage["width"] / stage["height"] != pytest.approx(natural, rel=0.02):
+            found.append(f"the stage is {stage['width']}x{stage['height']}, not 4:3")
+        if picture["width"] < stage["width"] - 3 or picture["height"] < stage["height"] - 3:
+            found.append(f"the picture ({picture}) leaves bars in its stage ({stage})")
+        if stage["height"] < 0.4 * page.viewport_size["height"]:
+            found.append(f"the stage is a stamp: {stage['height']} px high")  # not a picture
+        return found
+
+    assert until_none(misfits) == [], screen
     snap(page, artifacts, f"replay-{screen}")
     page.context.close()
 
@@ -247,14 +263,20 @@ def test_full_screen_shows_the_picture_and_a_large_caption(browser, classroom, a
     replay = replay_ready(page)
     replay.locator("#full").click()
     replay.wait_for_function("document.fullscreenElement === document.getElementById('replay')")
-    page.wait_for_timeout(500)
-    for part in ("#stage", "#sentence", "#prev", "#play", "#next"):
-        assert on_screen(page, replay.locator(part).bounding_box()), part
-    caption = replay.evaluate(
-        "parseFloat(getComputedStyle(document.getElementById('sentence')).fontSize)"
-    )
-    assert caption >= 36
-    assert replay.locator("#stage").bounding_box()["height"] >= 0.75 * 720
+
+    def small_or_off_screen() -> list[str]:
+        parts = ("#stage", "#sentence", "#prev", "#play", "#next")
+        found = [p for p in parts if not on_screen(page, replay.locator(p).bounding_box())]
+        caption = replay.evaluate(
+            "parseFloat(getComputedStyle(document.getElementById('sentence')).fontSize)"
+        )
+        if caption < 36:
+            found.append(f"a {caption} px caption")
+        if replay.locator("#stage").bounding_box()["height"] < 0.75 * 720:
+            found.append("a small stage")
+        return found
+
+    assert until_none(small_or_off_screen) == []
     snap(page, artifacts, "replay-full-screen")
     replay.locator("#full").click()
     replay.wait_for_function("document.fullscreenElement === null")
@@ -425,11 +447,9 @@ def test_on_a_phone_the_passcode_is_on_the_page_and_the_sidebar_closes_after_a_l
     snap(page, artifacts, "phone-home-teacher")
 
     page.get_by_test_id("stExpandSidebarButton").click()
-    page.wait_for_timeout(500)
-    assert sidebar_open(page)
+    eventually(lambda: sidebar_open(page), 30, "the sidebar to open")  # it slides in
     page.get_by_test_id("stSidebar").get_by_role("link", name="Library").click()
     expect(page.get_by_role("heading", name="Library")).to_be_visible()
-    page.wait_for_timeout(800)
-    assert not sidebar_open(page)
+    eventually(lambda: not sidebar_open(page), 30, "the sidebar to close after the link")
     snap(page, artifacts, "phone-library")
     page.context.close()
