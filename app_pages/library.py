@@ -77,7 +77,7 @@ st.caption(
     + (f" · page {page} of {pages}" if pages > 1 else "")
 )
 
-running = {job.story_id for job in JobBook(library).active()}
+running = {job.story_id for job in JobBook(library).active() if job.kind != "export"}
 
 
 @st.fragment(run_every=2.0)

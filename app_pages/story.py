@@ -6,10 +6,10 @@ import re
 import streamlit as st
 
 from s2i_core import replay
-from s2i_core.errors import S2IError, StoryNotFoundError
-from s2i_core.exports import export_pdf, language_name, video_bytes
+from s2i_core.errors import StoryNotFoundError
+from s2i_core.exports import language_name
 from s2i_core.storage import parse_id
-from s2i_ui import resources, roles, scenes, storyboard, widgets
+from s2i_ui import exports, resources, roles, scenes, storyboard, widgets
 
 settings = resources.settings()
 library = resources.library(settings)
@@ -18,12 +18,6 @@ library = resources.library(settings)
 @st.cache_data(max_entries=8, show_spinner="Preparing the replay…")
 def replay_page(data_dir: str, story_id: int, version: tuple, _story) -> str:
     return replay.story_replay_html(_story, library)
-
-
-@st.cache_data(max_entries=2, show_spinner=False)
-def narrated_video(data_dir: str, story_id: int, version: tuple, _story) -> bytes:
-    """Made once per version of a story, however many students download it."""
-    return video_bytes(_story, library)
 
 
 def version_of(story) -> tuple:
@@ -60,42 +54,7 @@ st.caption(widgets.plain(" · ".join(d for d in details if d)))
 st.iframe(replay_page(str(library.data_dir), story.id, version_of(story), story), height="content")
 
 slug = re.sub(r"[^\w]+", "-", story.title, flags=re.ASCII).strip("-").lower() or "story"
-pdf, video = st.columns(2)
-pdf.download_button(
-    "Download PDF",
-    icon=":material/picture_as_pdf:",
-    data=lambda: export_pdf(library.get_story(story.id), library),
-    file_name=f"{slug}.pdf",
-    mime="application/pdf",
-    width="stretch",
-)
-with video:
-    made = (story.id, version_of(story))
-    if st.session_state.get("video_made") == made:
-        st.download_button(
-            "Download video (MP4)",
-            icon=":material/movie:",
-            data=narrated_video(str(library.data_dir), *made, story),
-            file_name=f"{slug}.mp4",
-            mime="video/mp4",
-            width="stretch",
-        )
-    elif st.button(
-        "Make a narrated video",
-        icon=":material/movie:",
-        disabled=not (story.narration_path and story.frames),
-        help="The pictures in turn with the teacher's voice, to watch at home. "
-        "It needs the story's recording and at least one sentence.",
-        width="stretch",
-    ):
-        try:
-            with st.spinner("Making the video: about half a minute for a one-minute story…"):
-                narrated_video(str(library.data_dir), *made, story)
-        except S2IError as error:
-            st.error(str(error), icon=":material/error:")
-        else:
-            st.session_state["video_made"] = made
-            st.rerun()
+exports.export_buttons(settings, library, story, slug)
 
 if teacher:
     if story.frames and all(f.status == "pending" for f in story.frames):

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", type=Path, help="write the printable storyboard here")
     p.add_argument("--mp4", type=Path, help="write the narrated video here")
     p.add_argument("--resolution", choices=("720p", "1080p"), default="720p", help="of the video")
+    p.add_argument(
+        "--enqueue",
+        choices=("pdf", "video"),
+        help="leave making it to the workers (kept in the story's media folder; see 'show')",
+    )
 
     p = sub.add_parser("list", help="list saved stories")
     p.add_argument("--search", default="")
@@ -303,6 +308,10 @@ def _model_lines(model) -> list[tuple[str, str]]:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from .exports import VideoOptions, export_pdf, export_video
 
+    if args.enqueue:
+        if args.pdf or args.mp4:
+            raise UsageError("--enqueue keeps the export in the data folder: drop --pdf/--mp4.")
+        return _enqueue_export(_library(settings), settings, args)
     if not args.pdf and not args.mp4:
         raise UsageError("Say what to write: --pdf PATH, --mp4 PATH, or both.")
     for path, suffix in ((args.pdf, ".pdf"), (args.mp4, ".mp4")):
@@ -507,6 +516,20 @@ def _enqueue_finish(library, settings: Settings, story, frame_ids: list[int] | N
     return 0
 
 
+def _enqueue_export(library, settings: Settings, args: argparse.Namespace) -> int:
+    from .exports.stored import ExportOptions, require_content
+    from .jobs import queue_export
+
+    story = library.get_story(args.story_id)
+    options = ExportOptions(args.enqueue, args.resolution)
+    require_content(story, options)
+    queue_export(settings, library, story.id, options)
+    print(f"Queued the {options.label} of story {story.id}; follow it with 'show {story.id}'.",
+          file=sys.stderr)  # fmt: skip
+    print(story.id)
+    return 0
+
+
 def _report_story(library, story_id: int, as_json: bool) -> int:
     from .jobs import progress
 
@@ -525,6 +548,7 @@ def _report_story(library, story_id: int, as_json: bool) -> int:
                 "image_model": story.image_model,
                 "bible": story.bible,
                 "progress": _progress_json(state),
+                "exports": [_export_json(library, job) for job in state.exports],
                 "frames": [_frame_json(library, f) for f in story.frames],
             }
         )
@@ -537,12 +561,33 @@ def _report_story(library, story_id: int, as_json: bool) -> int:
         print(f"     Setting: {bible['setting']}")
     if state.last is not None:
         print(f"Progress: {state.summary}")
+    for job in state.exports:
+        export = _export_json(library, job)
+        where = export["path"] or export["error"] or export["detail"]
+        print(f"Export ({export['label']}): {job.state}" + (f", {where}" if where else ""))
     for f in story.frames:
         note = f"  ({f.error})" if f.error and f.status != "done" else ""
         print(f"{f.index:>3}  {f.start:6.2f}-{f.end:6.2f}  {f.status:<10} {f.text}{note}")
         if f.scene and f.scene != f.text:
             print(f"     scene ({f.scene_source}): {f.scene}")
     return 0
+
+
+def _export_json(library, job) -> dict[str, Any]:
+    from .exports.stored import ExportOptions
+
+    options = ExportOptions.from_job(job.options)
+    path = str(library.path(job.detail)) if job.state == "done" else None
+    return {
+        **options.as_job(),
+        "label": options.label,
+        "state": job.state,
+        "done": job.done,
+        "total": job.total,
+        "detail": job.detail if job.state != "done" else "",
+        "error": job.error or None,
+        "path": path,
+    }
 
 
 def _frame_json(library, frame) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from s2i_core.audio import wav_bytes
 from s2i_core.jobs import JobBook
+from s2i_core.jobs.worker import WorkerPool
 from s2i_core.pictures.images import placeholder_card, thumbnail
 from s2i_core.pipeline import frame_drafts
 from s2i_core.sentences import Sentence
@@ -243,7 +244,7 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     at = open_page(STORY, story=str(story_id))
     assert not at.exception
     assert [e for e in at.get("iframe")]  # the replay is there
-    assert "Download PDF" in [b.label for b in at.get("download_button")]
+    assert not button(at, "Make the PDF").disabled  # students export too
     assert not at.expander  # no teacher tools, no "Redo this picture"
     assert not [b for b in labels(at) if b.startswith(("Delete", "Generate", "New picture"))]
 
@@ -253,6 +254,7 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
 
 
 def test_anyone_makes_a_narrated_video_to_download(classroom, library):
+    classroom.setenv("S2I_APP_WORKER", "none")  # a worker of its own below, once it is queued
     silent = seed_story(library, "No recording", FOX)
     at = open_page(STORY, story=str(silent))
     assert button(at, "Make a narrated video").disabled  # nothing to narrate it with
@@ -262,9 +264,54 @@ def test_anyone_makes_a_narrated_video_to_download(classroom, library):
     )
     library.set_frames(story.id, frame_drafts(as_sentences(FOX[:2]), story))
     at = go(at, STORY, story=str(story.id))
-    at = button(at, "Make a narrated video").click().run(timeout=240)
+    at = button(at, "Make a narrated video").click().run()
+    assert "Waiting for a worker" in str(at.get("progress")[0].proto)
+    at = button(at, "Stop making the video").click().run()
+    assert "Make a narrated video" in labels(at)  # stopped before a worker took it
+
+    at = button(at, "Make a narrated video").click().run()
+    worker = WorkerPool(Settings.load(), queues=["pictures"]).start()  # exports' queue
+    try:
+        at = settle(at, library, timeout=240)
+    finally:
+        worker.stop()
     assert not at.exception and not at.error
     assert "Download video (MP4)" in [b.label for b in at.get("download_button")]
+
+
+def test_the_pdf_is_made_once_per_version_of_the_story(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    at = settle(button(at, "Make the PDF").click().run(), library)
+    assert "Download PDF" in [b.label for b in at.get("download_button")]
+
+    at = go(at, LIBRARY)
+    at = go(at, STORY, story=str(story_id))  # coming back finds it made
+    assert "Download PDF" in [b.label for b in at.get("download_button")]
+    assert "Make the PDF" not in labels(at)
+
+    frame = library.get_story(story_id).frames[0]
+    library.update_frame_text(frame.id, "The fox found a red balloon.")
+    at = at.run()
+    assert "The story changed after its PDF was made." in texts(at)
+    at = settle(button(at, "Make a fresh PDF").click().run(), library)
+    assert "Download PDF" in [b.label for b in at.get("download_button")]
+
+
+def test_an_export_that_could_not_be_saved_says_why_and_can_be_asked_again(env, library):
+    story_id = seed_story(library, "The fox", FOX)
+    (library.media_dir / str(story_id) / "exports").write_text("a file where the folder goes")
+    at = open_page(STORY, story=str(story_id))
+    at = settle(button(at, "Make the PDF").click().run(), library)
+    assert "The export could not be saved" in texts(at)
+    assert not button(at, "Make the PDF").disabled
+
+
+def test_a_pdf_without_pictures_is_refused_with_advice(env, library):
+    story_id = seed_story(library, "The fox", FOX, pictures=False)
+    at = open_page(STORY, story=str(story_id))
+    make = button(at, "Make the PDF")
+    assert make.disabled and "Draw the pictures first" in make.help
 
 
 def replay_payload(at: AppTest) -> dict:

@@ -150,7 +150,9 @@ def _part_file(out: Path) -> Path:
     try:
         if out.is_dir():
             raise IsADirectoryError(f"{out} is a folder")
-        handle, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".part.mp4", dir=out.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{out.stem}.", suffix=".part.mp4.tmp", dir=out.parent
+        )
         os.close(handle)
         return Path(name)
     except OSError as error:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..exports.stored import ExportOptions
 from ..settings import Settings
 from ..storage import Library, StoryRecord
 from .book import ACTIVE, KINDS, STATES, JobBook, JobRecord
@@ -29,6 +30,8 @@ __all__ = [
     "JobRecord",
     "StoryProgress",
     "cancel",
+    "cancel_export",
+    "latest_export",
     "progress",
     "queue_export",
     "queue_pictures",
@@ -83,8 +86,28 @@ def queue_pictures(
     return submit(settings, library, story.id, "draw", frames=frames, reseed=reseed)
 
 
-def queue_export(settings: Settings, library: Library, story_id: int) -> JobRecord:
-    return submit(settings, library, story_id, "export")
+def queue_export(
+    settings: Settings, library: Library, story_id: int, options: ExportOptions | None = None
+) -> JobRecord:
+    """Make the story's PDF or narrated video on the workers (the "pictures" queue: an export
+    reads the stored pictures and needs no speech model). Made once per version of the story."""
+    return submit(settings, library, story_id, "export", **(options or ExportOptions()).as_job())
+
+
+def latest_export(library: Library, story_id: int, options: ExportOptions) -> JobRecord | None:
+    """The story's most recent export job for these options, active or not."""
+    wanted = tuple(options.as_job().items())
+    exports = [j for j in JobBook(library).of_story(story_id) if j.kind == "export"]
+    return next((j for j in reversed(exports) if _export_key(j) == wanted), None)
+
+
+def cancel_export(library: Library, job: JobRecord) -> bool:
+    """Stop one export (the file in progress is removed); the story's other work goes on."""
+    return job.kind == "export" and JobBook(library).cancel_job(job.id)
+
+
+def _export_key(job: JobRecord) -> tuple:
+    return tuple(ExportOptions.from_job(job.options).as_job().items())
 
 
 def cancel(library: Library, story_id: int) -> int:
@@ -97,8 +120,9 @@ class StoryProgress:
     """Where a story's work stands, for pages and ``show``: read from the database only."""
 
     story: StoryRecord
-    jobs: list[JobRecord]  # the story's active jobs, oldest first
-    last: JobRecord | None  # the most recent job, active or not
+    jobs: list[JobRecord]  # the story's active jobs, oldest first (exports aside)
+    last: JobRecord | None  # the most recent job, active or not (exports aside)
+    exports: list[JobRecord]  # the latest export job of each kind (PDF, video and size)
 
     @property
     def running(self) -> bool:
@@ -130,10 +154,14 @@ class StoryProgress:
 
 
 def progress(library: Library, story_id: int) -> StoryProgress:
-    book = JobBook(library)
-    jobs = book.of_story(story_id)
+    """The story's own work (transcription, drawing) and, apart, its exports: a video being made
+    does not make the storyboard look busy, and a failed export is not a failed story."""
+    everything = JobBook(library).of_story(story_id)
+    jobs = [j for j in everything if j.kind != "export"]
+    exports = {_export_key(j): j for j in everything if j.kind == "export"}
     return StoryProgress(
         story=library.get_story(story_id),
         jobs=[j for j in jobs if j.active],
         last=jobs[-1] if jobs else None,
+        exports=list(exports.values()),
     )

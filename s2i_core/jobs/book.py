@@ -166,6 +166,16 @@ class JobBook:
         with self._writing.begin() as session:
             return session.execute(statement).rowcount
 
+    def cancel_job(self, job_id: int) -> bool:
+        """Cancel one active job; its worker stops at its next step. False if it had ended."""
+        statement = (
+            update(Job)
+            .where(Job.id == job_id, Job.state.in_(ACTIVE))
+            .values(state="cancelled", detail="Cancelled", lease_until=None, updated_at=_now())
+        )
+        with self._writing.begin() as session:
+            return session.execute(statement).rowcount == 1
+
     def take_abandoned(self, lease: float) -> list[JobRecord]:
         """Active jobs whose worker went silent (lease over): each is returned once, to the one
         caller that takes it, with a fresh lease, so it can be queued again. Jobs that failed

@@ -9,13 +9,9 @@ worker holds (frame claims), and each step is saved before the next starts.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
-from pathlib import Path
 
 from ..audio import decode_audio
 from ..errors import FramesNotDrawnError, NoSpeechError, S2IError, StorageError
@@ -244,34 +240,20 @@ def _active(runtime: Runtime, story_id: int, kind: str) -> bool:
 
 # --- exports -------------------------------------------------------------------------------------
 def export(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
-    """Write the story's PDF next to its pictures; the job's detail is its stored path."""
-    from ..exports import export_pdf
+    """Make the story's PDF or narrated video (``format``, ``resolution``) in its media folder,
+    or find the one made for this version of the story. The detail is the stored path."""
+    from ..exports.stored import ExportOptions, make
 
     library = runtime.library
+    options = ExportOptions.from_job(job.options)
     story = library.get_story(job.story_id)
-    lease.progress(0, 1, "Preparing the PDF")
-    folder = library.media_dir / str(story.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "storyboard.pdf"
-    with _atomic(target) as out:
-        export_pdf(story, library, out)
-    return target.relative_to(library.data_dir).as_posix()
+    lease.progress(0, 1, f"Making the {options.label}")
 
+    def encoded(fraction: float) -> None:  # the video's frames; raises Stop once cancelled
+        lease.progress(fraction, 1, f"Making the {options.label}: {fraction:.0%}")
 
-@contextmanager
-def _atomic(target: Path):
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    path = make(library, story, options, encoded)
+    return path.relative_to(library.data_dir).as_posix()
 
 
 JOBS: dict[str, Callable[[Runtime, JobRecord, Lease], str]] = {

@@ -1,0 +1,137 @@
+"""The story's downloads: its PDF and its narrated video, made by the workers, kept per version.
+
+Asking for an export queues a job; while it runs, a fragment reads its progress from the
+database about once a second, so leaving the page and coming back finds it running or finished.
+A finished export is offered as long as the story is unchanged (see s2i_core.exports.stored);
+once a sentence is edited or a picture redrawn, a fresh one is offered instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from s2i_core import jobs
+from s2i_core.errors import S2IError
+from s2i_core.exports.stored import ExportOptions, find, require_content, stored_path
+from s2i_core.settings import Settings
+from s2i_core.storage import Library, StoryRecord
+
+from . import roles, widgets
+from .storyboard import REFRESH_SECONDS
+
+
+@dataclass(frozen=True)
+class Kind:
+    options: ExportOptions
+    noun: str  # "PDF", "video": in the page's sentences
+    make: str  # the button that asks for it
+    download: str  # the button that hands it over
+    icon: str
+    mime: str
+    help: str
+
+
+PDF = Kind(
+    ExportOptions("pdf"),
+    "PDF",
+    "Make the PDF",
+    "Download PDF",
+    ":material/picture_as_pdf:",
+    "application/pdf",
+    "A printable storyboard: two pictures a page, each with its sentence.",
+)
+VIDEO = Kind(
+    ExportOptions("video"),
+    "video",
+    "Make a narrated video",
+    "Download video (MP4)",
+    ":material/movie:",
+    "video/mp4",
+    "The pictures in turn with the teacher's voice, to watch at home. "
+    "It needs the story's recording and at least one sentence.",
+)
+
+
+def export_buttons(settings: Settings, library: Library, story: StoryRecord, slug: str) -> None:
+    for column, kind in zip(st.columns(2), (PDF, VIDEO), strict=True):
+        with column:
+            offer(settings, library, story, kind, slug)
+
+
+def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:
+    """The download when this version's export is made, its progress while it is being made,
+    or the button that asks for it (saying why it failed or that the story changed since)."""
+    path = find(library, story, kind.options)
+    if path is not None:
+        st.download_button(
+            kind.download,
+            icon=kind.icon,
+            data=path.read_bytes,  # read when clicked, not on every run of the page
+            file_name=f"{slug}{path.suffix}",
+            mime=kind.mime,
+            width="stretch",
+            key=f"download_{kind.options.format}",
+        )
+        return
+    job = jobs.latest_export(library, story.id, kind.options)
+    if job is not None and job.active:
+        watch(library, story.id, kind)
+        return
+    label = kind.make
+    if job is not None and job.state == "failed":
+        failed = job.error if roles.is_teacher(settings) else f"The {kind.noun} could not be made."
+        st.error(failed, icon=":material/error:")  # students see no machinery
+    elif job is not None and job.state == "done" and job.detail != _stored(library, story, kind):
+        st.caption(f"The story changed after its {kind.noun} was made.")
+        label = f"Make a fresh {kind.noun}"
+    missing = _missing(story, kind)
+    if st.button(
+        label,
+        icon=kind.icon,
+        disabled=missing is not None,
+        help=missing or kind.help,
+        width="stretch",
+        key=f"make_{kind.options.format}",
+    ):
+        request(settings, library, story, kind)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def watch(library: Library, story_id: int, kind: Kind) -> None:
+    """The export's progress, read from the database each second, until it ends."""
+    job = jobs.latest_export(library, story_id, kind.options)
+    if job is None or not job.active:
+        st.rerun()  # the whole page: the download button, or what went wrong
+    st.progress(job.fraction or 0.0, text=job.detail)
+    if kind.options.format == "video" and st.button(
+        "Stop making the video", icon=":material/stop_circle:", key="cancel_video", width="stretch"
+    ):
+        jobs.cancel_export(library, job)
+        st.rerun()
+
+
+def request(settings: Settings, library: Library, story: StoryRecord, kind: Kind) -> None:
+    try:
+        require_content(story, kind.options)
+        jobs.queue_export(settings, library, story.id, kind.options)
+    except S2IError as error:
+        widgets.show_error(error)
+        return
+    st.rerun()
+
+
+def _missing(story: StoryRecord, kind: Kind) -> str | None:
+    """Why this export cannot be made yet, for the disabled button's tooltip."""
+    try:
+        require_content(story, kind.options)
+    except S2IError as error:
+        return str(error)
+    if kind.options.format == "video" and not story.narration_path:
+        return "This story has no recording, and a narrated video needs one."
+    return None
+
+
+def _stored(library: Library, story: StoryRecord, kind: Kind) -> str:
+    return stored_path(library, story, kind.options).relative_to(library.data_dir).as_posix()
