@@ -13,7 +13,7 @@ import av
 import pytest
 from pypdf import PdfReader
 
-from s2i_core.exports.stored import ExportOptions
+from s2i_core.exports.stored import ExportOptions, find
 from s2i_core.jobs import JobBook, JobRecord, cancel_export, progress, queue_export
 from s2i_core.jobs.work import run_job, runtime_for
 from s2i_core.jobs.worker import WorkerPool
@@ -173,3 +173,29 @@ def test_export_enqueue_returns_at_once_and_show_follows_it(settings, library, t
     assert export["state"] == "done" and len(PdfReader(export["path"]).pages) == 3
     assert "Export (PDF): done, " + export["path"] in run_cli("show", story_id, env=env).stdout
     assert os.path.dirname(export["path"]).endswith(f"{story_id}/exports")
+
+
+def test_an_export_of_an_older_version_never_removes_the_newer_one(settings, library, monkeypatch):
+    """The story is edited while its video is being made, and the new version's video is made
+    before the first one ends: the first one, finishing last, leaves the newer file in place."""
+    story_id = told_story(library)
+    first = queue_export(settings, library, story_id, VIDEO)
+    runtime = runtime_for(settings)
+    report = runtime.book.progress
+    newer: list[JobRecord] = []
+
+    def edited_midway(job_id: int, done: float, total: float, detail: str) -> bool:
+        if job_id == first.id and done > 0 and not newer:
+            frame = library.get_story(story_id).frames[0]
+            library.update_frame_text(frame.id, "Le renard voit un ballon rouge.")
+            newer.append(queue_export(settings, library, story_id, VIDEO))
+            assert run_job(runtime, newer[0].id) == "done"
+        return report(job_id, done, total, detail)
+
+    monkeypatch.setattr(runtime.book, "progress", edited_midway)
+    assert run_job(runtime, first.id) == "done"
+    book = JobBook(library)
+    older, latest = book.get(first.id).detail, book.get(newer[0].id).detail
+    assert older != latest
+    assert export_files(library, story_id) == sorted(library.path(p) for p in (older, latest))
+    assert find(library, library.get_story(story_id), VIDEO) == library.path(latest)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExportPathError, NothingToExportError
+from ..errors import ExportPathError, NothingToExportError, StoryNotFoundError
 from ..storage import Library, StoryRecord
 from .pdf import export_pdf
 from .video import RESOLUTIONS, VideoOptions, export_video
@@ -106,10 +106,20 @@ def make(
             _write_pdf(story, library, target)
     except OSError as error:
         raise _not_written(target, error) from error
-    for older in target.parent.glob(f"{options.stem}-*{options.suffix}"):
-        if older != target:
-            older.unlink(missing_ok=True)
+    _remove_older(library, story.id, options, target)
     return target
+
+
+def _remove_older(library: Library, story_id: int, options: ExportOptions, made: Path) -> None:
+    """Remove the story's exports of this kind other than the one just made and the one of the
+    story as it is now (it may have changed while this one was made, and its export finished)."""
+    try:
+        keep = {made, stored_path(library, library.get_story(story_id), options)}
+    except StoryNotFoundError:
+        return  # deleted meanwhile: its media folder went with it
+    for older in made.parent.glob(f"{options.stem}-*{options.suffix}"):
+        if older not in keep:
+            older.unlink(missing_ok=True)
 
 
 def require_content(story: StoryRecord, options: ExportOptions) -> None:

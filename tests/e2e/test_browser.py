@@ -326,9 +326,10 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     assert after["picture"] != before["picture"]
     shot(page, artifacts, "09-replay-after-seek")
 
-    # --- student: the PDF -----------------------------------------------------------------------
+    # --- student: the PDF, made by the app's worker ----------------------------------------------
+    page.get_by_role("button", name="Make the PDF").click()
     with page.expect_download(timeout=STEP_TIMEOUT_MS) as download:
-        page.get_by_role("button", name="Download PDF").click()
+        page.get_by_role("button", name="Download PDF").click(timeout=STEP_TIMEOUT_MS)
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
