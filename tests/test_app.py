@@ -22,7 +22,7 @@ from s2i_core.pictures.images import placeholder_card, thumbnail
 from s2i_core.pipeline import frame_drafts
 from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
-from s2i_core.speech import Word
+from s2i_core.speech import Word, choose_engine, device_label
 from s2i_core.storage import Library, StoryNotFoundError
 from s2i_ui.create.draft import Draft
 from s2i_ui.scenes import JOBS_KEY as SCENE_JOBS
@@ -157,7 +157,8 @@ def test_home_says_single_user_mode_and_loads_no_model(env, library):
     page = texts(at)
     assert "Single-user mode" in page
     assert "not loaded yet" in page  # the speech model waits for the first transcription
-    assert "faster-whisper · Whisper `base` · CPU" in page  # what auto picks on this machine
+    name, device = choose_engine("auto", "auto")  # what auto picks on this machine
+    assert f"{name} · Whisper `base` · {device_label(device)}" in page
     assert "1 story saved" in page
     assert "Neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL is set" in page
     assert "Start a storytelling session" in labels(at)
@@ -434,7 +435,7 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
     assert first.words + second.words == story.frames[0].words  # the replay can still follow
 
     at = go(at, "app_pages/home.py")  # the model stays loaded, and Home now says where it runs
-    assert "not loaded yet" not in texts(at) and "Running on CPU" in texts(at)
+    assert "not loaded yet" not in texts(at) and "Running on " in texts(at)
 
 
 def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from s2i_core.errors import PictureModelError
 from s2i_core.pictures import ImageParams, choose_backend, forget_loaded, load_backend
-from s2i_core.pictures.local import LocalBackend, local_catalogue
+from s2i_core.pictures.local import LocalBackend, device_name, local_catalogue
 from s2i_core.pipeline import generate_story
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
@@ -55,8 +55,10 @@ def test_auto_picks_the_local_model_when_no_key_is_set_and_loads_it_once(tiny_mo
     assert choose_backend(settings.with_changes(nvidia_api_key="nvapi-x")).name == "nvidia"
     first = load_backend(settings)
     assert isinstance(first, LocalBackend) and load_backend(settings) is first
-    assert (first.device, first.pipeline.unet.dtype) == ("cpu", torch.float32)
-    assert "the CPU" in first.label
+    on_gpu = torch.cuda.is_available()  # a GPU, when there is one, draws in half precision
+    expected = ("cuda", torch.float16) if on_gpu else ("cpu", torch.float32)
+    assert (first.device, first.pipeline.unet.dtype) == expected
+    assert device_name(first.device) in first.label
 
 
 def test_the_catalogue_comes_from_the_saved_configs_without_loading(tiny_model):
