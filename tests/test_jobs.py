@@ -129,6 +129,29 @@ def test_a_job_delivered_twice_draws_each_frame_once(tmp_path, pool):
         assert sorted(prompts_drawn(stub).values()) == [1] * len(SENTENCES)
 
 
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_queued_again(
+    tmp_path, queue_url, pool, monkeypatch
+):
+    """The job's message left the queue with a worker that died at once: the job is on no queue,
+    and the next worker's watch queues it again (after LOST_AFTER_SECONDS, not after 600 s)."""
+    with NvidiaStub() as stub:
+        settings = story_settings(tmp_path, stub, queue_url=queue_url)
+        library = Library(settings)
+        story_id = saved_story(library, SENTENCES[:3])
+        job = queue_pictures(settings, library, library.get_story(story_id))
+        queues = open_queues(settings)
+        assert queues.hueys["pictures"].dequeue().args == (job.id,)  # the dead worker's take
+        book = JobBook(library)
+        assert job.id not in queues.waiting()
+        assert book.take_lost(queues.waiting(), quiet_for=3600) == []  # too recent to be lost
+
+        monkeypatch.setattr("s2i_core.jobs.worker.LOST_AFTER_SECONDS", 0.0)
+        pool(settings, queues=["pictures"])
+        wait_for(lambda: book.get(job.id).state == "done")
+        assert sorted(prompts_drawn(stub).values()) == [1, 1, 1]
+        assert library.get_story(story_id).status == "complete"
+
+
 def test_a_redraw_that_runs_twice_draws_the_frame_once(tmp_path):
     with NvidiaStub() as stub:
         settings = story_settings(tmp_path, stub)

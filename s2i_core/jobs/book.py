@@ -200,10 +200,23 @@ class JobBook:
                 job.updated_at = moment
         return taken
 
+    def take_lost(self, waiting: set[int], quiet_for: float) -> list[JobRecord]:
+        """Queued jobs that are on no queue (``waiting`` holds the ids the queues hold): a worker
+        took one from its queue and died before starting it. Each is returned once, to be queued
+        again, after ``quiet_for`` seconds without news."""
+        moment = _now()
+        quiet = moment - timedelta(seconds=quiet_for)
+        with self._writing.begin() as session:
+            statement = select(Job).where(Job.state == "queued", Job.updated_at <= quiet)
+            lost = [job for job in session.scalars(statement) if job.id not in waiting]
+            for job in lost:
+                job.updated_at = moment
+            return [_record(job) for job in lost]
 
-# A queued job nobody started for this long is queued again (the queue lost it, or a worker
-# took it from the queue and died before starting it). Duplicates are harmless: start() lets one
-# worker run a job at a time, and every job skips what is already done.
+
+# A queued job nobody started for this long is queued again, whatever the queues say (the
+# workers' watch finds a job lost from its queue much sooner: take_lost). Duplicates are harmless:
+# start() lets one worker run a job at a time, and every job skips what is already done.
 QUEUE_PATIENCE = 600.0
 
 

@@ -45,6 +45,15 @@ class Queues:
     def pending(self, queue: str) -> int:
         return self.hueys[queue].pending_count()
 
+    def waiting(self) -> set[int]:
+        """Ids of the jobs on a queue now, or scheduled there for a retry."""
+        return {
+            task.args[0]
+            for huey in self.hueys.values()
+            for task in (*huey.pending(), *huey.scheduled())
+            if task.args
+        }
+
 
 def describe(settings: Settings) -> str:
     """Where the queue is, for messages: never the password of a Redis URL."""

@@ -21,6 +21,9 @@ from .work import runtime_for
 log = logging.getLogger("s2i_core.jobs")
 DEFAULT_THREADS = {"speech": 1, "pictures": 2}  # one model; two stories drawn at once
 SHUTDOWN_SECONDS = 30.0  # a job told to stop saves what is done and goes back to the queue
+# A queued job on no queue for this long was taken by a worker that died before starting it (a
+# live worker starts a job the moment it takes it; the margin covers a slow first start).
+LOST_AFTER_SECONDS = 30.0
 
 
 class _Consumer(Consumer):
@@ -92,13 +95,18 @@ class WorkerPool:
         self.stop()
 
     def _watch_leases(self) -> None:
-        """Queue again the jobs whose worker went silent (killed, machine lost, app restarted)."""
+        """Queue again the jobs whose worker went silent (killed, machine lost, app restarted),
+        and those a worker took from the queue but died before starting."""
         lease = self.settings.work_lease_s
         queues = open_queues(self.settings)
         while True:
             try:
                 for job in self.runtime.book.take_abandoned(lease):
                     log.warning("job %s (%s) lost its worker; queued again", job.id, job.kind)
+                    queues.enqueue(job)
+                lost = self.runtime.book.take_lost(queues.waiting(), LOST_AFTER_SECONDS)
+                for job in lost:
+                    log.warning("job %s (%s) was on no queue; queued again", job.id, job.kind)
                     queues.enqueue(job)
             except Exception:  # the database or the queue is away for a moment: look again
                 log.warning("could not check for abandoned jobs", exc_info=True)
