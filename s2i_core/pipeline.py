@@ -154,31 +154,6 @@ def transcribe_into_draft(
     return library.get_story(story.id), narration
 
 
-def transcribe_draft_again(
-    library: Library,
-    settings: Settings,
-    story_id: int,
-    language: str,
-    engine: SpeechEngine | None = None,
-) -> Narration:
-    """A draft heard in the wrong language: its stored narration transcribed again in
-    ``language``, and its frames (no picture yet) replaced by the new sentences."""
-    story = library.get_story(story_id)
-    if not story.narration_path:
-        raise StorageError(
-            f"Story {story_id} lost its narration, so it cannot be transcribed again. "
-            "Record the story again."
-        )
-    narration = transcribe_narration(library.path(story.narration_path), settings, engine, language)
-    library.set_frames(story.id, frame_drafts(narration.sentences, story))
-    library.update_story(
-        story.id,
-        language=narration.language,
-        transcript=" ".join(s.text for s in narration.sentences),
-    )
-    return narration
-
-
 def default_params(settings: Settings, params: ImageParams | None = None) -> ImageParams:
     """``params`` (or the default model's defaults) checked against the model and completed, so a
     value the model does not take fails here, before anything is saved."""
@@ -267,7 +242,8 @@ def frame_drafts(sentences: Iterable[Sentence], story: StoryRecord) -> list[Fram
 
 
 def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraft:
-    """A frame before the scene writer ran: its scene is the English line (the offline path)."""
+    """A frame before the scene writer ran (``scene_source`` empty): until it has, the scene is
+    the English line, as on the offline path."""
     english = sentence.text_en or sentence.text
     bible = notes_bible(story.characters)
     return FrameDraft(
@@ -279,7 +255,6 @@ def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraf
         prompt=build_prompt(english, story.style, bible, story.image_model),
         words=tuple((w.start, w.end, w.word) for w in sentence.words),
         scene=english,
-        scene_source=OFFLINE,
     )
 
 

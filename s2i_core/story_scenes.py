@@ -3,9 +3,12 @@
 Every change here rebuilds the prompts it affects, so every frame and every redo is drawn from
 the story's current bible and the frame's current scene:
 
-- ``start_scenes``: the writer starts in the background as soon as the draft is saved;
-- ``write_story_scenes``: at "Generate", its result (or, for sentences edited since it started,
-  a short rewrite of just those) is saved with the story;
+- ``write_missing_scenes``: what a "scenes" job does (s2i_core.jobs): the frames whose sentence
+  has no scene yet (``scene_source`` empty: new, or changed by the teacher) get one, the rest of
+  the story being their context;
+- ``keep_scenes``: sentences the teacher left as they were keep their scenes through edits;
+- ``write_story_scenes`` (every frame), ``start_scenes`` (in the background, for the CLI and
+  the bench);
 - ``set_bible``, ``set_frame_scene``, ``rewrite_frame_scene``: the teacher's edits.
 """
 
@@ -28,7 +31,7 @@ from .scenes import (
     write_scenes,
 )
 from .settings import Settings
-from .storage import FrameRecord, Library, StoryRecord
+from .storage import FrameDraft, FrameRecord, Library, StoryRecord
 
 
 def story_bible(story: StoryRecord) -> StoryBible:
@@ -86,6 +89,73 @@ def write_story_scenes(
     else:
         scenes = _reuse(job, request, settings, transport)
     return apply_scenes(library, story_id, scenes), scenes
+
+
+def write_missing_scenes(
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    frame_ids: list[int] | None = None,
+    transport: Transport | None = None,
+) -> Scenes | None:
+    """Scenes for the frames that have none yet (only ``frame_ids`` of them, if given): one
+    request, bounded like every call by ``llm_timeout``. The first writing of a story writes its
+    bible too; later ones keep it. A frame whose sentence changed while the writer wrote is left
+    for the next writing, and an English line typed meanwhile is kept. None: nothing to write."""
+    story = library.get_story(story_id)
+    wanted = tuple(
+        i
+        for i, f in enumerate(story.frames)
+        if not f.scene_source and (frame_ids is None or f.id in frame_ids)
+    )
+    if not wanted:
+        return None
+    first = len(wanted) == len(story.frames) and not scene_path(story)[0]
+    request = scene_request(story)
+    if not first:
+        request = replace(request, bible=story_bible(story), only=wanted)
+    scenes = write_scenes(request, settings, transport)
+    _save_missing(library, story, wanted, scenes, first)
+    return scenes
+
+
+def _save_missing(
+    library: Library, asked: StoryRecord, wanted: tuple[int, ...], scenes: Scenes, first: bool
+) -> None:
+    story = library.get_story(asked.id)
+    bible = story_bible(story)
+    if first and story.bible.get("source") != TEACHER:
+        bible = scenes.bible
+    path, notice = scene_path(story)
+    if path and path != scenes.path:
+        path = "mixed"
+    _save_bible(library, story, bible, path or scenes.path, scenes.notice or notice)
+    story = library.get_story(asked.id)
+    position = {asked.frames[i].text: i for i in wanted}
+    for frame in story.frames:
+        i = position.get(frame.text)
+        written = scenes.frame(i) if i is not None and not frame.scene_source else None
+        if written is None:  # written meanwhile, or a sentence the writer was not given
+            continue
+        typed = frame.text_en != asked.frames[i].text_en
+        english = frame.text_en if typed else _english(story, frame, written)
+        _save_scene(library, story, frame, english, written, bible)
+
+
+def keep_scenes(story: StoryRecord, drafts: list[FrameDraft]) -> list[FrameDraft]:
+    """New frames for the teacher's edited sentences: one left as it was keeps the scene written
+    for it (an offline scene only with its English line unchanged, as it is that line); a new
+    or changed one has none, for the next writing."""
+    written = {f.text: f for f in story.frames if f.scene_source}
+    bible = story_bible(story)
+    kept = []
+    for draft in drafts:
+        old = written.get(draft.text)
+        if old and (old.scene_source != OFFLINE or old.text_en == draft.text_en):
+            prompt = frame_prompt(story, old.scene, bible)
+            draft = replace(draft, scene=old.scene, scene_source=old.scene_source, prompt=prompt)
+        kept.append(draft)
+    return kept
 
 
 def _reuse(
@@ -176,29 +246,29 @@ def shown_scene(frame: FrameRecord) -> str:
 
 def scene_after_fix(
     library: Library,
-    settings: Settings,
     story_id: int,
     before: FrameRecord,
     fixed: FrameRecord,
     scene: str = "",
-    transport: Transport | None = None,
-) -> tuple[FrameRecord, Scenes | None]:
+) -> tuple[FrameRecord, bool]:
     """A frame the teacher fixed (``before`` -> ``fixed``: sentence and English line saved) gets
-    the scene that goes with it: the one the teacher typed; else, for a new sentence, one the
-    writer writes again (an English line the teacher typed is kept); else the same scene, or the
-    new English line where the scene was just the old one. The prompt follows."""
+    the scene that goes with it: the one the teacher typed; else, for a new sentence, none yet
+    (True: the caller queues the writer; its English line stands in meanwhile); else the same
+    scene, or the new English line where the scene was just the old one. The prompt follows."""
     scene = " ".join(scene.split())
     english_typed = fixed.text_en != before.text_en and fixed.text == before.text
-    if scene and scene != shown_scene(before):
-        return set_frame_scene(library, story_id, fixed.id, fixed.text_en, scene), None
-    if fixed.text != before.text:
-        frame, scenes = rewrite_frame_scene(library, settings, story_id, fixed.id, transport)
-        return frame, scenes
-    if english_typed and before.scene_source != LLM:  # the old scene was the old English line
-        return set_frame_scene(library, story_id, fixed.id, fixed.text_en, fixed.text_en), None
     story = library.get_story(story_id)
+    if scene and scene != shown_scene(before):
+        return set_frame_scene(library, story_id, fixed.id, fixed.text_en, scene), False
+    if fixed.text != before.text:
+        waiting = FrameScene(fixed.index, fixed.text_en, fixed.text_en or fixed.text, "")
+        english = _english(story, fixed, waiting)
+        return _save_scene(library, story, fixed, english, waiting, story_bible(story)), True
+    if english_typed and before.scene_source != LLM:  # the old scene was the old English line
+        return set_frame_scene(library, story_id, fixed.id, fixed.text_en, fixed.text_en), False
     written = FrameScene(fixed.index, fixed.text_en, before.scene, before.scene_source)
-    return _save_scene(library, story, fixed, fixed.text_en, written, story_bible(story)), None
+    frame = _save_scene(library, story, fixed, fixed.text_en, written, story_bible(story))
+    return frame, False
 
 
 def _english(story: StoryRecord, frame: FrameRecord, written: FrameScene) -> str:

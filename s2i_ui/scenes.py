@@ -1,29 +1,23 @@
 """The story bible and the frames' English lines and scenes, shown to the teacher and editable.
 
-The scene writer starts in the background the first time a draft's sentences are shown (right
-after transcription) and has usually finished by the time the teacher presses "Generate".
+The scene writer runs on the workers (a "scenes" job, s2i_core.jobs): it starts the first time a
+draft's sentences are shown (right after transcription) and has usually finished by the time
+the teacher presses "Generate"; the page shows its scenes as soon as they are saved.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from s2i_core.scenes import LLM, OFFLINE, TEACHER, Character, SceneJob, StoryBible
+from s2i_core import jobs
+from s2i_core.errors import S2IError
+from s2i_core.scenes import LLM, OFFLINE, TEACHER, Character, StoryBible
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
-from s2i_core.story_scenes import (
-    scene_after_fix,
-    scene_path,
-    set_bible,
-    shown_scene,
-    start_scenes,
-    story_bible,
-    write_story_scenes,
-)
+from s2i_core.story_scenes import scene_path, set_bible, shown_scene, story_bible
 
-from . import roles
+from . import roles, widgets
 
-JOBS_KEY = "s2i_scene_jobs"
 SOURCE_LABELS = {
     LLM: "written by the scene writer",
     OFFLINE: "the English line (offline path)",
@@ -31,54 +25,37 @@ SOURCE_LABELS = {
 }
 
 
-def job(settings: Settings, story: StoryRecord) -> SceneJob:
-    """This story's scene writer, started once per session."""
-    jobs = st.session_state.setdefault(JOBS_KEY, {})
-    if story.id not in jobs:
-        jobs[story.id] = start_scenes(settings, story)
-    return jobs[story.id]
-
-
-def show_when_written(library: Library, settings: Settings, story: StoryRecord) -> StoryRecord:
-    """Save the writer's scenes and bible as soon as it has finished, so the teacher sees them
-    before any picture is drawn; until then, check back every second."""
-    running = job(settings, story)
-    if scene_path(story)[0]:
-        return story
-    if running.done():
-        story, _scenes = write_story_scenes(library, settings, story.id, running)
-        return story
-    _rerun_when_done(running)
-    return story
+def write_in_background(library: Library, settings: Settings, story: StoryRecord) -> None:
+    """Queue the scene writer once per transcription of a draft; while it writes, look every
+    second and show its scenes (the whole page again) once they are saved."""
+    history = jobs.JobBook(library).of_story(story.id)
+    heard = max((j.id for j in history if j.kind == "transcribe"), default=0)
+    writing = [j for j in history if j.kind == "scenes" and j.id > heard]
+    if not writing and any(not f.scene_source for f in story.frames):
+        try:
+            writing = [jobs.queue_scenes(settings, library, story.id)]
+        except S2IError as error:
+            widgets.show_error(error)
+            return
+    if any(j.active for j in writing):
+        _rerun_when_written(library, story.id)
 
 
 @st.fragment(run_every=1.0)
-def _rerun_when_done(running: SceneJob) -> None:
-    if running.done():
+def _rerun_when_written(library: Library, story_id: int) -> None:
+    if not _writing(library, story_id):
         st.rerun(scope="app")
 
 
-def write_before_pictures(library: Library, settings: Settings, story: StoryRecord) -> None:
-    """At "Generate": the writer's scenes (waited for at most ``llm_timeout``), saved."""
-    roles.require_teacher(settings, "write scenes")
-    with st.spinner("Writing a scene for every picture…"):
-        _story, scenes = write_story_scenes(library, settings, story.id, job(settings, story))
-    notice(settings, scenes.notice)
+def _writing(library: Library, story_id: int) -> bool:
+    return any(j.kind == "scenes" for j in jobs.JobBook(library).of_story(story_id, True))
 
 
-def notice(settings: Settings, text: str) -> None:
-    """Tell the teacher why the writer fell back, when it was meant to run (not when it is off
-    or there is no key: the pages say that already)."""
-    if text and settings.has_scene_writer:
-        st.session_state.setdefault("s2i_notices", []).append(text)
-
-
-def writer_status(settings: Settings, story: StoryRecord) -> None:
+def writer_status(library: Library, settings: Settings, story: StoryRecord) -> None:
     """Which path wrote (or is writing) the scenes, in one line."""
     path, notice = scene_path(story)
     if not path:
-        running = st.session_state.get(JOBS_KEY, {}).get(story.id)
-        if running is not None and not running.done():
+        if _writing(library, story.id):
             st.caption(":material/hourglass_top: The scene writer is reading the story…")
         return
     if path == LLM:
@@ -90,7 +67,7 @@ def writer_status(settings: Settings, story: StoryRecord) -> None:
 def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: str) -> None:
     """Characters with their looks and the setting: used by every picture and every redo."""
     bible = story_bible(story)
-    writer_status(settings, story)
+    writer_status(library, settings, story)
     with st.expander("Characters and setting (used in every picture)", expanded=False):
         rows = [{"name": c.name, "look": c.look} for c in bible.characters]
         edited = st.data_editor(
@@ -134,19 +111,3 @@ def scene_field(frame: FrameRecord, key: str) -> str:
         if source
         else None,
     )
-
-
-def after_fix(
-    library: Library,
-    settings: Settings,
-    story: StoryRecord,
-    before: FrameRecord,
-    fixed: FrameRecord,
-    scene: str,
-) -> FrameRecord:
-    """The scene to go with a fixed sentence (written again, or the teacher's own)."""
-    with st.spinner("Writing the scene…"):
-        frame, scenes = scene_after_fix(library, settings, story.id, before, fixed, scene)
-    if scenes is not None:
-        notice(settings, scenes.notice)
-    return frame

@@ -23,6 +23,7 @@ from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
+from s2i_core.story_scenes import keep_scenes, scene_after_fix
 
 from . import resources, roles, scenes, widgets
 
@@ -48,9 +49,10 @@ def grid_slots(frames: list[FrameRecord]) -> dict[int, st.delta_generator.DeltaG
 def save_sentences(
     library: Library, settings: Settings, story: StoryRecord, sentences: list[Sentence]
 ) -> None:
-    """Replace the draft's frames with the edited sentences (before any picture exists)."""
+    """Replace the draft's frames with the edited sentences (before any picture exists); the
+    sentences left as they were keep their scenes."""
     roles.require_teacher(settings, "edit sentences")
-    library.set_frames(story.id, frame_drafts(sentences, story))
+    library.set_frames(story.id, keep_scenes(story, frame_drafts(sentences, story)))
     library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
 
 
@@ -96,9 +98,11 @@ def request_generation(
     story: StoryRecord,
     frame_ids: list[int] | None = None,
     reseed: bool = False,
+    scenes_first: bool = False,
 ) -> None:
-    """Queue the pictures (every missing one, or ``frame_ids`` again); a story interrupted while
-    it was transcribed is transcribed again first. The page then shows the live grid."""
+    """Queue the pictures (every missing one, or ``frame_ids`` again), after the scenes they are
+    missing with ``scenes_first``; a story interrupted while it was transcribed is transcribed
+    again first. The page then shows the live grid."""
     roles.require_teacher(settings, "make pictures")
     library = resources.library(settings)
     try:
@@ -107,7 +111,9 @@ def request_generation(
                 settings, library, story.id, story.language or None, then_draw=True
             )
         else:
-            jobs.queue_pictures(settings, library, story, frame_ids, reseed=reseed)
+            jobs.queue_pictures(
+                settings, library, story, frame_ids, reseed=reseed, scenes_first=scenes_first
+            )
     except S2IError as error:
         widgets.show_error(error)
         return
@@ -218,11 +224,11 @@ def fix_frame(
     except EditError as error:
         widgets.show_error(error)
         return
-    fixed = scenes.after_fix(library, settings, story, frame, fixed, scene)
+    fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
     if still_blocked(story, fixed):
         return
     widgets.notify("The sentence is saved. Its picture is being drawn again.")
-    request_generation(settings, library.get_story(story.id), [frame.id])
+    request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
 
 
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:

@@ -130,6 +130,7 @@ class LLMStub:
         self._stopping = threading.Event()
         self._answering = threading.Event()  # cleared by hold(): answers wait for release()
         self._answering.set()
+        self.held = 0  # requests waiting behind hold() now
         self.server = ThreadingHTTPServer((host, port), _Handler)
         self.server.stub = self  # type: ignore[attr-defined]
 
@@ -163,6 +164,13 @@ class LLMStub:
 
     def release(self) -> None:
         self._answering.set()
+
+    def _wait_for_release(self) -> None:
+        with self._lock:
+            self.held += 1
+        self._answering.wait()
+        with self._lock:
+            self.held -= 1
 
     def fail_next(self, *faults: str) -> None:
         unknown = set(faults) - FAULTS
@@ -257,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             return reply(422, _problem(422, "Unprocessable", "this stand-in does not stream"))
         fault = self.stub._next_fault()
-        self.stub._answering.wait()
+        self.stub._wait_for_release()
         self.stub._stopping.wait(self.stub.slow_seconds if fault == "slow" else self.stub.latency)
         if fault in ("429", "500", "503"):
             status = int(fault)

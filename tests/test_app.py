@@ -7,7 +7,11 @@ the local NVIDIA stand-in server over real HTTP. Only the transcription test loa
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,7 +29,6 @@ from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.speech import Word, choose_engine, device_label
 from s2i_core.storage import Library, StoryNotFoundError
 from s2i_ui.create.draft import Draft
-from s2i_ui.scenes import JOBS_KEY as SCENE_JOBS
 from s2i_ui.widgets import STATUS_LABELS
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
@@ -445,27 +448,59 @@ def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:
     return at.button(key="c_transcribe").click().run()
 
 
+@pytest.fixture
+def separate_worker(env, tmp_path, monkeypatch):
+    """A school's topology: this process serves pages only (S2I_APP_WORKER=none) and must never
+    load Whisper; ``python -m s2i_core worker`` in another process does the work."""
+    env.setenv("S2I_APP_WORKER", "none")
+
+    def no_model_here(*_args, **_kwargs):
+        raise AssertionError("the app process loaded a speech model")
+
+    monkeypatch.setattr("s2i_core.speech.load_engine", no_model_here)
+    monkeypatch.setattr("s2i_core.speech.registry.load_engine", no_model_here)
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "s2i_core", "worker"],
+            cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            yield worker
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+
+
 def test_an_unsure_language_is_said_and_the_teacher_can_choose_it_and_transcribe_again(
-    env, library
+    library, separate_worker
 ):
     at = open_page(CREATE, timeout=300)
     french = (ROOT / "tests" / "fixtures" / "fr_story.wav").read_bytes()
     at = upload_and_transcribe(at, "french.wav", french)  # base hears French, unsure of it
-    at = settle(at, library, timeout=300)  # the app's worker transcribes
+    at = settle(at, library, timeout=300)  # the worker process transcribes
     assert not at.exception and not at.error
     [warning] = [w.value for w in at.warning]
     assert "not sure" in warning
     assert any("Not right? Choose the language" in e.label for e in at.expander)
-
     story_id = at.session_state["draft"].story_id
+    narration = library.path(library.get_story(story_id).narration_path).read_bytes()
+    reloaded = open_page(CREATE, draft=str(story_id))  # kept with the story, not the session
+    assert "not sure" in " ".join(w.value for w in reloaded.warning)
+
     at = at.selectbox(key=f"c_relanguage_{story_id}").set_value("fr").run()
     at = at.button(key="c_transcribe_again").click().run()
+    assert not at.exception and not at.error
+    assert "Transcribing the narration" in [h.value for h in at.subheader]
+    at = settle(at, library, timeout=300)  # the worker hears it again, in French
     assert not at.exception and not at.error and not at.warning
     assert "Heard as French" in " ".join(c.value for c in at.caption)
-    [summary] = library.list_stories()
-    story = library.get_story(summary.id)
+    story = library.get_story(story_id)
     assert story.language == "fr" and at.session_state["draft"].language == "fr"
     assert [f.text for f in story.frames] == [t.value for t in at.text_area]
+    assert [f.index for f in story.frames] == list(range(len(story.frames)))
+    assert library.path(story.narration_path).read_bytes() == narration  # the narration stays
+    heard = [j for j in JobBook(library).of_story(story_id) if j.kind == "transcribe"]
+    assert [j.state for j in heard] == ["done", "done"]  # both by the worker process
 
 
 def test_an_uploaded_silent_recording_is_refused_with_advice(env):
@@ -518,6 +553,13 @@ def settle(at: AppTest, library: Library, timeout: float = TIMEOUT) -> AppTest:
         assert time.monotonic() < deadline, f"jobs still running: {book.active()}"
         time.sleep(0.1)
     return at.run()
+
+
+def wait_until(check, what: str, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.1)
 
 
 def frame_texts(library: Library, at: AppTest) -> list[str]:
@@ -889,8 +931,7 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
 ):
     at = start_draft(library, FOX)
     story_id = at.session_state["draft"].story_id
-    at.session_state[SCENE_JOBS][story_id].result()  # the writer ran while the teacher read
-    at = at.run()
+    at = settle(at, library)  # a worker wrote the scenes while the teacher read
     assert "Scenes by the scene writer" in texts(at)
     assert "Picture: Rosa the fox, picture 1" in texts(at).replace("\\", "")
     assert library.get_story(story_id).bible["characters"][0]["name"] == "Rosa"
@@ -902,6 +943,37 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
     for n, prompt in enumerate(sorted(sent)):
         assert prompt.startswith(f"Rosa the fox, picture {n}: {FOX[n].rstrip('.')}")
         assert "a small red fox with a green scarf" in prompt and "a windy hill" in prompt
+
+
+def test_pictures_wait_for_the_writer_and_a_sentence_changed_meanwhile_gets_its_own_scene(
+    env, library, pictures, scene_writer
+):
+    """The teacher changes a sentence and presses Generate while a worker's scene writer is
+    still reading the story, then closes the tab: no picture is drawn before its scene, and the
+    changed sentence gets a scene written for it, not the one written for the old sentence."""
+    env.setenv("S2I_LLM_TIMEOUT", "600")  # the held answer must not fall back to the offline path
+    scene_writer.hold()
+    at = start_draft(library, FOX)
+    story_id = at.session_state["draft"].story_id
+    wait_until(lambda: scene_writer.held == 1, "the scene writer's request")
+    assert "The scene writer is reading the story" in texts(at)
+    at.text_area(key="sent_0_2").input("The fox flew home.").run()
+    at.button(key="c_generate").click().run()
+    assert pictures.generation_requests() == []
+    del at  # the tab is closed; the workers go on
+
+    scene_writer.release()
+    wait_until(lambda: not JobBook(library).active(), "the workers")
+    story = library.get_story(story_id)
+    told = [[s["index"] for s in asked["sentences"]] for asked in scene_writer.user_stories()]
+    assert told == [[0, 1, 2], [2]]  # the story, then the sentence changed while it was read
+    texts_ = [*FOX[:2], "The fox flew home."]
+    assert [f.scene for f in story.frames] == [
+        f"Rosa the fox, picture {n}: {text}" for n, text in enumerate(texts_)
+    ]
+    assert [f.status for f in story.frames] == ["done"] * 3
+    sent = [r.body["text_prompts"][0]["text"] for r in pictures.generation_requests()]
+    assert sorted(sent) == sorted(f.prompt for f in story.frames)  # each once, from its scene
 
 
 def test_a_frame_is_redrawn_from_the_scene_the_teacher_wrote(library, pictures):

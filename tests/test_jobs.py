@@ -19,12 +19,21 @@ import pytest
 from sqlalchemy import text
 
 from s2i_core.errors import QueueUnavailableError, SettingsError
-from s2i_core.jobs import JobBook, cancel, progress, queue_pictures
+from s2i_core.jobs import (
+    JobBook,
+    cancel,
+    progress,
+    queue_pictures,
+    queue_scenes,
+    queue_transcription,
+)
 from s2i_core.jobs.queues import open_queues
 from s2i_core.jobs.work import run_job, runtime_for
 from s2i_core.jobs.worker import WorkerPool
+from s2i_core.pipeline import StoryOptions, start_story
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
+from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 from tests.postgres import free_port
 from tests.test_cli import FIXTURES, ROOT, cli_env, run_cli
@@ -37,6 +46,13 @@ SENTENCES = [
     "Everyone cheered and clapped.",
     "Then they had lunch on the grass.",
 ]
+
+
+KITE_STORY = StubStory(
+    characters=[{"name": "Kit", "look": "a girl with a yellow raincoat"}],
+    setting="a school playground",
+    scene_template="Kit and the kite, picture {index}: {text}",
+)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -110,6 +126,81 @@ def test_queued_pictures_are_drawn_by_a_worker_each_frame_once(tmp_path, queue_u
         assert all(f.status == "done" and f.image_path for f in story.frames)
         assert sorted(prompts_drawn(stub).values()) == [1] * len(SENTENCES)
         assert progress(library, story_id).summary == "6 of 6 pictures"
+
+
+def test_pictures_queued_after_their_scenes_are_drawn_from_the_scenes_written(tmp_path, pool):
+    """Scene writing is a job of its own; the drawing is queued only once it is done, so every
+    picture is drawn from its written scene, and a scene job run again writes nothing."""
+    with NvidiaStub() as stub, LLMStub(key=stub.key, story=KITE_STORY) as llm:
+        settings = story_settings(tmp_path, stub, llm="auto", llm_base_url=llm.base_url)
+        library = Library(settings)
+        story_id = saved_story(library)
+        queue_pictures(settings, library, library.get_story(story_id), scenes_first=True)
+        assert progress(library, story_id).summary == "Writing a scene for every picture"
+
+        pool(settings, queues=["pictures"])
+        book = JobBook(library)
+        wait_for(lambda: not book.active())
+        writing, drawing = book.of_story(story_id)
+        assert (writing.kind, writing.state, drawing.kind, drawing.state) == (
+            "scenes", "done", "draw", "done",
+        )  # fmt: skip
+        assert drawing.created_at >= writing.updated_at  # queued when the scenes were saved
+        story = library.get_story(story_id)
+        assert [f.scene for f in story.frames] == [
+            f"Kit and the kite, picture {n}: {text}" for n, text in enumerate(SENTENCES)
+        ]
+        drawn = prompts_drawn(stub)
+        assert sorted(drawn) == sorted(f.prompt for f in story.frames)
+        assert all("a girl with a yellow raincoat" in prompt for prompt in drawn)
+
+        again = queue_scenes(settings, library, story_id)
+        wait_for(lambda: book.get(again.id).state == "done")
+        assert len(llm.requests()) == 1 and sum(prompts_drawn(stub).values()) == len(SENTENCES)
+
+
+def test_a_story_queued_in_one_go_is_heard_then_given_its_scenes_then_drawn(tmp_path, pool):
+    """`story --enqueue` and "Finish this story" with the scene writer on: the pictures follow
+    the scenes, which follow the transcription (the writer needs the whole story)."""
+    with NvidiaStub() as stub, LLMStub(key=stub.key, story=KITE_STORY) as llm:
+        settings = story_settings(
+            tmp_path, stub, llm="auto", llm_base_url=llm.base_url, whisper_model="tiny.en"
+        )
+        library = Library(settings)
+        options = StoryOptions(title="Heard")
+        story_id = start_story(library, settings, FIXTURES / "en_story.wav", options).id
+        queue_transcription(settings, library, story_id, then_draw=True)
+
+        pool(settings)
+        book = JobBook(library)
+        wait_for(lambda: not book.active(), timeout=300)
+        assert [(j.kind, j.state) for j in book.of_story(story_id)] == [
+            ("transcribe", "done"), ("scenes", "done"), ("draw", "done"),
+        ]  # fmt: skip
+        story = library.get_story(story_id)
+        assert story.status == "complete" and len(story.frames) >= 2
+        assert len(llm.requests()) == 1
+        assert all(f.scene.startswith("Kit and the kite") for f in story.frames)
+        assert sorted(prompts_drawn(stub)) == sorted(f.prompt for f in story.frames)
+
+
+def test_a_job_done_queues_what_follows_it_in_the_same_step(tmp_path):
+    """A job that follows another is created as that one ends (the story never looks idle in
+    between); a follower attached too late is refused, so the caller queues it instead."""
+    library = Library(Settings(data_dir=tmp_path))
+    story_id = saved_story(library)
+    book = JobBook(library)
+    writing = book.create(story_id, "scenes")
+    assert book.chain(writing.id, {"kind": "draw", "frames": None})
+    book.start(writing.id, 60)
+    follow = book.finish(writing.id, "done")
+    assert (follow.kind, follow.state, follow.options) == ("draw", "queued", {"frames": None})
+    assert [j.kind for j in book.of_story(story_id, active_only=True)] == ["draw"]
+    assert not book.chain(writing.id, {"kind": "draw"})
+
+    stopped = book.create(story_id, "scenes", then={"kind": "draw"})
+    cancel(library, story_id)
+    assert book.finish(stopped.id, "done") is None and not book.of_story(story_id, True)
 
 
 def test_a_job_delivered_twice_draws_each_frame_once(tmp_path, pool):

@@ -102,6 +102,7 @@ def test_opening_an_old_library_upgrades_it_and_keeps_its_stories(settings: Sett
             "incomplete",
         )
         assert story.image_params == {"steps": 5} and story.created_at == MADE_AT
+        assert story.language_probability is None  # not known: no "not sure" notice for it
         assert [(f.index, f.start, f.end, f.text, f.text_en, f.status) for f in story.frames] == [
             (index, start, end, text_, text_en, status)
             for index, start, end, text_, text_en, status in OLD_FRAMES

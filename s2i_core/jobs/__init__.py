@@ -3,7 +3,7 @@
 The parts, by job:
   book.py     the ``jobs`` table: what each job is, its progress, its lease, cancellation
   queues.py   the Huey queues ("speech", "pictures"): SQLite by default, Redis for many machines
-  work.py     what a worker does with each kind of job (transcribe, draw, export)
+  work.py     what a worker does with each kind of job (transcribe, scenes, draw, export)
   worker.py   consumers for one process: ``python -m s2i_core worker`` or inside the app
 
 Pages and the CLI use the functions below: they save a job, put it on its queue and return at
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import EditError, StorageError
 from ..exports.stored import ExportOptions
+from ..scenes import TEACHER
 from ..settings import Settings
 from ..storage import Library, StoryRecord
 from .book import ACTIVE, KINDS, STATES, JobBook, JobRecord
@@ -35,8 +37,10 @@ __all__ = [
     "progress",
     "queue_export",
     "queue_pictures",
+    "queue_scenes",
     "queue_transcription",
     "submit",
+    "transcribe_again",
 ]
 
 
@@ -62,12 +66,50 @@ def queue_transcription(
     language: str | None = None,
     then_draw: bool = False,
 ) -> list[JobRecord]:
-    """Transcribe a saved narration into frames; with ``then_draw``, draw each frame as soon as
-    its sentence is heard (a drawing job that follows the transcription)."""
+    """Transcribe a saved narration into frames; with ``then_draw``, draw them too. The scene
+    writer needs the whole story, so with it on the pictures follow the scenes, which follow the
+    transcription; without it, each frame is drawn as soon as its sentence is heard (a drawing
+    job that follows the transcription as it goes)."""
+    if then_draw and settings.has_scene_writer:
+        then = {"kind": "scenes", "then": {"kind": "draw"}}
+        return [submit(settings, library, story_id, "transcribe", language=language, then=then)]
     jobs = [submit(settings, library, story_id, "transcribe", language=language)]
     if then_draw:
         jobs.append(submit(settings, library, story_id, "draw", follow=True))
     return jobs
+
+
+def transcribe_again(
+    settings: Settings, library: Library, story_id: int, language: str
+) -> list[JobRecord]:
+    """A draft heard in the wrong language: its sentences are dropped and its stored narration
+    (kept, of course) transcribed again in ``language``. Refused once it has pictures."""
+    story = library.get_story(story_id)
+    if not story.narration_path:
+        raise StorageError(
+            f"Story {story_id} lost its narration, so it cannot be transcribed again. "
+            "Record the story again."
+        )
+    if any(f.status != "pending" for f in story.frames):
+        raise EditError("This story has pictures already; its sentences can only be edited.")
+    cancel(library, story_id)  # a scene writer still reading the old sentences
+    library.set_frames(story_id, [])
+    library.update_story(
+        story_id,
+        language=language,
+        language_probability=None,
+        transcript="",
+        sentences_missing=True,
+        bible=story.bible if story.bible.get("source") == TEACHER else {},
+    )
+    return queue_transcription(settings, library, story_id, language)
+
+
+def queue_scenes(
+    settings: Settings, library: Library, story_id: int, frame_ids: list[int] | None = None
+) -> JobRecord:
+    """Write the scenes the story's frames are missing (only ``frame_ids``, if given)."""
+    return submit(settings, library, story_id, "scenes", frames=frame_ids)
 
 
 def queue_pictures(
@@ -76,14 +118,24 @@ def queue_pictures(
     story: StoryRecord,
     frame_ids: list[int] | None = None,
     reseed: bool = False,
+    scenes_first: bool = False,
 ) -> JobRecord:
     """Draw the story's missing pictures, or draw ``frame_ids`` again (a new seed with
     ``reseed``). The redrawn frames are remembered by their attempt count, so a job that runs
-    twice draws each of them once."""
+    twice draws each of them once. With ``scenes_first``, the scenes those frames are missing
+    are written first; a scene writer already at work on the story is waited for."""
     frames = None
     if frame_ids is not None:
         frames = {str(f.id): f.attempts for f in story.frames if f.id in set(frame_ids)}
-    return submit(settings, library, story.id, "draw", frames=frames, reseed=reseed)
+    draw = {"kind": "draw", "frames": frames, "reseed": reseed}
+    if not scenes_first:
+        return submit(settings, library, story.id, **draw)
+    then = {"kind": "scenes", "frames": frame_ids, "then": draw}
+    book = JobBook(library)
+    writing = [j for j in book.of_story(story.id, active_only=True) if j.kind == "scenes"]
+    if writing and not writing[-1].options.get("then") and book.chain(writing[-1].id, then):
+        return writing[-1]  # when it is done: the scenes still missing, then the pictures
+    return submit(settings, library, story.id, **then)
 
 
 def queue_export(
@@ -141,6 +193,8 @@ class StoryProgress:
             job = next(j for j in self.jobs if j.kind == "transcribe")
             heard = f"{job.done:.0f} of {job.total:.0f} s heard" if job.total else "waiting"
             return f"Transcribing: {heard}, {frames} sentences so far"
+        if any(j.kind == "scenes" for j in self.jobs):
+            return "Writing a scene for every picture"
         if any(j.kind == "draw" for j in self.jobs):
             job = next(j for j in self.jobs if j.kind == "draw")
             return f"Drawing: {done}" + (" (waiting for a worker)" if job.state == "queued" else "")

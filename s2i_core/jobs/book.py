@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import JobNotFoundError
 from ..storage import Job, Library
 
-KINDS = ("transcribe", "draw", "export")
+KINDS = ("transcribe", "scenes", "draw", "export")
 ACTIVE = ("queued", "running")
 STATES = (*ACTIVE, "done", "failed", "cancelled")
 MAX_ATTEMPTS = 5  # a job whose worker died this many times is given up, with a message
@@ -57,28 +57,11 @@ class JobBook:
         self._writing = sessionmaker(library.engine.execution_options(s2i_writer=True))
 
     def create(self, story_id: int, kind: str, **options: Any) -> JobRecord:
-        if kind not in KINDS:
-            raise ValueError(f"{kind!r} is not a job kind; use one of {', '.join(KINDS)}.")
+        """A queued job. ``then``, in ``options``, is the job that follows when this one is done
+        ({"kind": ..., **its options}): a drawing that must wait for the scenes, for example."""
         self.library.get_story(story_id)  # a clear "not found" for a deleted story
-        moment = _now()
-        job = Job(
-            story_id=story_id,
-            kind=kind,
-            state="queued",
-            options=options,
-            done=0.0,
-            total=0.0,
-            detail="Waiting for a worker",
-            error="",
-            attempts=0,
-            lease_until=moment + timedelta(seconds=QUEUE_PATIENCE),
-            created_at=moment,
-            updated_at=moment,
-        )
         with self._writing.begin() as session:
-            session.add(job)
-            session.flush()
-            return _record(job)
+            return _record(_new_job(session, story_id, kind, options))
 
     def get(self, job_id: int) -> JobRecord:
         with self._reading() as session:
@@ -137,16 +120,34 @@ class JobBook:
             job.done, job.total, job.detail, job.updated_at = done, total, detail, _now()
             return True
 
-    def finish(self, job_id: int, state: str = "done", detail: str = "", error: str = "") -> None:
+    def finish(
+        self, job_id: int, state: str = "done", detail: str = "", error: str = ""
+    ) -> JobRecord | None:
+        """End a job. A job done creates, in the same transaction, the job it names as ``then``
+        (so the story never looks idle in between), and returns it for the caller to queue."""
         if state not in STATES:
             raise ValueError(f"{state!r} is not a job state.")
         with self._writing.begin() as session:
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id, with_for_update=True)  # see chain()
             if job is None or job.state == "cancelled":
-                return
+                return None
             job.state, job.error, job.lease_until, job.updated_at = state, error, None, _now()
             if detail:
                 job.detail = detail
+            then = dict((job.options or {}).get("then") or {})
+            if state != "done" or not then:
+                return None
+            return _record(_new_job(session, job.story_id, then.pop("kind"), then))
+
+    def chain(self, job_id: int, then: dict[str, Any]) -> bool:
+        """Have an active job start ``then`` when it is done. False when it is not active any
+        more (then start ``then`` yourself): a job never finishes without seeing its ``then``."""
+        options = self.get(job_id).options | {"then": then}
+        statement = (
+            update(Job).where(Job.id == job_id, Job.state.in_(ACTIVE)).values(options=options)
+        )
+        with self._writing.begin() as session:
+            return session.execute(statement).rowcount == 1
 
     def requeue(self, job_id: int) -> None:
         """Hand a job back to the queue (a transient fault: a worker will try again)."""
@@ -218,6 +219,29 @@ class JobBook:
 # workers' watch finds a job lost from its queue much sooner: take_lost). Duplicates are harmless:
 # start() lets one worker run a job at a time, and every job skips what is already done.
 QUEUE_PATIENCE = 600.0
+
+
+def _new_job(session: Session, story_id: int, kind: str, options: dict[str, Any]) -> Job:
+    if kind not in KINDS:
+        raise ValueError(f"{kind!r} is not a job kind; use one of {', '.join(KINDS)}.")
+    moment = _now()
+    job = Job(
+        story_id=story_id,
+        kind=kind,
+        state="queued",
+        options=options,
+        done=0.0,
+        total=0.0,
+        detail="Waiting for a worker",
+        error="",
+        attempts=0,
+        lease_until=moment + timedelta(seconds=QUEUE_PATIENCE),
+        created_at=moment,
+        updated_at=moment,
+    )
+    session.add(job)
+    session.flush()
+    return job
 
 
 def _record(job: Job) -> JobRecord:

@@ -1,5 +1,6 @@
-"""The task queues, on Huey: "speech" (transcription: the Whisper model) and "pictures" (drawing,
-exports). Two queues so a school can give transcription to the one machine with a GPU.
+"""The task queues, on Huey: "speech" (transcription: the Whisper model) and "pictures" (scene
+writing, drawing, exports). Two queues so a school can give transcription to the one machine with
+a GPU.
 
 ``S2I_QUEUE_URL`` empty: ``SqliteHuey`` in ``<data_dir>/queue.db``, nothing to set up (processes
 of one machine). ``redis://…``: ``RedisHuey``, for workers and app replicas on many machines.
@@ -20,7 +21,12 @@ from ..settings import Settings
 from . import QUEUES
 from .book import JobRecord
 
-QUEUE_OF_KIND = {"transcribe": "speech", "draw": "pictures", "export": "pictures"}
+QUEUE_OF_KIND = {
+    "transcribe": "speech",
+    "scenes": "pictures",  # a request to the LLM service: no model here, like a picture's
+    "draw": "pictures",
+    "export": "pictures",
+}
 RETRIES = 3  # a job failing for a reason that may pass (see errors.retryable) is tried again
 RETRY_DELAY = 5.0  # seconds before the first retry, doubling each time
 TASK_NAME = "s2i.run_job"

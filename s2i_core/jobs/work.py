@@ -1,9 +1,12 @@
-"""What a worker does with a job: transcribe a story, draw its pictures, export it.
+"""What a worker does with a job: transcribe a story, write its scenes, draw its pictures,
+export it.
 
 Every job is idempotent and resumable, because a job may run twice (the queue redelivers it
 after a crash) or stop half-way (a worker killed, a teacher cancelling): transcription adds only
-the sentences the story does not have yet, drawing skips frames that are done or that another
-worker holds (frame claims), and each step is saved before the next starts.
+the sentences the story does not have yet, scene writing writes only the scenes still missing,
+drawing skips frames that are done or that another worker holds (frame claims), and each step is
+saved before the next starts. A job that must wait for another (pictures for their scenes) is
+that job's ``then``: it is queued when that job is done (see JobBook.finish).
 """
 
 from __future__ import annotations
@@ -21,12 +24,11 @@ from ..sentences import add_english
 from ..settings import Settings
 from ..speech import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
 from ..storage import FrameRecord, Library, StoryRecord, Work
-from ..story_scenes import write_story_scenes
+from ..story_scenes import write_missing_scenes
 from .book import JobBook, JobRecord
 
 log = logging.getLogger("s2i_core.jobs")
 FOLLOW_POLL_SECONDS = 0.5  # how often a drawing job looks for sentences a transcription added
-UNSURE_LANGUAGE = "the language was uncertain"  # in a transcription's detail: ask the teacher
 
 
 class Stop(Exception):
@@ -130,8 +132,20 @@ def run_job(runtime: Runtime, job_id: int, last_try: bool = True) -> str:
             job.id, "failed", error=f"Unexpected failure ({type(error).__name__}): {error}"
         )
         return "failed"
-    runtime.book.finish(job.id, "done", detail=detail)
+    follow = runtime.book.finish(job.id, "done", detail=detail)
+    if follow is not None:
+        _queue(runtime, follow)
     return "done"
+
+
+def _queue(runtime: Runtime, job: JobRecord) -> None:
+    """Queue the job that follows a finished one; if the queue is away, it says so."""
+    from .queues import open_queues
+
+    try:
+        open_queues(runtime.settings).enqueue(job)
+    except S2IError as error:
+        runtime.book.finish(job.id, "failed", error=str(error))
 
 
 # --- transcription -------------------------------------------------------------------------------
@@ -152,7 +166,12 @@ def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     language = normalize_language(job.options.get("language"))
     with Work(library, story.id, settings.work_lease_s):
         segments, info = engine.transcribe(decoded.samples, language=language)
-        library.update_story(story.id, language=info.language, sentences_missing=True)
+        library.update_story(
+            story.id,
+            language=info.language,
+            language_probability=info.language_probability,
+            sentences_missing=True,
+        )
         have = {frame.index: frame for frame in story.frames}
         texts = []
         for sentence in final_sentences(segments, info.language, decoded, settings.max_frames):
@@ -165,9 +184,22 @@ def transcribe(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
         if not texts:
             raise NoSpeechError(NO_WORDS_HEARD)
         library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
-    if not _active(runtime, story.id, "draw"):  # the teacher checks the sentences first
-        library.update_story(story.id, status="draft")
-    return f"{len(texts)} sentences" + (f"; {UNSURE_LANGUAGE}" if info.language_uncertain else "")
+    if not _active(runtime, story.id, "draw") and "draw" not in _followers(job):
+        library.update_story(story.id, status="draft")  # the teacher checks the sentences first
+    return f"{len(texts)} sentences"
+
+
+# --- scenes --------------------------------------------------------------------------------------
+def scenes(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
+    """Write the scenes the story's frames are missing (or only those of ``frames``): one
+    request to the LLM, or the offline lines. Run again, it finds them written."""
+    lease.progress(0, 1, "Writing a scene for every picture")
+    written = write_missing_scenes(
+        runtime.library, runtime.settings, job.story_id, job.options.get("frames")
+    )
+    if written is None:
+        return "Every scene was written already."
+    return written.notice or f"{len(written.frames)} scenes written."
 
 
 # --- pictures ------------------------------------------------------------------------------------
@@ -177,8 +209,6 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     library = runtime.library
     tried: set[int] = set()
     transient: set[int] = set()
-    if job.options.get("follow") and runtime.settings.has_scene_writer:
-        write_scenes(runtime, job, lease)  # the writer needs the whole story: no overlap then
     backend = runtime.picture_backend()
     notes = refit_story_params(library, job.story_id, backend.models)[2] if backend else []
     while True:
@@ -215,18 +245,6 @@ def draw(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     return " ".join([f"{len(tried)} pictures.", *notes])  # a retired model: the teacher is told
 
 
-def write_scenes(runtime: Runtime, job: JobRecord, lease: Lease) -> None:
-    """Scene writing, for a story queued in one go (``story --enqueue``, "Finish this story"):
-    once the transcription is done, the scene writer gives every frame its scene and prompt
-    (or falls back to the English line), and only then are pictures drawn. The Create page
-    runs the writer itself while the teacher checks the sentences."""
-    while _active(runtime, job.story_id, "transcribe"):
-        lease.check()
-        time.sleep(FOLLOW_POLL_SECONDS)
-    lease.progress(0, 0, "Writing a scene for every picture")
-    write_story_scenes(runtime.library, runtime.settings, job.story_id)
-
-
 def _frames_to_draw(story: StoryRecord, job: JobRecord) -> list[FrameRecord]:
     chosen = job.options.get("frames")  # {frame id: its attempts when the redraw was asked}
     if chosen is None:
@@ -236,6 +254,15 @@ def _frames_to_draw(story: StoryRecord, job: JobRecord) -> list[FrameRecord]:
 
 def _active(runtime: Runtime, story_id: int, kind: str) -> bool:
     return any(j.kind == kind for j in runtime.book.of_story(story_id, active_only=True))
+
+
+def _followers(job: JobRecord) -> list[str]:
+    """The kinds of the jobs that follow this one, in order."""
+    kinds, then = [], job.options.get("then")
+    while then:
+        kinds.append(then["kind"])
+        then = then.get("then")
+    return kinds
 
 
 # --- exports -------------------------------------------------------------------------------------
@@ -258,6 +285,7 @@ def export(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
 
 JOBS: dict[str, Callable[[Runtime, JobRecord, Lease], str]] = {
     "transcribe": transcribe,
+    "scenes": scenes,
     "draw": draw,
     "export": export,
 }

@@ -24,6 +24,7 @@ from .base import (
     TranscriptionInfo,
     Word,
     normalize_language,
+    uncertain_language,
     whisper_languages,
 )
 from .devices import DeviceProbe, choose_device, cuda_available, device_label, probe_devices
@@ -58,5 +59,6 @@ __all__ = [
     "probe_devices",
     "register",
     "transcribe",
+    "uncertain_language",
     "whisper_languages",
 ]

@@ -43,6 +43,12 @@ class Segment:
 LANGUAGE_UNCERTAIN_BELOW = 0.5
 
 
+def uncertain_language(probability: float | None) -> bool:
+    """Whether a language heard with this probability should be checked by the teacher (None:
+    not heard, or heard before the probability was kept: nothing to say)."""
+    return probability is not None and probability < LANGUAGE_UNCERTAIN_BELOW
+
+
 @dataclass(frozen=True)
 class TranscriptionInfo:
     language: str
@@ -56,7 +62,7 @@ class TranscriptionInfo:
     @property
     def language_uncertain(self) -> bool:
         """The language was detected, not given, and the detection is not sure of it."""
-        return self.language_probability < LANGUAGE_UNCERTAIN_BELOW
+        return uncertain_language(self.language_probability)
 
 
 @dataclass

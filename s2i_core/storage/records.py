@@ -22,6 +22,7 @@ EDITABLE_STORY_FIELDS = frozenset(
         "title",
         "class_name",
         "language",
+        "language_probability",
         "duration",
         "transcript",
         "style",
@@ -110,6 +111,7 @@ class StoryRecord:
     sentences_missing: bool = False  # the narration has not all become frames yet
     # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
     bible: dict[str, Any] = field(default_factory=dict)
+    language_probability: float | None = None  # how sure the language is (see speech.base)
 
 
 @dataclass(frozen=True)
@@ -246,4 +248,5 @@ def story_record(story: Story) -> StoryRecord:
         frames=[frame_record(frame) for frame in story.frames],
         sentences_missing=story.sentences_missing,
         bible=dict(story.bible or {}),
+        language_probability=story.language_probability,
     )

@@ -62,6 +62,8 @@ class Story(Base):
     title: Mapped[str] = mapped_column(Text)
     class_name: Mapped[str] = mapped_column(Text, index=True)
     language: Mapped[str] = mapped_column(String(64), index=True)
+    # how sure speech recognition was of the language (1.0 when given); None: not heard yet
+    language_probability: Mapped[float | None] = mapped_column(Float)
     duration: Mapped[float] = mapped_column(Float)
     transcript: Mapped[str] = mapped_column(Text)
     style: Mapped[str] = mapped_column(Text)

@@ -13,6 +13,7 @@ import streamlit as st
 from s2i_core.editing import sentence_of
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.sentences import Sentence
+from s2i_core.speech import uncertain_language
 from s2i_core.storage import Library, parse_id
 
 DRAFT_KEY = "draft"
@@ -75,17 +76,8 @@ def reopen(library: Library, story_id: int) -> Draft | None:
         story.language,
         generated=any(frame.status != "pending" for frame in story.frames),
         transcribing=story.sentences_missing,
-        language_uncertain=_heard_unsure(library, story.id),
+        language_uncertain=uncertain_language(story.language_probability),
     )
-
-
-def _heard_unsure(library: Library, story_id: int) -> bool:
-    """Whether the worker that transcribed the story was unsure of its language."""
-    from s2i_core.jobs import JobBook
-    from s2i_core.jobs.work import UNSURE_LANGUAGE
-
-    heard = [j for j in JobBook(library).of_story(story_id) if j.kind == "transcribe"]
-    return bool(heard) and heard[-1].state == "done" and UNSURE_LANGUAGE in heard[-1].detail
 
 
 def begin(draft: Draft) -> None:

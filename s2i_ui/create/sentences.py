@@ -9,15 +9,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from s2i_core import editing
+from s2i_core import editing, jobs
 from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
-from s2i_core.pipeline import transcribe_draft_again
 from s2i_core.scenes import LLM
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
-from s2i_ui import resources, roles, scenes, storyboard, widgets
+from s2i_ui import roles, scenes, storyboard, widgets
 
 from . import draft as drafts
 from .draft import Draft
@@ -31,10 +30,8 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
         f"To split a sentence at a chosen place, type {editing.SPLIT_MARK} there first."
     )
-    written_before = bool(scenes.scene_path(story)[0])
-    story = scenes.show_when_written(library, settings, story)  # the writer reads meanwhile
-    if not written_before and scenes.scene_path(story)[0]:
-        take_english_lines(draft, story)
+    scenes.write_in_background(library, settings, story)  # the writer reads meanwhile
+    take_english_lines(draft, story)
     sentences = draft.sentences
     edited = list(sentences)
     for n, sentence in enumerate(sentences):
@@ -59,8 +56,7 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         "Generate storyboard", icon=":material/palette:", type="primary", key="c_generate"
     ):
         draft.generated = True
-        scenes.write_before_pictures(library, settings, library.get_story(story.id))
-        storyboard.request_generation(settings, library.get_story(story.id))
+        storyboard.request_generation(settings, library.get_story(story.id), scenes_first=True)
 
 
 def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
@@ -71,7 +67,8 @@ def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
 
 
 def take_english_lines(draft: Draft, story: StoryRecord) -> None:
-    """The scene writer's English lines replace Whisper's on screen (same sentences only)."""
+    """The scene writer's English lines, once saved, replace Whisper's on screen (same sentences
+    only: the teacher's own edits are saved as they are typed, so the library has them too)."""
     frames = story.frames
     if [f.text for f in frames] != [s.text for s in draft.sentences]:
         return
@@ -84,7 +81,7 @@ def take_english_lines(draft: Draft, story: StoryRecord) -> None:
 
 def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
     """The language the narration was heard in, and a way to correct it: choose the language
-    and transcribe the saved narration again (its sentences are replaced)."""
+    and a worker transcribes the saved narration again (its sentences are replaced)."""
     name = language_name(draft.language)
     if draft.language_uncertain:
         st.warning(
@@ -104,14 +101,11 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
         if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
             roles.require_teacher(settings, "transcribe again")
             try:
-                with st.spinner(f"Listening again, in {language_name(chosen)}…"):
-                    narration = transcribe_draft_again(
-                        library, settings, draft.story_id, chosen, resources.speech_engine(settings)
-                    )
+                jobs.transcribe_again(settings, library, draft.story_id, chosen)
             except S2IError as error:
                 widgets.show_error(error)
                 return
-            drafts.begin(Draft(draft.story_id, narration.sentences, narration.language))
+            drafts.begin(Draft(draft.story_id, [], chosen, transcribing=True))
             st.rerun()
 
 
