@@ -37,8 +37,10 @@ def write_in_background(library: Library, settings: Settings, story: StoryRecord
         except S2IError as error:
             widgets.show_error(error)
             return
+    watcher = st.container()  # always drawn: the sentences below keep their places when it goes
     if any(j.active for j in writing):
-        _rerun_when_written(library, story.id)
+        with watcher:
+            _rerun_when_written(library, story.id)
 
 
 @st.fragment(run_every=1.0)
@@ -54,9 +56,11 @@ def _writing(library: Library, story_id: int) -> bool:
 def writer_status(library: Library, settings: Settings, story: StoryRecord) -> None:
     """Which path wrote (or is writing) the scenes, in one line."""
     path, notice = scene_path(story)
-    if not path:
+    if not path:  # one element either way, so what follows keeps its place when the writer ends
         if _writing(library, story.id):
             st.caption(":material/hourglass_top: The scene writer is reading the story…")
+        else:
+            st.empty()
         return
     if path == LLM:
         st.caption(f":material/auto_awesome: Scenes by the scene writer ({settings.llm_model}).")

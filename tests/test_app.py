@@ -976,6 +976,24 @@ def test_pictures_wait_for_the_writer_and_a_sentence_changed_meanwhile_gets_its_
     assert sorted(sent) == sorted(f.prompt for f in story.frames)  # each once, from its scene
 
 
+def test_the_writers_english_lines_arrive_without_losing_what_the_teacher_is_typing(
+    env, library, pictures, scene_writer
+):
+    scene_writer.story.english_template = "English line {index}: {text}"
+    scene_writer.hold()
+    at = start_draft(library, ["El zorro encontró un globo.", "El globo voló."], language="es")
+    story_id = at.session_state["draft"].story_id
+    wait_until(lambda: scene_writer.held == 1, "the scene writer's request")
+    scene_writer.release()
+    wait_until(lambda: not JobBook(library).active(), "the scene writer")
+    at = at.text_area(key="sent_0_1").input("El globo rojo voló.").run()  # as the lines arrive
+    assert [f.text for f in library.get_story(story_id).frames] == [
+        "El zorro encontró un globo.",
+        "El globo rojo voló.",
+    ]
+    assert at.text_input(key="sent_en_0_0").value == "English line 0: El zorro encontró un globo."
+
+
 def test_a_frame_is_redrawn_from_the_scene_the_teacher_wrote(library, pictures):
     at = start_draft(library, FOX)
     at = settle(at.button(key="c_generate").click().run(), library)

@@ -68,7 +68,8 @@ def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
 
 def take_english_lines(draft: Draft, story: StoryRecord) -> None:
     """The scene writer's English lines, once saved, replace Whisper's on screen (same sentences
-    only: the teacher's own edits are saved as they are typed, so the library has them too)."""
+    only: the teacher's own edits are saved as they are typed, so the library has them too).
+    Only the English fields change: a sentence the teacher is typing when they arrive stays."""
     frames = story.frames
     if [f.text for f in frames] != [s.text for s in draft.sentences]:
         return
@@ -76,7 +77,13 @@ def take_english_lines(draft: Draft, story: StoryRecord) -> None:
         draft.sentences = [
             replace(s, text_en=f.text_en) for s, f in zip(draft.sentences, frames, strict=True)
         ]
-        draft.version += 1  # fresh widgets showing the new English lines
+        if draft.translated:
+            for n, frame in enumerate(frames):
+                st.session_state[english_key(draft, n)] = frame.text_en
+
+
+def english_key(draft: Draft, n: int) -> str:
+    return f"sent_en_{draft.version}_{n}"
 
 
 def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
@@ -123,9 +130,8 @@ def sentence_box(
     )
     text_en = None
     if draft.translated:
-        text_en = st.text_input(
-            "In English, for the picture", sentence.text_en, key=f"sent_en_{key}"
-        )
+        st.session_state.setdefault(english_key(draft, n), sentence.text_en)
+        text_en = st.text_input("In English, for the picture", key=english_key(draft, n))
     if " ".join(text.split()) != sentence.text or (
         text_en is not None and text_en != sentence.text_en
     ):

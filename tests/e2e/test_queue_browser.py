@@ -3,7 +3,8 @@
 The app runs with ``S2I_APP_WORKER=none`` (it serves pages only) and a separate
 ``python -m s2i_core worker`` does the transcription and the drawing. The teacher leaves the
 Create page while pictures are drawn, closes the tab, and finds the story complete later; the app
-process that served the transcription holds no Whisper model.
+process that served the transcription (and the transcription again, from the sentence step)
+holds no Whisper model.
 """
 
 from __future__ import annotations
@@ -146,13 +147,23 @@ def test_an_app_without_a_local_worker_holds_no_speech_model(browser, school, ar
     shot(page, artifacts, "queue-04-transcribed-by-the-worker")
     library = Library(Settings(data_dir=data_dir))
     [latest] = library.list_stories(limit=1)
-    [job] = JobBook(library).of_story(latest.id)
-    assert (job.kind, job.state) == ("transcribe", "done")  # done by the worker process
+    [job] = [j for j in JobBook(library).of_story(latest.id) if j.kind == "transcribe"]
+    assert job.state == "done"  # done by the worker process
+
+    page.get_by_text("Not right? Choose the language and transcribe again").click()
+    page.get_by_role("button", name="Transcribe again").click()  # in the language shown
+    eventually(lambda: _heard(library, latest.id) == ["done", "done"], 120, "a second hearing")
+    expect(page.get_by_text("3 · Check the sentences")).to_be_visible(timeout=TRANSCRIBE_TIMEOUT_MS)
+    assert library.get_story(latest.id).frames  # the sentences, heard again by the worker
 
     page.goto(url)  # Home reports the speech model of the process serving the pages
     expect(page.get_by_text("this app process holds no speech model")).to_be_visible()
     expect(page.get_by_text("Running on")).to_have_count(0)
     page.context.close()
+
+
+def _heard(library: Library, story_id: int) -> list[str]:
+    return [j.state for j in JobBook(library).of_story(story_id) if j.kind == "transcribe"]
 
 
 def _done(library: Library, story_id: int) -> int:
