@@ -65,7 +65,15 @@ def stopped(story_id: int, library: Library, settings: Settings, state: jobs.Sto
             return
         st.rerun()
     if over.button("Start over", icon=":material/add:", key="c_over", width="stretch"):
-        if not state.story.frames:  # nothing was heard: nothing worth keeping in the library
-            library.delete_story(story_id)
+        if not state.story.frames and not heard_before(library, story_id):
+            library.delete_story(story_id)  # nothing was ever heard: nothing worth keeping
         drafts.start_over()
         st.rerun()
+
+
+def heard_before(library: Library, story_id: int) -> bool:
+    """A draft being transcribed again (in another language) stays in the library."""
+    return any(
+        j.kind == "transcribe" and j.state == "done"
+        for j in jobs.JobBook(library).of_story(story_id)
+    )
