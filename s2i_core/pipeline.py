@@ -354,9 +354,10 @@ def _draw_claimed(
     language: str = "en",
     transient: set[int] | None = None,
 ) -> Iterator[FrameRecord]:
-    """Draw ``concurrency`` frames at once; the next frame begins only once the caller has taken
-    a finished one, so a caller that stops (a cancelled job) leaves no frame begun after its
-    last look, however slow it was to look (a pool handed every frame up front drew on)."""
+    """Draw ``concurrency`` frames at once, never further ahead of the caller: a frame begins as
+    one finishes, before the caller is handed it, so a caller that stops (a cancelled job) leaves
+    at most ``concurrency`` frames begun after its last look, however slow it was to look (a
+    pool handed every frame up front drew on while the caller was busy)."""
     if not frames:
         return
     concurrency = max(1, backend.concurrency if backend else 1)
@@ -376,12 +377,13 @@ def _draw_claimed(
             begin_next()
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            running.difference_update(finished)
+            for _ in finished:  # the pool stays busy while the caller looks at these
+                begin_next()
             for future in finished:
-                running.discard(future)
                 saved = future.result()
                 work.finished(saved.id)
                 yield saved
-                begin_next()
     finally:
         pool.shutdown(wait=True)  # pictures in flight are still saved
 
