@@ -363,10 +363,12 @@ def test_a_worker_killed_mid_story_and_another_one_finishes_it(tmp_path, queue_u
     """`story --enqueue` returns at once; worker A is killed (SIGKILL) while it transcribes and
     draws; worker B, started later, finishes the story: every sentence, every picture, and
     no picture finished before the kill drawn again."""
-    with NvidiaStub(latency=1.0) as stub:
+    with NvidiaStub(latency=0.2, hold_after=1) as stub:  # A's second picture: held until the kill
         env = cli_env(
             tmp_path, stub,
-            S2I_QUEUE_URL=queue_url, S2I_WORK_LEASE_SECONDS="3", S2I_IMAGE_CONCURRENCY="1",
+            # 10 s leases, renewed every 3 s: B takes over soon, and never loses its own job
+            # or claims on a loaded machine
+            S2I_QUEUE_URL=queue_url, S2I_WORK_LEASE_SECONDS="10", S2I_IMAGE_CONCURRENCY="1",
             S2I_WHISPER_MODEL="tiny.en",
         )  # fmt: skip
         queued = run_cli("story", FIXTURES / "en_long.wav", "--title", "Long", "--enqueue", env=env)
@@ -384,6 +386,7 @@ def test_a_worker_killed_mid_story_and_another_one_finishes_it(tmp_path, queue_u
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait()
+        stub.stop_holding()  # B's pictures are answered (A's stays held: A is gone)
         before = show(story_id, env)
         finished = {f["index"]: f["image"] for f in before["frames"] if f["status"] == "done"}
         assert before["status"] != "complete" and before["progress"]["running"]
