@@ -73,6 +73,10 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, 
             mime=kind.mime,
             width="stretch",
             key=f"download_{kind.options.format}",
+            # No rerun on click: the browser asks for the file just after the click's rerun
+            # starts, and a rerun that ends first retires the file's id, so under load the
+            # download failed with nothing to show for it (Streamlit: "Deferred file not found").
+            on_click="ignore",
         )
         return
     job = jobs.latest_export(library, story.id, kind.options)

@@ -40,6 +40,10 @@ TITLE = "The fox and the balloon"
 EDITED = "The little fox found a big blue balloon."
 RECORD_SECONDS = 12  # speech.wav: about 12 s of speech, then silence
 STEP_TIMEOUT_MS = 60_000
+# Deadlock guards, not speed limits: each export job takes seconds even on a loaded 2-core
+# machine (the 14 s video: 6-8 s at load 6-8); a guard is hit only when the page never offers
+# the file, so a CI machine, however slow, fails only on a real hang.
+EXPORT_GUARD_MS = 300_000
 TRANSCRIBE_TIMEOUT_MS = 240_000  # the first transcription also loads Whisper
 DESKTOP = {"width": 1280, "height": 1000}
 TABLET = {"width": 768, "height": 1024}
@@ -328,8 +332,8 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
 
     # --- student: the PDF, made by the app's worker ----------------------------------------------
     page.get_by_role("button", name="Make the PDF").click()
-    with page.expect_download(timeout=STEP_TIMEOUT_MS) as download:
-        page.get_by_role("button", name="Download PDF").click(timeout=STEP_TIMEOUT_MS)
+    with page.expect_download(timeout=EXPORT_GUARD_MS) as download:
+        page.get_by_role("button", name="Download PDF").click(timeout=EXPORT_GUARD_MS)
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
@@ -340,8 +344,8 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
 
     # --- student: the narrated video ------------------------------------------------------------
     page.get_by_role("button", name="Make a narrated video").click()
-    with page.expect_download(timeout=4 * STEP_TIMEOUT_MS) as download:
-        page.get_by_role("button", name="Download video (MP4)").click(timeout=4 * STEP_TIMEOUT_MS)
+    with page.expect_download(timeout=EXPORT_GUARD_MS) as download:
+        page.get_by_role("button", name="Download video (MP4)").click(timeout=EXPORT_GUARD_MS)
     video = Path(download.value.path())
     with av.open(str(library.path(story.narration_path))) as narration, av.open(str(video)) as mp4:
         assert abs(mp4.duration - narration.duration) / 1e6 <= 0.1
