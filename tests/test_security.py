@@ -79,7 +79,7 @@ def test_a_full_run_leaves_the_key_nowhere(tmp_path, monkeypatch, capsys, caplog
     data_dir, exports = tmp_path / "data", tmp_path / "exports"
     clean_env(monkeypatch, data_dir)
     monkeypatch.setenv("S2I_WHISPER_MODEL", "tiny.en")  # bundled, small: this test is about keys
-    monkeypatch.setenv("S2I_IMAGE_TIMEOUT", "2")
+    monkeypatch.setenv("S2I_IMAGE_TIMEOUT", "60")  # a hang guard: failures here are immediate
     seen: list[str] = []
 
     with NvidiaStub(key=good_key, latency=0.05) as stub:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 FAKE_MICROPHONE = Path(__file__).with_name("speech.wav")  # made by make_speech.sh
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+
+# An assertion waits as long as a page step may (STEP_TIMEOUT_MS), not Playwright's 5 s: a
+# Streamlit run on a loaded machine takes longer. A hang guard, never a measurement.
+expect.set_options(timeout=60_000)
 
 
 @pytest.fixture(scope="session")
