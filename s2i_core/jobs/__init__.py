@@ -35,6 +35,7 @@ __all__ = [
     "cancel_export",
     "latest_export",
     "progress",
+    "put_on_queue",
     "queue_export",
     "queue_pictures",
     "queue_scenes",
@@ -47,16 +48,22 @@ __all__ = [
 def submit(settings: Settings, library: Library, story_id: int, kind: str, **options) -> JobRecord:
     """Save a job and put it on its queue. If the queue cannot be reached, the job is marked
     failed with the reason and QueueUnavailableError is raised: nothing waits for ever."""
-    from .queues import open_queues
-
     book = JobBook(library)
     job = book.create(story_id, kind, **options)
+    put_on_queue(settings, book, job)
+    return job
+
+
+def put_on_queue(settings: Settings, book: JobBook, job: JobRecord) -> None:
+    """Put a saved job on its queue. If the queue cannot be reached (or is misconfigured), the
+    job is marked failed with the reason and the error is raised."""
+    from .queues import open_queues
+
     try:
         open_queues(settings).enqueue(job)
     except Exception as error:
         book.finish(job.id, "failed", error=str(error))
         raise
-    return job
 
 
 def queue_transcription(

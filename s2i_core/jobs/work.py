@@ -11,6 +11,7 @@ that job's ``then``: it is queued when that job is done (see JobBook.finish).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -139,13 +140,11 @@ def run_job(runtime: Runtime, job_id: int, last_try: bool = True) -> str:
 
 
 def _queue(runtime: Runtime, job: JobRecord) -> None:
-    """Queue the job that follows a finished one; if the queue is away, it says so."""
-    from .queues import open_queues
+    """Queue the job that follows a finished one; if the queue is away, that job says so."""
+    from . import put_on_queue
 
-    try:
-        open_queues(runtime.settings).enqueue(job)
-    except S2IError as error:
-        runtime.book.finish(job.id, "failed", error=str(error))
+    with contextlib.suppress(S2IError):  # put_on_queue marked it failed with the reason
+        put_on_queue(runtime.settings, runtime.book, job)
 
 
 # --- transcription -------------------------------------------------------------------------------
