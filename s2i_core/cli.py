@@ -197,6 +197,7 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
         style=args.style or StoryOptions.style,
         characters=args.characters,
         image_params=params,
+        blocklist=_classroom_words(library),  # the Word list page's, as in the app
     )
     if args.enqueue:
         return _enqueue_story(library, settings, args, options)
@@ -412,6 +413,12 @@ def _library(settings: Settings):
     from .storage import Library
 
     return Library(settings)
+
+
+def _classroom_words(library) -> tuple[str, ...]:
+    from .wordlist import classroom_words
+
+    return classroom_words(library)
 
 
 def _picture_params(args: argparse.Namespace, settings: Settings, story=None):

@@ -34,7 +34,6 @@ from .prompts import (
     DEFAULT_BLOCKLIST,
     DEFAULT_STYLE,
     NEGATIVE_PROMPT,
-    blocked_reason,
     build_prompt,
 )
 from .scenes import OFFLINE, Scenes, notes_bible, offline_reason, warm_up
@@ -57,6 +56,7 @@ from .speech import (
 )
 from .storage import DEFAULT_LEASE_S, FrameDraft, FrameRecord, Library, StoryRecord, Work
 from .story_scenes import write_story_scenes
+from .wordlist import frame_stop_reason
 
 
 @dataclass
@@ -587,8 +587,7 @@ def _draw_one(
     language: str = "en",
     transient: set[int] | None = None,
 ) -> FrameRecord:
-    text = f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt}"
-    reason = blocked_reason(text, blocklist, language)
+    reason = frame_stop_reason(frame, blocklist, language)  # which words, and where
     if reason:
         return library.save_frame_result(frame.id, "filtered", error=reason)
     if backend is None:

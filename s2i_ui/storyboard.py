@@ -9,7 +9,7 @@ student out.
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections import Counter
 
 import streamlit as st
@@ -19,11 +19,11 @@ from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.pipeline import frame_drafts, story_params
-from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
 from s2i_core.story_scenes import keep_scenes, scene_after_fix
+from s2i_core.wordlist import frame_stop_reason
 
 from . import resources, roles, scenes, widgets
 
@@ -232,21 +232,13 @@ def fix_frame(
 
 
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
-    """Say so, in place, when a word-list word would stop this frame's picture again."""
+    """Say so, in place, when a word-list word would stop this frame's picture again: which
+    words, and where (the sentence, the English line, the scene or the prompt)."""
     _, blocklist = story_params(story)
-    words = (
-        f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt if prompt is None else prompt}"
-    )
-    reason = blocked_reason(words, blocklist, story.language)
+    checked = frame if prompt is None else dataclasses.replace(frame, prompt=prompt)
+    reason = frame_stop_reason(checked, blocklist, story.language)
     if reason:
-        hits = re.search(r"\(([^)]*)\)", reason)
-        words = f" ({hits.group(1)})" if hits else ""
-        st.error(
-            f"No picture was asked for: this frame still has a word from the classroom word list"
-            f"{words}. Change the sentence above so it no longer has it, then press Save and "
-            "redraw.",
-            icon=":material/block:",
-        )
+        st.error(f"No picture was asked for. {reason}", icon=":material/block:")
     return bool(reason)
 
 

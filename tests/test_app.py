@@ -759,7 +759,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     at = open_fix(at, blocked)
     at.text_area(key=f"prompt_{blocked.id}_{blocked.attempts}").input("A fox in the snow.")
     at = at.button(key=f"reprompt_{blocked.id}").click().run()
-    assert any("word list (blood)" in e.value for e in at.error)
+    assert any("“blood” in the sentence" in e.value for e in at.error)
     assert library.get_story(story_id).frames[0].attempts == blocked.attempts
     assert len(pictures.generation_requests()) == 1
 
@@ -1042,6 +1042,22 @@ def test_the_teacher_edits_the_word_list_and_new_stories_start_with_it(library):
     assert "Stopped by: ghost" in texts(at)
     at = go(at, CREATE)
     assert at.text_area(key="c_blocklist").value == "dragon, ghost"
+
+
+def test_the_word_list_page_adds_words_lets_some_through_and_shows_the_school_list(library):
+    at = open_page(WORD_LIST)
+    at.text_area(key="wl_words").input("dragon")
+    at.text_area(key="wl_allow").input("knife")
+    at = at.button(key="wl_save").click().run()
+    assert library.classroom_setting("word_list") == ["dragon", "!knife"]
+    at.text_input(key="wl_try").input("The cook sharpened his knives for the bloody dragon.")
+    at = at.run()
+    [warning] = at.warning
+    assert "bloody (gore)" in warning.value and "dragon (your list)" in warning.value
+    assert "knives" not in warning.value  # let through
+    assert "LDNOOBW" in texts(at) and "killer whale" in texts(at)  # the list and its source
+    at = go(at, CREATE)
+    assert at.text_area(key="c_blocklist").value == "dragon, !knife"
 
 
 def test_an_edited_sentence_gets_its_scene_written_again_and_is_redrawn(

@@ -336,6 +336,27 @@ def test_models_lists_each_model_with_its_options_and_defaults(tmp_path):
     assert "black-forest-labs/flux.2-klein-4b" in text and "K_DPM_2_ANCESTRAL (default)" in text
 
 
+def test_a_listed_word_in_the_notes_or_the_teachers_list_stops_pictures_and_says_where(tmp_path):
+    """The school's list reads the final prompt (the notes go into every prompt), a teacher's
+    words from the Word list page apply to a story made on the command line, and nothing that a
+    list stops reaches the picture service."""
+    Library(Settings(data_dir=tmp_path)).set_classroom_setting("word_list", ["river"])
+    with NvidiaStub() as stub:
+        env = cli_env(tmp_path, stub)
+        story = json.loads(
+            run_cli(
+                "story", FIXTURES / "en_story.wav", "--title", "Fox",
+                "--characters", "a fox with a bl00dy kn1fe", "--json", env=env,
+            ).stdout
+        )  # fmt: skip
+        assert stub.generation_requests() == []
+    frames = story["frames"]
+    assert {f["status"] for f in frames} == {"filtered"} and len(frames) >= 2
+    assert all("“bl00dy” (listed: bloody)" in f["error"] for f in frames)
+    assert all("in the picture prompt" in f["error"] for f in frames)
+    assert any("“river” in the sentence" in f["error"] for f in frames)
+
+
 def test_picture_options_reach_the_service_and_regenerate_keeps_them(tmp_path):
     with NvidiaStub() as stub:
         env = cli_env(tmp_path, stub)
