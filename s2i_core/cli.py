@@ -308,6 +308,7 @@ def _model_lines(model) -> list[tuple[str, str]]:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from .exports import VideoOptions, export_pdf, export_video
+    from .exports.targets import check_targets, write_replacing
 
     if args.enqueue:
         if args.pdf or args.mp4:
@@ -319,11 +320,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         if path is not None and path.is_dir():
             example = path / f"story{suffix}"
             raise UsageError(f"{path} is a folder; give the file to write, such as {example}.")
+    check_targets(settings, pdf=args.pdf, mp4=args.mp4)  # never into the library
     library = _library(settings)
     story = library.get_story(args.story_id)
     if args.pdf:
         _make_parent(args.pdf)
-        export_pdf(story, library, args.pdf)
+        write_replacing(args.pdf, export_pdf(story, library))
         print(f"Wrote {args.pdf} ({len(story.frames)} frames).", file=sys.stderr)
     if args.mp4:
         _make_parent(args.mp4)
