@@ -5,8 +5,12 @@
 without this entry point.)
 """
 
+from s2i_core.errors import S2IError
 from s2i_ui import navigation, widgets
 
 page, spec = navigation.navigate()
 widgets.setup(spec)
-page.run()
+try:
+    page.run()
+except S2IError as error:  # what the engine explains (a library replaced while it ran, a full disk)
+    widgets.show_error(error)

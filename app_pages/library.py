@@ -21,6 +21,8 @@ def progress_note(story) -> None:
             f":material/pause_circle: Interrupted: {story.done_count} "
             f"of {story.frame_count} pictures so far; a teacher can finish it"
         )
+    elif story.status == "queued":
+        st.caption(":material/schedule: Queued: waiting for a worker")
     elif story.done_count < story.frame_count:
         st.caption(
             f":material/construction: In progress: {story.done_count} "

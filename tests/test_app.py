@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from s2i_core.audio import wav_bytes
+from s2i_core.errors import StorageError
 from s2i_core.jobs import JobBook
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.pictures.images import placeholder_card, thumbnail
@@ -386,6 +387,26 @@ def test_teacher_renames_a_story(env, library):
     title.input("The brave fox")
     button(at, "Save title").click().run()
     assert library.get_story(story_id).title == "The brave fox"
+
+
+def test_a_library_damaged_while_the_app_runs_refuses_a_rename_as_a_new_start_would(
+    env, library, tmp_path
+):
+    """The file is replaced under the running app: the rename is refused with the words a new
+    process says of that file, instead of being confirmed into the old, deleted file."""
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    damaged = tmp_path / "copied-over.db"
+    damaged.write_bytes(os.urandom(64 * 1024))
+    os.replace(damaged, tmp_path / "s2i.db")
+    with pytest.raises(StorageError) as new_start:
+        Library(Settings.load())
+    [title] = [w for w in at.text_input if w.label == "Title"]
+    title.input("The brave fox")
+    at = button(at, "Save title").click().run()
+    assert [e.value for e in at.error] == [str(new_start.value)]
+    assert "damaged" in str(new_start.value) and not at.exception
+    assert not at.toast  # no "The new title is saved."
 
 
 # --- create: form validation -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from huey.api import Task, TaskWrapper
 
 from ..errors import QueueUnavailableError, SettingsError
 from ..settings import Settings
-from . import QUEUES
+from . import QUEUES, queue_file
 from .book import JobRecord
 
 QUEUE_OF_KIND = {
@@ -43,6 +43,8 @@ class Queues:
         try:
             self.tasks[QUEUE_OF_KIND[job.kind]](job.id)
         except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
+            if queue_file.repair(self):  # a damaged SQLite file was set aside: use the new one
+                return self.enqueue(job)
             raise QueueUnavailableError(
                 f"The job queue ({describe(self.settings)}) cannot be reached: "
                 f"{type(error).__name__}. Check that it is running, then try again."
@@ -78,9 +80,11 @@ def open_queues(settings: Settings) -> Queues:
     key = (settings.queue_url, str(settings.data_dir.resolve()))
     with _lock:
         if key not in _opened:
+            aside = queue_file.check(settings)  # a damaged file is set aside, a new one made
             hueys = {q: _huey(settings, q) for q in QUEUES}
             tasks = {q: _register(hueys[q], settings) for q in QUEUES}
             _opened[key] = Queues(settings, hueys, tasks)
+            queue_file.opened(_opened[key], aside)
         return _opened[key]
 
 

@@ -26,6 +26,7 @@ from ..settings import Settings
 from ..speech import NO_WORDS_HEARD, SpeechEngine, load_engine, normalize_language
 from ..storage import FrameRecord, Library, StoryRecord, Work
 from ..story_scenes import write_missing_scenes
+from . import leftovers
 from .book import JobBook, JobRecord
 
 log = logging.getLogger("s2i_core.jobs")
@@ -278,7 +279,8 @@ def export(runtime: Runtime, job: JobRecord, lease: Lease) -> str:
     def encoded(fraction: float) -> None:  # the video's frames; raises Stop once cancelled
         lease.progress(fraction, 1, f"Making the {options.label}: {fraction:.0%}")
 
-    path = make(library, story, options, encoded)
+    with leftovers.tidied(runtime, job):  # what a killed or failed export left
+        path = make(library, story, options, encoded)
     return path.relative_to(library.data_dir).as_posix()
 
 
