@@ -10,9 +10,11 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -396,6 +398,8 @@ def test_a_library_damaged_while_the_app_runs_refuses_a_rename_as_a_new_start_wo
     process says of that file, instead of being confirmed into the old, deleted file."""
     story_id = seed_story(library, "The fox", FOX)
     at = open_page(STORY, story=str(story_id))
+    with closing(sqlite3.connect(tmp_path / "s2i.db")) as journal:  # emptied, as SQLite does
+        journal.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     damaged = tmp_path / "copied-over.db"
     damaged.write_bytes(os.urandom(64 * 1024))
     os.replace(damaged, tmp_path / "s2i.db")

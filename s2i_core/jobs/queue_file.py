@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from .queues import Queues
 
 log = logging.getLogger("s2i_core.jobs")
-SQLITE_HEADER = b"SQLite format 3\x00"
 COMPANIONS = ("-wal", "-shm", "-journal")
 _opened: dict[Path, tuple[int, int] | None] = {}  # the file each process's queues have open
 _lock = threading.Lock()
@@ -82,26 +81,20 @@ def set_aside_if_damaged(path: Path, thorough: bool = True) -> Path | None:
 
 def damage(path: Path, thorough: bool = True) -> str:
     """What is wrong with the queue file, or "" when it is a readable database (or not there).
-    ``thorough``: every page is checked too (SQLite's quick_check), not only the header."""
-    try:
-        with path.open("rb") as file:
-            head = file.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
+    ``thorough``: every page is checked (SQLite's quick_check), not only the first. The file is
+    read through SQLite only: closing another descriptor of it would drop this process's locks."""
+    if not path.exists():
         return ""
-    if not head:
-        return ""  # made a moment ago, before its first write
-    if head != SQLITE_HEADER:
-        return "it is not a database"
-    if not thorough:
-        return ""
+    check = "PRAGMA quick_check" if thorough else "PRAGMA schema_version"
     try:
-        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
-            verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+        uri = f"{path.as_uri()}?mode=rw"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
+            verdict = connection.execute(check).fetchone()[0]
     except sqlite3.OperationalError:
-        return ""  # busy or locked: a working queue, not a damaged one
+        return ""  # busy, locked, or gone a moment ago: not damaged
     except sqlite3.DatabaseError as error:
-        return str(error)
-    return "" if verdict == "ok" else f"its pages are damaged: {verdict}"
+        return "it is not a database" if "not a database" in str(error) else str(error)
+    return "" if not thorough or verdict == "ok" else f"its pages are damaged: {verdict}"
 
 
 def remember(settings: Settings) -> None:

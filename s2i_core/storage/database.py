@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +77,14 @@ def damaged(where: str) -> str:
 
 class LibraryFile:
     """The SQLite file an engine opened. Before each write it is checked to be the same file
-    (device and inode) with an intact header: a file renamed over it, deleted, restored from a
-    backup or overwritten while the app runs would otherwise take the app's writes into a file
-    that no longer is the library (its connections keep the old one open), or lose them on the
-    next start. Such a write is refused with what a new process would say of the file there."""
+    (device and inode): a file renamed over it, deleted or restored from a backup while the app
+    runs would otherwise take the app's writes into a file that no longer is the library (its
+    connections keep the old one open), lost on the next start. Such a write is refused with what
+    a new process would say of the file there. (A file overwritten in place is the same file:
+    SQLite's own "not a database" then reads as the same damaged message, see _explain.)
+
+    The file is never opened here except through SQLite: closing any other descriptor of a
+    database file drops every lock SQLite holds on it in this process."""
 
     def __init__(self, path: Path, where: str):
         self.path, self.where = path, where
@@ -96,9 +102,8 @@ class LibraryFile:
         if not connection.get_execution_options().get("s2i_writer", False):
             return
         now = _identity(self.path)
-        if now is not None and now == self.identity and _header_intact(self.path):
-            return
-        raise StorageError(self._refusal(now))
+        if now is None or now != self.identity:
+            raise StorageError(self._refusal(now))
 
     def _refusal(self, now: tuple[int, int] | None) -> str:
         if now is None:
@@ -107,15 +112,12 @@ class LibraryFile:
                 "running, so this change was not saved. Put it back, or restart to open the "
                 "library that is there then."
             )
-        if not _header_intact(self.path):
+        if not _readable(self.path):
             return damaged(self.where)
         return (
             f"The library database {self.where} was replaced while this program was running, "
             "so this change was not saved. Restart to use the library that is there now."
         )
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -126,14 +128,15 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
-def _header_intact(path: Path) -> bool:
-    """A SQLite header, or an empty file (a new database before its first write)."""
+def _readable(path: Path) -> bool:
+    """Whether SQLite reads ``path`` as a database (as a new process would try to)."""
     try:
-        with path.open("rb") as file:
-            head = file.read(len(SQLITE_HEADER))
-    except OSError:
-        return False
-    return head in (b"", SQLITE_HEADER)
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as probe:
+            probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        cause = str(error).lower()
+        return not ("not a database" in cause or "malformed" in cause)
+    return True
 
 
 def _where(engine: Engine | None) -> str:
