@@ -4,7 +4,7 @@ Languages written with spaces are read word by word: an entry matches whole word
 their forms, never part of a longer word ("Scunthorpe", "Sussex", "grape", "skill" pass), and a
 phrase matches its words one after the other. Chinese and Japanese have no spaces between words,
 so their entries are found anywhere in the text; they are chosen long enough not to sit inside an
-ordinary word, and ``[allow]`` phrases ("水枪", a water pistol) are taken out first.
+ordinary word, and ``[allow]`` phrases ("水鉄砲", a water pistol) are taken out first.
 
 Which lists read a text: see ``lists_for``. A teacher's words read every text, in English and the
 story's language.
