@@ -124,7 +124,7 @@ def qr_png(text: str, scale: int = 8) -> bytes:
 
 def streamlit_command(port: int, address: str, cert: Certificate) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "s2i_ui" / "server.py"),
         "--server.address", "0.0.0.0",
         "--server.port", str(port),
         "--server.headless", "true",
