@@ -7,6 +7,7 @@ transcription and then stays in memory; ``loaded_engine`` only reports one that 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,21 @@ if TYPE_CHECKING:
 
 def settings() -> Settings:
     """Environment first, then ``.streamlit/secrets.toml``; read on every run (it is cheap)."""
-    return Settings.load(secrets=st.secrets)
+    return Settings.load(secrets=_secrets())
+
+
+def _secrets() -> dict:
+    """The secrets.toml values as one dict. Without any such file, Streamlit would look for one
+    again, under a lock, at every single lookup (a settings load makes dozens, a class's page
+    runs thousands): two checks here instead."""
+    from streamlit import config
+
+    if not any(os.path.exists(path) for path in config.get_option("secrets.files")):
+        return {}
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # a secrets.toml Streamlit cannot read: the settings' defaults apply
+        return {}
 
 
 def library(settings: Settings) -> Library:

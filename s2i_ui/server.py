@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 import streamlit as st  # noqa: E402
 from streamlit import config  # noqa: E402
 
-from s2i_ui import routing  # noqa: E402
+from s2i_ui import media_routes, routing  # noqa: E402
 
 app = st.App(
     str(ROOT / "Home.py"),
-    routes=routing.mount(config.get_option("server.baseUrlPath")),
+    routes=routing.mount(config.get_option("server.baseUrlPath"), media_routes.ROUTES),
 )

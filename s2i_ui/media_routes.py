@@ -1,0 +1,79 @@
+"""A story's pictures and narration, served from disk by a route of our own beside Streamlit's.
+
+Pages hand the browser links (``media_url``) instead of the bytes: a class opening the same
+story fetches each file from the disk's cache, in parallel, with range requests for the audio
+(Safari asks for nothing else) and caching headers, rather than thirty copies going through
+every session's WebSocket. Links are unguessable and tied to the file's version
+(s2i_core.media_links), so what a browser got from one it may keep for good (``immutable``).
+
+The route lives under ``/app/static/``: Streamlit takes such a URL as it is in ``st.image`` and
+the browser puts the app's base URL (``server.baseUrlPath``) before it, as it does for Streamlit's
+own static files; our route comes first, so it also works when static serving is on.
+
+Served when the app runs through ``s2i_ui/server.py`` (``make run``); under a bare
+``streamlit run Home.py`` (and AppTest) ``media_url`` gives None and pages send the bytes.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from s2i_core import media_links
+from s2i_core.replay import AUDIO_TYPES
+from s2i_core.replay_media import replay_copy
+from s2i_core.storage import Library
+
+from . import routing
+
+PREFIX = "/app/static/s2i/media"
+CACHE_FOR_GOOD = "private, max-age=31536000, immutable"  # the link changes when the file does
+TYPES = {f".{ext}": kind for ext, kind in AUDIO_TYPES.items()}  # as the replay names them
+
+
+def media_url(data_dir: Path, rel: str, *, for_streamlit: bool = False) -> str | None:
+    """The URL of a stored file (``rel`` as the library stores it), or None when the routes are
+    not served here or the file is missing. ``for_streamlit``: for ``st.image``, which adds the
+    base URL path itself; otherwise a full path for our own HTML."""
+    base = routing.base_path()
+    found = media_links.link(data_dir, rel) if base is not None else None
+    if found is None:
+        return None
+    return ("" if for_streamlit else base) + f"{PREFIX}/{found.path}"
+
+
+def picture_source(library: Library, rel: str, *, full: bool = True) -> str:
+    """What ``st.image`` shows for a stored picture: a link to its replay-size copy (``full``) or
+    to the file itself, when the route is served; else the file, which Streamlit then reads,
+    converts and sends itself on every run."""
+    if routing.base_path() is not None:
+        url = media_url(library.data_dir, replay_copy(library.path(rel), library) if full else rel,
+                        for_streamlit=True)  # fmt: skip
+        if url:
+            return url
+    return str(library.path(rel))
+
+
+async def media(request: Request) -> Response:
+    """One stored file of one story, if the link is genuine and current; 404 for anything else
+    (a guessed or outdated link, a deleted story), never saying which."""
+    from s2i_ui import resources
+
+    params = request.path_params
+    data_dir = resources.settings().data_dir
+    path = media_links.resolve(data_dir, params["story_id"], params["token"], params["name"])
+    if path is None:
+        return PlainTextResponse("Not found", status_code=404)
+    etag = f'"{params["token"]}"'
+    headers = {"Cache-Control": CACHE_FOR_GOOD, "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    kind = TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    return FileResponse(path, media_type=kind or "application/octet-stream", headers=headers)
+
+
+ROUTES = [Route(PREFIX + "/{story_id:int}/{token}/{name}", media, methods=["GET", "HEAD"])]
