@@ -21,6 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from s2i_core.errors import StorageError
 from s2i_core.exports.timeline import shown_picture
 from s2i_core.replay_media import aspect_of, replay_copy, scaled_jpeg
 from s2i_core.storage import Library, StoryRecord
@@ -440,8 +441,11 @@ def _frame_image(
     picture: Path, library: Library, link: Callable[[str], str | None] | None
 ) -> tuple[bytes | str, float | None]:
     if link is not None:
-        copy = replay_copy(picture, library)
-        url = link(copy)
+        try:
+            copy = replay_copy(picture, library)
+        except StorageError:  # not in a story's media folder: inlined, as before
+            copy = None
+        url = copy and link(copy)
         if url:
             return url, aspect_of(library.path(copy))
     return scaled_jpeg(picture.read_bytes()), None

@@ -17,13 +17,16 @@ Served when the app runs through ``s2i_ui/server.py`` (``make run``); under a ba
 from __future__ import annotations
 
 import mimetypes
+from collections import OrderedDict
 from pathlib import Path
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from s2i_core import media_links
+from s2i_core.errors import StorageError
 from s2i_core.replay import AUDIO_TYPES
 from s2i_core.replay_media import replay_copy
 from s2i_core.storage import Library
@@ -51,8 +54,11 @@ def picture_source(library: Library, rel: str, *, full: bool = True) -> str:
     to the file itself, when the route is served; else the file, which Streamlit then reads,
     converts and sends itself on every run."""
     if routing.base_path() is not None:
-        url = media_url(library.data_dir, replay_copy(library.path(rel), library) if full else rel,
-                        for_streamlit=True)  # fmt: skip
+        try:
+            linked = replay_copy(library.path(rel), library) if full else rel
+        except (StorageError, OSError):  # not a story's picture, or not a picture: as before
+            linked = None
+        url = linked and media_url(library.data_dir, linked, for_streamlit=True)
         if url:
             return url
     return str(library.path(rel))
@@ -73,7 +79,46 @@ async def media(request: Request) -> Response:
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     kind = TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-    return FileResponse(path, media_type=kind or "application/octet-stream", headers=headers)
+    kind = kind or "application/octet-stream"
+    if "range" not in request.headers:  # a picture, or a whole narration: from memory
+        content = await _kept.read(params["token"], path)
+        if content is not None:
+            headers["Accept-Ranges"] = "bytes"
+            return Response(content, media_type=kind, headers=headers)
+    return _FileResponse(path, media_type=kind, headers=headers)
+
+
+class _FileResponse(FileResponse):
+    chunk_size = 1024 * 1024  # a picture in one read, not sixteen (each a hop to a thread)
+
+
+class _Kept:
+    """The files a class is looking at, kept in memory by their link's token (a file written
+    anew gets a new one): thirty students share one copy, read from disk once. Least recently
+    used first out, beyond ``limit`` bytes; files over ``largest`` are always read from disk."""
+
+    def __init__(self, limit: int = 64 << 20, largest: int = 8 << 20):
+        self.limit, self.largest = limit, largest
+        self.files: OrderedDict[str, bytes] = OrderedDict()
+        self.size = 0
+
+    async def read(self, token: str, path: Path) -> bytes | None:
+        content = self.files.get(token)
+        if content is not None:
+            self.files.move_to_end(token)
+            return content
+        if path.stat().st_size > self.largest:
+            return None
+        content = await anyio.to_thread.run_sync(path.read_bytes)
+        if token not in self.files:  # another request may have read it meanwhile
+            self.files[token] = content
+            self.size += len(content)
+        while self.size > self.limit:
+            self.size -= len(self.files.popitem(last=False)[1])
+        return content
+
+
+_kept = _Kept()
 
 
 ROUTES = [Route(PREFIX + "/{story_id:int}/{token}/{name}", media, methods=["GET", "HEAD"])]

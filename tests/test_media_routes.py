@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 import uvicorn
@@ -289,3 +290,21 @@ def test_the_story_page_inlines_its_media_without_the_route(library, story, unmo
     assert payload(iframe.proto.srcdoc)["audio"].startswith("data:audio/wav;base64,")
     grid = picture_urls(at)
     assert len(grid) == 2 and not any(media_routes.PREFIX in url for url in grid)  # Streamlit's
+
+
+def test_a_class_shares_one_copy_of_each_file_and_old_ones_make_room(tmp_path):
+    kept = media_routes._Kept(limit=250_000, largest=200_000)
+    for name, size in (("a", 100_000), ("b", 100_000), ("c", 100_000), ("big", 300_000)):
+        (tmp_path / name).write_bytes(bytes(size))
+
+    async def visits() -> list:
+        first = await kept.read("token-a", tmp_path / "a")
+        again = await kept.read("token-a", tmp_path / "a")
+        await kept.read("token-b", tmp_path / "b")
+        await kept.read("token-c", tmp_path / "c")  # over the limit: "a" was used least lately
+        return [first, again, await kept.read("token-big", tmp_path / "big")]
+
+    first, again, big = anyio.run(visits)
+    assert again is first  # thirty requests, one copy
+    assert list(kept.files) == ["token-b", "token-c"] and kept.size == 200_000
+    assert big is None  # too large to keep: served from disk
