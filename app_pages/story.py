@@ -9,7 +9,7 @@ from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.exports import language_name
 from s2i_core.storage import parse_id
-from s2i_ui import exports, media_routes, resources, roles, routing, scenes, storyboard, widgets
+from s2i_ui import exports, media_routes, resources, roles, scenes, storyboard, widgets
 
 settings = resources.settings()
 library = resources.library(settings)
@@ -54,7 +54,7 @@ details = [
 ]
 st.caption(widgets.plain(" · ".join(d for d in details if d)))
 
-links = routing.base_path() is not None
+links = media_routes.served()
 replay_html = replay_page(str(library.data_dir), story.id, version_of(story), links, story)
 st.iframe(replay_html, height="content")
 

@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         segno.make(url, error="m", micro=False).terminal(out=sys.stderr, compact=True)
     env = os.environ | {"S2I_PUBLIC_URL": url}
     command = streamlit_command(args.port, address, cert)
+    os.chdir(ROOT)  # .streamlit/ (config and secrets) is read from the working folder
     os.execve(command[0], command, env)
     return 0  # not reached: the process is now the Streamlit server
 

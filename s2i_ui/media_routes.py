@@ -10,14 +10,16 @@ The route lives under ``/app/static/``: Streamlit takes such a URL as it is in `
 the browser puts the app's base URL (``server.baseUrlPath``) before it, as it does for Streamlit's
 own static files; our route comes first, so it also works when static serving is on.
 
-Served when the app runs through ``s2i_ui/server.py`` (``make run``); under a bare
-``streamlit run Home.py`` (and AppTest) ``media_url`` gives None and pages send the bytes.
+Served when the app runs through ``s2i_ui/server.py`` (``make run``), which mounts ``routes``;
+under a bare ``streamlit run Home.py`` (and AppTest) ``media_url`` gives None and pages send the
+bytes themselves, as before.
 """
 
 from __future__ import annotations
 
 import mimetypes
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -31,29 +33,42 @@ from s2i_core.replay import AUDIO_TYPES
 from s2i_core.replay_media import replay_copy
 from s2i_core.storage import Library
 
-from . import routing
-
 PREFIX = "/app/static/s2i/media"
 CACHE_FOR_GOOD = "private, max-age=31536000, immutable"  # the link changes when the file does
 TYPES = {f".{ext}": kind for ext, kind in AUDIO_TYPES.items()}  # as the replay names them
+
+
+_mounted: dict[str, str] = {}  # "base": the URL path the route is under, once mounted
+
+
+def routes(url_path: Callable[[str], str]) -> list[Route]:
+    """The route, at ``url_path(PREFIX + …)`` (s2i_ui.server.url_path: under the app's base URL
+    path); from then on pages link to it."""
+    _mounted["base"] = url_path("")
+    path = url_path(PREFIX + "/{story_id:int}/{token}/{name}")
+    return [Route(path, media, methods=["GET", "HEAD"])]
+
+
+def served() -> bool:
+    """Whether this process serves the route (pages link to files only then)."""
+    return "base" in _mounted
 
 
 def media_url(data_dir: Path, rel: str, *, for_streamlit: bool = False) -> str | None:
     """The URL of a stored file (``rel`` as the library stores it), or None when the routes are
     not served here or the file is missing. ``for_streamlit``: for ``st.image``, which adds the
     base URL path itself; otherwise a full path for our own HTML."""
-    base = routing.base_path()
-    found = media_links.link(data_dir, rel) if base is not None else None
+    found = media_links.link(data_dir, rel) if served() else None
     if found is None:
         return None
-    return ("" if for_streamlit else base) + f"{PREFIX}/{found.path}"
+    return ("" if for_streamlit else _mounted["base"]) + f"{PREFIX}/{found.path}"
 
 
 def picture_source(library: Library, rel: str, *, full: bool = True) -> str:
     """What ``st.image`` shows for a stored picture: a link to its replay-size copy (``full``) or
     to the file itself, when the route is served; else the file, which Streamlit then reads,
     converts and sends itself on every run."""
-    if routing.base_path() is not None:
+    if served():
         try:
             linked = replay_copy(library.path(rel), library) if full else rel
         except (StorageError, OSError):  # not a story's picture, or not a picture: as before
@@ -119,6 +134,3 @@ class _Kept:
 
 
 _kept = _Kept()
-
-
-ROUTES = [Route(PREFIX + "/{story_id:int}/{token}/{name}", media, methods=["GET", "HEAD"])]

@@ -33,7 +33,7 @@ from s2i_core.replay import story_replay_html
 from s2i_core.replay_media import REPLAY_SIDE, replay_copy
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
-from s2i_ui import media_routes, routing
+from s2i_ui import media_routes
 from tests.postgres import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,15 +83,20 @@ def story(library: Library):
 
 @pytest.fixture
 def unmounted(monkeypatch):
-    """Each test mounts the routes afresh, and no other test sees them mounted."""
-    monkeypatch.setattr(routing, "_mounted", {})
+    """Each test mounts the route afresh, and no other test sees it mounted."""
+    monkeypatch.setattr(media_routes, "_mounted", {})
+
+
+def under(base: str):
+    """s2i_ui.server.url_path for an app served at ``base``."""
+    return lambda path: f"/{base.strip('/')}{path}" if base.strip("/") else path
 
 
 @contextmanager
 def serving(base_url_path: str) -> Iterator[str]:
     """The routes as s2i_ui/server.py mounts them, on a real server; yields its address."""
     port = free_port()
-    app = Starlette(routes=routing.mount(base_url_path, media_routes.ROUTES))
+    app = Starlette(routes=media_routes.routes(under(base_url_path)))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -274,7 +279,7 @@ def picture_urls(at: AppTest) -> list[str]:
 
 
 def test_the_story_page_sends_links_not_bytes_when_the_route_is_served(library, story, unmounted):
-    routing.mount("", media_routes.ROUTES)
+    media_routes.routes(under(""))
     at = story_page(story.id)
     [iframe] = at.get("iframe")
     page = iframe.proto.srcdoc
