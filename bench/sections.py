@@ -17,6 +17,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from bench.students import students
 from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.exports import VideoOptions, export_pdf, export_video
 from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
@@ -641,3 +642,7 @@ def _rss_mb(pid: int) -> float:
 
 
 SECTIONS["queue"] = queue
+
+
+# --- a class at once (bench/students.py) -------------------------------------------------------
+SECTIONS["students"] = students
