@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from s2i_core.exports.stored import FOLDER
-from s2i_core.jobs import JobBook, queue_export
+from s2i_core.jobs import Export, JobBook, Transcribe, queue_export
 from s2i_core.jobs.leftovers import remove_stale_files, tidied
-from s2i_core.jobs.work import run_job, runtime_for
+from s2i_core.jobs.registry import run_job
+from s2i_core.jobs.runtime import runtime_for
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from tests.test_cli import ROOT, cli_env
@@ -39,7 +40,7 @@ def test_a_story_whose_sentences_are_still_to_come_reads_queued_while_its_job_wa
     library = stored
     story = library.create_story("Heard later", sentences_missing=True)
     book = JobBook(library)
-    job = book.create(story.id, "transcribe")
+    job = book.create(Transcribe(story.id))
     assert library.get_story(story.id).status == "queued"
     assert [s.status for s in library.list_stories()] == ["queued"]
 
@@ -53,7 +54,7 @@ def test_a_story_whose_sentences_are_still_to_come_reads_queued_while_its_job_wa
 def test_an_export_waiting_does_not_make_an_interrupted_story_look_queued(stored):
     library = stored
     story = library.create_story("Half made", sentences_missing=True)
-    JobBook(library).create(story.id, "export", format="pdf")
+    JobBook(library).create(Export(story.id, "pdf"))
     assert library.get_story(story.id).status == "interrupted"
     assert [s.status for s in library.list_stories()] == ["interrupted"]
 
@@ -79,7 +80,7 @@ def test_a_starting_worker_removes_what_nobody_is_writing_and_keeps_what_someone
     old_picture = left_behind(library.media_dir / str(idle), ".frame-1-1.png.x1.tmp", age_s=600)
     new_picture = left_behind(library.media_dir / str(idle), ".frame-1-2.png.x2.tmp")
     book = JobBook(library)
-    running = book.create(busy, "export", format="pdf")
+    running = book.create(Export(busy, "pdf"))
     book.start(running.id, lease=300)  # a live worker is making this one right now
     kept = exports / "storyboard-89ab.pdf"
     kept.write_bytes(b"%PDF-")
@@ -103,7 +104,7 @@ def test_an_export_job_removes_the_leftovers_of_one_killed_before_it_and_its_own
     assert "nothing to export" in JobBook(library).get(job.id).error
     assert not killed.exists()  # removed before the export began
 
-    again = JobBook(library).create(story.id, "export", format="pdf")
+    again = JobBook(library).create(Export(story.id, "pdf"))
     with pytest.raises(RuntimeError), tidied(runtime, JobBook(library).get(again.id)):
         left_behind(exports, ".storyboard-4567.efgh.tmp")  # a failure that skipped its own tidying
         raise RuntimeError("a bug in the middle of an export")
@@ -117,7 +118,7 @@ def test_a_worker_process_killed_during_a_video_export_leaves_nothing_once_one_s
     story_id = saved_story(library)
     part = left_behind(library.media_dir / str(story_id) / FOLDER, ".video-720p-01.ab.part.mp4.tmp")
     book = JobBook(library)
-    job = book.create(story_id, "export", format="video", resolution="720p")
+    job = book.create(Export(story_id, "video", "720p"))
     book.start(job.id, lease=0.01)  # the killed worker's lease, over by the time one starts
     worker = subprocess.Popen(
         [sys.executable, "-m", "s2i_core", "worker", "--queue", "pictures"],

@@ -15,7 +15,7 @@ import pytest
 from huey import SqliteHuey
 
 from s2i_core.errors import StorageError
-from s2i_core.jobs import JobBook, queue_pictures
+from s2i_core.jobs import Draw, Export, JobBook, WriteScenes, queue_pictures
 from s2i_core.jobs.queue_file import damage
 from s2i_core.jobs.queues import open_queues
 from s2i_core.settings import Settings
@@ -57,8 +57,8 @@ def test_a_damaged_queue_file_is_set_aside_and_its_jobs_queued_again(tmp_path, c
     library = Library(Settings(data_dir=tmp_path))
     story_id = saved_story(library)
     book = JobBook(library)
-    waiting = [book.create(story_id, "draw"), book.create(story_id, "export", format="pdf")]
-    done = book.create(story_id, "scenes")
+    waiting = [book.create(Draw(story_id)), book.create(Export(story_id, "pdf"))]
+    done = book.create(WriteScenes(story_id))
     book.finish(done.id, "done")
     damaged_copy(tmp_path / "queue.db")
     bytes_before = (tmp_path / "queue.db").read_bytes()
@@ -162,7 +162,7 @@ def test_a_library_replaced_or_removed_under_a_running_process_refuses_writes(ru
     with pytest.raises(StorageError, match="was replaced while this program was running"):
         library.update_story(story_id, title="Renamed")
     with pytest.raises(StorageError, match="Restart"):
-        JobBook(library).create(story_id, "draw")
+        JobBook(library).create(Draw(story_id))
     database.unlink()
     with pytest.raises(StorageError, match="moved or deleted while this program was running"):
         library.create_story("Lost")

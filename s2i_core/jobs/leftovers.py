@@ -26,7 +26,7 @@ from ..exports.stored import FOLDER
 
 if TYPE_CHECKING:
     from .book import JobBook, JobRecord
-    from .work import Runtime
+    from .runtime import Runtime
 
 log = logging.getLogger("s2i_core.jobs")
 

@@ -129,14 +129,14 @@ def requeue(queues: Queues, book: JobBook | None = None) -> int:
     Duplicates are harmless: a worker runs a job only while the book says it is queued."""
     from ..storage import Library
     from .book import JobBook
-    from .queues import QUEUE_OF_KIND
+    from .registry import queue_of
 
     with contextlib.ExitStack() as opened_here:
         if book is None:
             book = JobBook(opened_here.enter_context(Library(queues.settings)))
         queued = [job for job in book.active() if job.state == "queued"]
     for job in queued:
-        queues.tasks[QUEUE_OF_KIND[job.kind]](job.id)
+        queues.tasks[queue_of(job.spec)](job.id)
     return len(queued)
 
 
