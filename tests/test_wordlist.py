@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from s2i_core.jobs.drawing import generate_story
-from s2i_core.story.prompts import blocked_reason
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.prompts import blocked_reason
 from s2i_core.wordlist import (
     WordList,
     frame_stop_reason,
