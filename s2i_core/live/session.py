@@ -1,0 +1,272 @@
+"""One story told live: audio in, sentences and pictures out while the teacher is still speaking.
+
+    audio (16-bit PCM, 16 kHz) -> narration.wav on disk, chunk by chunk
+                               -> PauseSegmenter -> LiveListener -> a frame per sentence, saved
+    frame -> the scene writer (rolling bible, one sentence at a time) -> drawn at once
+    stop (or a connection gone for good) -> the last words -> the whole recording heard again
+
+The story is a normal draft in the library from the first second: its narration grows on disk,
+each sentence is a saved frame, each picture is saved as it comes. The story is held (its lease
+renewed) while it is being told, so a crash leaves it ``interrupted`` with everything heard so
+far, and ``recover`` finishes it on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from ..audio import DecodedAudio
+from ..pictures import PictureBackend
+from ..pipeline import StoryOptions, _new_story, default_params, frame_draft, generate_story
+from ..scenes import OFFLINE, notes_bible, offline_reason
+from ..sentences import Sentence, add_english
+from ..settings import Settings
+from ..speech import SpeechEngine, normalize_language
+from ..storage import FrameRecord, Library
+from .events import EventLog, frame_event
+from .finish import finish_story, hold_while_live, write_live_scene
+from .heard_again import LISTENING, LiveState
+from .listener import Heard, LiveListener
+from .recording import NAME, LiveRecording, from_pcm
+from .segmenter import PauseSegmenter, SegmenterOptions
+
+log = logging.getLogger("s2i_core.live")
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How a live story listens and waits."""
+
+    # Where speech is cut (pauses, noise, run-ons).
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+    # A connection gone this long (no audio, no screen asking to go on) ends the story as if
+    # the teacher had pressed stop: what was heard is kept and heard again.
+    reconnect_grace_s: float = 30.0
+    # Live sentences are decoded greedily (about 1.5x faster on a CPU than the default beam of
+    # 5); the whole recording is heard again with the engine's own beam when the teacher stops,
+    # and that pass suggests corrections. None: the engine's beam for live sentences too.
+    beam_size: int | None = 1
+    # Whether stopping hears the whole recording again (re-timing, suggestions).
+    hear_again: bool = True
+
+
+class LiveStory:
+    """The engine side of one live story. Thread-safe: audio may come from any thread."""
+
+    def __init__(
+        self,
+        library: Library,
+        settings: Settings,
+        story_id: int,
+        engine: SpeechEngine,
+        backend: PictureBackend | None,
+        language: str | None = None,
+        options: LiveOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.library, self.settings, self.story_id = library, settings, story_id
+        self.engine, self.backend = engine, backend
+        self.options = options or LiveOptions()
+        self.clock = clock
+        self.events = EventLog()
+        self.recording = LiveRecording(library.path(self.story.narration_path or ""))
+        self.listener = LiveListener(
+            engine, self.recording.samples, language, clock, self.options.beam_size
+        )
+        self.segmenter = PauseSegmenter(self.options.segmenter)
+        self.started_at: float | None = None  # when the first audio arrived
+        self._audio: queue.Queue[bytes | None] = queue.Queue()
+        self._stop_asked = threading.Event()
+        self.finished = threading.Event()
+        self._connected = 0
+        self._gone_since: float | None = None
+        self._drawing = ThreadPoolExecutor(max(1, backend.concurrency if backend else 1), "live")
+        self._writing = ThreadPoolExecutor(1, "live-scenes")  # one at a time: the bible rolls
+        self._full_notice = False
+        self._thread = threading.Thread(target=self._listen, name="live-listen", daemon=True)
+        self._thread.start()
+
+    @property
+    def story(self):
+        return self.library.get_story(self.story_id)
+
+    @property
+    def heard_samples(self) -> int:
+        return self.recording.count
+
+    # --- what the connection does --------------------------------------------------------------
+    def hear(self, pcm: bytes) -> int:
+        """Keep 16-bit PCM at 16 kHz (written to disk before this returns) and listen to it.
+        Returns the number of samples kept so far (the client resends from there after a drop)."""
+        if self._stop_asked.is_set():
+            return self.recording.count
+        if self.started_at is None:
+            self.started_at = self.clock()
+        count = self.recording.append(pcm)
+        self._audio.put(pcm)
+        return count
+
+    def connected(self) -> None:
+        self._connected += 1
+        self._gone_since = None
+
+    def disconnected(self) -> None:
+        self._connected = max(0, self._connected - 1)
+        if not self._connected:
+            self._gone_since = self.clock()
+
+    def stop(self) -> None:
+        """The teacher stopped: the last words are heard, then the whole recording again."""
+        self._stop_asked.set()
+        self._audio.put(None)
+
+    # --- the listening thread ------------------------------------------------------------------
+    def _listen(self) -> None:
+        try:
+            with hold_while_live(self.library, self.story_id, self.settings.work_lease_s):
+                self.events.add("state", state=LISTENING)
+                self._until_stopped()
+                self._heard(self.segmenter.finish())
+                self.recording.close()
+            if self.options.hear_again:
+                finish_story(self, self.events)
+        except Exception as error:  # the recording is safe on disk: say so and finish later
+            log.exception("live story %s failed", self.story_id)
+            self.events.add("problem", message=f"Listening stopped ({type(error).__name__}).")
+            self.recording.close()
+        finally:
+            self._drawing.shutdown(wait=True)
+            self._writing.shutdown(wait=True)
+            self.events.add("state", state="done")
+            self.finished.set()
+
+    def _until_stopped(self) -> None:
+        while True:
+            try:
+                pcm = self._audio.get(timeout=0.25)
+            except queue.Empty:
+                if self._gone_too_long():
+                    self.events.add("problem", message="The connection was lost; story kept.")
+                    return
+                continue
+            if pcm is None:
+                return
+            self._heard(self.segmenter.feed(from_pcm(pcm)))
+
+    def _gone_too_long(self) -> bool:
+        gone = self._gone_since
+        return gone is not None and self.clock() - gone > self.options.reconnect_grace_s
+
+    def _heard(self, cuts) -> None:
+        for cut in cuts:
+            heard = self.listener.hear(cut)
+            if heard is not None:
+                for sentence in heard.sentences:
+                    self._add(sentence, heard)
+
+    # --- each sentence -------------------------------------------------------------------------
+    def _add(self, sentence: Sentence, heard: Heard) -> None:
+        story = self.story
+        if not story.language:
+            self.library.update_story(self.story_id, language=heard.language)
+            story = self.story
+        sentence = self._in_english(sentence, heard.language)
+        if len(story.frames) >= self.settings.max_frames:
+            frame = self._join_last(story.frames[-1], sentence)
+            self.events.add("sentence", ready_at=heard.ready_at, **frame_event("joined", frame))
+            return
+        frame = self.library.add_frame(
+            self.story_id, frame_draft(sentence, len(story.frames), story)
+        )
+        self.events.add(
+            "sentence", ready_at=heard.ready_at, heard_s=heard.seconds, **frame_event("new", frame)
+        )
+        if self.settings.has_scene_writer:
+            self._writing.submit(self._write_then_draw, frame.id)
+        else:
+            self._drawing.submit(self._draw, frame.id)
+
+    def _in_english(self, sentence: Sentence, language: str) -> Sentence:
+        if (language or "en").startswith("en"):
+            return replace(sentence, text_en=sentence.text)
+        samples = self.recording.samples()
+        audio = DecodedAudio(samples, len(samples) / 16000, "wav")
+        return add_english([sentence], audio, self.engine, language)[0]
+
+    def _join_last(self, last: FrameRecord, sentence: Sentence) -> FrameRecord:
+        """Past ``max_frames`` the story goes on in the last frame's text (its picture stays)."""
+        if not self._full_notice:
+            self._full_notice = True
+            self.events.add(
+                "problem",
+                message=f"The storyboard is full ({self.settings.max_frames} pictures): the "
+                "rest of the story joins the last picture's sentence.",
+            )
+        words = (*last.words, *((w.start, w.end, w.word) for w in sentence.words))
+        self.library.retime_frame(last.id, last.start, sentence.end, words)
+        return self.library.update_frame_text(
+            last.id,
+            text=f"{last.text} {sentence.text}",
+            text_en=f"{last.text_en} {sentence.text_en}".strip(),
+        )
+
+    def _write_then_draw(self, frame_id: int) -> None:
+        try:
+            written_at = write_live_scene(self.library, self.settings, self.story_id, frame_id)
+            self.events.add("scene", frame_id=frame_id, written_at=written_at)
+        except Exception:
+            log.exception("the scene of frame %s could not be written", frame_id)
+        self._drawing.submit(self._draw, frame_id)
+
+    def _draw(self, frame_id: int) -> None:
+        try:
+            self.events.add("drawing", frame_id=frame_id)
+            for frame in generate_story(
+                self.library,
+                self.backend,
+                self.story_id,
+                [frame_id],
+                lease_s=self.settings.work_lease_s,
+            ):
+                self.events.add("picture", **frame_event("picture", frame))
+        except Exception:
+            log.exception("the picture of frame %s could not be drawn", frame_id)
+        finally:
+            if not self.finished.is_set() and not self._stop_asked.is_set():
+                self.library.hold_story(self.story_id, self.settings.work_lease_s)
+
+
+def start_live_story(
+    library: Library,
+    settings: Settings,
+    options: StoryOptions,
+    engine: SpeechEngine,
+    backend: PictureBackend | None,
+    language: str | None = None,
+    live: LiveOptions | None = None,
+) -> LiveStory:
+    """A new story in the library, told live: its narration file is created empty and grows."""
+    params = default_params(settings, options.image_params)
+    story = _new_story(
+        library,
+        options,
+        params,
+        language=normalize_language(language) or "",
+        duration=0.0,
+        narration=(b"", "wav"),
+        sentences_missing=True,
+    )
+    if not settings.has_scene_writer:
+        bible = notes_bible(options.characters).to_json()
+        library.update_story(
+            story.id, bible=bible | {"path": OFFLINE, "notice": offline_reason(settings)}
+        )
+    LiveState().write(library, story.id)
+    assert story.narration_path and story.narration_path.endswith(NAME)
+    return LiveStory(library, settings, story.id, engine, backend, language, live)
