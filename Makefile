@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run s2i_ui/server.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
 # Students' tablets on the school network: HTTPS (a self-signed certificate made on first run),
 # only with a teacher passcode (S2I_TEACHER_PASSCODE). See README, "Students on their own devices".

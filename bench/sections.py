@@ -554,9 +554,9 @@ def _start_worker(env: dict, queue_name: str, log: Path) -> subprocess.Popen:
 
 
 def _app_memory(scratch: Path) -> dict:
-    """RSS (MB) of `streamlit run Home.py` after one story was transcribed: by the app's own
-    worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech worker
-    (S2I_APP_WORKER=none: the app holds no model)."""
+    """RSS (MB) of the app (`streamlit run s2i_ui/server.py`) after one story was transcribed: by
+    the app's own worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech
+    worker (S2I_APP_WORKER=none: the app holds no model)."""
     results = {}
     for mode in ("all", "none"):
         data_dir = scratch / f"memory-{mode}"
@@ -593,8 +593,8 @@ def _start_app(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
