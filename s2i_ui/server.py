@@ -28,4 +28,8 @@ def url_path(path: str) -> str:
 ROUTES: list = []  # Starlette routes, each module's list added here
 MIDDLEWARE: list = []  # Starlette middleware, outermost first
 
+from s2i_ui.live_routes import live_routes  # noqa: E402
+
+ROUTES += live_routes(url_path)  # Tell it live: the microphone's WebSocket, pictures, projector
+
 app = st.App(ROOT / "Home.py", routes=ROUTES, middleware=MIDDLEWARE)

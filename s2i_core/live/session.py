@@ -83,6 +83,7 @@ class LiveStory:
         self.started_at: float | None = None  # when the first audio arrived
         self._audio: queue.Queue[bytes | None] = queue.Queue()
         self._stop_asked = threading.Event()
+        self._hearing = threading.Lock()
         self.finished = threading.Event()
         self._connected = 0
         self._gone_since: float | None = None
@@ -111,6 +112,18 @@ class LiveStory:
         count = self.recording.append(pcm)
         self._audio.put(pcm)
         return count
+
+    def hear_at(self, offset: int, pcm: bytes) -> int:
+        """``hear`` for numbered audio: ``offset`` is the first sample's number in the recording.
+        What was kept already (resent after a dropped connection) is skipped; a gap (samples
+        that never came) is kept as silence, so the times of what follows stay right."""
+        with self._hearing:  # a reconnected tab and its old connection may overlap
+            count = self.recording.count
+            if offset < count:
+                pcm = pcm[(count - offset) * 2 :]
+            elif offset > count:
+                pcm = bytes(2 * (offset - count)) + pcm
+            return self.hear(pcm) if pcm else count
 
     def connected(self) -> None:
         self._connected += 1
