@@ -25,6 +25,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
         _export(results.get("export")),
         _video(results.get("video"), out_dir),
         _queue(results.get("queue"), out_dir),
+        _live(results.get("live"), out_dir),
         _gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None),
     ]
     table = "\n\n".join(s for s in sections if s)
@@ -423,3 +424,11 @@ def _bar_plot(path: Path, title: str, values: dict[str, float]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _live(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    from bench.live import report
+
+    return report(r, out_dir).replace("(live.png)", "(../bench/results/live.png)")

@@ -641,3 +641,12 @@ def _rss_mb(pid: int) -> float:
 
 
 SECTIONS["queue"] = queue
+
+
+def _live(scratch: Path) -> dict:
+    from bench.live import live
+
+    return live(scratch)
+
+
+SECTIONS["live"] = _live  # bench/live.py: a story told live, in real time

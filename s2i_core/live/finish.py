@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import jobs
 from ..audio import decode_audio
-from ..errors import S2IError
+from ..errors import AudioError, S2IError
 from ..pipeline import frame_draft
 from ..scenes import TEACHER, write_scenes
 from ..sentences import Sentence, add_english
@@ -85,7 +85,9 @@ def hear_again(
     story = library.get_story(story_id)
     path = library.path(story.narration_path or "")
     seconds = repair(path)
-    decoded = decode_audio(path, settings) if seconds >= 0.1 else None
+    decoded = None
+    with contextlib.suppress(AudioError):  # silence, or a muted microphone: nothing to hear
+        decoded = decode_audio(path, settings) if seconds >= 0.1 else None
     engine = engine or load_engine(settings)
     segments, language = [], story.language or "en"
     if decoded is not None:
@@ -106,6 +108,8 @@ def hear_again(
     )
     library.refresh_story_status(story_id)
     note = _note(len(comparison.suggestions), len(new_ids))
+    if not segments and not story.frames:
+        note = "No words were heard: check that the microphone is on and not muted"
     state = LiveState(DONE, comparison.suggestions, note)
     state.write(library, story_id)
     if new_ids:

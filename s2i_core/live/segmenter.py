@@ -179,8 +179,8 @@ class PauseSegmenter:
         """Cut a run-on at its quietest step in its second half; the rest goes on as new speech."""
         start = self._speech_start
         assert start is not None
-        half = len(self._probabilities) // 2
-        quietest = half + int(np.argmin(self._probabilities[half:]))
+        later = self._probabilities[len(self._probabilities) // 2 :][::-1]
+        quietest = len(self._probabilities) - 1 - int(np.argmin(later))  # the latest, on a tie
         cut = self._cut(start, start + quietest, "forced", pad_end=False)
         self._speech_start = start + quietest + 1
         self._probabilities = self._probabilities[quietest + 1 :]
