@@ -65,7 +65,7 @@ async def live_socket(socket: WebSocket) -> None:
                 await socket.send_json({"type": "kept", "samples": kept})
             elif telling and _command(message.get("text")) == "stop":
                 live.stop()
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # gone (a ping unanswered, a closed tab)
         pass
     finally:
         sending.cancel()

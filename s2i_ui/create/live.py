@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from s2i_core.errors import S2IError
 from s2i_core.live import LIVE, LiveState, LiveStory, start_live_story
@@ -133,7 +132,7 @@ def step(found: tuple[str, LiveStory], settings: Settings, library: Library) -> 
     st.subheader("Telling it live")
     config = {"path": _url_path(f"/api/live/{token}"), "resume": live.heard_samples > 0}
     html = COMPONENT.read_text(encoding="utf-8").replace("__CONFIG__", json.dumps(config))
-    components.html(html, height=640)
+    st.iframe(html, height=640)
     watch(live.story_id, settings, library)
 
 

@@ -40,7 +40,7 @@ from tests.nvidia_stub import NvidiaStub
 pytestmark = pytest.mark.e2e
 
 TITLE = "The fox told live"
-FINISH_GUARD_S = 300  # a hang guard: the reconnect grace (30 s) and hearing the story again
+FINISH_GUARD_S = 600  # a hang guard: the reconnect grace (30 s) and hearing the story again
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_sentences_and_pictures_appear_while_the_story_is_told(browser, app, art
 
     component.get_by_role("button", name=re.compile("Stop")).click()
     expect(page.get_by_role("button", name="Open the storyboard")).to_be_visible(
-        timeout=TRANSCRIBE_TIMEOUT_MS
+        timeout=FINISH_GUARD_S * 1000
     )
     story = library.get_story(story.id)
     assert not story.sentences_missing
