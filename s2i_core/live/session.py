@@ -86,7 +86,7 @@ class LiveStory:
         self._hearing = threading.Lock()
         self.finished = threading.Event()
         self._connected = 0
-        self._gone_since: float | None = None
+        self._gone_since: float | None = clock()  # the page connects as soon as it is shown
         self._drawing = ThreadPoolExecutor(max(1, backend.concurrency if backend else 1), "live")
         self._writing = ThreadPoolExecutor(1, "live-scenes")  # one at a time: the bible rolls
         self._full_notice = False
@@ -156,6 +156,8 @@ class LiveStory:
         finally:
             self._drawing.shutdown(wait=True)
             self._writing.shutdown(wait=True)
+            if not self.recording.count:  # the page went away before a sound was sent
+                self.library.delete_story(self.story_id)
             self.events.add("state", state="done")
             self.finished.set()
 

@@ -130,7 +130,7 @@ def story_options(settings: Settings, library: Library) -> StoryOptions:
 def step(found: tuple[str, LiveStory], settings: Settings, library: Library) -> None:
     token, live = found
     st.subheader("Telling it live")
-    config = {"path": _url_path(f"/api/live/{token}"), "resume": live.heard_samples > 0}
+    config = {"path": _url_path(f"/api/live/{token}")}
     html = COMPONENT.read_text(encoding="utf-8").replace("__CONFIG__", json.dumps(config))
     st.iframe(html, height=640)
     watch(live.story_id, settings, library)
