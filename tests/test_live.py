@@ -100,9 +100,34 @@ def test_each_sentence_is_heard_with_the_story_so_far_as_its_prompt():
 def test_noise_that_whisper_hears_nothing_in_is_dropped():
     engine = ScriptedEngine([], [segment("The fox ran.", 0.0)])
     listener = listener_of(engine)
-    assert listener.hear(Cut(0.0, 1.0, "long")) is None
+    assert listener.hear(Cut(0.0, 1.0, "short")) is None  # a door: Whisper hears no words
+    assert listener.hear(Cut(0.0, 1.0, "long")) is None  # and the pause grew long
     heard = listener.hear(Cut(3.0, 5.0, "short"))
-    assert heard.sentences[0].start == pytest.approx(3.0)  # the noise before is not prepended
+    assert heard.sentences[0].start == pytest.approx(3.0)  # the noise is not prepended
+    assert len(engine.prompts) == 2
+
+
+def test_dots_and_unsure_words_in_the_trailing_silence_are_left_out():
+    spoken = words("The wind was strong.", 0.0)
+    guess = Word(1.5, 1.7, " Bye.", 0.2)
+    engine = ScriptedEngine(
+        [Segment(0, 0.0, 1.7, " The wind was strong. Bye.", (*spoken, guess))],
+        [Segment(0, 0.0, 1.2, " He sang. .", (*words("He sang.", 0.0), Word(1.0, 1.1, " .", 0.9)))],
+    )
+    listener = listener_of(engine)
+    assert [s.text for s in listener.hear(Cut(0.0, 2.0, "short")).sentences] == [
+        "The wind was strong."
+    ]
+    assert [s.text for s in listener.hear(Cut(2.5, 4.0, "short")).sentences] == ["He sang."]
+
+
+def test_a_listener_behind_the_speaker_hears_waiting_cuts_in_one_pass():
+    engine = ScriptedEngine([segment("Mia found a map. The map showed a tree.", 0.0)])
+    listener = listener_of(engine)
+    assert listener.hear(Cut(0.0, 2.0, "short"), transcribe=False) is None
+    heard = listener.hear(Cut(2.3, 4.0, "short"))
+    assert [s.text for s in heard.sentences] == ["Mia found a map.", "The map showed a tree."]
+    assert len(engine.prompts) == 1
 
 
 # --- hearing it again at the end -----------------------------------------------------------------

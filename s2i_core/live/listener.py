@@ -17,12 +17,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..sentences import TERMINALS, Sentence, stream_sentences
-from ..speech import Segment, SpeechEngine, normalize_language
+from ..speech import Segment, SpeechEngine, Word, normalize_language
 from .segmenter import Cut
 
 PROMPT_CHARS = 400  # the end of the story so far, given to Whisper as its initial prompt
 MIN_LANGUAGE_PROBABILITY = 0.5  # a detected language is kept for the rest of the story above it
 MIN_NEW_SPEECH_S = 0.3  # less new audio than this after what was kept is not heard again
+# After the last full stop of a clip, this many words or fewer, none heard with more than this
+# probability, are Whisper's guesses in the trailing silence ("Bye.", "link."), not speech.
+TAIL_WORDS, TAIL_PROBABILITY = 2, 0.5
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,21 @@ class LiveListener:
     def pending_since(self) -> float | None:
         return self._pending.start if self._pending else None
 
-    def hear(self, cut: Cut) -> Heard | None:
-        """Transcribe what is pending up to ``cut``; the sentences it made final, if any."""
+    def hear(self, cut: Cut, transcribe: bool = True) -> Heard | None:
+        """Transcribe what is pending up to ``cut``; the sentences it made final, if any.
+        ``transcribe=False`` only adds the cut to what is pending (a listener behind the
+        speaker hears several cuts in one pass)."""
         if self._pending is None:
+            if cut.pause == "long":
+                return None  # its speech was kept at the short pause before
             start = max(cut.start, self._kept_to)
             if cut.end - start < MIN_NEW_SPEECH_S:
-                return None  # a long pause after audio already kept: nothing new
+                return None
             self._pending = _Pending(start=start)
         pending = self._pending
         pending.end = max(pending.end, cut.end)
+        if not transcribe:
+            return None
         started = self.clock()
         if pending.heard and pending.heard[:2] == (pending.start, pending.end):
             segments, language = pending.heard[2], pending.heard[3]  # a long pause: same audio
@@ -87,19 +96,22 @@ class LiveListener:
             return None
         if not (cut.ends_sentence or ends_with_terminal(words[-1].word)):
             return None  # a breath inside a sentence: wait for the rest
-        self._pending, self._kept_to = None, pending.end
+        self._pending, self._kept_to = None, words[-1].end  # the next speech may start early
         sentences = self._number(stream_sentences(segments, language))
         self.sentences += sentences
         return Heard(sentences, self.clock(), self.clock() - started, language)
 
+    @property
+    def pending_seconds(self) -> float:
+        return self._pending.end - self._pending.start if self._pending else 0.0
+
     def _transcribe(self, start: float, end: float) -> tuple[list[Segment], str]:
         clip = self.audio(start, end)
-        segments, info = self.engine.transcribe(clip, language=self.language, prompt=self._prompt())
-        shifted = [_tidy(_shifted(s, start)) for s in segments if s.text.strip()]
-        shifted = [s for s in shifted if s.words]
+        found, info = self.engine.transcribe(clip, language=self.language, prompt=self._prompt())
+        segments = tidy([_shifted(s, start) for s in found if s.text.strip()])
         if self.language is None and info.language_probability >= MIN_LANGUAGE_PROBABILITY:
             self.language = info.language  # the rest of the story is heard in it
-        return shifted, info.language
+        return segments, info.language
 
     def _prompt(self) -> str:
         text = " ".join(s.text for s in self.sentences)
@@ -119,17 +131,27 @@ def with_beam(engine: SpeechEngine, beam_size: int | None) -> SpeechEngine:
     return changed
 
 
-def _tidy(segment: Segment) -> Segment:
-    """Without the dots Whisper trails after a finished sentence in a short clip (". . .")."""
-    words: list = []
-    for word in segment.words:
-        if not word.word.strip():
-            continue
-        if not any(c.isalnum() for c in word.word) and words and ends_with_terminal(words[-1].word):
-            continue
-        words.append(word)
-    text = "".join(w.word for w in words) if segment.words else segment.text
-    return replace(segment, words=tuple(words), text=text)
+def tidy(segments: list[Segment]) -> list[Segment]:
+    """What Whisper adds after a finished sentence at the end of a short clip: dots (". . .")
+    and a word or two it was not sure of in the trailing silence ("Bye.")."""
+    words = [w for s in segments for w in s.words if w.word.strip()]
+    kept: list[Word] = []
+    for word in words:
+        if not any(c.isalnum() for c in word.word) and kept and ends_with_terminal(kept[-1].word):
+            continue  # dots after a full stop
+        kept.append(word)
+    ends = [i for i, w in enumerate(kept[:-1]) if ends_with_terminal(w.word)]
+    if ends:
+        tail = kept[ends[-1] + 1 :]
+        if len(tail) <= TAIL_WORDS and max(w.probability for w in tail) < TAIL_PROBABILITY:
+            kept = kept[: ends[-1] + 1]
+    keep = {id(w) for w in kept}
+    tidied = []
+    for segment in segments:
+        mine = tuple(w for w in segment.words if id(w) in keep)
+        if mine:
+            tidied.append(replace(segment, words=mine, text="".join(w.word for w in mine)))
+    return tidied
 
 
 def _shifted(segment: Segment, offset: float) -> Segment:

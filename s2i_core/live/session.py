@@ -34,7 +34,7 @@ from .finish import finish_story, hold_while_live, write_live_scene
 from .heard_again import LISTENING, LiveState
 from .listener import Heard, LiveListener
 from .recording import NAME, LiveRecording, from_pcm
-from .segmenter import PauseSegmenter, SegmenterOptions
+from .segmenter import Cut, PauseSegmenter, SegmenterOptions
 
 log = logging.getLogger("s2i_core.live")
 
@@ -48,10 +48,13 @@ class LiveOptions:
     # A connection gone this long (no audio, no screen asking to go on) ends the story as if
     # the teacher had pressed stop: what was heard is kept and heard again.
     reconnect_grace_s: float = 30.0
-    # Live sentences are decoded greedily (about 1.5x faster on a CPU than the default beam of
-    # 5); the whole recording is heard again with the engine's own beam when the teacher stops,
-    # and that pass suggests corrections. None: the engine's beam for live sentences too.
-    beam_size: int | None = 1
+    # Beam for live sentences; None: the engine's own (S2I_ASR_BEAM_SIZE, 5). Greedy (1) is
+    # about 1.5x faster on a CPU but hears worse (bench/live.py measures both); the whole
+    # recording is heard again with the engine's beam when the teacher stops either way.
+    beam_size: int | None = None
+    # A listener that fell behind the speaker hears the waiting cuts in passes of up to this
+    # much audio (one encoder pass each, instead of one per cut).
+    catch_up_s: float = 20.0
     # Whether stopping hears the whole recording again (re-timing, suggestions).
     hear_again: bool = True
 
@@ -172,15 +175,26 @@ class LiveStory:
                 continue
             if pcm is None:
                 return
-            self._heard(self.segmenter.feed(from_pcm(pcm)))
+            cuts = self.segmenter.feed(from_pcm(pcm))
+            while not self._audio.empty():  # behind the speaker: catch up in one pass
+                more = self._audio.get_nowait()
+                if more is None:
+                    self._audio.put(None)
+                    break
+                cuts += self.segmenter.feed(from_pcm(more))
+            self._heard(cuts)
 
     def _gone_too_long(self) -> bool:
         gone = self._gone_since
         return gone is not None and self.clock() - gone > self.options.reconnect_grace_s
 
-    def _heard(self, cuts) -> None:
-        for cut in cuts:
-            heard = self.listener.hear(cut)
+    def _heard(self, cuts: list[Cut]) -> None:
+        """Each cut heard at once; when several wait (the listener fell behind the speaker),
+        they are heard together, up to ``catch_up_s`` of audio a pass."""
+        for n, cut in enumerate(cuts):
+            last = n == len(cuts) - 1
+            heard_now = last or self.listener.pending_seconds >= self.options.catch_up_s
+            heard = self.listener.hear(cut, transcribe=heard_now)
             if heard is not None:
                 for sentence in heard.sentences:
                     self._add(sentence, heard)
