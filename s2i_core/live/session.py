@@ -48,6 +48,9 @@ class LiveOptions:
     # A connection gone this long (no audio, no screen asking to go on) ends the story as if
     # the teacher had pressed stop: what was heard is kept and heard again.
     reconnect_grace_s: float = 30.0
+    # A page that never connects (closed as it opened) ends the story after this long; nothing
+    # was heard, so nothing is kept.
+    first_connection_s: float = 600.0
     # Beam for live sentences; None: the engine's own (S2I_ASR_BEAM_SIZE, 5). Greedy (1) is
     # about 1.5x faster on a CPU but hears worse (bench/live.py measures both); the whole
     # recording is heard again with the engine's beam when the teacher stops either way.
@@ -89,7 +92,9 @@ class LiveStory:
         self._hearing = threading.Lock()
         self.finished = threading.Event()
         self._connected = 0
-        self._gone_since: float | None = clock()  # the page connects as soon as it is shown
+        self._gone_since: float | None = None
+        self._ever_connected = False
+        self._created_at = clock()
         self._drawing = ThreadPoolExecutor(max(1, backend.concurrency if backend else 1), "live")
         self._writing = ThreadPoolExecutor(1, "live-scenes")  # one at a time: the bible rolls
         self._full_notice = False
@@ -130,7 +135,7 @@ class LiveStory:
 
     def connected(self) -> None:
         self._connected += 1
-        self._gone_since = None
+        self._gone_since, self._ever_connected = None, True
 
     def disconnected(self) -> None:
         self._connected = max(0, self._connected - 1)
@@ -185,6 +190,8 @@ class LiveStory:
             self._heard(cuts)
 
     def _gone_too_long(self) -> bool:
+        if not self._ever_connected:  # the page never came (closed as it opened)
+            return self.clock() - self._created_at > self.options.first_connection_s
         gone = self._gone_since
         return gone is not None and self.clock() - gone > self.options.reconnect_grace_s
 
