@@ -171,6 +171,7 @@ class LiveStory:
 
     def _until_stopped(self) -> None:
         while True:
+            self.recording.sync()
             try:
                 pcm = self._audio.get(timeout=0.25)
             except queue.Empty:
@@ -180,14 +181,14 @@ class LiveStory:
                 continue
             if pcm is None:
                 return
-            cuts = self.segmenter.feed(from_pcm(pcm))
-            while not self._audio.empty():  # behind the speaker: catch up in one pass
+            waiting = [pcm]  # behind the speaker: what came meanwhile is heard in one pass
+            for _ in range(self._audio.qsize()):
                 more = self._audio.get_nowait()
                 if more is None:
                     self._audio.put(None)
                     break
-                cuts += self.segmenter.feed(from_pcm(more))
-            self._heard(cuts)
+                waiting.append(more)
+            self._heard(self.segmenter.feed(from_pcm(b"".join(waiting))))
 
     def _gone_too_long(self) -> bool:
         if not self._ever_connected:  # the page never came (closed as it opened)

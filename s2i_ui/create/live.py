@@ -30,7 +30,7 @@ from .draft import Draft
 COMPONENT = Path(__file__).resolve().parents[1] / "live_component.html"
 LIVE_KEY = "live_story"  # the story this session is telling live
 WANTED_KEY = "c_live"
-REFRESH_SECONDS = 1.0
+REFRESH_SECONDS = 2.0
 state = st.session_state
 
 
