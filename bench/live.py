@@ -33,10 +33,10 @@ from s2i_core.audio import decode_audio
 from s2i_core.live import LIVE, LiveOptions, LiveState, start_live_story
 from s2i_core.live.recording import to_pcm
 from s2i_core.pictures import load_backend
-from s2i_core.pipeline import StoryOptions
 from s2i_core.settings import Settings
 from s2i_core.speech import load_engine
 from s2i_core.storage import Library
+from s2i_core.story.drafts import StoryOptions
 from tests.llm_stub import LLMStub
 from tests.nvidia_stub import NvidiaStub
 from tests.wer import word_error_rate

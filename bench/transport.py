@@ -118,9 +118,9 @@ async def websocket(samples: np.ndarray) -> dict:
     from bench.live import _serve
     from s2i_core.live import LIVE, LiveOptions, start_live_story
     from s2i_core.live.recording import to_pcm
-    from s2i_core.pipeline import StoryOptions
     from s2i_core.speech import DecodingOptions, TranscriptionInfo
     from s2i_core.storage import Library
+    from s2i_core.story.drafts import StoryOptions
 
     class Deaf:  # the transport alone: nothing is transcribed
         name = model = device = compute_type = "none"

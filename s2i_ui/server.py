@@ -18,6 +18,8 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 import streamlit as st  # noqa: E402
 from streamlit import config  # noqa: E402
 
+from s2i_ui import live_routes, media_routes  # noqa: E402
+
 
 def url_path(path: str) -> str:
     """``path`` ("/s2i/unlock") under the base URL the app is served at (AI Workbench's prefix)."""
@@ -25,11 +27,10 @@ def url_path(path: str) -> str:
     return f"/{base}{path}" if base else path
 
 
-ROUTES: list = []  # Starlette routes, each module's list added here
+ROUTES: list = [  # Starlette routes, each module's list added here
+    *media_routes.routes(url_path),  # a story's pictures and narration, by link
+    *live_routes.live_routes(url_path),  # Tell it live: the microphone's socket, the projector
+]
 MIDDLEWARE: list = []  # Starlette middleware, outermost first
-
-from s2i_ui.live_routes import live_routes  # noqa: E402
-
-ROUTES += live_routes(url_path)  # Tell it live: the microphone's WebSocket, pictures, projector
 
 app = st.App(ROOT / "Home.py", routes=ROUTES, middleware=MIDDLEWARE)

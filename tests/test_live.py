@@ -21,11 +21,11 @@ from s2i_core.live.listener import LiveListener
 from s2i_core.live.recording import LiveRecording, repair, to_pcm, wav_header
 from s2i_core.live.segmenter import Cut
 from s2i_core.live.session import start_live_story
-from s2i_core.pipeline import StoryOptions, frame_draft
-from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.speech import DecodingOptions, Segment, TranscriptionInfo, Word
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.drafts import StoryOptions, frame_draft
+from s2i_core.story.sentences import Sentence
 
 FINISH_GUARD_S = 600  # a hang guard for a live story's end on a loaded machine, not a measurement
 

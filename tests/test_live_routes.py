@@ -14,9 +14,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from s2i_core.live import LIVE, LiveOptions, start_live_story
 from s2i_core.live.recording import to_pcm
-from s2i_core.pipeline import StoryOptions
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
+from s2i_core.story.drafts import StoryOptions
 from s2i_ui.live_routes import live_routes
 from tests.test_live import FINISH_GUARD_S, ScriptedEngine
 

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 from .. import jobs
 from ..audio import decode_audio
 from ..errors import AudioError, S2IError
-from ..pipeline import frame_draft
-from ..scenes import TEACHER, write_scenes
-from ..sentences import Sentence, add_english
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine
 from ..storage import Library
-from ..story_scenes import apply_scenes, scene_request, story_bible
+from ..story.bible import TEACHER
+from ..story.drafts import frame_draft
+from ..story.scene_writer import write_scenes
+from ..story.scenes import apply_scenes, scene_request, story_bible
+from ..story.sentences import Sentence, add_english
 from .heard_again import DONE, HEARING_AGAIN, LISTENING, STATE_FILE, LiveState, compare
 from .recording import repair
 

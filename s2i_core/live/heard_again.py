@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..sentences import Sentence, stream_sentences
 from ..speech import Segment, Word
 from ..storage import FrameRecord, Library, WordTime
+from ..story.sentences import Sentence, stream_sentences
 
 STATE_FILE = "live.json"
 LISTENING, HEARING_AGAIN, DONE = "listening", "hearing again", "done"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..sentences import TERMINALS, Sentence, stream_sentences
 from ..speech import Segment, SpeechEngine, Word, normalize_language
+from ..story.sentences import TERMINALS, Sentence, stream_sentences
 from .segmenter import Cut
 
 PROMPT_CHARS = 400  # the end of the story so far, given to Whisper as its initial prompt

@@ -22,13 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ..audio import DecodedAudio
+from ..jobs.drawing import generate_story
 from ..pictures import PictureBackend
-from ..pipeline import StoryOptions, _new_story, default_params, frame_draft, generate_story
-from ..scenes import OFFLINE, notes_bible, offline_reason
-from ..sentences import Sentence, add_english
 from ..settings import Settings
-from ..speech import SpeechEngine, normalize_language
+from ..speech import SpeechEngine
 from ..storage import FrameRecord, Library
+from ..story.bible import OFFLINE, notes_bible
+from ..story.drafts import Recording, StoryOptions, frame_draft, start_story
+from ..story.scene_writer import offline_reason
+from ..story.sentences import Sentence, add_english
 from .events import EventLog, frame_event
 from .finish import finish_story, hold_while_live, write_live_scene
 from .heard_again import LISTENING, LiveState
@@ -289,16 +291,7 @@ def start_live_story(
     live: LiveOptions | None = None,
 ) -> LiveStory:
     """A new story in the library, told live: its narration file is created empty and grows."""
-    params = default_params(settings, options.image_params)
-    story = _new_story(
-        library,
-        options,
-        params,
-        language=normalize_language(language) or "",
-        duration=0.0,
-        narration=(b"", "wav"),
-        sentences_missing=True,
-    )
+    story = start_story(library, settings, Recording(0.0, b"", "wav"), options, language)
     if not settings.has_scene_writer:
         bible = notes_bible(options.characters).to_json()
         library.update_story(

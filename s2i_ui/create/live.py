@@ -17,10 +17,10 @@ import streamlit as st
 
 from s2i_core.errors import S2IError
 from s2i_core.live import LIVE, LiveState, LiveStory, start_live_story
-from s2i_core.pipeline import StoryOptions
-from s2i_core.prompts import DEFAULT_STYLE, classroom_word_list, parse_blocklist
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
+from s2i_core.story.drafts import StoryOptions
+from s2i_core.story.prompts import DEFAULT_STYLE, classroom_word_list, parse_blocklist
 from s2i_ui import picture_options, resources, roles, storyboard, widgets
 
 from . import draft as drafts

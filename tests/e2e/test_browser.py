@@ -328,6 +328,13 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     after = replay_state(replay)
     assert after["sentence"] == second.text and after["alt"] == second.text
     assert after["picture"] != before["picture"]
+    # Pictures and narration came by link from the app's own route, not inside the page
+    loaded = replay.evaluate(
+        "() => [document.getElementById('picture').currentSrc,"
+        " document.getElementById('audio').currentSrc,"
+        " document.getElementById('picture').naturalWidth]"
+    )
+    assert all("/app/static/s2i/media/" in source for source in loaded[:2]) and loaded[2] > 0
     shot(page, artifacts, "09-replay-after-seek")
 
     # --- student: the PDF, made by the app's worker ----------------------------------------------
