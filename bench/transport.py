@@ -148,7 +148,8 @@ async def websocket(samples: np.ndarray) -> dict:
             await asyncio.sleep(max(0.0, begun + n * 0.1 - time.monotonic()))
             moment = time.monotonic()
             await socket.send(first.to_bytes(4, "little") + to_pcm(samples[first : first + step]))
-            while json.loads(await socket.recv()).get("type") != "kept":
+            await socket.send(json.dumps({"type": "kept?"}))
+            while not json.loads(await socket.recv()).get("asked"):
                 pass
             delays.append(time.monotonic() - moment)
         await socket.send(json.dumps({"type": "stop"}))

@@ -7,8 +7,9 @@ connects, TCP resends what the network drops, and every chunk is numbered: after
 browser resends from what the server says it kept (docs/live.md has the measurements).
 
     /api/live/<token>              WebSocket. Binary: 4-byte little-endian sample offset, then
-                                   16-bit PCM at 16 kHz. Text: {"type": "stop"}. The server
-                                   answers {"type": "hello"|"kept", "samples": n} and sends every
+                                   16-bit PCM at 16 kHz. Text: {"type": "stop"} or "kept?". The
+                                   server answers {"type": "hello"|"kept", "samples": n} (kept:
+                                   four times a second, and when asked) and sends every
                                    event of the story (s2i_core.live.events) from ?since=<n>.
                                    ?role=screen only watches (a projector).
     /api/live/<token>/picture/<id> a frame's picture
@@ -70,8 +71,12 @@ async def live_socket(socket: WebSocket) -> None:
                 if time.monotonic() - acked >= ACK_EVERY_S:
                     await socket.send_json({"type": "kept", "samples": kept})
                     acked = time.monotonic()
-            elif telling and _command(message.get("text")) == "stop":
-                live.stop()
+            elif telling and (command := _command(message.get("text"))):
+                if command == "stop":
+                    live.stop()
+                elif command == "kept?":  # asked: everything sent before is kept by now
+                    answer = {"type": "kept", "samples": live.heard_samples, "asked": True}
+                    await socket.send_json(answer)
     except (WebSocketDisconnect, RuntimeError):  # gone (a ping unanswered, a closed tab)
         pass
     finally:
