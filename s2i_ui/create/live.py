@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from s2i_core.errors import S2IError
+from s2i_core.jobs.runtime import runtime_for
 from s2i_core.live import LIVE, LiveState, LiveStory, start_live_story
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
@@ -100,9 +101,10 @@ def begin(settings: Settings, library: Library) -> None:
     language = state.get("c_language", "auto")
     language = None if language == "auto" else language
     try:
+        runtime = runtime_for(settings)  # the model and picture client the app's jobs use
         with st.spinner("Getting the speech model ready…"):
-            engine = resources.speech_engine(settings)
-        backend = resources.picture_backend(settings)
+            engine = runtime.speech_engine()
+        backend = runtime.picture_backend()
         live = start_live_story(library, settings, story_options(settings, library), engine,
                                 backend, language)  # fmt: skip
     except S2IError as error:
