@@ -22,7 +22,7 @@ from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_core.story.drafts import StoryOptions
 from s2i_core.story.prompts import DEFAULT_STYLE, classroom_word_list, parse_blocklist
-from s2i_ui import picture_options, resources, roles, storyboard, widgets
+from s2i_ui import picture_options, roles, storyboard, widgets
 
 from . import draft as drafts
 from . import record
