@@ -22,7 +22,9 @@ from .segmenter import Cut
 
 PROMPT_CHARS = 400  # the end of the story so far, given to Whisper as its initial prompt
 MIN_LANGUAGE_PROBABILITY = 0.5  # a detected language is kept for the rest of the story above it
-MIN_NEW_SPEECH_S = 0.3  # less new audio than this after what was kept is not heard again
+# Less new audio than this after what was kept is not heard again: Whisper fills a fraction of a
+# second of a sentence's tail with words from its prompt.
+MIN_NEW_SPEECH_S = 0.5
 # After the last full stop of a clip, this many words or fewer, none heard with more than this
 # probability, are Whisper's guesses in the trailing silence ("Bye.", "link."), not speech.
 TAIL_WORDS, TAIL_PROBABILITY = 2, 0.5

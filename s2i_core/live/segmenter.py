@@ -125,8 +125,8 @@ class PauseSegmenter:
         cuts: list[Cut] = []
         if self._speech_start is not None and self._long_enough(self._last_speech):
             cuts.append(self._cut(self._speech_start, self._last_speech, "end"))
-        elif self._pending_long is not None:
-            cuts.append(Cut(*self._pending_long, "end"))
+        elif self._pending_long is not None:  # already cut at its short pause: now it ends
+            cuts.append(Cut(*self._pending_long, "long"))
         self._speech_start, self._pending_long = None, None
         return cuts
 
