@@ -60,6 +60,11 @@ def _measured(text: str, name: str, result: dict) -> str:
             f"{_loads(m['load_before'])} before, {_loads(m['load_after'])} after, on "
             f"{m['cores']} cores."
         )
+    elif "load_average" in result or any("load" in row for row in result.get("clips", [])):
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average is given with the "
+            "figures below."
+        )
     else:
         line = (
             f"Reproduce: `.venv/bin/python -m bench {name}` · the load average was not recorded "
