@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import statistics
@@ -97,7 +98,13 @@ def students(scratch: Path, crowds: tuple[int, ...] = CROWDS, only: str = "") ->
 def _trees(scratch: Path, only: str) -> list[tuple[str, Path]]:
     trees = []
     if only in ("", "before"):
-        trees.append(("before", _baseline_tree(scratch / "baseline")))
+        try:
+            trees.append(("before", _baseline_tree(scratch / "baseline")))
+        except (OSError, subprocess.CalledProcessError) as error:  # no git, or a shallow clone
+            print(
+                f"   before: {BASELINE} is not in this checkout's history ({error})",
+                file=sys.stderr,
+            )
     if only in ("", "after"):
         trees.append(("after", ROOT))
     return trees
@@ -109,7 +116,7 @@ def _baseline_tree(folder: Path) -> Path:
     archive = subprocess.run(
         ["git", "archive", "--format=tar", BASELINE], cwd=ROOT, capture_output=True, check=True
     ).stdout
-    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     return folder
 
