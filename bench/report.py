@@ -86,7 +86,8 @@ def _machine(m: dict) -> str:
     return (
         f"## Machine\n\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
         f"torch {m['torch']}, CTranslate2 {m['ctranslate2']}, faster-whisper "
-        f"{m['faster_whisper']}; measured {m['date']}."
+        f"{m['faster_whisper']}. Each section below says when it was measured (or that it was "
+        "measured before the page said so)."
     )
 
 

@@ -338,14 +338,16 @@ def _plot(variants: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (wait, cpu) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, variant in variants.items():
+    for (name, variant), colour in zip(variants.items(), ("#b5524a", "#4a7fb5"), strict=False):
         ns = [int(n) for n in variant["runs"]]
         runs = list(variant["runs"].values())
-        wait.plot(ns, [m["screen_p95"] or 0 for m in runs], marker="o", label=f"{name}, p95")
-        wait.plot(
-            ns, [m["screen_p50"] or 0 for m in runs], marker=".", ls="--", label=f"{name}, p50"
-        )
-        cpu.plot(ns, [m["server_cpu_per_visit_s"] for m in runs], marker="o", label=name)
+        p95 = [m["screen_p95"] or float("nan") for m in runs]
+        p50 = [m["screen_p50"] or float("nan") for m in runs]
+        wait.plot(ns, p95, marker="o", color=colour, label=f"{name}, p95")
+        wait.plot(ns, p50, marker=".", ls="--", color=colour, label=f"{name}, p50")
+        cpu.plot(ns, [m["server_cpu_per_visit_s"] for m in runs], marker="o", color=colour,
+                 label=name)  # fmt: skip
+    wait.set_yscale("log")
     wait.axhline(TARGET_P95, color="grey", lw=0.8)
     wait.axvline(TARGET_N, color="grey", lw=0.8)
     wait.set(title="Seconds until the replay is on screen", xlabel="students at once")
