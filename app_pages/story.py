@@ -1,8 +1,6 @@
 """One story: read-along replay, PDF and narrated video for everyone; rename, delete, redraw for
 the teacher."""
 
-import re
-
 import streamlit as st
 
 from s2i_core import replay
@@ -53,8 +51,7 @@ st.caption(widgets.plain(" · ".join(d for d in details if d)))
 
 st.iframe(replay_page(str(library.data_dir), story.id, version_of(story), story), height="content")
 
-slug = re.sub(r"[^\w]+", "-", story.title, flags=re.ASCII).strip("-").lower() or "story"
-exports.export_buttons(settings, library, story, slug)
+exports.export_buttons(settings, library, story)
 
 if teacher:
     if story.frames and all(f.status == "pending" for f in story.frames):

@@ -104,6 +104,7 @@ class Typesetter:
 
     def wrap(self, text: str, style: str, size: int, width: float) -> list[str]:
         """Lines at most ``width`` pixels wide, broken where Unicode allows (lines.py)."""
+        text = self.fonts.printable(text)
         return break_lines(text, self._fits(style, size, width), self.fonts.language)
 
     def clip(self, lines: list[str], max_lines: int, style: str, size: int, width: float):

@@ -10,7 +10,8 @@ region's shape.
 A piece of text gets a *main* face: that of its first letter in a script with a face of its
 own (so a Hindi sentence is set in Noto Sans Devanagari, its Latin name in DejaVu Sans). Each
 character the main face lacks takes its own script's face, or else any face that has it. A
-character no face has is reported (``missing``), never dropped in silence.
+character no face has is reported (``missing``, ``missing_note``) and printed as a box, never
+dropped in silence.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from fontTools.ttLib import TTFont
 from fpdf.unicode_script import get_unicode_script
+from icu4py.breakers import CharacterBreaker
 
 if TYPE_CHECKING:
     from ..storage import StoryRecord
@@ -41,6 +43,7 @@ CJK_SCRIPTS = frozenset({"HAN", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
 # The face of NotoSansCJK-*.ttc for each language (0 JP, 1 KR, 2 SC, 3 TC, 4 HK).
 CJK_FACES = {"ja": 0, "ko": 1, "zh": 2, "zh-hans": 2, "zh-hant": 3, "zh-tw": 3, "zh-hk": 4}
 CJK_FACE_FOR_OTHERS = 2  # Han characters in a story of another language: Simplified Chinese
+TOFU = "\u25a1"  # □, drawn in place of a character no face has (DejaVu Sans has it)
 # Characters that are never drawn on their own, so no font needs them.
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
@@ -150,6 +153,17 @@ class FontSet:
                 if char not in seen and _drawn(char) and self.face_for(char, self.faces[0]) is None:
                     seen[char] = None
         return "".join(seen)
+
+    def printable(self, text: str) -> str:
+        """``text`` with each character as the reader sees it (an emoji with its skin tone and
+        joiners, a letter with its marks) that holds a character no face has replaced by one
+        visible box, □: left to the font, it would print as nothing at all."""
+        if not self.missing([text]):
+            return text
+        return "".join(
+            TOFU if self.missing([cluster]) else cluster
+            for cluster in CharacterBreaker(text, "und")
+        )
 
 
 def font_set(language: str = "") -> FontSet:

@@ -256,6 +256,7 @@ def _paragraph(pdf: _StoryboardPDF, text: str, look, width: float, max_lines: in
 
 def _wrapped(pdf: _StoryboardPDF, text: str, width: float) -> list[str]:
     """The lines ``text`` takes in ``width``, in the current font."""
+    text = pdf.font_set.printable(text)
     return break_lines(text, _fits(pdf, width), pdf.font_set.language)
 
 
