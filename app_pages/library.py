@@ -35,11 +35,7 @@ teacher = roles.is_teacher(settings)
 st.title("Library")
 search, class_filter, language_filter = st.columns([2, 1, 1])
 query = search.text_input(
-    "Search titles and sentences",
-    key="lib_query",
-    placeholder="for example: fox balloon",
-    help="Finds every word in titles, sentences and class names, in any case, with or without "
-    "accents: “cancion” finds “Canción”.",
+    "Search titles and sentences", key="lib_query", placeholder="for example: fox balloon"
 )
 class_name = class_filter.selectbox("Class", [ALL_CLASSES, *library.class_names()], key="lib_class")
 language = language_filter.selectbox(
