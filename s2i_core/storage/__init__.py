@@ -13,7 +13,7 @@ The parts, by job:
   library.py   ``Library``: opening, stories and the library's searches
   search.py    the folded text those searches compare, kept in step on every write
   frames.py    ``Library``'s frame methods and crash recovery
-  claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
+  claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  teacher passcode guessing slowed down, per browser session and overall
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
@@ -21,7 +21,7 @@ The parts, by job:
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from . import search  # noqa: F401 (registers the events that keep search_text in step)
-from .claims import DEFAULT_LEASE_S, Work
+from .claims import DEFAULT_LEASE_S, StoryHold
 from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
@@ -58,11 +58,11 @@ __all__ = [
     "SharedRateLimiter",
     "StorageError",
     "Story",
+    "StoryHold",
     "StoryNotFoundError",
     "StoryRecord",
     "StorySummary",
     "Verdict",
     "WordTime",
-    "Work",
     "parse_id",
 ]
