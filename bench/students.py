@@ -348,7 +348,7 @@ def _plot(variants: dict, path: Path) -> None:
         cpu.plot(ns, [m["server_cpu_per_visit_s"] for m in runs], marker="o", color=colour,
                  label=name)  # fmt: skip
     wait.set_yscale("log")
-    wait.axhline(TARGET_P95, color="grey", lw=0.8)
+    wait.axhline(TARGET_P95, color="grey", lw=0.8, label=f"target at {TARGET_N}: {TARGET_P95:g} s")
     wait.axvline(TARGET_N, color="grey", lw=0.8)
     wait.set(title="Seconds until the replay is on screen", xlabel="students at once")
     cpu.set(title="Server CPU seconds a visit", xlabel="students at once", ylim=(0, None))
