@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-import threading
+import time
 
 import numpy as np
 import pytest
@@ -199,25 +199,17 @@ def test_a_story_told_live_is_saved_sentence_by_sentence_and_heard_again(
     options = StoryOptions(title="The fox", blocklist=("stone",))
     live = start_live_story(library, settings, options, speech_engine, None, "en")
     audio = decode_audio(fixtures_dir / "en_story.wav", settings).samples
-    first_saved = threading.Event()
-
-    def watch() -> None:
-        while not live.finished.is_set():
-            if live.events.of_kind("sentence"):
-                first_saved.set()
-                return
-            live.finished.wait(0.1)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
     for start in range(0, len(audio), 1600):
         live.hear_at(start, to_pcm(audio[start : start + 1600]))
+    deadline = time.monotonic() + FINISH_GUARD_S
+    while not live.events.of_kind("sentence") and time.monotonic() < deadline:
+        time.sleep(0.1)  # heard while the story is still being told, before stop
+    assert live.events.of_kind("sentence")
     live.stop()
     assert live.finished.wait(FINISH_GUARD_S)
-    watcher.join()
     story = library.get_story(live.story_id)
     texts = [f.text for f in story.frames]
-    assert first_saved.is_set() and len(texts) >= 3, texts
+    assert len(texts) >= 3, texts  # the rest heard live, or by the pass after stop
     assert "fox" in texts[0].lower() and "mother" in texts[-1].lower()
     assert not story.sentences_missing and story.duration == pytest.approx(14.1, abs=0.2)
     statuses = {f.text: (f.status, f.error) for f in story.frames}

@@ -39,6 +39,7 @@ from .recording import NAME, LiveRecording, from_pcm
 from .segmenter import Cut, PauseSegmenter, SegmenterOptions
 
 log = logging.getLogger("s2i_core.live")
+CHUNK_S = 0.1  # the audio in one message from the page (s2i_ui/live_component.html)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class LiveStory:
         self._drawing = ThreadPoolExecutor(max(1, backend.concurrency if backend else 1), "live")
         self._writing = ThreadPoolExecutor(1, "live-scenes")  # one at a time: the bible rolls
         self._full_notice = False
+        self._left_to_final_pass = False  # stopped far behind the speaker (see below)
         self._thread = threading.Thread(target=self._listen, name="live-listen", daemon=True)
         self._thread.start()
 
@@ -155,7 +157,8 @@ class LiveStory:
             with hold_while_live(self.library, self.story_id, self.settings.work_lease_s):
                 self.events.add("state", state=LISTENING)
                 self._until_stopped()
-                self._heard(self.segmenter.finish())
+                if not self._left_to_final_pass:
+                    self._heard(self.segmenter.finish())
                 self.recording.close()
             if self.options.hear_again:
                 finish_story(self, self.events)
@@ -171,8 +174,17 @@ class LiveStory:
             self.events.add("state", state="done")
             self.finished.set()
 
+    def _hearing_again_soon(self) -> bool:
+        """Stopped while the listener is well behind the speaker, with the whole recording about
+        to be heard again: what it has not caught up with is left to that pass (which makes new
+        frames of it), not heard twice. Not behind, the last sentence is heard live as usual."""
+        behind = self._audio.qsize() * CHUNK_S > self.options.catch_up_s / 4
+        if self._stop_asked.is_set() and self.options.hear_again and behind:
+            self._left_to_final_pass = True
+        return self._left_to_final_pass
+
     def _until_stopped(self) -> None:
-        while True:
+        while not self._hearing_again_soon():
             self.recording.sync()
             try:
                 pcm = self._audio.get(timeout=0.25)
