@@ -5,34 +5,37 @@ passcode; everyone else is a student who can only browse and replay. Without a p
 is single-user and everyone is the teacher. Pages hide teacher-only controls from students, and
 every teacher action also calls ``require_teacher`` where it runs.
 
-Teacher mode lasts the lesson: unlocking also leaves a signed cookie that expires after
-``TEACHER_HOURS``, so a reload or a second tab stays unlocked; Lock ends it at once. The signing
-key is derived from the passcode and a random secret this installation keeps in its data folder,
-so changing the passcode (or deleting that file) ends every teacher session, and a cookie never
-helps anyone guess the passcode.
+Teacher mode is a session held on the server (s2i_core.storage.sessions): opened by the right
+passcode, ended by Lock, by "Lock on every device", or after ``S2I_TEACHER_HOURS`` (the lesson).
+This browser tab knows its session by id (kept on the server, in session state); other tabs and
+reloads know it by an HttpOnly cookie that only the server sets (s2i_ui/auth_routes.py): after an
+unlock the page sends the browser through a one-time ticket that the server swaps for the cookie.
+Page script never sees or writes it. Wrong passcodes slow down the browser and the network
+address that sent them (s2i_core.storage.throttle), never another browser.
+
+Sessions opened with the passcode belong to that passcode (a keyed hash of it, with a secret this
+installation keeps in its data folder): changing the passcode ends every one of them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
-import time
 from pathlib import Path
 
 import streamlit as st
 
 from s2i_core.settings import Settings
-from s2i_core.storage import PasscodeThrottle, Verdict
+from s2i_core.storage import PasscodeThrottle, SessionBook, SessionRecord, Verdict
 
-UNLOCKED_KEY = "s2i_teacher_unlocked"
-LOCKED_KEY = "s2i_teacher_locked"  # Lock pressed: ignore the cookie this browser session sent
-COOKIE_WRITE_KEY = "s2i_teacher_cookie_write"
-SESSION_KEY = "s2i_session_id"
-COOKIE = "s2i_teacher"
-TEACHER_HOURS = 8
+from . import web
+
+SESSION_KEY = "s2i_teacher_session"  # this tab's teacher session id (server side only)
+BROWSER_KEY = "s2i_browser_name"  # a name for this browser session when it sent no cookie
+NAVIGATE_KEY = "s2i_navigate"  # a server route to send the browser through after this run
 SECRET_FILE = ".teacher-cookie-secret"
 
 
@@ -41,44 +44,55 @@ def single_user(settings: Settings) -> bool:
 
 
 def is_teacher(settings: Settings) -> bool:
+    return single_user(settings) or teacher_session(settings) is not None
+
+
+def teacher_session(settings: Settings) -> SessionRecord | None:
+    """This tab's live teacher session: its own, or the one the browser's cookie names."""
     if single_user(settings):
-        return True
-    if st.session_state.get(UNLOCKED_KEY) == _fingerprint(settings):
-        return True
-    if not st.session_state.get(LOCKED_KEY) and token_valid(settings, _sent_cookie()):
-        st.session_state[UNLOCKED_KEY] = _fingerprint(settings)
-        return True
-    return False
+        return None
+    book, owner = _book(settings), passcode_user(settings)
+    found = book.live(st.session_state.get(SESSION_KEY))
+    if found is None:
+        found = book.by_token(_sent_cookie(web.TEACHER_COOKIE))
+    if found is None or found.ended or found.user != owner:
+        st.session_state.pop(SESSION_KEY, None)
+        return None
+    st.session_state[SESSION_KEY] = found.id
+    return found
 
 
 def unlock(settings: Settings, entered: str) -> Verdict:
-    """Check a typed passcode (in constant time, and only as often as the engine's throttle
-    allows); on success this browser is a teacher's. A refusal carries its message."""
+    """Check a typed passcode (in constant time, and only as often as the throttle allows); on
+    success this browser gets a new teacher session. A refusal carries its message."""
     if single_user(settings):
         return Verdict(True)
-    verdict = _throttle(settings).check(settings.teacher_passcode, entered, _session_id())
+    throttle = PasscodeThrottle(_engine(settings))
+    verdict = throttle.check(settings.teacher_passcode, entered, browser_name(), _address())
     if verdict:
-        st.session_state[UNLOCKED_KEY] = _fingerprint(settings)
-        st.session_state.pop(LOCKED_KEY, None)
-        st.session_state[COOKIE_WRITE_KEY] = make_token(settings)
+        session = _book(settings).open(
+            passcode_user(settings),
+            settings.teacher_hours,
+            browser=browser_name(),
+            device=device_name(),
+        )
+        st.session_state[SESSION_KEY] = session.id
+        _hand_over_cookie(settings, session.id)
     return verdict
 
 
-def _throttle(settings: Settings) -> PasscodeThrottle:
-    from . import resources
-
-    return PasscodeThrottle(resources.library(settings).engine)
-
-
-def _session_id() -> str:
-    """A random name for this browser session: wrong passcodes are counted per session."""
-    return st.session_state.setdefault(SESSION_KEY, secrets.token_hex(16))
+def lock(settings: Settings) -> None:
+    """Lock: this session ends on the server (a copied cookie no longer works anywhere)."""
+    _book(settings).revoke(st.session_state.pop(SESSION_KEY, None))
+    _clear_cookie()
 
 
-def lock() -> None:
-    st.session_state.pop(UNLOCKED_KEY, None)
-    st.session_state[LOCKED_KEY] = True
-    st.session_state[COOKIE_WRITE_KEY] = ""
+def lock_everywhere(settings: Settings) -> int:
+    """Lock on every device: every session of this teacher ends (a lost laptop, a shared PC)."""
+    st.session_state.pop(SESSION_KEY, None)
+    ended = _book(settings).revoke_user(passcode_user(settings))
+    _clear_cookie()
+    return ended
 
 
 def require_teacher(settings: Settings, action: str = "do this") -> None:
@@ -88,45 +102,88 @@ def require_teacher(settings: Settings, action: str = "do this") -> None:
         st.stop()
 
 
-def write_cookie() -> None:
-    """After an unlock or a Lock, set or clear the browser's cookie (once, from this run)."""
-    token = st.session_state.pop(COOKIE_WRITE_KEY, None)
-    if token is None:
+def navigate_browser() -> None:
+    """After an unlock or a Lock, send the browser through the server route that sets or clears
+    its cookie, then back to this page (once, from this run)."""
+    target = st.session_state.pop(NAVIGATE_KEY, None)
+    if not target:
         return
-    max_age = TEACHER_HOURS * 3600 if token else 0
     script = (
-        "<script>document.cookie = "
-        f"{json.dumps(f'{COOKIE}={token}; Max-Age={max_age}; Path=/; SameSite=Strict')}"
-        " + (location.protocol === 'https:' ? '; Secure' : '');</script>"
+        f"<script>window.location.replace({json.dumps(target)} + '&next=' + "
+        "encodeURIComponent(window.location.pathname + window.location.search));</script>"
     )
     with st.sidebar:
         st.html(script, unsafe_allow_javascript=True)
 
 
-def make_token(settings: Settings, now: float | None = None) -> str:
-    expires = int((time.time() if now is None else now) + TEACHER_HOURS * 3600)
-    return f"{expires}.{_sign(settings, expires)}"
+def passcode_user(settings: Settings) -> str:
+    """Who a passcode session belongs to: a keyed hash of the passcode, so that a new passcode
+    ends the old sessions and the database never holds anything to guess the passcode from."""
+    key = _install_secret(settings.data_dir)
+    keyed = hmac.new(key, settings.teacher_passcode.encode(), "sha256")
+    return f"passcode:{keyed.hexdigest()[:32]}"
 
 
-def token_valid(settings: Settings, token: str | None, now: float | None = None) -> bool:
-    if single_user(settings) or not token or "." not in token:
-        return False
-    expires, _, signature = token.partition(".")
-    if not expires.isdigit() or int(expires) < (time.time() if now is None else now):
-        return False
-    return hmac.compare_digest(signature, _sign(settings, int(expires)))
+def browser_name() -> str:
+    """The server-given name of this browser (its ``s2i_browser`` cookie), else one for this
+    browser session: wrong passcodes are counted per browser."""
+    sent = _sent_cookie(web.BROWSER_COOKIE)
+    return sent or st.session_state.setdefault(BROWSER_KEY, secrets.token_urlsafe(24))
 
 
-def _sent_cookie() -> str | None:
+def device_name() -> str:
+    """ "Firefox on Windows": enough for a teacher to recognise a device in a list."""
+    agent = _header("User-Agent")
+    browsers = ("Edg", "Firefox", "Chrome", "Safari")
+    systems = ("Windows", "Android", "iPhone", "iPad", "Mac OS", "CrOS", "Linux")
+    browser = next((b for b in browsers if b in agent), "A browser")
+    system = next((s for s in systems if s in agent), "")
+    names = {"Edg": "Edge", "Mac OS": "macOS", "CrOS": "ChromeOS"}
+    browser, system = names.get(browser, browser), names.get(system, system)
+    return f"{browser} on {system}" if system else browser
+
+
+def _hand_over_cookie(settings: Settings, session_id: int) -> None:
+    if web.routes_mounted():  # under AppTest there is no server to set a cookie
+        ticket = _book(settings).ticket(session_id, browser_name())
+        st.session_state[NAVIGATE_KEY] = f"{web.url_path('/s2i/session')}?ticket={ticket}"
+
+
+def _clear_cookie() -> None:
+    if web.routes_mounted() and _sent_cookie(web.TEACHER_COOKIE):
+        st.session_state[NAVIGATE_KEY] = f"{web.url_path('/s2i/lock')}?from=lock"
+
+
+def _engine(settings: Settings):
+    from . import resources
+
+    return resources.library(settings).engine
+
+
+def _book(settings: Settings) -> SessionBook:
+    return SessionBook(_engine(settings))
+
+
+def _sent_cookie(name: str) -> str | None:
+    return _text(lambda: st.context.cookies.get(name)) or None
+
+
+def _header(name: str) -> str:
+    return _text(lambda: st.context.headers.get(name))
+
+
+def _address() -> str:
+    """The browser's network address; "" on this computer (Streamlit says None for localhost)."""
+    address = _text(lambda: st.context.ip_address)
+    return address if re.fullmatch(r"[0-9a-fA-F:.]{2,45}", address) else ""
+
+
+def _text(read) -> str:
     try:
-        return st.context.cookies.get(COOKIE)
+        value = read()
     except Exception:  # no browser behind this run (tests, bare mode)
-        return None
-
-
-def _sign(settings: Settings, expires: int) -> str:
-    key = hmac.new(_install_secret(settings.data_dir), settings.teacher_passcode.encode(), "sha256")
-    return hmac.new(key.digest(), f"teacher|{expires}".encode(), hashlib.sha256).hexdigest()
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def _install_secret(data_dir: Path) -> bytes:
@@ -145,9 +202,3 @@ def _install_secret(data_dir: Path) -> bytes:
         finally:
             draft.unlink()
     return bytes.fromhex(path.read_text().strip())
-
-
-def _fingerprint(settings: Settings) -> str:
-    # Changing the passcode on the server locks every session that unlocked with the old one,
-    # without keeping the passcode itself in session state.
-    return hmac.new(b"s2i-teacher", settings.teacher_passcode.encode(), "sha256").hexdigest()

@@ -59,7 +59,7 @@ def setup(spec: navigation.PageSpec) -> Settings:
         st.error(str(error), icon=":material/settings:")
         st.stop()
     sidebar(settings)
-    roles.write_cookie()
+    roles.navigate_browser()
     show_toasts()
     return settings
 
@@ -104,10 +104,25 @@ def role_box(settings: Settings) -> None:
         st.caption("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
     elif roles.is_teacher(settings):
         st.success("Teacher mode is on.", icon=":material/lock_open:")
-        st.button("Lock (back to student view)", on_click=roles.lock, key="lock_teacher")
+        st.button(
+            "Lock (back to student view)", on_click=roles.lock, args=(settings,), key="lock_teacher"
+        )
+        st.button(
+            "Lock on every device",
+            on_click=lock_everywhere,
+            args=(settings,),
+            key="lock_everywhere",
+            help="Ends teacher mode on every computer and tablet where it is on: for a laptop "
+            "left behind or a shared computer.",
+        )
     else:
         st.caption("Student view: browse and replay stories.")
         unlock_form(settings, key="sidebar_unlock")
+
+
+def lock_everywhere(settings: Settings) -> None:
+    ended = roles.lock_everywhere(settings)
+    notify(f"Teacher mode ended on {ended} {'device' if ended == 1 else 'devices'}.")
 
 
 def unlock_form(settings: Settings, key: str) -> None:

@@ -14,7 +14,8 @@ The parts, by job:
   frames.py    ``Library``'s frame methods and crash recovery
   claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
-  throttle.py  teacher passcode guessing slowed down, per browser session and overall
+  throttle.py  passcode guessing slowed down per browser and address, under an overall ceiling
+  sessions.py  teacher sessions held on the server (unlock, sign-in, Lock, Lock on every device)
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
@@ -35,6 +36,7 @@ from .records import (
     WordTime,
     parse_id,
 )
+from .sessions import SessionBook, SessionRecord
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 from .throttle import PasscodeThrottle, Verdict
 
@@ -53,6 +55,8 @@ __all__ = [
     "Job",
     "Library",
     "PasscodeThrottle",
+    "SessionBook",
+    "SessionRecord",
     "SharedRateLimiter",
     "StorageError",
     "Story",

@@ -3,7 +3,8 @@
 ``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
 the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
 the story bible, the frames' scenes and the classroom settings, 0008 the frames' picture
-history. Change a table here and add a migration there (see ``../migrations/env.py``)."""
+history, 0013 the teacher sessions. Change a table here and add a migration there (see
+``../migrations/env.py``)."""
 
 from __future__ import annotations
 
