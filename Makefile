@@ -1,4 +1,5 @@
 # Two commands for a newcomer: `make run` starts the app, `make test` runs every test.
+# The app is s2i_ui/server.py: Home.py and its pages, plus our own routes (pictures, narration).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python

@@ -36,19 +36,6 @@ from . import web
 BROWSER_COOKIE_DAYS = 400  # the longest browsers keep a cookie
 
 
-def routes() -> list[Route]:
-    web.mark_mounted()
-    return [
-        Route(web.url_path("/s2i/session"), take_ticket, methods=["GET"]),
-        Route(web.url_path("/s2i/lock"), lock, methods=["GET"]),
-        Route(web.url_path("/s2i/join"), join_class, methods=["GET"]),
-    ]
-
-
-def middleware() -> list[Middleware]:
-    return [Middleware(BrowserName)]
-
-
 async def take_ticket(request: Request) -> RedirectResponse:
     response = _back(request)
     ticket = request.query_params.get("ticket", "")
@@ -169,3 +156,12 @@ def _secrets():
     import streamlit as st
 
     return st.secrets
+
+
+# Mounted under the app's base URL path by s2i_ui/server.py (see s2i_ui/routing.py).
+ROUTES = [
+    Route("/s2i/session", take_ticket, methods=["GET"]),
+    Route("/s2i/lock", lock, methods=["GET"]),
+    Route("/s2i/join", join_class, methods=["GET"]),
+]
+MIDDLEWARE = [Middleware(BrowserName)]

@@ -13,7 +13,6 @@ from streamlit import config
 TEACHER_COOKIE = "s2i_teacher"  # a teacher session (HttpOnly, SameSite=Strict), set by the server
 BROWSER_COOKIE = "s2i_browser"  # a random name for this browser: wrong passcodes count per browser
 CLASS_COOKIE = "s2i_class"  # a student device's class code
-_mounted = False
 
 
 def url_path(path: str) -> str:
@@ -26,10 +25,7 @@ def cookie_path() -> str:
     return url_path("/")
 
 
-def mark_mounted() -> None:
-    global _mounted
-    _mounted = True
-
-
 def routes_mounted() -> bool:
-    return _mounted
+    from . import routing
+
+    return routing.base_path() is not None
