@@ -82,6 +82,7 @@ class StoryOptions:
     characters: str = ""
     image_params: ImageParams | None = None  # None: the configured model's defaults
     blocklist: tuple[str, ...] = DEFAULT_BLOCKLIST
+    owner: str = ""  # the signed-in teacher who makes it ("" the classroom's own teacher)
 
 
 def read_source(source: bytes | str | Path) -> bytes:
@@ -234,6 +235,7 @@ def _new_story(
         narration=narration[0],
         narration_ext=narration[1],
         sentences_missing=sentences_missing,
+        owner=options.owner,
     )
 
 

@@ -8,6 +8,11 @@
 - ``GET <base>/s2i/join?code=…`` keeps a student device's class code (see s2i_ui.roles).
 - A middleware gives every browser a random name (``s2i_browser``) on its first page, so wrong
   passcodes slow down the browser that typed them and no other.
+- Another one watches Streamlit's sign-in callback (``/oauth2callback``): when the provider
+  refused or the sign-in expired, Streamlit goes back to the app without a word; the page is
+  then told (``?signin=failed``) so it can say so.
+- ``check_sign_in_setup``: at start, a sign-in set-up that cannot work ([auth] without
+  cookie_secret, a provider whose address does not answer) is said in one line on the console.
 
 None of them does anything for a request another site started (``Sec-Fetch-Site``): a link on
 another page cannot lock a teacher out, or sign a browser into someone else's session.
@@ -16,7 +21,9 @@ another page cannot lock a teacher out, or sign a browser into someone else's se
 from __future__ import annotations
 
 import secrets
+import sys
 import time
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -34,6 +41,7 @@ from s2i_core.storage.database import open_engine, upgrade_schema, writer_of
 from . import web
 
 BROWSER_COOKIE_DAYS = 400  # the longest browsers keep a cookie
+SIGNED_IN_COOKIE = "_streamlit_user"  # Streamlit's own, set by its sign-in callback
 
 
 async def take_ticket(request: Request) -> RedirectResponse:
@@ -96,6 +104,44 @@ class BrowserName:
             await send(message)
 
         await self.app(scope, receive, send_named)
+
+
+class SignInOutcome:
+    """Tells the page when Streamlit's sign-in callback came back without a signed-in user."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        query = HTTPConnection(scope).query_params if scope["type"] == "http" else {}
+        sign_in = "code" in query or "error" in query  # not the way back from a sign-out
+        if not sign_in or scope.get("path") != web.url_path("/oauth2callback"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_outcome(message):
+            if message["type"] == "http.response.start" and message["status"] in (302, 303, 307):
+                headers = MutableHeaders(scope=message)
+                signed_in = any(
+                    cookie.startswith(f"{SIGNED_IN_COOKIE}=") and "Max-Age=0" not in cookie
+                    for cookie in headers.getlist("set-cookie")
+                )
+                if not signed_in:
+                    headers["location"] = web.url_path("/") + "?signin=failed"
+            await send(message)
+
+        await self.app(scope, receive, send_outcome)
+
+
+@asynccontextmanager
+async def check_sign_in_setup(_app):
+    """At start: one clear line when the sign-in set-up cannot work (pages say it too)."""
+    from . import signin
+
+    trouble = await run_in_threadpool(signin.problem, signin.auth_section())
+    if trouble:
+        print(f"error: {trouble}", file=sys.stderr, flush=True)
+    yield None
 
 
 def _set_cookie(
@@ -164,4 +210,4 @@ ROUTES = [
     Route("/s2i/lock", lock, methods=["GET"]),
     Route("/s2i/join", join_class, methods=["GET"]),
 ]
-MIDDLEWARE = [Middleware(BrowserName)]
+MIDDLEWARE = [Middleware(BrowserName), Middleware(SignInOutcome)]

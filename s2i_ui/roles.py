@@ -1,9 +1,15 @@
-"""Teacher and student roles.
+"""Teacher and student roles: who is looking (a ``Viewer``, s2i_core.storage.access).
 
-When ``S2I_TEACHER_PASSCODE`` is set, creating, editing, deleting and regenerating need that
-passcode; everyone else is a student who can only browse and replay. Without a passcode the app
-is single-user and everyone is the teacher. Pages hide teacher-only controls from students, and
-every teacher action also calls ``require_teacher`` where it runs.
+- Single classroom: when ``S2I_TEACHER_PASSCODE`` is set, creating, editing, deleting and
+  regenerating need that passcode; everyone else is a student who can only browse and replay.
+  Without a passcode (and without sign-in) the app is single-user and everyone is the teacher.
+- A whole school: with ``[auth]`` in secrets.toml, teachers sign in with the school account
+  (s2i_ui/signin.py); ``S2I_TEACHERS`` and ``S2I_ADMINS`` say who is a teacher and who an admin,
+  anyone else gets the student view. The passcode is then off unless S2I_PASSCODE_WITH_SIGNIN.
+  Students need no account: a class code or class link opens that class's library.
+
+Pages hide teacher-only controls from students and from teachers who may not change a story,
+and every teacher action also calls ``require_teacher`` where it runs.
 
 Teacher mode is a session held on the server (s2i_core.storage.sessions): opened by the right
 passcode, ended by Lock, by "Lock on every device", or after ``S2I_TEACHER_HOURS`` (the lesson).
@@ -14,7 +20,9 @@ Page script never sees or writes it. Wrong passcodes slow down the browser and t
 address that sent them (s2i_core.storage.throttle), never another browser.
 
 Sessions opened with the passcode belong to that passcode (a keyed hash of it, with a secret this
-installation keeps in its data folder): changing the passcode ends every one of them.
+installation keeps in its data folder): changing the passcode ends every one of them. A sign-in
+opens a session too, found by that sign-in (signin.login_id): signing out ends it in every tab,
+and a sign-in older than the lesson opens none (the teacher signs in again).
 """
 
 from __future__ import annotations
@@ -27,29 +35,91 @@ import secrets
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import IntegrityError
 
 from s2i_core.settings import Settings
-from s2i_core.storage import PasscodeThrottle, SessionBook, SessionRecord, Verdict
+from s2i_core.storage import (
+    ADMIN,
+    STUDENT,
+    TEACHER,
+    ClassBook,
+    PasscodeThrottle,
+    SessionBook,
+    SessionRecord,
+    Verdict,
+    Viewer,
+    can_edit,
+    can_manage,
+    can_see,
+)
+from s2i_core.storage.access import first_admin
 
-from . import web
+from . import signin, web
 
 SESSION_KEY = "s2i_teacher_session"  # this tab's teacher session id (server side only)
+CLASS_KEY = "s2i_class_code"  # the class code this student device opened
 BROWSER_KEY = "s2i_browser_name"  # a name for this browser session when it sent no cookie
 NAVIGATE_KEY = "s2i_navigate"  # a server route to send the browser through after this run
 SECRET_FILE = ".teacher-cookie-secret"
 
 
 def single_user(settings: Settings) -> bool:
-    return not settings.teacher_passcode
+    return not settings.teacher_passcode and not signin.configured()
+
+
+def school_mode() -> bool:
+    """Teachers sign in with the school account ([auth] in secrets.toml)."""
+    return signin.configured()
+
+
+def passcode_allowed(settings: Settings) -> bool:
+    allowed = settings.passcode_with_signin.strip().lower() in ("1", "true", "yes", "on")
+    return bool(settings.teacher_passcode) and (allowed or not school_mode())
 
 
 def is_teacher(settings: Settings) -> bool:
-    return single_user(settings) or teacher_session(settings) is not None
+    return viewer(settings).teacher
+
+
+def viewer(settings: Settings) -> Viewer:
+    """Who is looking, this run: a teacher (by sign-in or passcode), an admin, or a student."""
+    if single_user(settings):
+        return Viewer(ADMIN)
+    signed = _signed_in(settings) if school_mode() else None
+    if signed is not None and signed.teacher:
+        return signed
+    if passcode_allowed(settings) and teacher_session(settings) is not None:
+        return Viewer(TEACHER if school_mode() else ADMIN)  # the classroom's own teacher: ""
+    signed = signed or Viewer()
+    return Viewer(
+        STUDENT,
+        class_name=student_class(settings),
+        every_class=not school_mode(),
+        signed_in_as=signed.signed_in_as,
+        note=signed.note,
+    )
+
+
+def may_see(settings: Settings, story) -> bool:
+    return can_see(viewer(settings), story)
+
+
+def may_edit(settings: Settings, story) -> bool:
+    return can_edit(viewer(settings), story)
+
+
+def may_manage(settings: Settings, story) -> bool:
+    return can_manage(viewer(settings), story)
+
+
+def owner(settings: Settings) -> str:
+    """Who owns what this teacher makes now."""
+    return viewer(settings).user
 
 
 def teacher_session(settings: Settings) -> SessionRecord | None:
-    """This tab's live teacher session: its own, or the one the browser's cookie names."""
-    if single_user(settings):
+    """This tab's live passcode session: its own, or the one the browser's cookie names."""
+    if not passcode_allowed(settings):
         return None
     book, owner = _book(settings), passcode_user(settings)
     found = book.live(st.session_state.get(SESSION_KEY))
@@ -67,6 +137,8 @@ def unlock(settings: Settings, entered: str) -> Verdict:
     success this browser gets a new teacher session. A refusal carries its message."""
     if single_user(settings):
         return Verdict(True)
+    if not passcode_allowed(settings):
+        return Verdict(False, "Teachers sign in with their school account here.")
     throttle = PasscodeThrottle(_engine(settings))
     verdict = throttle.check(settings.teacher_passcode, entered, browser_name(), _address())
     if verdict:
@@ -88,18 +160,128 @@ def lock(settings: Settings) -> None:
 
 
 def lock_everywhere(settings: Settings) -> int:
-    """Lock on every device: every session of this teacher ends (a lost laptop, a shared PC)."""
+    """Lock on every device: every session of this teacher ends (a lost laptop, a shared PC),
+    signed-in ones included; a signed-in teacher then signs in again."""
     st.session_state.pop(SESSION_KEY, None)
-    ended = _book(settings).revoke_user(passcode_user(settings))
+    who = viewer(settings)
+    book = _book(settings)
+    ended = book.revoke_user(who.signed_in_as) if who.signed_in_as else 0
+    if passcode_allowed(settings) and not who.signed_in_as:
+        ended += book.revoke_user(passcode_user(settings))
     _clear_cookie()
     return ended
 
 
-def require_teacher(settings: Settings, action: str = "do this") -> None:
-    """Stop the script run unless this session is a teacher's. Call it where the action runs."""
-    if not is_teacher(settings):
-        st.error(f"Only a teacher can {action}. Enter the teacher passcode first.")
+def sign_in(provider: str) -> None:
+    st.login(provider)
+
+
+def sign_out(settings: Settings) -> None:
+    """Sign out: this sign-in ends on the server, in every tab that holds it, then Streamlit
+    forgets the account in this browser (and asks the provider to, where it can)."""
+    info = signin.user_info()
+    if info:
+        _book(settings).revoke_login(signin.login_id(info))
+    st.logout()
+
+
+def require_teacher(
+    settings: Settings, action: str = "do this", story_id: int | None = None
+) -> None:
+    """Stop the script run unless this session is a teacher's (one who may change story
+    ``story_id``, when given). Call it where the action runs."""
+    who = viewer(settings)
+    if not who.teacher:
+        how = (
+            "Sign in as a teacher first." if school_mode() else "Enter the teacher passcode first."
+        )
+        st.error(f"Only a teacher can {action}. {how}")
         st.stop()
+    if story_id is not None and not _story_editable(settings, who, story_id):
+        st.error(f"You cannot {action} in this story: it is another teacher's and not shared.")
+        st.stop()
+
+
+def student_class(settings: Settings) -> str | None:
+    """The class this student device opened with its code (address, session or cookie)."""
+    typed = st.query_params.get("class")
+    if typed:
+        st.session_state[CLASS_KEY] = typed
+    code = st.session_state.get(CLASS_KEY) or _sent_cookie(web.CLASS_COOKIE)
+    return ClassBook(_engine(settings)).class_of(code) if code else None
+
+
+def open_class(settings: Settings, code: str) -> str | None:
+    """A student typed a class code: the class it opens (kept for this device), or None."""
+    name = ClassBook(_engine(settings)).class_of(code)
+    if name is not None:
+        st.session_state[CLASS_KEY] = code
+        if web.routes_mounted():  # kept in a cookie too, for the next visit
+            st.session_state[NAVIGATE_KEY] = f"{web.url_path('/s2i/join')}?code={code}"
+    return name
+
+
+def _story_editable(settings: Settings, who: Viewer, story_id: int) -> bool:
+    from s2i_core.errors import StoryNotFoundError
+
+    from . import resources
+
+    try:
+        story = resources.library(settings).get_story(story_id)
+    except StoryNotFoundError:
+        return True  # nothing to protect; the action itself says it is gone
+    return can_edit(who, story)
+
+
+def _signed_in(settings: Settings) -> Viewer | None:
+    """The signed-in account as a Viewer: a teacher or admin with a live session, else a
+    student who is told why (not on the list, signed out elsewhere, signed in too long ago)."""
+    info = signin.user_info()
+    if not info:
+        return None
+    email = signin.email_of(info)
+    if not email:
+        return Viewer(note="Your school account did not give a confirmed e-mail address.")
+    role = ADMIN if signin.listed(email, settings.admins) else STUDENT
+    if role == STUDENT and signin.listed(email, settings.teachers):
+        role = TEACHER
+    if role == STUDENT:
+        return Viewer(signed_in_as=email, note="not-a-teacher")
+    _adopt_old_stories(settings)
+    session = _signed_in_session(settings, email, info)
+    if session is None:
+        return Viewer(signed_in_as=email, note="signed-out")
+    return Viewer(role, user=email, signed_in_as=email)
+
+
+def _signed_in_session(settings: Settings, email: str, info: dict) -> SessionRecord | None:
+    book, login = _book(settings), signin.login_id(info)
+    found = book.by_login(login)
+    if found is None:
+        hours_left = settings.teacher_hours - signin.age_hours(info)
+        if hours_left <= 0:
+            return None  # a sign-in from before this lesson: sign in again
+        try:
+            found = book.open(
+                email, hours_left, browser=browser_name(), device=device_name(), login=login
+            )
+        except IntegrityError:  # another tab of this browser opened it just now
+            found = book.by_login(login)
+    return None if found is None or found.ended or found.user != email else found
+
+
+def _adopt_old_stories(settings: Settings) -> None:
+    admin = first_admin(settings)
+    if admin:
+        _adopted(settings.db_url, admin, settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _adopted(db_url: str, admin: str, _settings: Settings) -> int:
+    """Once per process: stories made before sign-in (owner "") become the first admin's."""
+    from . import resources
+
+    return resources.library(_settings).adopt_unowned(admin)
 
 
 def navigate_browser() -> None:

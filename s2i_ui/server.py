@@ -25,4 +25,5 @@ app = st.App(
     str(ROOT / "Home.py"),
     routes=routing.mount(config.get_option("server.baseUrlPath"), auth_routes.ROUTES),
     middleware=[*auth_routes.MIDDLEWARE],
+    lifespan=auth_routes.check_sign_in_setup,
 )

@@ -19,6 +19,7 @@ from ..exports.stored import ExportOptions
 from ..scenes import TEACHER
 from ..settings import Settings
 from ..storage import Library, StoryRecord
+from ..storage.quota import check_story_allowance
 from .book import ACTIVE, KINDS, STATES, JobBook, JobRecord
 
 QUEUES = ("speech", "pictures")  # see queues.py; Huey is imported only where jobs are queued
@@ -77,6 +78,10 @@ def queue_transcription(
     writer needs the whole story, so with it on the pictures follow the scenes, which follow the
     transcription; without it, each frame is drawn as soon as its sentence is heard (a drawing
     job that follows the transcription as it goes)."""
+    if then_draw:  # the teacher's pictures for today (S2I_PICTURES_PER_TEACHER_DAY)
+        check_story_allowance(
+            library, settings.pictures_per_teacher_day, library.get_story(story_id)
+        )
     if then_draw and settings.has_scene_writer:
         then = {"kind": "scenes", "then": {"kind": "draw"}}
         return [submit(settings, library, story_id, "transcribe", language=language, then=then)]
@@ -131,6 +136,7 @@ def queue_pictures(
     ``reseed``). The redrawn frames are remembered by their attempt count, so a job that runs
     twice draws each of them once. With ``scenes_first``, the scenes those frames are missing
     are written first; a scene writer already at work on the story is waited for."""
+    check_story_allowance(library, settings.pictures_per_teacher_day, story, frame_ids)
     frames = None
     if frame_ids is not None:
         frames = {str(f.id): f.attempts for f in story.frames if f.id in set(frame_ids)}

@@ -16,11 +16,16 @@ The parts, by job:
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  passcode guessing slowed down per browser and address, under an overall ceiling
   sessions.py  teacher sessions held on the server (unlock, sign-in, Lock, Lock on every device)
+  access.py    who sees and changes which story (``Viewer``), as Python and as SQL
+  classes.py   class codes: a student's device opens one class's library
+  quota.py     pictures per teacher per day
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
+from .access import ADMIN, EVERYONE, STUDENT, TEACHER, Viewer, can_edit, can_manage, can_see
 from .claims import DEFAULT_LEASE_S, Work
+from .classes import ClassBook
 from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
@@ -41,13 +46,18 @@ from .tables import MIGRATIONS_DIR, Base, Frame, Story
 from .throttle import PasscodeThrottle, Verdict
 
 __all__ = [
+    "ADMIN",
     "DEFAULT_LEASE_S",
     "EDITABLE_STORY_FIELDS",
+    "EVERYONE",
     "FRAME_STATUSES",
     "MAX_ID",
     "MIGRATIONS_DIR",
     "STORY_STATUSES",
+    "STUDENT",
+    "TEACHER",
     "Base",
+    "ClassBook",
     "Frame",
     "FrameDraft",
     "FrameNotFoundError",
@@ -64,7 +74,11 @@ __all__ = [
     "StoryRecord",
     "StorySummary",
     "Verdict",
+    "Viewer",
     "WordTime",
     "Work",
+    "can_edit",
+    "can_manage",
+    "can_see",
     "parse_id",
 ]

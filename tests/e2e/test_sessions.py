@@ -28,9 +28,11 @@ LAPTOP = {"width": 1366, "height": 768}
 
 
 @contextmanager
-def app_server(env: dict[str, str], log_path: Path, *extra: str) -> Iterator[str]:
-    """``streamlit run s2i_ui/server.py`` on a free port of 127.0.0.1; its address."""
-    port = free_port()
+def app_server(
+    env: dict[str, str], log_path: Path, *extra: str, port: int | None = None
+) -> Iterator[str]:
+    """``streamlit run s2i_ui/server.py`` on 127.0.0.1 (a free port unless given); its address."""
+    port = port or free_port()
     command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
