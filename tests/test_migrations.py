@@ -189,3 +189,12 @@ def test_pictures_drawn_before_0008_become_each_frames_first_picture(settings: S
         assert (first.model, first.prompt) == ("stabilityai/stable-diffusion-xl", done.prompt)
         assert done.picture_id == first.id and done.image_path == first.image_path
         assert library.frame_pictures(failed.id) == [] and failed.picture_id is None
+
+
+def test_stories_saved_before_owners_go_to_the_first_admin_with_their_class(settings: Settings):
+    story_id = save_story_at_0001(settings)
+    school = settings.with_changes(admins="*@school.example, head@school.example")
+    with Library(school) as library:
+        story = library.get_story(story_id)
+        assert (story.owner, story.shared, story.class_name) == ("head@school.example", False, "3B")
+        assert len(story.frames) == len(OLD_FRAMES)
