@@ -243,3 +243,17 @@ def test_with_sign_in_the_passcode_is_off_and_others_get_the_student_view(school
     assert [t for t in at.text_input if t.label == "Class code"]
     head = as_user(HEAD)
     assert "Signed in as head@school.example (admin)." in shown(head)
+
+
+def test_a_teacher_sees_todays_pictures_and_cannot_ask_for_more_than_are_left(school, monkeypatch):
+    from s2i_core import jobs
+
+    monkeypatch.setenv("S2I_PICTURES_PER_TEACHER_DAY", "2")
+    annas = seed(school, "Anna's owls", ANNA, "3 Owls")
+    school.set_frames(
+        annas, [FrameDraft(i, 3.0 * i, 3.0 * i + 3, f"Owl {i}.", f"Owl {i}.") for i in range(3)]
+    )
+    assert "Pictures today: 0 of 2 (2 left" in shown(as_user(ANNA))
+    with pytest.raises(PictureLimitError, match="only 2 more today: 3 were asked for"):
+        jobs.queue_pictures(Settings.load(), school, school.get_story(annas))
+    assert jobs.JobBook(school).of_story(annas) == []  # nothing was queued

@@ -227,14 +227,14 @@ def test_a_lesson_that_ended_or_a_refused_sign_in_is_said_and_signing_in_again_w
         )
     page.reload()
     idle(page)
-    expect(page.get_by_text("Sign in again to go on as a teacher")).to_be_visible()
+    expect(page.get_by_text("Sign in again to go on as a teacher").first).to_be_visible()
     expect(page.get_by_text("Signed in as")).to_have_count(0)
 
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign in with School").click()
     page.get_by_role("button", name="Deny").click()  # the provider refuses
     page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/.*signin=failed"))
     idle(page)
-    expect(page.get_by_text("Signing in did not work")).to_be_visible()
+    expect(page.get_by_text("Signing in did not work").first).to_be_visible()
 
     sign_in(page, url, BEN)  # a fresh sign-in: a new lesson
     signed_in(page, BEN)
@@ -245,7 +245,9 @@ def test_an_account_not_on_the_teacher_list_gets_the_student_view(browser, schoo
     url, _, stories = school
     page = browser_page(browser, url)
     sign_in(page, url, PUPIL)
-    expect(page.get_by_text(f"{PUPIL} is not on this school's list of teachers")).to_be_visible()
+    expect(
+        page.get_by_text(f"{PUPIL} is not on this school's list of teachers").first
+    ).to_be_visible()
     expect(page.get_by_text("Signed in as")).to_have_count(0)
     page.goto(f"{url}/create")
     idle(page)
