@@ -78,7 +78,7 @@ def queue_transcription(
     writer needs the whole story, so with it on the pictures follow the scenes, which follow the
     transcription; without it, each frame is drawn as soon as its sentence is heard (a drawing
     job that follows the transcription as it goes)."""
-    if then_draw:  # the teacher's pictures for today (S2I_PICTURES_PER_TEACHER_DAY)
+    if then_draw and settings.pictures_per_teacher_day:  # the teacher's pictures for today
         check_story_allowance(
             library, settings.pictures_per_teacher_day, library.get_story(story_id)
         )
