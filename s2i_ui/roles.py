@@ -15,8 +15,8 @@ Teacher mode is a session held on the server (s2i_core.storage.sessions): opened
 passcode, ended by Lock, by "Lock on every device", or after ``S2I_TEACHER_HOURS`` (the lesson).
 This browser tab knows its session by id (kept on the server, in session state); other tabs and
 reloads know it by an HttpOnly cookie that only the server sets (s2i_ui/auth_routes.py): after an
-unlock the page sends the browser through a one-time ticket that the server swaps for the cookie.
-Page script never sees or writes it. Wrong passcodes slow down the browser and the network
+unlock the page has the browser hand a one-time ticket to the server, which answers with the
+cookie. Page script never sees or writes it. Wrong passcodes slow down the browser and the network
 address that sent them (s2i_core.storage.throttle), never another browser.
 
 Sessions opened with the passcode belong to that passcode (a keyed hash of it, with a secret this
@@ -285,14 +285,15 @@ def _adopted(db_url: str, admin: str, _settings: Settings) -> int:
 
 
 def navigate_browser() -> None:
-    """After an unlock or a Lock, send the browser through the server route that sets or clears
-    its cookie, then back to this page (once, from this run)."""
+    """After an unlock, a Lock or a class code, have the browser ask the server route that sets or
+    clears its cookie (once, from this run). The page stays as it is: a request in the
+    background, from this page (same origin), whose answer carries the cookie."""
     target = st.session_state.pop(NAVIGATE_KEY, None)
     if not target:
         return
     script = (
-        f"<script>window.location.replace({json.dumps(target)} + '&next=' + "
-        "encodeURIComponent(window.location.pathname + window.location.search));</script>"
+        f"<script>fetch({json.dumps(target)}, "
+        "{credentials: 'same-origin', redirect: 'manual', cache: 'no-store'});</script>"
     )
     with st.sidebar:
         st.html(script, unsafe_allow_javascript=True)
@@ -332,8 +333,8 @@ def _hand_over_cookie(settings: Settings, session_id: int) -> None:
 
 
 def _clear_cookie() -> None:
-    if web.routes_mounted() and _sent_cookie(web.TEACHER_COOKIE):
-        st.session_state[NAVIGATE_KEY] = f"{web.url_path('/s2i/lock')}?from=lock"
+    if web.routes_mounted():  # the cookie may have come after this page connected
+        st.session_state[NAVIGATE_KEY] = web.url_path("/s2i/lock")
 
 
 def _engine(settings: Settings):
