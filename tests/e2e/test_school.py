@@ -179,6 +179,9 @@ def test_a_class_code_opens_only_its_class_on_a_students_device(browser, school,
     typed.get_by_label("Class code").fill(code.lower())
     typed.get_by_role("button", name="Open my class").click()
     idle(typed)
+    expect(typed.get_by_text("Class: Year 3 Owls").first).to_be_visible()
+    kept = lambda: any(c["name"] == "s2i_class" for c in typed.context.cookies())  # noqa: E731
+    eventually(kept, 60, "the device to keep its class")
     assert library_titles(typed, url) == ["Anna's owls"]
 
     anna.goto(url)
