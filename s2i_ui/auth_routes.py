@@ -23,6 +23,7 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -204,10 +205,15 @@ def _secrets():
     return st.secrets
 
 
-# Mounted under the app's base URL path by s2i_ui/server.py (see s2i_ui/routing.py).
-ROUTES = [
-    Route("/s2i/session", take_ticket, methods=["GET"]),
-    Route("/s2i/lock", lock, methods=["GET"]),
-    Route("/s2i/join", join_class, methods=["GET"]),
-]
+def routes(url_path: Callable[[str], str]) -> list[Route]:
+    """The routes, under the app's base URL path (s2i_ui.server mounts them); from then on pages
+    hand the browser to them."""
+    web.mark_mounted()
+    return [
+        Route(url_path("/s2i/session"), take_ticket, methods=["GET"]),
+        Route(url_path("/s2i/lock"), lock, methods=["GET"]),
+        Route(url_path("/s2i/join"), join_class, methods=["GET"]),
+    ]
+
+
 MIDDLEWARE = [Middleware(BrowserName), Middleware(SignInOutcome)]

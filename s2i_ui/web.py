@@ -13,6 +13,7 @@ from streamlit import config
 TEACHER_COOKIE = "s2i_teacher"  # a teacher session (HttpOnly, SameSite=Strict), set by the server
 BROWSER_COOKIE = "s2i_browser"  # a random name for this browser: wrong passcodes count per browser
 CLASS_COOKIE = "s2i_class"  # a student device's class code
+_mounted: dict[str, bool] = {}  # "routes": this process serves s2i_ui/auth_routes.py
 
 
 def url_path(path: str) -> str:
@@ -25,7 +26,9 @@ def cookie_path() -> str:
     return url_path("/")
 
 
-def routes_mounted() -> bool:
-    from . import routing
+def mark_mounted() -> None:
+    _mounted["routes"] = True
 
-    return routing.base_path() is not None
+
+def routes_mounted() -> bool:
+    return "routes" in _mounted

@@ -12,7 +12,7 @@ The parts, by job:
   media.py     media files on disk, written atomically
   library.py   ``Library``: opening, stories and the library's searches
   frames.py    ``Library``'s frame methods and crash recovery
-  claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
+  claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  passcode guessing slowed down per browser and address, under an overall ceiling
   sessions.py  teacher sessions held on the server (unlock, sign-in, Lock, Lock on every device)
@@ -24,7 +24,7 @@ The parts, by job:
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from .access import ADMIN, EVERYONE, STUDENT, TEACHER, Viewer, can_edit, can_manage, can_see
-from .claims import DEFAULT_LEASE_S, Work
+from .claims import DEFAULT_LEASE_S, StoryHold
 from .classes import ClassBook
 from .jobs import Job
 from .library import Library
@@ -70,13 +70,13 @@ __all__ = [
     "SharedRateLimiter",
     "StorageError",
     "Story",
+    "StoryHold",
     "StoryNotFoundError",
     "StoryRecord",
     "StorySummary",
     "Verdict",
     "Viewer",
     "WordTime",
-    "Work",
     "can_edit",
     "can_manage",
     "can_see",

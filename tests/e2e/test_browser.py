@@ -1,11 +1,11 @@
 """The whole classroom flow in a real browser.
 
-``streamlit run s2i_ui/server.py`` (what ``make run`` starts) on 127.0.0.1 with a temporary
-library, a teacher passcode, and the local NVIDIA stand-in server for pictures; Debian's Chromium
-(headless) with its fake microphone playing tests/e2e/speech.wav. A teacher unlocks, records
-through the real recorder widget, transcribes, edits a sentence and generates the storyboard; a
-student then finds the story, replays it, seeks the audio and downloads the PDF. Each step leaves
-a screenshot in test-artifacts/e2e/.
+``streamlit run s2i_ui/server.py`` on 127.0.0.1 with a temporary library, a teacher passcode, and
+the local NVIDIA stand-in server for pictures; Debian's Chromium (headless) with its fake microphone
+playing tests/e2e/speech.wav. A teacher unlocks, records through the real recorder widget,
+transcribes, edits a sentence and generates the storyboard; a student then finds the story,
+replays it, seeks the audio and downloads the PDF. Each step leaves a screenshot in
+test-artifacts/e2e/.
 """
 
 from __future__ import annotations
@@ -328,6 +328,13 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     after = replay_state(replay)
     assert after["sentence"] == second.text and after["alt"] == second.text
     assert after["picture"] != before["picture"]
+    # Pictures and narration came by link from the app's own route, not inside the page
+    loaded = replay.evaluate(
+        "() => [document.getElementById('picture').currentSrc,"
+        " document.getElementById('audio').currentSrc,"
+        " document.getElementById('picture').naturalWidth]"
+    )
+    assert all("/app/static/s2i/media/" in source for source in loaded[:2]) and loaded[2] > 0
     shot(page, artifacts, "09-replay-after-seek")
 
     # --- student: the PDF, made by the app's worker ----------------------------------------------
