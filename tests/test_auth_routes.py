@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import Library, SessionBook
-from s2i_ui import auth_routes
+from s2i_ui import auth_routes, web
 
 
 def page(_request):
@@ -30,13 +30,14 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setenv("S2I_DATA_DIR", str(tmp_path))
     auth_routes._book_for.cache_clear()
     routes = [
-        *auth_routes.ROUTES,
+        *auth_routes.routes(lambda path: path),  # at the root, as without a base URL path
         Route("/", page),
         Route("/oauth2callback", callback_without_user),
     ]
     app = Starlette(routes=routes, middleware=auth_routes.MIDDLEWARE)
     with Library(Settings.load()) as library, TestClient(app, follow_redirects=False) as client:
         yield client, SessionBook(library.engine)
+    web._mounted.clear()  # this test process serves no routes to the AppTest pages
 
 
 def test_every_browser_gets_a_name_with_its_first_page_and_keeps_it(server):
