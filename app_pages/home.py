@@ -5,9 +5,10 @@ import streamlit as st
 from s2i_core.lan import qr_png
 from s2i_core.pictures import catalogue, choose_backend
 from s2i_core.speech import device_label
-from s2i_ui import resources, roles, widgets
+from s2i_ui import account, resources, roles, widgets
 
 settings = resources.settings()
+viewer = roles.viewer(settings)
 
 st.title("Speech to Storyboard")
 st.markdown(
@@ -21,14 +22,21 @@ if roles.single_user(settings):
         "edit and delete stories. Set `S2I_TEACHER_PASSCODE` to give students a read-only view.",
         icon=":material/person:",
     )
-elif roles.is_teacher(settings):
+elif viewer.teacher and viewer.signed_in_as:
+    st.success(
+        f"**Signed in as {viewer.signed_in_as}.** You can create stories and change yours and "
+        "those shared with the school."
+        + (" As an admin you manage every story." if viewer.admin else ""),
+        icon=":material/verified_user:",
+    )
+elif viewer.teacher:
     st.success(
         "**Teacher mode.** You can create, edit and delete stories.", icon=":material/lock_open:"
     )
 else:
     st.info("**Student view.** Browse the library and replay stories.", icon=":material/school:")
 
-teacher = roles.is_teacher(settings)
+teacher = viewer.teacher
 if teacher:
     left, right = st.columns(2)
     if left.button(
@@ -46,14 +54,24 @@ if right.button(
     st.switch_page(widgets.LIBRARY_PAGE)
 
 if not teacher:  # on a phone the sidebar is hidden: the passcode is right here too
-    with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
-        widgets.unlock_form(settings, key="home_unlock")
+    if roles.school_mode() and viewer.class_name is None:
+        st.markdown("**Student?** Type the class code your teacher shows you.")
+        account.class_form(settings, key="home_class")
+    if roles.school_mode():
+        with st.expander("Teacher? Sign in", icon=":material/login:"):
+            account.sign_in_box(settings, viewer, key="home")
+    if roles.passcode_allowed(settings):
+        with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
+            widgets.unlock_form(settings, key="home_unlock")
     library = resources.library(settings)
-    count = library.count_stories()
-    st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library")
+    count = library.count_stories(viewer=viewer)
+    where = f" of {viewer.class_name}" if viewer.class_name else ""
+    st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library{where}")
     st.stop()
 
-if settings.public_url and roles.is_teacher(settings):
+account.pictures_line(settings, viewer)
+
+if settings.public_url and teacher:
     with st.container(border=True):
         words, code = st.columns([3, 1], vertical_alignment="center")
         words.markdown("**:material/devices: Students join on their own tablets**")
@@ -64,6 +82,8 @@ if settings.public_url and roles.is_teacher(settings):
             "*visit this website* (Safari) once on each tablet."
         )
         code.image(qr_png(settings.public_url, scale=6), caption="Scan to join", width=150)
+
+account.classes_panel(settings, viewer)
 
 st.subheader("Status")
 library = resources.library(settings)
@@ -99,6 +119,6 @@ with pictures, st.container(border=True):
         st.caption(f":material/cancel: {pictures_backend.detail}")
 with stories, st.container(border=True):
     st.markdown("**:material/local_library: Library**")
-    count = library.count_stories()
+    count = library.count_stories(viewer=viewer)
     st.markdown(f"{count} {'story' if count == 1 else 'stories'} saved")
     st.caption("Open the library to search, replay and print them.")

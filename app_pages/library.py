@@ -7,7 +7,7 @@ import streamlit as st
 from s2i_core import jobs
 from s2i_core.exports import language_name
 from s2i_core.jobs import JobBook
-from s2i_ui import media_routes, resources, roles, widgets
+from s2i_ui import account, media_routes, resources, roles, widgets
 
 PAGE_SIZE = 12
 COLUMNS = 3
@@ -30,17 +30,27 @@ def progress_note(story) -> None:
 
 settings = resources.settings()
 library = resources.library(settings)
-teacher = roles.is_teacher(settings)
+viewer = roles.viewer(settings)
+teacher = viewer.teacher
 
 st.title("Library")
+if not teacher and viewer.class_name is None and not viewer.every_class:
+    st.info(
+        "Type your class code to open your class's library (your teacher shows it).",
+        icon=":material/school:",
+    )
+    account.class_form(settings, key="library_class")
+    st.stop()
 search, class_filter, language_filter = st.columns([2, 1, 1])
 query = search.text_input(
     "Search titles and sentences", key="lib_query", placeholder="for example: fox balloon"
 )
-class_name = class_filter.selectbox("Class", [ALL_CLASSES, *library.class_names()], key="lib_class")
+class_name = class_filter.selectbox(
+    "Class", [ALL_CLASSES, *library.class_names(viewer)], key="lib_class"
+)
 language = language_filter.selectbox(
     "Language",
-    [ALL_LANGUAGES, *library.languages()],
+    [ALL_LANGUAGES, *library.languages(viewer)],
     key="lib_language",
     format_func=lambda code: code if code == ALL_LANGUAGES else language_name(code),
 )
@@ -55,7 +65,7 @@ if st.session_state.get("lib_filters") != filters:  # new search: back to the fi
     st.session_state["lib_filters"] = filters
     st.session_state.pop("lib_page", None)
 
-total = library.count_stories(**filters)
+total = library.count_stories(**filters, viewer=viewer)
 if total == 0:
     if any(filters.values()):
         st.info(
@@ -71,7 +81,9 @@ page = st.session_state.get("lib_page") or 1
 if page > pages:  # stories were deleted since the page was chosen
     st.session_state.pop("lib_page", None)
     page = 1
-stories = library.list_stories(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+stories = library.list_stories(
+    **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, viewer=viewer
+)
 st.caption(
     f"{total} {'story' if total == 1 else 'stories'}"
     + (f" · page {page} of {pages}" if pages > 1 else "")
@@ -105,6 +117,8 @@ for row_start in range(0, len(stories), COLUMNS):
                 f"{story.created_at:%d %b %Y}",
                 language_name(story.language) if story.language else "",
                 f"{story.frame_count} {'frame' if story.frame_count == 1 else 'frames'}",
+                f"by {story.owner}" if teacher and story.owner != viewer.user else "",
+                "shared with the school" if teacher and story.shared else "",
             ]
             st.caption(widgets.plain(" · ".join(d for d in details if d)))
             if story.id in running:

@@ -184,3 +184,14 @@ class FramesNotDrawnError(JobError):
     """Some pictures failed for a reason that may pass (rate limit, outage): try them later."""
 
     retryable = True
+
+
+# --- teachers ----------------------------------------------------------------------------------
+class PictureLimitError(S2IError):
+    """The teacher had all the pictures a teacher may have today (S2I_PICTURES_PER_TEACHER_DAY)."""
+
+    user_error = True
+
+
+class SignInSetupError(SettingsError):
+    """Sign-in with the school account ([auth] in secrets.toml) is set up wrong."""

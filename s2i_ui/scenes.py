@@ -86,7 +86,7 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
         )
         setting = st.text_input("Setting", bible.setting, max_chars=300, key=f"bible_setting_{key}")
         if st.button("Save characters and setting", key=f"bible_save_{key}"):
-            roles.require_teacher(settings, "edit the story bible")
+            roles.require_teacher(settings, "edit the story bible", story.id)
             if hasattr(edited, "to_dict"):  # a DataFrame, in Streamlit versions that give one
                 edited = edited.to_dict("records")
             characters = tuple(

@@ -52,7 +52,7 @@ def save_sentences(
 ) -> None:
     """Replace the draft's frames with the edited sentences (before any picture exists); the
     sentences left as they were keep their scenes."""
-    roles.require_teacher(settings, "edit sentences")
+    roles.require_teacher(settings, "edit sentences", story.id)
     library.set_frames(story.id, keep_scenes(story, frame_drafts(sentences, story)))
     library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
 
@@ -88,7 +88,7 @@ def live_grid(story_id: int, library: Library, settings: Settings, controls: boo
 
 
 def cancel(library: Library, settings: Settings, story_id: int) -> None:
-    roles.require_teacher(settings, "cancel pictures")
+    roles.require_teacher(settings, "cancel pictures", story_id)
     jobs.cancel(library, story_id)
     widgets.notify("Stopped. The pictures finished so far are kept.")
     st.rerun()
@@ -104,7 +104,7 @@ def request_generation(
     """Queue the pictures (every missing one, or ``frame_ids`` again), after the scenes they are
     missing with ``scenes_first``; a story interrupted while it was transcribed is transcribed
     again first. The page then shows the live grid."""
-    roles.require_teacher(settings, "make pictures")
+    roles.require_teacher(settings, "make pictures", story.id)
     library = resources.library(settings)
     try:
         if frame_ids is None and story.sentences_missing:
@@ -124,7 +124,7 @@ def request_generation(
 def request_finish(settings: Settings, story: StoryRecord) -> None:
     """Finish an interrupted story on the workers: transcribe the stored narration again if
     sentences are missing, then draw what is missing (the page shows the live grid)."""
-    roles.require_teacher(settings, "finish stories")
+    roles.require_teacher(settings, "finish stories", story.id)
     request_generation(settings, story)
 
 
@@ -198,7 +198,7 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
             if picture.id == frame.picture_id:
                 st.caption(f"Try {picture.attempt} · shown")
             elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):
-                roles.require_teacher(settings, "choose pictures")
+                roles.require_teacher(settings, "choose pictures", frame.story_id)
                 library.show_picture(frame.id, picture.id)
                 st.rerun()
 
@@ -219,7 +219,7 @@ def fix_frame(
 ) -> None:
     """Save the teacher's new sentence (and English line, and scene) and redraw that frame. A
     new sentence gets its scene written again, unless the teacher wrote one."""
-    roles.require_teacher(settings, "fix sentences")
+    roles.require_teacher(settings, "fix sentences", story.id)
     try:
         fixed = reword_frame(library, story, frame.id, text, text_en)
     except EditError as error:
@@ -259,7 +259,7 @@ def regenerate_frame(
     prompt: str | None = None,
     reseed: bool = False,
 ) -> None:
-    roles.require_teacher(settings, "redraw pictures")
+    roles.require_teacher(settings, "redraw pictures", story.id)
     if prompt is not None:
         if not prompt.strip():
             st.error("The prompt is empty. Describe what the picture should show.")

@@ -11,7 +11,7 @@ from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.exports.timeline import SHOWS_PICTURE
 from s2i_core.settings import Settings
 
-from . import media_routes, navigation, resources, roles
+from . import account, media_routes, navigation, resources, roles
 
 if TYPE_CHECKING:
     from s2i_core.storage import FrameRecord, Library
@@ -59,7 +59,7 @@ def setup(spec: navigation.PageSpec) -> Settings:
         st.error(str(error), icon=":material/settings:")
         st.stop()
     sidebar(settings)
-    roles.write_cookie()
+    roles.navigate_browser()
     show_toasts()
     return settings
 
@@ -100,14 +100,36 @@ if (!window.__s2iSidebarCloser) {
 
 
 def role_box(settings: Settings) -> None:
+    who = roles.viewer(settings)
     if roles.single_user(settings):
         st.caption("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
-    elif roles.is_teacher(settings):
+    elif who.teacher and who.signed_in_as:
+        account.signed_in_box(settings, who)
+    elif who.teacher:
         st.success("Teacher mode is on.", icon=":material/lock_open:")
-        st.button("Lock (back to student view)", on_click=roles.lock, key="lock_teacher")
+        st.button(
+            "Lock (back to student view)", on_click=roles.lock, args=(settings,), key="lock_teacher"
+        )
+        st.button(
+            "Lock on every device",
+            on_click=lock_everywhere,
+            args=(settings,),
+            key="lock_everywhere",
+            help="Ends teacher mode on every computer and tablet where it is on: for a laptop "
+            "left behind or a shared computer.",
+        )
     else:
         st.caption("Student view: browse and replay stories.")
-        unlock_form(settings, key="sidebar_unlock")
+        account.student_class_line(settings, who)
+        if roles.school_mode():
+            account.sign_in_box(settings, who, key="sidebar")
+        if roles.passcode_allowed(settings):
+            unlock_form(settings, key="sidebar_unlock")
+
+
+def lock_everywhere(settings: Settings) -> None:
+    ended = roles.lock_everywhere(settings)
+    notify(f"Teacher mode ended on {ended} {'device' if ended == 1 else 'devices'}.")
 
 
 def unlock_form(settings: Settings, key: str) -> None:
@@ -115,7 +137,8 @@ def unlock_form(settings: Settings, key: str) -> None:
     with st.form(key, clear_on_submit=True, border=False):
         entered = st.text_input("Teacher passcode", type="password", key=f"{key}_passcode")
         if st.form_submit_button("Unlock teacher mode"):
-            verdict = roles.unlock(settings, entered or "")
+            with st.spinner("Checking the passcode…"):
+                verdict = roles.unlock(settings, entered or "")
             if verdict:
                 st.rerun()
             st.error(verdict.message, icon=":material/lock:")
@@ -125,11 +148,12 @@ def teacher_gate(settings: Settings, action: str) -> None:
     """Top of a teacher-only page: students get the passcode form and nothing else."""
     if roles.is_teacher(settings):
         return
-    st.info(
-        f"Only a teacher can {action}. Enter the teacher passcode to continue.",
-        icon=":material/lock:",
-    )
-    unlock_form(settings, key="page_unlock")
+    how = "Sign in as a teacher" if roles.school_mode() else "Enter the teacher passcode"
+    st.info(f"Only a teacher can {action}. {how} to continue.", icon=":material/lock:")
+    if roles.school_mode():
+        account.sign_in_box(settings, roles.viewer(settings), key="page")
+    if roles.passcode_allowed(settings):
+        unlock_form(settings, key="page_unlock")
     st.page_link(LIBRARY_PAGE, label="Browse the library instead", icon=":material/local_library:")
     st.stop()
 

@@ -22,7 +22,7 @@ from s2i_core.story.prompts import (
     classroom_word_list,
     parse_blocklist,
 )
-from s2i_ui import picture_options, resources, widgets
+from s2i_ui import picture_options, resources, roles, widgets
 
 from . import draft as drafts
 from .draft import Draft, Narration
@@ -183,6 +183,7 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         blocklist=parse_blocklist(
             state.get("c_blocklist", ", ".join(classroom_word_list(library)))
         ),
+        owner=roles.owner(settings),
     )
     language = state.get("c_language", "auto")
     language = None if language == "auto" else language

@@ -106,7 +106,7 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
             key=f"c_relanguage_{draft.story_id}",
         )
         if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
-            roles.require_teacher(settings, "transcribe again")
+            roles.require_teacher(settings, "transcribe again", draft.story_id)
             try:
                 jobs.transcribe_again(settings, library, draft.story_id, chosen)
             except S2IError as error:

@@ -182,6 +182,8 @@ def unlock_in_sidebar(page: Page) -> None:
     sidebar.get_by_role("button", name="Unlock teacher mode").click()
     expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
     idle(page)
+    teacher_cookie = lambda: any(c["name"] == "s2i_teacher" for c in page.context.cookies())  # noqa: E731
+    eventually(teacher_cookie, 60, "the server's teacher cookie")  # for the next reload
 
 
 # --- 1. the replay on classroom screens --------------------------------------------------------
@@ -291,7 +293,7 @@ def test_teacher_fixes_a_frame_stopped_by_the_word_list_after_a_reload(
     story_id = stories["to fix"]
     page = open_page(browser, f"{url}/story?story={story_id}", CLASSROOM_SCREENS["laptop-1366x768"])
     unlock_in_sidebar(page)
-    page.reload()  # teacher mode survives: the signed cookie
+    page.reload()  # teacher mode survives: the server's session cookie
     idle(page)
     expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
 
