@@ -93,8 +93,8 @@ for row_start in range(0, len(stories), COLUMNS):
         st.columns(COLUMNS), stories[row_start : row_start + COLUMNS], strict=False
     ):
         with column.container(border=True):
-            cover = story.cover_thumb_path and library.path(story.cover_thumb_path)
-            if cover and cover.is_file():
+            cover = widgets.readable(library, story.cover_thumb_path)
+            if cover is not None:
                 st.image(str(cover), width="stretch", alt=f"Cover of {story.title}")
             else:
                 widgets.no_picture("No pictures yet")

@@ -14,11 +14,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from PIL import Image
 
+from s2i_core.errors import StorageError
 from s2i_core.exports.timeline import shown_picture
-from s2i_core.storage import Library, StoryRecord
+from s2i_core.storage import Library, StoryRecord, narration_readable, picture_readable
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class ReplayFrame:
     image: bytes | None = None  # None: the sentence is shown on a card instead
     image_mime: str = "image/jpeg"
     words: tuple[ReplayWord, ...] = field(default_factory=tuple)
+    alt: str = ""  # what the picture shows (its scene), for screen readers; "" -> the sentence
 
 
 def data_uri(data: bytes, mime: str) -> str:
@@ -65,6 +68,7 @@ def replay_html(
                 "end": f.end,
                 "text": f.text,
                 "image": data_uri(f.image, f.image_mime) if f.image else "",
+                "alt": f.alt or f.text,
                 "aspect": _aspect(f.image),
                 "words": [asdict(w) for w in f.words] if words_fit(f.text, f.words) else [],
             }
@@ -91,6 +95,7 @@ _PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Read-along replay</title>
 <style>
   :root { --ink: #2b2f36; --accent: #c2410c; --soft: #f4efe6; --line: #e4dccd; --gap: 14px; }
   * { box-sizing: border-box; }
@@ -102,7 +107,7 @@ _PAGE = """<!doctype html>
             gap: var(--gap); }
   #replay.side { flex-direction: row; align-items: center; justify-content: center; }
   #replay:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-  #replay:fullscreen { background: #fffdf8; padding: 24px; justify-content: center; }
+  #replay:fullscreen { background: #fffdf8; padding: var(--pad, 24px); justify-content: center; }
   .stage { margin: 0; flex: none; background: var(--soft); border: 1px solid var(--line);
            border-radius: 12px; overflow: hidden; position: relative;
            display: flex; align-items: center; justify-content: center; }
@@ -126,7 +131,8 @@ _PAGE = """<!doctype html>
                 cursor: pointer; min-height: 44px; }
   .bar button.primary { background: var(--accent); border-color: var(--accent); color: white;
                         min-width: 6.5em; }
-  .bar button:disabled { opacity: 0.4; cursor: default; }
+  .bar button:disabled { opacity: 0.45; cursor: default; }
+  .bar button:focus-visible { outline: 3px solid var(--ink); outline-offset: 2px; }
   #counter { font-size: 17px; min-width: 3.5em; text-align: center; }
   #full { margin-left: auto; }
   audio { width: 100%; height: 40px; }
@@ -138,19 +144,19 @@ _PAGE = """<!doctype html>
       aria-keyshortcuts="ArrowLeft ArrowRight Space F">
   <figure class="stage" id="stage">
     <img id="picture" alt="" hidden>
-    <div class="card" id="card" hidden>
+    <div class="card" id="card" aria-hidden="true" hidden>
       <small>Imagine this picture!</small><span id="card-text"></span>
     </div>
   </figure>
   <section class="words" id="words">
-    <p id="sentence" aria-live="polite"></p>
+    <p id="sentence" aria-live="polite" aria-atomic="true"></p>
     <div class="bar">
       <button type="button" id="prev" title="Previous picture (left arrow)">
         &#9664; Previous</button>
       <button type="button" id="play" class="primary" title="Play or pause (space)">
         &#9654; Play</button>
       <button type="button" id="next" title="Next picture (right arrow)">Next &#9654;</button>
-      <span id="counter" aria-live="polite"></span>
+      <span id="counter"></span>
       <button type="button" id="full" title="Full screen (F)"></button>
     </div>
     <audio id="audio" controls preload="auto"></audio>
@@ -168,6 +174,7 @@ _PAGE = """<!doctype html>
   const full = $("full");
   let current = -1, spans = [];
 
+  if (data.title) document.title = "Read-along: " + data.title;
   if (data.audio) { audio.src = data.audio; } else { audio.hidden = true; play.hidden = true; }
   if (!document.fullscreenEnabled) full.hidden = true;
   if (!frames.length) { sentence.textContent = "This story has no sentences yet."; return; }
@@ -178,7 +185,11 @@ _PAGE = """<!doctype html>
   // the picture, the sentence and the buttons are all on screen without scrolling.
   function room() {
     const width = document.documentElement.clientWidth;
-    if (document.fullscreenElement) return { width: innerWidth - 48, height: innerHeight - 48 };
+    if (document.fullscreenElement) {
+      const pad = innerWidth < 600 ? 12 : 24;  // a phone keeps its few pixels for the picture
+      root.style.setProperty("--pad", pad + "px");
+      return { width: innerWidth - 2 * pad, height: innerHeight - 2 * pad };
+    }
     let height = innerHeight;
     try {
       const host = window.frameElement;
@@ -202,6 +213,8 @@ _PAGE = """<!doctype html>
     const aspect = frames[Math.max(current, 0)].aspect || storyAspect;
     const side = space.width >= 860 && space.width > space.height * 1.35;
     root.classList.toggle("side", side);
+    sentence.style.minHeight = "";
+    if (document.fullscreenElement && !side) { fillUpright(space, aspect); return; }
     const caption = Math.round(Math.max(18, Math.min(side ? space.height / 14 : space.width / 26,
                                                    document.fullscreenElement ? 56 : 34)));
     root.style.setProperty("--caption", caption + "px");
@@ -221,6 +234,28 @@ _PAGE = """<!doctype html>
     } else {
       root.style.height = "";
     }
+  }
+
+  // Full screen on a phone or an upright tablet: the picture as wide as the screen allows,
+  // then the largest caption that fits the height left, so no part of the screen stays empty.
+  const GAP = 14, SMALLEST = 22, LARGEST = 72;
+  function fillUpright(space, aspect) {
+    words.style.width = "100%";
+    root.style.height = "";
+    const controls = words.querySelector(".bar").offsetHeight + 10;
+    const box = fitBox(aspect, space.width, space.height - controls - 3 * 1.4 * SMALLEST - GAP);
+    stage.style.width = box.width + "px";
+    stage.style.height = box.height + "px";
+    const rest = Math.floor(space.height - box.height - GAP - controls);
+    sentence.style.minHeight = "0";
+    let low = SMALLEST, high = LARGEST;
+    while (high - low > 1) {  // the caption's height grows with its size: halve the interval
+      const size = Math.floor((low + high) / 2);
+      root.style.setProperty("--caption", size + "px");
+      if (sentence.scrollHeight <= rest) low = size; else high = size;
+    }
+    root.style.setProperty("--caption", low + "px");
+    sentence.style.minHeight = rest + "px";
   }
 
   function frameAt(t) {
@@ -256,7 +291,7 @@ _PAGE = """<!doctype html>
     const f = frames[i];
     if (f.image) {
       picture.src = f.image;
-      picture.alt = f.text;
+      picture.alt = f.alt || f.text;
       picture.hidden = false;
       card.hidden = true;
     } else {
@@ -402,24 +437,45 @@ REPLAY_SIDE = 960  # pixels: sharp on a classroom screen, small enough to inline
 
 
 def story_replay_html(story: StoryRecord, library: Library) -> str:
-    """The replay page of a saved story: every frame's picture scaled down and inlined."""
+    """The replay page of a saved story: every frame's picture scaled down and inlined. A
+    damaged picture file gives its frame the card, a damaged narration a replay without sound:
+    the rest of the story plays (the teacher is told which file on the story page)."""
     frames = []
     for frame in story.frames:
         picture = shown_picture(frame, library)
-        image = _scaled_jpeg(picture.read_bytes()) if picture else None
+        image = _scaled_jpeg(picture) if picture else None
         words = tuple(ReplayWord(word.strip(), start, end) for start, end, word in frame.words)
-        frames.append(ReplayFrame(frame.start, frame.end, frame.text, image, words=words))
+        scene = frame.scene or frame.text_en or frame.text
+        frames.append(
+            ReplayFrame(frame.start, frame.end, frame.text, image, words=words, alt=scene)
+        )
     audio, mime = None, "audio/webm"
-    narration = story.narration_path and library.path(story.narration_path)
-    if narration and narration.is_file():
+    narration = _narration(story, library)
+    if narration is not None:
         audio = narration.read_bytes()
         mime = AUDIO_TYPES.get(narration.suffix.lstrip(".").lower(), "audio/webm")
     return replay_html(frames, audio, mime, story.title)
 
 
-def _scaled_jpeg(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((REPLAY_SIDE, REPLAY_SIDE), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
-        return buffer.getvalue()
+def _narration(story: StoryRecord, library: Library) -> Path | None:
+    if not story.narration_path:
+        return None
+    try:
+        path = library.path(story.narration_path)
+    except StorageError:  # a link out of the data folder
+        return None
+    return path if narration_readable(path) else None
+
+
+def _scaled_jpeg(path: Path) -> bytes | None:
+    """The picture at replay size, or None when its file cannot be read whole."""
+    if not picture_readable(path):
+        return None
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((REPLAY_SIDE, REPLAY_SIDE), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+            return buffer.getvalue()
+    except OSError:  # changed on disk since it was checked
+        return None

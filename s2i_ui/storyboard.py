@@ -22,7 +22,7 @@ from s2i_core.pipeline import frame_drafts, story_params
 from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
-from s2i_core.storage import FrameRecord, Library, StoryRecord
+from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
 from s2i_core.story_scenes import keep_scenes, scene_after_fix
 
 from . import resources, roles, scenes, widgets
@@ -64,6 +64,7 @@ def storyboard(story: StoryRecord, library: Library, settings: Settings, control
         return
     if controls:
         show_problems(state)
+        damaged_notice(state.story, library, settings)
     show_grid(state.story, library, settings, controls)
 
 
@@ -139,6 +140,38 @@ def show_problems(state: jobs.StoryProgress) -> None:
         st.warning(f"{count} frame{'s' if count > 1 else ''}: {message}", icon=":material/warning:")
 
 
+def damaged_notice(story: StoryRecord, library: Library, settings: Settings) -> None:
+    """Stored files that cannot be read, named for the teacher, each picture with its redraw.
+    Everyone else sees the frame's card and a replay that plays on without them."""
+    damaged = damaged_files(story, library)
+    if not damaged:
+        return
+    pictures = [d.frame for d in damaged if d.frame is not None]
+    lines = [
+        f"- picture {d.frame.index + 1}: `{d.path}`"
+        if d.frame is not None
+        else f"- the narration: `{d.path}` (the replay plays without sound)"
+        for d in damaged
+    ]
+    with st.container(border=True, key="damaged_files"):
+        st.warning(
+            "These files in the library's data folder cannot be read (cut short or missing); "
+            "everyone sees the sentence on its card instead:\n" + "\n".join(lines),
+            icon=":material/broken_image:",
+        )
+        if pictures and st.button(
+            f"Draw {_count(len(pictures), 'damaged picture')} again",
+            icon=":material/brush:",
+            key="redraw_damaged",
+        ):
+            widgets.notify(f"Drawing {_count(len(pictures), 'damaged picture')} again.")
+            request_generation(settings, story, [f.id for f in pictures], reseed=False)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
     """The storyboard; with ``controls`` (teacher), each frame can be fixed and redrawn and shows
     how its picture went; without, students see pictures and sentences only."""
@@ -191,9 +224,11 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
     columns = st.columns(min(len(pictures), 4))
     for number, picture in enumerate(reversed(pictures)):
         with columns[number % len(columns)]:
-            path = library.path(picture.thumb_path or picture.image_path)
-            if path.is_file():
-                st.image(str(path), width="stretch")
+            path = widgets.readable(library, picture.thumb_path or picture.image_path)
+            if path is not None:
+                st.image(str(path), width="stretch", alt=f"Try {picture.attempt}")
+            else:
+                widgets.no_picture("Damaged file")
             if picture.id == frame.picture_id:
                 st.caption(f"Try {picture.attempt} · shown")
             elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):

@@ -15,11 +15,13 @@ The parts, by job:
   claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  teacher passcode guessing slowed down, per browser session and overall
+  health.py    whether a stored picture or narration can still be read
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from .claims import DEFAULT_LEASE_S, Work
+from .health import DamagedFile, damaged_files, narration_readable, picture_readable
 from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
@@ -46,6 +48,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "STORY_STATUSES",
     "Base",
+    "DamagedFile",
     "Frame",
     "FrameDraft",
     "FrameNotFoundError",
@@ -62,5 +65,8 @@ __all__ = [
     "Verdict",
     "WordTime",
     "Work",
+    "damaged_files",
+    "narration_readable",
     "parse_id",
+    "picture_readable",
 ]

@@ -1,0 +1,280 @@
+"""Every page offline and accessible, in student and teacher view, at a laptop's 1366x768 and a
+phone's 390x844: nothing is fetched from outside the app's own address (every request the browser
+makes is recorded), and axe-core finds no critical or serious violation in the page or in any of
+its frames (the replay, the recorder). Screenshots go to test-artifacts/e2e/a11y-*.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import Page, expect
+
+from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.storage import Library, picture_readable
+from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
+from tests.e2e.test_classroom import SENTENCES, seed_story
+from tests.nvidia_stub import NvidiaStub
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSCODE = "green-otter-3"
+SIZES = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+SERIOUS = ("critical", "serious")
+
+
+@contextmanager
+def streamlit_app(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """``streamlit run Home.py`` on a free 127.0.0.1 port over ``data_dir``; its address."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
+    environment |= {"S2I_DATA_DIR": str(data_dir), "S2I_LLM": "off", **env}
+    command = [sys.executable, "-m", "streamlit", "run", "Home.py"]
+    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process)
+            yield url
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, dict[str, int], Path]]:
+    data_dir = tmp_path_factory.mktemp("a11y")
+    with Library(Settings(data_dir=data_dir)) as library:
+        stories = {
+            "drawn": seed_story(library, "The fox and the balloon", pictures=True),
+            "draft": seed_story(library, "A draft about the fox", pictures=False),
+            "damaged": seed_story(library, "The fox and the broken files", pictures=True),
+            "empty": library.create_story("Nothing heard yet", class_name="Year 2 Robins").id,
+        }
+        damage(library, stories["damaged"])
+    with NvidiaStub(latency=0.2) as stub:
+        env = {
+            "S2I_TEACHER_PASSCODE": PASSCODE,
+            "NVIDIA_API_KEY": stub.key,
+            "S2I_NVIDIA_BASE_URL": stub.base_url,
+            "S2I_NVCF_STATUS_URL": stub.status_url,
+        }
+        with streamlit_app(data_dir, env, artifacts / "a11y-streamlit.log") as url:
+            yield url, stories, data_dir
+
+
+DAMAGED = 1  # the second picture of "damaged" is cut short; its narration is a broken link
+
+
+def damage(library: Library, story_id: int) -> None:
+    story = library.get_story(story_id)
+    for rel in (story.frames[DAMAGED].image_path, story.frames[DAMAGED].thumb_path):
+        path = library.path(rel)
+        path.write_bytes(path.read_bytes()[:400])  # "image file is truncated"
+    narration = library.path(story.narration_path)
+    narration.unlink()
+    narration.symlink_to("/nonexistent/narration.wav")  # points outside the data folder
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Critical and serious axe-core violations in the page and in each of its frames."""
+    found = []
+    for frame in page.frames:
+        if frame.is_detached() or not frame.evaluate("Boolean(document.body)"):
+            continue
+        frame.evaluate(AXE_SCRIPT)
+        results = frame.evaluate("axe.run(document, {resultTypes: ['violations'], iframes: false})")
+        for violation in results["violations"]:
+            if violation["impact"] in SERIOUS:
+                targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+                found.append(
+                    f"{violation['id']} ({violation['impact']}): {violation['help']} "
+                    f"in {frame.name or frame.url[:40]}: {targets[:4]}"
+                )
+    return found
+
+
+def outside_requests(page: Page, url: str) -> list[str]:
+    own = urlsplit(url).netloc
+    requests: list[str] = []
+
+    def record(request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != own:
+            requests.append(request.url)
+
+    page.on("request", record)
+    page.on("websocket", lambda socket: record(type("R", (), {"url": socket.url})()))
+    return requests
+
+
+PAGES = {
+    "home": "",
+    "library": "/library",
+    "story": "/story?story={drawn}",
+    "create": "/create",
+    "word-list": "/word_list",
+}
+
+
+def unlock(page: Page) -> None:
+    """Teacher mode through the sidebar's passcode box (opened first on a phone, closed after)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    phone = page.viewport_size["width"] < 700
+    if phone:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    sidebar.get_by_label("Teacher passcode").fill(PASSCODE)
+    sidebar.get_by_role("button", name="Unlock teacher mode").click()
+    expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
+    idle(page)
+    if phone:
+        sidebar.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        eventually(
+            lambda: sidebar.evaluate("e => e.getBoundingClientRect().right < 5"), 30, "closing"
+        )
+
+
+@pytest.mark.parametrize("role", ["student", "teacher"])
+@pytest.mark.parametrize("size", SIZES)
+def test_every_page_is_offline_and_accessible(browser, school, artifacts, size, role):
+    url, stories, _ = school
+    context = browser.new_context(viewport=SIZES[size])
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    outside = outside_requests(page, url)
+    page.goto(url)
+    idle(page)
+    if role == "teacher":
+        unlock(page)
+    report = {}
+    for name, path in PAGES.items():
+        page.goto(url + path.format(**stories))
+        idle(page)
+        if name == "story":
+            replay_frame(page).wait_for_function("document.getElementById('audio').readyState >= 1")
+        page.wait_for_timeout(500)
+        page.screenshot(path=artifacts / f"a11y-{name}-{role}-{size}.png")
+        report[name] = axe_violations(page)
+    (artifacts / f"a11y-{role}-{size}.json").write_text(json.dumps(report, indent=2))
+    context.close()
+    assert outside == []
+    assert {name: found for name, found in report.items() if found} == {}
+
+
+def open_page(browser, url: str, size: str = "laptop", **context) -> Page:
+    page = browser.new_context(viewport=SIZES[size], **context).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    idle(page)
+    return page
+
+
+def no_error_shown(page: Page) -> None:
+    """No traceback, exception type or server path anywhere on the page."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    text = page.get_by_test_id("stMain").inner_text()
+    for leak in ("Traceback", "OSError", "StorageError", "truncated", "/tmp/", "/nonexistent"):
+        assert leak not in text, leak
+
+
+# --- 2. damaged or missing media ---------------------------------------------------------------
+def test_a_damaged_picture_and_a_broken_narration_leave_the_story_playable(
+    browser, school, artifacts
+):
+    url, stories, _ = school
+    page = open_page(browser, f"{url}/story?story={stories['damaged']}")
+    replay = replay_frame(page)
+    replay.wait_for_function("document.getElementById('picture').complete")
+    no_error_shown(page)
+    assert replay.evaluate("document.getElementById('audio').hidden")  # no sound, no error
+    page.keyboard.press("ArrowRight")
+    replay.wait_for_function(f"document.getElementById('replay').dataset.index === '{DAMAGED}'")
+    shown = replay.evaluate(
+        "[document.getElementById('picture').hidden, document.getElementById('card-text')"
+        ".textContent]"
+    )
+    assert shown == [True, SENTENCES[DAMAGED]]
+    page.keyboard.press("ArrowRight")  # the rest of the story plays on (3: the word list's card)
+    page.keyboard.press("ArrowRight")
+    replay.wait_for_function(
+        f"document.getElementById('replay').dataset.index === '{DAMAGED + 2}'"
+        " && !document.getElementById('picture').hidden"
+    )
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text(SENTENCES[DAMAGED], exact=True)).to_be_visible()  # its card
+    expect(main.get_by_text("damaged")).to_have_count(0)  # students see no machinery
+    page.screenshot(path=artifacts / "a11y-damaged-student.png")
+
+    page.goto(f"{url}/library")
+    idle(page)
+    no_error_shown(page)
+    page.context.close()
+
+
+def test_the_teacher_sees_which_file_is_damaged_and_draws_it_again(browser, school, artifacts):
+    url, stories, data_dir = school
+    page = open_page(browser, f"{url}/story?story={stories['damaged']}")
+    unlock(page)
+    notice = page.get_by_test_id("stMain").locator(".st-key-damaged_files")
+    expect(notice).to_contain_text("picture 2")
+    expect(notice).to_contain_text("the narration")
+    no_error_shown(page)
+    notice.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "a11y-damaged-teacher.png")
+    notice.get_by_role("button", name="Draw 1 damaged picture again").click()
+    with Library(Settings(data_dir=data_dir)) as library:
+
+        def redrawn() -> bool:
+            frame = library.get_story(stories["damaged"]).frames[DAMAGED]
+            return frame.status == "done" and picture_readable(library.path(frame.image_path))
+
+        eventually(redrawn, 120, "the damaged picture to be drawn again")
+    page.reload()
+    idle(page)
+    notice = page.get_by_test_id("stMain").locator(".st-key-damaged_files")
+    expect(notice).not_to_contain_text("picture 2")
+    expect(notice).to_contain_text("the narration")  # a recording cannot be drawn again
+    page.context.close()
+
+
+# --- 4. links last -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("old", "new", "heading"),
+    [
+        ("/Story?story={drawn}", "/story?story={drawn}", "The fox and the balloon"),
+        ("/Library", "/library", "Library"),
+        ("/Create_a_story", "/create", "Create a story"),
+        ("/Home", "/", "Speech to Storyboard"),
+    ],
+)
+def test_addresses_the_app_used_before_open_the_same_place(browser, school, old, new, heading):
+    url, stories, _ = school
+    page = open_page(browser, url + old.format(**stories))
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    eventually(lambda: page.url == url + new.format(**stories), 30, f"the address {new}")
+    page.context.close()
