@@ -69,7 +69,7 @@ def setup(spec: navigation.PageSpec) -> Settings:
     except SettingsError as error:  # a typo in the deployment: say which setting, nothing else
         st.error(str(error), icon=":material/settings:")
         st.stop()
-    sidebar(settings)
+    sidebar(settings, spec)
     roles.write_cookie()
     show_toasts()
     return settings
@@ -97,11 +97,12 @@ def show_toasts() -> None:
         st.toast(message, icon=":material/check_circle:")
 
 
-def sidebar(settings: Settings) -> None:
+def sidebar(settings: Settings, spec: navigation.PageSpec) -> None:
     with st.sidebar:
         navigation.menu(roles.is_teacher(settings))
         st.divider()
-        role_box(settings)
+        # One passcode box on screen: Home and the teacher pages have theirs on the page.
+        role_box(settings, passcode=not (spec.teacher_only or spec.path == HOME))
         st.html(_CLOSE_SIDEBAR_ON_PHONES, unsafe_allow_javascript=True)
 
 
@@ -122,7 +123,7 @@ if (!window.__s2iSidebarCloser) {
 </script>"""
 
 
-def role_box(settings: Settings) -> None:
+def role_box(settings: Settings, passcode: bool = True) -> None:
     if roles.single_user(settings):
         st.caption("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
     elif roles.is_teacher(settings):
@@ -130,7 +131,10 @@ def role_box(settings: Settings) -> None:
         st.button("Lock (back to student view)", on_click=roles.lock, key="lock_teacher")
     else:
         st.caption("Student view: browse and replay stories.")
-        unlock_form(settings, key="sidebar_unlock")
+        if passcode:
+            unlock_form(settings, key="sidebar_unlock")
+        else:
+            st.caption("Teacher? The passcode box is on this page.")
 
 
 def unlock_form(settings: Settings, key: str) -> None:

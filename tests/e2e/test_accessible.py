@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,12 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from s2i_core.audio import wav_bytes
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import Library, picture_readable
+from tests.e2e.conftest import CHROMIUM
 from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
 from tests.e2e.test_classroom import SENTENCES, seed_story
 from tests.nvidia_stub import NvidiaStub
@@ -277,4 +281,78 @@ def test_addresses_the_app_used_before_open_the_same_place(browser, school, old,
     expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     expect(page.get_by_text("Page not found")).to_have_count(0)
     eventually(lambda: page.url == url + new.format(**stories), 30, f"the address {new}")
+    page.context.close()
+
+
+# --- 7. recording feedback ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def silent_microphone(browser, tmp_path_factory) -> Iterator[Browser]:
+    """A second Chromium whose fake microphone hears nothing."""
+    silence = tmp_path_factory.mktemp("silence") / "silence.wav"
+    silence.write_bytes(wav_bytes(np.zeros(16000 * 30, dtype=np.float32)))
+    quiet = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={silence}",
+        ],
+    )
+    yield quiet
+    quiet.close()
+
+
+def create_page(browser: Browser, url: str, size: str) -> Page:
+    page = open_page(browser, f"{url}/create", size, permissions=["microphone"])
+    main = page.get_by_test_id("stMain")
+    main.get_by_label("Teacher passcode").fill(PASSCODE)  # the page's own box, the only one
+    main.get_by_role("button", name="Unlock teacher mode").click()
+    expect(page.get_by_label("Title", exact=True)).to_be_visible()
+    idle(page)
+    return page
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_recording_shows_its_time_and_level_and_clears_old_errors(browser, school, artifacts, size):
+    url, _, _ = school
+    page = create_page(browser, url, size)
+    page.get_by_role("button", name="Transcribe the narration").click()
+    stale = page.get_by_text("Give the story a title.")
+    expect(stale).to_be_visible()
+    page.get_by_role("button", name="Start recording").click()
+    expect(stale).to_have_count(0)  # gone the moment recording starts
+    expect(page.locator(".rec-time")).to_have_text(re.compile(r"0:0[3-9]"))  # it runs
+    eventually(
+        lambda: int(page.locator(".rec-meter").get_attribute("aria-valuenow")) > 5,
+        30,
+        "the level meter to move with the speech",
+    )
+    assert page.locator(".rec-level").evaluate("e => e.getBoundingClientRect().width") > 5
+    expect(page.locator(".rec-warning")).to_be_hidden()
+    page.get_by_role("button", name="Stop recording").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / f"a11y-recording-{size}.png")
+    page.get_by_role("button", name="Stop recording").click()
+    expect(page.get_by_text(re.compile(r"recording\.webm · \d+ KB"))).to_be_visible()
+    expect(page.get_by_test_id("stAudio")).to_be_visible()
+    page.context.close()
+
+
+def test_a_silent_microphone_is_pointed_out_after_five_seconds(
+    silent_microphone, school, artifacts
+):
+    url, _, _ = school
+    page = create_page(silent_microphone, url, "laptop")
+    page.get_by_role("button", name="Start recording").click()
+    warning = page.locator(".rec-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("No sound for 5 seconds")
+    seconds = page.locator(".rec-time").text_content()
+    assert int(seconds.split(":")[1]) >= 5, seconds  # not before five seconds of silence
+    assert page.locator(".rec-meter").get_attribute("aria-valuenow") == "0"
+    warning.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "a11y-recording-silent.png")
+    page.get_by_role("button", name="Stop recording").click()
+    expect(warning).to_be_hidden()
     page.context.close()
