@@ -39,6 +39,8 @@ except StoryNotFoundError:
     not_found("That story was not found; it may have been deleted. Choose one in the library.")
 
 teacher = roles.is_teacher(settings)
+if not teacher and (story.sentences_missing or not story.frames):  # a draft still being heard
+    not_found("That story is not ready yet. Choose another one in the library.")
 st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")
 st.title(widgets.plain(story.title))
 done = sum(f.status == "done" for f in story.frames)
@@ -54,7 +56,7 @@ st.caption(widgets.plain(" · ".join(d for d in details if d)))
 st.iframe(replay_page(str(library.data_dir), story.id, version_of(story), story), height="content")
 
 slug = re.sub(r"[^\w]+", "-", story.title, flags=re.ASCII).strip("-").lower() or "story"
-exports.export_buttons(settings, library, story, slug)
+exports.export_buttons(settings, library, story, slug, teacher)
 
 if teacher:
     if story.frames and all(f.status == "pending" for f in story.frames):
@@ -90,9 +92,8 @@ if teacher:
                 storyboard.request_finish(settings, story)
 
         missing = storyboard.missing_frames(story)
-        if st.button(
-            f"Generate missing pictures ({len(missing)})", disabled=not missing, key="regen_missing"
-        ):
+        label = f"Draw the missing pictures ({len(missing)})"
+        if missing and st.button(label, key="regen_missing"):
             storyboard.request_generation(settings, story)
 
         if st.session_state.get("confirm_delete") != story.id:

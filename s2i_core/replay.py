@@ -248,7 +248,7 @@ _PAGE = """<!doctype html>
     stage.style.height = box.height + "px";
     const rest = Math.floor(space.height - box.height - GAP - controls);
     sentence.style.minHeight = "0";
-    let low = SMALLEST, high = LARGEST;
+    let low = SMALLEST, high = Math.max(SMALLEST + 1, Math.min(LARGEST, space.width / 7));
     while (high - low > 1) {  // the caption's height grows with its size: halve the interval
       const size = Math.floor((low + high) / 2);
       root.style.setProperty("--caption", size + "px");

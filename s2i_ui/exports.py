@@ -18,7 +18,7 @@ from s2i_core.exports.stored import ExportOptions, find, require_content, stored
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
 
-from . import roles, widgets
+from . import widgets
 from .storyboard import REFRESH_SECONDS
 
 
@@ -54,15 +54,31 @@ VIDEO = Kind(
 )
 
 
-def export_buttons(settings: Settings, library: Library, story: StoryRecord, slug: str) -> None:
-    for column, kind in zip(st.columns(2), (PDF, VIDEO), strict=True):
+def export_buttons(
+    settings: Settings, library: Library, story: StoryRecord, slug: str, teacher: bool
+) -> None:
+    """Students get the downloads that are made, and nothing of how they are made; the teacher
+    also sees their progress and can ask for them."""
+    columns = st.columns(2)
+    for column, kind in zip(columns, (PDF, VIDEO), strict=True):
         with column:
-            offer(settings, library, story, kind, slug)
+            if teacher:
+                offer(settings, library, story, kind, slug)
+            else:
+                download_only(library, story, kind, slug)
 
 
-def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:
-    """The download when this version's export is made, its progress while it is being made,
-    or the button that asks for it (saying why it failed or that the story changed since)."""
+def download_only(library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:
+    """The download when it is made; else, while it is being made, a word that it is coming."""
+    if find(library, story, kind.options) is not None:
+        download(library, story, kind, slug)
+        return
+    job = jobs.latest_export(library, story.id, kind.options)
+    if job is not None and job.active:
+        st.caption(f":material/hourglass_top: The {kind.noun} will be ready to download soon.")
+
+
+def download(library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:
     path = find(library, story, kind.options)
     if path is not None:
         st.download_button(
@@ -78,6 +94,13 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, 
             # download failed with nothing to show for it (Streamlit: "Deferred file not found").
             on_click="ignore",
         )
+
+
+def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:
+    """The download when this version's export is made, its progress while it is being made,
+    or the button that asks for it (saying why it failed or that the story changed since)."""
+    if find(library, story, kind.options) is not None:
+        download(library, story, kind, slug)
         return
     job = jobs.latest_export(library, story.id, kind.options)
     if job is not None and job.active:
@@ -85,8 +108,7 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, 
         return
     label = kind.make
     if job is not None and job.state == "failed":
-        failed = job.error if roles.is_teacher(settings) else f"The {kind.noun} could not be made."
-        st.error(failed, icon=":material/error:")  # students see no machinery
+        st.error(job.error, icon=":material/error:")
     elif job is not None and job.state == "done" and job.detail != _stored(library, story, kind):
         st.caption(f"The story changed after its {kind.noun} was made.")
         label = f"Make a fresh {kind.noun}"

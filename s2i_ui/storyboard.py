@@ -137,7 +137,7 @@ def show_problems(state: jobs.StoryProgress) -> None:
     frames = state.story.frames
     problems = Counter(f.error for f in frames if f.status in ("failed", "filtered") and f.error)
     for message, count in problems.items():
-        st.warning(f"{count} frame{'s' if count > 1 else ''}: {message}", icon=":material/warning:")
+        st.warning(f"{_count(count, 'picture')}: {message}", icon=":material/warning:")
 
 
 def damaged_notice(story: StoryRecord, library: Library, settings: Settings) -> None:
@@ -190,7 +190,7 @@ def frame_controls(
     # Its open state lives in the session, so it stays open across the rerun an action causes
     # (and a message in it stays in sight); its fields are only drawn while it is open.
     box = st.expander(
-        "Fix this frame", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
+        "Fix this picture", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
     )
     if not box.open:
         return
@@ -234,7 +234,15 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
             elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):
                 roles.require_teacher(settings, "choose pictures")
                 library.show_picture(frame.id, picture.id)
+                forget_fields(frame)  # the boxes show the chosen try's prompt, not the last one's
+                widgets.notify(f"Picture {frame.index + 1} shows try {picture.attempt} again.")
                 st.rerun()
+
+
+def forget_fields(frame: FrameRecord) -> None:
+    """Drop what the frame's fix fields hold, so they show the frame as saved on the next run."""
+    for name in ("text", "en", "scene", "prompt"):
+        st.session_state.pop(f"{name}_{frame.id}_{frame.attempts}", None)
 
 
 def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> str:
@@ -262,8 +270,25 @@ def fix_frame(
     fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
     if still_blocked(story, fixed):
         return
-    widgets.notify("The sentence is saved. Its picture is being drawn again.")
+    widgets.notify(f"{saved_what(frame, fixed)} Its picture is being drawn again.")
     request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
+
+
+def saved_what(before: FrameRecord, after: FrameRecord) -> str:
+    """The toast's first words: what the teacher's fix changed."""
+    changed = [
+        name
+        for name, old, new in (
+            ("sentence", before.text, after.text),
+            ("English line", before.text_en, after.text_en),
+            ("scene", widgets.scene_of(before), widgets.scene_of(after)),
+        )
+        if old != new
+    ]
+    if not changed:
+        return f"Nothing changed in picture {before.index + 1}."
+    what = " and ".join(changed) if len(changed) < 3 else "sentence, English line and scene"
+    return f"The {what} of picture {before.index + 1} {'is' if len(changed) == 1 else 'are'} saved."
 
 
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
@@ -277,7 +302,7 @@ def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = N
         hits = re.search(r"\(([^)]*)\)", reason)
         words = f" ({hits.group(1)})" if hits else ""
         st.error(
-            f"No picture was asked for: this frame still has a word from the classroom word list"
+            f"No picture was asked for: this picture still has a word from the classroom word list"
             f"{words}. Change the sentence above so it no longer has it, then press Save and "
             "redraw.",
             icon=":material/block:",
@@ -303,5 +328,6 @@ def regenerate_frame(
         library.update_frame_text(frame.id, prompt=prompt.strip())
     elif still_blocked(story, frame):
         return
-    widgets.notify("Drawing this picture again.")
+    saved = "Its new prompt is saved. " if prompt is not None else ""
+    widgets.notify(f"{saved}Drawing picture {frame.index + 1} again.")
     request_generation(settings, story, [frame.id], reseed=reseed)

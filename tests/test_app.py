@@ -248,7 +248,7 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     at = open_page(STORY, story=str(story_id))
     assert not at.exception
     assert [e for e in at.get("iframe")]  # the replay is there
-    assert not button(at, "Make the PDF").disabled  # students export too
+    assert "Make the PDF" not in labels(at)  # students download what is made, no more
     assert not at.expander  # no teacher tools, no "Redo this picture"
     assert not [b for b in labels(at) if b.startswith(("Delete", "Generate", "New picture"))]
 
@@ -257,10 +257,10 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     assert "Delete this story…" in labels(at)
 
 
-def test_anyone_makes_a_narrated_video_to_download(classroom, library):
+def test_the_teacher_makes_a_narrated_video_to_download(classroom, library):
     classroom.setenv("S2I_APP_WORKER", "none")  # a worker of its own below, once it is queued
     silent = seed_story(library, "No recording", FOX)
-    at = open_page(STORY, story=str(silent))
+    at = unlock(open_page(STORY, story=str(silent)), PASSCODE, form="sidebar_unlock")
     assert button(at, "Make a narrated video").disabled  # nothing to narrate it with
 
     story = library.create_story(
@@ -669,7 +669,7 @@ def test_generate_fills_the_storyboard_from_the_picture_service(library, picture
     assert [f.status for f in story.frames] == ["done"] * 3
     assert len(pictures.generation_requests()) == 3
     assert texts(at).count(STATUS_LABELS["done"]) == 3
-    assert "Generate missing pictures (0)" in labels(at)
+    assert not [b for b in labels(at) if b.startswith("Draw the missing pictures")]
 
 
 def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, pictures):
@@ -678,7 +678,7 @@ def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, 
     story = library.get_story(at.session_state["draft"].story_id)
     filtered, done = story.frames
     assert (filtered.status, done.status) == ("filtered", "done")
-    assert STATUS_LABELS["filtered"] in texts(at) and "Generate missing pictures (1)" in labels(at)
+    assert STATUS_LABELS["filtered"] in texts(at) and "Draw the missing pictures (1)" in labels(at)
 
     at = open_fix(at, filtered)
     at.text_area(key=f"prompt_{filtered.id}_{filtered.attempts}").input("A fox meets an owl.")
@@ -704,9 +704,9 @@ def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
 def test_teacher_generates_the_missing_pictures_of_a_saved_story(library, pictures):
     story_id = seed_story(library, "The fox", FOX, pictures=False)
     at = open_page(STORY, story=str(story_id))
-    at = settle(button(at, "Generate missing pictures (3)").click().run(), library)
+    at = settle(button(at, "Draw the missing pictures (3)").click().run(), library)
     assert {f.status for f in library.get_story(story_id).frames} == {"done"}
-    assert "Generate missing pictures (0)" in labels(at)
+    assert not [b for b in labels(at) if b.startswith("Draw the missing pictures")]
 
 
 def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
@@ -719,9 +719,9 @@ def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
     story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"failed"}
     [notice] = [w.value for w in at.warning]
-    assert notice.startswith("3 frames: ") and "key" in notice.lower()
+    assert notice.startswith("3 pictures: ") and "key" in notice.lower()
     assert "nvapi-wrong-key" not in texts(at)
-    assert "Generate missing pictures (3)" in labels(at)
+    assert "Draw the missing pictures (3)" in labels(at)
 
 
 def test_without_a_key_frames_get_a_no_picture_card(env, library):
@@ -750,7 +750,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
         library, "The fox", ["The fox saw blood on the snow.", FOX[1]], pictures=False
     )
     at = open_page(STORY, story=str(story_id))
-    at = settle(button(at, "Generate missing pictures (2)").click().run(), library)
+    at = settle(button(at, "Draw the missing pictures (2)").click().run(), library)
     blocked, drawn = library.get_story(story_id).frames
     assert (blocked.status, drawn.status) == ("filtered", "done")
     assert len(pictures.generation_requests()) == 1

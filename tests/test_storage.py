@@ -325,6 +325,20 @@ def test_an_earlier_picture_can_be_shown_again_and_deleting_the_story_removes_al
     with pytest.raises(StorageError, match="no picture"):
         library.show_picture(frame.id, 10_000)
 
+
+def test_an_earlier_picture_shown_again_brings_back_the_prompt_it_was_drawn_from(
+    library: Library,
+):
+    story = library.create_story("Choices")
+    (frame,) = library.set_frames(story.id, drafts("a kite"))
+    library.save_frame_result(frame.id, "done", image=picture("red"), seed=1)
+    library.update_frame_text(frame.id, prompt="A blue kite over the sea.")
+    library.save_frame_result(frame.id, "done", image=picture("blue"), seed=2)
+    first, second = library.frame_pictures(frame.id)
+    assert (first.prompt, second.prompt) == ("a kite", "A blue kite over the sea.")
+    assert library.show_picture(frame.id, first.id).prompt == "a kite"
+    assert library.show_picture(frame.id, second.id).prompt == "A blue kite over the sea."
+
     files = list((library.media_dir / str(story.id)).iterdir())
     assert len(files) == 2
     library.delete_story(story.id)

@@ -151,9 +151,11 @@ class Library(FrameMethods, ClaimMethods):
         language: str | None = None,
         limit: int = 24,
         offset: int = 0,
+        watchable: bool = False,
     ) -> list[StorySummary]:
         """Stories newest first. ``query`` words must all appear (any case) in the title, the
-        transcript or a frame's caption."""
+        transcript or a frame's caption. ``watchable``: only stories whose sentences are all
+        there (what a student can replay), not drafts still being heard."""
         of_story = Frame.story_id == Story.id
         frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
         done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
@@ -178,7 +180,7 @@ class Library(FrameMethods, ClaimMethods):
                 Story.worker,
                 Story.sentences_missing,
             )
-            .where(*_story_filters(query, class_name, language))
+            .where(*_story_filters(query, class_name, language, watchable))
             .order_by(Story.created_at.desc(), Story.id.desc())
             .limit(limit)
             .offset(offset)
@@ -201,9 +203,14 @@ class Library(FrameMethods, ClaimMethods):
         ]
 
     def count_stories(
-        self, query: str = "", class_name: str | None = None, language: str | None = None
+        self,
+        query: str = "",
+        class_name: str | None = None,
+        language: str | None = None,
+        watchable: bool = False,
     ) -> int:
-        statement = select(func.count(Story.id)).where(*_story_filters(query, class_name, language))
+        filters = _story_filters(query, class_name, language, watchable)
+        statement = select(func.count(Story.id)).where(*filters)
         with self._reading() as session:
             return session.scalar(statement) or 0
 
@@ -233,8 +240,12 @@ class Library(FrameMethods, ClaimMethods):
             return list(session.scalars(statement))
 
 
-def _story_filters(query: str, class_name: str | None, language: str | None) -> list[Any]:
+def _story_filters(
+    query: str, class_name: str | None, language: str | None, watchable: bool = False
+) -> list[Any]:
     filters: list[Any] = []
+    if watchable:
+        filters += [Story.sentences_missing.is_(False), exists().where(Frame.story_id == Story.id)]
     if class_name is not None:
         filters.append(Story.class_name == class_name)
     if language is not None:

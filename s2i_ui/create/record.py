@@ -97,9 +97,9 @@ def story_details(settings: Settings, library: Library) -> None:
         height=80,
         placeholder="for example: Rosie is a small red fox with a green scarf. "
         "The story happens in a snowy forest.",
-        help="Added to every picture's prompt so characters look the same from frame to frame.",
+        help="Added to every picture's prompt so characters look the same in every picture.",
     )
-    with st.expander("Advanced picture settings"):
+    with st.expander("Details: picture model and settings"):
         advanced_settings(settings)
 
 

@@ -27,7 +27,7 @@ from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import Library, picture_readable
 from tests.e2e.conftest import CHROMIUM
 from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
-from tests.e2e.test_classroom import SENTENCES, seed_story
+from tests.e2e.test_classroom import SENTENCES, seed_story, until_none
 from tests.nvidia_stub import NvidiaStub
 
 pytestmark = pytest.mark.e2e
@@ -356,3 +356,47 @@ def test_a_silent_microphone_is_pointed_out_after_five_seconds(
     page.get_by_role("button", name="Stop recording").click()
     expect(warning).to_be_hidden()
     page.context.close()
+
+
+# --- 8. full screen on a phone -----------------------------------------------------------------
+def test_full_screen_on_a_phone_fills_the_screen_with_picture_and_caption(
+    browser, school, artifacts
+):
+    url, stories, _ = school
+    page = open_page(
+        browser, f"{url}/story?story={stories['drawn']}", "phone", is_mobile=True, has_touch=True
+    )
+    replay = replay_frame(page)
+    replay.wait_for_function("document.getElementById('picture').complete")
+    before = caption_px(replay)
+    replay.locator("#full").click()
+    replay.wait_for_function("document.fullscreenElement === document.getElementById('replay')")
+
+    def badly_used() -> list[str]:
+        width, height = SIZES["phone"]["width"], SIZES["phone"]["height"]
+        stage = replay.locator("#stage").bounding_box()
+        parts = [replay.locator(p).bounding_box() for p in ("#stage", "#sentence", ".bar")]
+        found = []
+        if stage["width"] < width - 30:
+            found.append(f"the picture is {stage['width']} px wide on a {width} px screen")
+        top, bottom = parts[0]["y"], max(p["y"] + p["height"] for p in parts)
+        if top < 0 or bottom > height:
+            found.append(f"something is off screen ({top}..{bottom})")
+        if bottom - top < 0.9 * height:
+            found.append(f"only {bottom - top:.0f} of {height} px used")
+        if caption_px(replay) < max(28, before + 4):
+            found.append(f"a {caption_px(replay)} px caption (it was {before} px)")
+        return found
+
+    assert until_none(badly_used) == []
+    page.screenshot(path=artifacts / "a11y-full-screen-phone.png")
+    page.keyboard.press("ArrowRight")  # a longer or shorter sentence gets its own size
+    replay.wait_for_function("document.getElementById('replay').dataset.index === '1'")
+    assert until_none(badly_used) == []
+    page.context.close()
+
+
+def caption_px(replay) -> float:
+    return replay.evaluate(
+        "parseFloat(getComputedStyle(document.getElementById('sentence')).fontSize)"
+    )
