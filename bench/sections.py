@@ -17,6 +17,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from bench.students import students
 from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.exports import VideoOptions, export_pdf, export_video
 from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
@@ -554,9 +555,9 @@ def _start_worker(env: dict, queue_name: str, log: Path) -> subprocess.Popen:
 
 
 def _app_memory(scratch: Path) -> dict:
-    """RSS (MB) of `streamlit run Home.py` after one story was transcribed: by the app's own
-    worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech worker
-    (S2I_APP_WORKER=none: the app holds no model)."""
+    """RSS (MB) of the app (`streamlit run s2i_ui/server.py`) after one story was transcribed: by
+    the app's own worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech
+    worker (S2I_APP_WORKER=none: the app holds no model)."""
     results = {}
     for mode in ("all", "none"):
         data_dir = scratch / f"memory-{mode}"
@@ -593,8 +594,8 @@ def _start_app(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -641,3 +642,7 @@ def _rss_mb(pid: int) -> float:
 
 
 SECTIONS["queue"] = queue
+
+
+# --- a class at once (bench/students.py) -------------------------------------------------------
+SECTIONS["students"] = students

@@ -14,7 +14,7 @@ from s2i_core.exports.timeline import SHOWS_PICTURE
 from s2i_core.settings import Settings
 from s2i_core.storage import picture_readable
 
-from . import navigation, resources, roles
+from . import media_routes, navigation, resources, roles
 
 if TYPE_CHECKING:
     from s2i_core.storage import FrameRecord, Library
@@ -175,7 +175,9 @@ def frame_card(
     how the picture went and why it failed; students never see the machinery."""
     picture = stored_picture(frame, library, thumbnail)
     if picture is not None:
-        st.image(str(picture), width="stretch", alt=scene_of(frame))
+        rel = frame.thumb_path if thumbnail else frame.image_path
+        source = media_routes.picture_source(library, rel, full=not thumbnail)
+        st.image(source, width="stretch", alt=scene_of(frame))
     elif details and frame.status in SHOWS_PICTURE and frame.image_path:
         no_picture("The picture file is damaged: draw it again")
     elif details:

@@ -40,11 +40,11 @@ SERIOUS = ("critical", "serious")
 
 @contextmanager
 def streamlit_app(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """``streamlit run Home.py`` on a free 127.0.0.1 port over ``data_dir``; its address."""
+    """The app (``streamlit run s2i_ui/server.py``) on a free 127.0.0.1 port over ``data_dir``; its address."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
     environment |= {"S2I_DATA_DIR": str(data_dir), "S2I_LLM": "off", **env}
-    command = [sys.executable, "-m", "streamlit", "run", "Home.py"]
+    command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
     with open(log, "wb") as output:
