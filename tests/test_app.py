@@ -218,7 +218,7 @@ def test_picture_options_offer_only_what_each_model_accepts(env):
 def test_the_menu_lists_create_only_for_the_teacher(classroom):
     at = open_page()
     assert menu(at) == ["Home", "Library"]
-    at = unlock(at, PASSCODE, form="sidebar_unlock")
+    at = unlock(at, PASSCODE, form="home_unlock")
     assert menu(at) == ["Home", "Create a story", "Library", "Word list"]
 
 

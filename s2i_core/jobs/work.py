@@ -136,7 +136,37 @@ def run_job(runtime: Runtime, job_id: int, last_try: bool = True) -> str:
     follow = runtime.book.finish(job.id, "done", detail=detail)
     if follow is not None:
         _queue(runtime, follow)
+    elif job.kind == "draw":
+        export_when_complete(runtime, job.story_id)
     return "done"
+
+
+def export_when_complete(runtime: Runtime, story_id: int) -> list[JobRecord]:
+    """Once a story's last drawing ended (every sentence heard, no frame waiting or being drawn,
+    no work left on it), queue its PDF and, with a recording, its narrated video: students then
+    only download. An export made or being made for this version is not asked for again."""
+    from ..exports.stored import ExportOptions, find, require_content
+    from . import latest_export, submit
+
+    story = runtime.library.get_story(story_id)
+    busy = [j for j in runtime.book.of_story(story_id, active_only=True) if j.kind != "export"]
+    if (
+        story.sentences_missing
+        or busy
+        or any(f.status in ("pending", "drawing") for f in story.frames)
+    ):
+        return []
+    wanted = [ExportOptions("pdf")] + ([ExportOptions("video")] if story.narration_path else [])
+    queued = []
+    for options in wanted:
+        job = latest_export(runtime.library, story_id, options)
+        if find(runtime.library, story, options) is not None or (job and job.active):
+            continue
+        with contextlib.suppress(S2IError):  # nothing to show yet, or the queue is away
+            require_content(story, options)
+            queued.append(submit(runtime.settings, runtime.library, story_id, "export",
+                                 **options.as_job()))  # fmt: skip
+    return queued
 
 
 def _queue(runtime: Runtime, job: JobRecord) -> None:

@@ -40,7 +40,7 @@ SERIOUS = ("critical", "serious")
 
 @contextmanager
 def streamlit_app(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """The app (``streamlit run s2i_ui/server.py``) on a free 127.0.0.1 port over ``data_dir``; its address."""
+    """The app (``streamlit run s2i_ui/server.py``) on a free 127.0.0.1 port over ``data_dir``."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
     environment |= {"S2I_DATA_DIR": str(data_dir), "S2I_LLM": "off", **env}
