@@ -97,7 +97,9 @@ with stories, st.container(border=True):
 with st.expander("Details", icon=":material/info:"):
     if on_workers:
         st.markdown(f"Speech: Whisper `{settings.whisper_model}` on separate workers")
-        st.caption("`python -m s2i_core worker` transcribes; this app process holds no model.")
+        st.caption(
+            "`python -m s2i_core worker` transcribes: this app process holds no speech model."
+        )
     elif engine is None:
         name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
         st.markdown(f"Speech: {name} · Whisper `{settings.whisper_model}` · {device}")

@@ -75,7 +75,16 @@ def download_only(library: Library, story: StoryRecord, kind: Kind, slug: str) -
         return
     job = jobs.latest_export(library, story.id, kind.options)
     if job is not None and job.active:
-        st.caption(f":material/hourglass_top: The {kind.noun} will be ready to download soon.")
+        coming(library, story.id, kind)
+
+
+@st.fragment(run_every=2.0)
+def coming(library: Library, story_id: int, kind: Kind) -> None:
+    """A word that the download is coming; the page offers it once it is made."""
+    job = jobs.latest_export(library, story_id, kind.options)
+    if job is None or not job.active:
+        st.rerun()
+    st.caption(f":material/hourglass_top: The {kind.noun} will be ready to download soon.")
 
 
 def download(library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:

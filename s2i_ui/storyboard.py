@@ -23,7 +23,7 @@ from s2i_core.prompts import blocked_reason
 from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
-from s2i_core.story_scenes import keep_scenes, scene_after_fix
+from s2i_core.story_scenes import keep_scenes, scene_after_fix, shown_scene
 
 from . import resources, roles, scenes, widgets
 
@@ -270,21 +270,18 @@ def fix_frame(
     fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
     if still_blocked(story, fixed):
         return
-    widgets.notify(f"{saved_what(frame, fixed)} Its picture is being drawn again.")
+    widgets.notify(f"{saved_what(frame, text, text_en, scene)} Its picture is being drawn again.")
     request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
 
 
-def saved_what(before: FrameRecord, after: FrameRecord) -> str:
-    """The toast's first words: what the teacher's fix changed."""
-    changed = [
-        name
-        for name, old, new in (
-            ("sentence", before.text, after.text),
-            ("English line", before.text_en, after.text_en),
-            ("scene", widgets.scene_of(before), widgets.scene_of(after)),
-        )
-        if old != new
-    ]
+def saved_what(before: FrameRecord, text: str, text_en: str | None, scene: str) -> str:
+    """The toast's first words: what the teacher changed in the fix fields."""
+    typed = (
+        ("sentence", before.text, text),
+        ("English line", before.text_en, before.text_en if text_en is None else text_en),
+        ("scene", shown_scene(before), scene or shown_scene(before)),
+    )
+    changed = [name for name, old, new in typed if " ".join(old.split()) != " ".join(new.split())]
     if not changed:
         return f"Nothing changed in picture {before.index + 1}."
     what = " and ".join(changed) if len(changed) < 3 else "sentence, English line and scene"

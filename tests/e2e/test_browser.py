@@ -280,7 +280,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
         120,
         "every frame to get its picture",
     )
-    expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)  # the finished storyboard
     idle(page)  # the page's own run once the workers finished: the grid with its controls
     expect(page.get_by_text(re.compile(r"^\d+ · [\d:.–]+ · check_circle Done$"))).to_have_count(
         len(heard)
@@ -336,8 +336,8 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     assert all("/app/static/s2i/media/" in source for source in loaded[:2]) and loaded[2] > 0
     shot(page, artifacts, "09-replay-after-seek")
 
-    # --- student: the PDF, made by the app's worker ----------------------------------------------
-    page.get_by_role("button", name="Make the PDF").click()
+    # --- student: the PDF, made by the app's worker once the story was finished ------------------
+    expect(page.get_by_role("button", name="Make the PDF")).to_have_count(0)  # only downloads
     with page.expect_download(timeout=EXPORT_GUARD_MS) as download:
         page.get_by_role("button", name="Download PDF").click(timeout=EXPORT_GUARD_MS)
     pdf = Path(download.value.path()).read_bytes()
@@ -348,8 +348,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
         assert " ".join(frame.text.split()) in text, frame.text
     (artifacts / "storyboard.pdf").write_bytes(pdf)
 
-    # --- student: the narrated video ------------------------------------------------------------
-    page.get_by_role("button", name="Make a narrated video").click()
+    # --- student: the narrated video, made the same way -----------------------------------------
     with page.expect_download(timeout=EXPORT_GUARD_MS) as download:
         page.get_by_role("button", name="Download video (MP4)").click(timeout=EXPORT_GUARD_MS)
     video = Path(download.value.path())
@@ -416,7 +415,7 @@ def test_text_from_users_stays_text_in_every_page(browser, app, artifacts):
         page.get_by_label("Teacher passcode").fill(PASSCODE)
         page.get_by_role("button", name="Unlock teacher mode").click()
         expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
-        page.get_by_text("Fix this frame").first.click()
+        page.get_by_text("Fix this picture").first.click()
         prompt = page.get_by_label("Picture prompt").first
         expect(prompt).to_have_value(f"{HOSTILE_CHARACTERS}. {HOSTILE_CAPTIONS[0]}")
         idle(page)
