@@ -260,7 +260,8 @@ _PAGE = """<!doctype html>
     stage.style.height = box.height + "px";
     const rest = Math.floor(space.height - box.height - GAP - controls);
     sentence.style.minHeight = "0";
-    let low = SMALLEST, high = Math.max(SMALLEST + 1, Math.min(LARGEST, space.width / 7));
+    let low = SMALLEST;  // fits (or is the least we show); high: does not fit, or the most
+    let high = Math.max(SMALLEST, Math.floor(Math.min(LARGEST, space.width / 7))) + 1;
     while (high - low > 1) {  // the caption's height grows with its size: halve the interval
       const size = Math.floor((low + high) / 2);
       root.style.setProperty("--caption", size + "px");

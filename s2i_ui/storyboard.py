@@ -206,6 +206,11 @@ def frame_controls(
             fix_frame(library, settings, story, frame, text, text_en, scene)
         st.divider()
         prompt = st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
+        if frame.picture_id is not None and shown_scene(frame) not in frame.prompt:
+            st.caption(
+                "The picture shown was drawn from this prompt, before the scene above was "
+                "written: Save and redraw draws the scene above."
+            )
         new_seed, with_prompt = st.columns(2)
         if new_seed.button("New picture", key=f"reseed_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, reseed=True)

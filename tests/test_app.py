@@ -777,7 +777,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     assert "blood" not in fixed.transcript
     assert len(pictures.generation_requests()) == 2
     assert fixed.frames[1].attempts == drawn.attempts  # the other frame was left alone
-    assert "The sentence is saved. Its picture is being drawn again." in toasts
+    assert "The sentence of picture 1 is saved. Its picture is being drawn again." in toasts
 
 
 def test_a_translated_frame_gets_a_new_english_line_and_picture(library, pictures):
@@ -1022,7 +1022,10 @@ def test_a_frame_is_redrawn_from_the_scene_the_teacher_wrote(library, pictures):
     key = f"{frame.id}_{frame.attempts}"
     at = open_fix(at, frame)
     at.text_area(key=f"scene_{key}").input("A red balloon floats above a blue river")
-    at = settle(at.button(key=f"fix_{frame.id}").click().run(), library)
+    at = at.button(key=f"fix_{frame.id}").click().run()
+    toasts = [t.value for t in at.toast]  # says what was saved: the scene, not the sentence
+    assert toasts == ["The scene of picture 2 is saved. Its picture is being drawn again."]
+    at = settle(at, library)
     redrawn = library.get_story(frame.story_id).frames[1]
     assert (redrawn.status, redrawn.scene_source, redrawn.attempts) == ("done", "teacher", 2)
     assert (
@@ -1078,15 +1081,19 @@ def test_the_teacher_changes_the_setting_on_the_story_page_and_every_prompt_foll
 def test_the_teacher_switches_a_frame_back_to_an_earlier_picture(env, library):
     story_id = seed_story(library, "Two tries", FOX)
     frame = library.get_story(story_id).frames[0]
+    library.update_frame_text(frame.id, prompt="A fox in deep snow, the second try.")
     second = placeholder_card("the second try", 256, 256, label="Second try")
     library.save_frame_result(frame.id, "done", image=second, thumbnail=thumbnail(second))
     first, latest = library.frame_pictures(frame.id)
-    assert library.get_story(story_id).frames[0].image_path == latest.image_path
+    frame = library.get_story(story_id).frames[0]
+    assert frame.image_path == latest.image_path
 
     at = open_fix(open_page(STORY, story=str(story_id)), frame)
-    assert not at.exception
+    prompt_box = f"prompt_{frame.id}_{frame.attempts}"
+    assert at.text_area(key=prompt_box).value == "A fox in deep snow, the second try."
     at = at.button(key=f"use_{frame.id}_{first.id}").click().run()
     assert not at.exception
     shown = library.get_story(story_id).frames[0]
     assert (shown.image_path, shown.picture_id) == (first.image_path, first.id)
+    assert at.text_area(key=prompt_box).value == first.prompt == shown.prompt  # try 1's prompt
     assert len(library.frame_pictures(frame.id)) == 2  # nothing was thrown away
