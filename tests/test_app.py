@@ -444,6 +444,16 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
     assert "not loaded yet" not in texts(at) and "Running on " in texts(at)
 
 
+def test_the_uploader_states_the_one_upload_limit_and_refuses_past_it(env):
+    env.setenv("S2I_MAX_AUDIO_MB", "20")
+    at = open_page(CREATE)
+    at = at.radio(key="c_how").set_value("Upload a file").run()
+    [uploader] = at.get("file_uploader")
+    assert uploader.proto.max_upload_size_mb == 20  # the browser refuses a larger file, and says so
+    assert "Up to 20 MB" in uploader.proto.help
+    assert "MB" not in uploader.proto.label  # one limit on screen: the uploader's own
+
+
 def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:
     at.text_input(key="c_title").input("My story")
     at = at.radio(key="c_how").set_value("Upload a file").run()

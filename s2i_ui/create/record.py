@@ -168,7 +168,13 @@ def transcribe_step(settings: Settings, library: Library) -> None:
     problems = []
     if not title:
         problems.append("Give the story a title.")
-    if not narration:
+    if not narration and state.get("c_how") == UPLOAD:
+        problems.append(
+            "Choose the narration file first. A file over "
+            f"{upload_limit_mb(settings)} MB is refused: upload a compressed one (MP3, M4A, OGG) "
+            "or record a shorter story."
+        )
+    elif not narration:
         problems.append("Record, upload or choose the sample narration first.")
     elif len(narration.data) > settings.max_audio_bytes:
         problems.append(
