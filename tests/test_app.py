@@ -964,6 +964,7 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
     at = settle(at, library)  # a worker wrote the scenes while the teacher read
     assert "Scenes by the scene writer" in texts(at)
     assert "Picture: Rosa the fox, picture 1" in texts(at).replace("\\", "")
+    assert scene_writer.base_url not in texts(at) and "llama" not in texts(at)  # no model names
     assert library.get_story(story_id).bible["characters"][0]["name"] == "Rosa"
     assert pictures.generation_requests() == []  # nothing drawn yet
 
@@ -973,6 +974,15 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
     for n, prompt in enumerate(sorted(sent)):
         assert prompt.startswith(f"Rosa the fox, picture {n}: {FOX[n].rstrip('.')}")
         assert "a small red fox with a green scarf" in prompt and "a windy hill" in prompt
+
+
+def test_an_edited_sentence_drops_its_old_picture_line_at_once(library, pictures, scene_writer):
+    at = settle(start_draft(library, FOX), library)
+    assert "Picture: Rosa the fox, picture 1" in texts(at).replace("\\", "")
+    at.text_area(key="sent_0_1").input("The balloon flew over the sea.")
+    at = at.run()  # the run the edit causes, before any scene is written for it
+    assert "Picture: Rosa the fox, picture 1" not in texts(at).replace("\\", "")
+    assert "Picture: Rosa the fox, picture 0" in texts(at).replace("\\", "")
 
 
 def test_pictures_wait_for_the_writer_and_a_sentence_changed_meanwhile_gets_its_own_scene(
