@@ -42,7 +42,8 @@ except StoryNotFoundError:
     not_found("That story was not found; it may have been deleted. Choose one in the library.")
 
 teacher = roles.is_teacher(settings)
-if not teacher and (story.sentences_missing or not story.frames):  # a draft still being heard
+if not teacher and (story.sentences_missing or all(f.status == "pending" for f in story.frames)):
+    # a draft still being heard or checked: as the library, students see finished stories only
     not_found("That story is not ready yet. Choose another one in the library.")
 st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")
 st.title(widgets.plain(story.title))

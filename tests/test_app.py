@@ -257,6 +257,26 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     assert "Delete this story…" in labels(at)
 
 
+def test_students_see_no_drafts_in_the_library_or_by_address(classroom, library):
+    drawn = seed_story(library, "The fox, drawn", FOX)
+    draft = seed_story(library, "The fox, a draft", FOX, pictures=False)
+    empty = library.create_story("Nothing heard yet").id
+    at = open_page(LIBRARY)
+    page = texts(at)
+    assert "The fox, drawn" in page and "1 story" in page
+    assert "a draft" not in page and "Nothing heard yet" not in page
+    assert "frames" not in page and "In progress" not in page
+    for story_id in (draft, empty):
+        at = go(at, STORY, story=str(story_id))
+        assert "That story is not ready yet" in texts(at) and not at.get("iframe")
+    at = go(at, STORY, story=str(drawn))
+    assert at.get("iframe")  # the replay
+
+    at = unlock(at, PASSCODE, form="sidebar_unlock")
+    at = go(at, LIBRARY)
+    assert "3 stories" in texts(at) and "Draft: nothing heard yet" in texts(at)
+
+
 def test_the_teacher_makes_a_narrated_video_to_download(classroom, library):
     classroom.setenv("S2I_APP_WORKER", "none")  # a worker of its own below, once it is queued
     silent = seed_story(library, "No recording", FOX)

@@ -607,3 +607,19 @@ def test_recovery_leaves_alone_a_picture_another_app_process_is_writing(library:
     library.recover_interrupted(temp_older_than=240)
 
     assert not stale.exists() and fresh.read_bytes() == b"being written right now"
+
+
+def test_students_are_listed_only_stories_they_can_replay(library: Library):
+    heard_nothing = library.create_story("Nothing heard yet")
+    being_heard = library.create_story("Being heard", sentences_missing=True)
+    library.set_frames(being_heard.id, drafts("a fox"))
+    checking = library.create_story("Sentences being checked")
+    library.set_frames(checking.id, drafts("a fox", "a kite"))
+    drawn = library.create_story("Drawn")
+    first, _ = library.set_frames(drawn.id, drafts("a fox", "a kite"))
+    library.save_frame_result(first.id, "filtered", error="Stopped by the word list.")
+    assert library.count_stories() == 4
+    assert library.count_stories(watchable=True) == 1
+    assert [s.title for s in library.list_stories(watchable=True)] == ["Drawn"]
+    assert library.count_stories(query="fox", watchable=True) == 1
+    assert heard_nothing.id not in {s.id for s in library.list_stories(watchable=True)}

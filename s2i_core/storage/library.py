@@ -154,8 +154,8 @@ class Library(FrameMethods, ClaimMethods):
         watchable: bool = False,
     ) -> list[StorySummary]:
         """Stories newest first. ``query`` words must all appear (any case) in the title, the
-        transcript or a frame's caption. ``watchable``: only stories whose sentences are all
-        there (what a student can replay), not drafts still being heard."""
+        transcript or a frame's caption. ``watchable``: only stories a student can replay: every
+        sentence heard and its pictures asked for, not drafts still being heard or checked."""
         of_story = Frame.story_id == Story.id
         frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
         done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
@@ -244,8 +244,9 @@ def _story_filters(
     query: str, class_name: str | None, language: str | None, watchable: bool = False
 ) -> list[Any]:
     filters: list[Any] = []
-    if watchable:
-        filters += [Story.sentences_missing.is_(False), exists().where(Frame.story_id == Story.id)]
+    if watchable:  # every sentence heard, and its pictures asked for (not a draft being checked)
+        asked = exists().where(Frame.story_id == Story.id, Frame.status != "pending")
+        filters += [Story.sentences_missing.is_(False), asked]
     if class_name is not None:
         filters.append(Story.class_name == class_name)
     if language is not None:
