@@ -20,10 +20,12 @@ from PIL import Image
 from bench.students import students
 from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.exports import VideoOptions, export_pdf, export_video
-from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
+from s2i_core.jobs.inline import story_here
 from s2i_core.settings import Settings
 from s2i_core.speech import load_engine, transcribe
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.drafts import StoryOptions
+from s2i_core.story.narration import transcribe_narration
 from tests.llm_stub import LLMStub
 from tests.nvidia_stub import NvidiaStub
 from tests.wer import word_error_rate
@@ -197,7 +199,7 @@ def _seconds(fn: Callable[[], object]) -> float:
 
 
 def _first_sentence_seconds(clip: Path, settings: Settings, engine) -> float:
-    from s2i_core.sentences import stream_sentences
+    from s2i_core.story.sentences import stream_sentences
 
     audio = decode_audio(clip, settings)
     started = time.perf_counter()
@@ -209,8 +211,9 @@ def _first_sentence_seconds(clip: Path, settings: Settings, engine) -> float:
 def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict:
     """Seconds from "go" to: the first sentence ready for its picture, the first picture, the
     last picture."""
+    from s2i_core.jobs.drawing import generate_story
     from s2i_core.pictures.nvidia import NvidiaBackend
-    from s2i_core.pipeline import generate_story, save_draft
+    from s2i_core.story.drafts import save_draft
 
     library = Library(settings)
     client = NvidiaBackend(settings)
@@ -218,7 +221,7 @@ def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict
     started = time.perf_counter()
     sentence_times, picture_times = [], []
     if mode == "streamed":
-        for event in stream_story(library, settings, client, clip, options, engine):
+        for event in story_here(library, settings, client, clip, options, engine):
             if event.kind == "frame_added":
                 sentence_times.append(time.perf_counter() - started)
             elif event.kind == "frame_done":
@@ -290,9 +293,10 @@ def _writer_settings(stub: NvidiaStub, llm_stub, data_dir: Path, llm: str) -> Se
 
 
 def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: float) -> float:
+    from s2i_core.jobs.drawing import generate_story
     from s2i_core.pictures.nvidia import NvidiaBackend
-    from s2i_core.pipeline import generate_story, save_draft
-    from s2i_core.story_scenes import start_scenes, write_story_scenes
+    from s2i_core.story.drafts import save_draft
+    from s2i_core.story.scenes import start_scenes, write_story_scenes
 
     with (
         NvidiaStub(latency=LATENCY) as stub,
@@ -322,7 +326,7 @@ def _cli_first_picture(clip: Path, engine, data_dir: Path, llm: str) -> float:
         settings = _writer_settings(stub, llm_stub, data_dir, llm)
         library, client = Library(settings), NvidiaBackend(settings)
         started = time.perf_counter()
-        for event in stream_story(library, settings, client, clip, StoryOptions("Bench"), engine):
+        for event in story_here(library, settings, client, clip, StoryOptions("Bench"), engine):
             if event.kind == "frame_done" and event.frame.status == "done":
                 break
         seconds = time.perf_counter() - started

@@ -19,7 +19,6 @@ from s2i_core.settings import Settings
 log = logging.getLogger("s2i_ui")
 
 if TYPE_CHECKING:
-    from s2i_core.pictures import PictureBackend
     from s2i_core.speech import SpeechEngine
     from s2i_core.storage import Library
 
@@ -43,26 +42,6 @@ def _secrets() -> dict:
 
 def library(settings: Settings) -> Library:
     return _library(settings.db_url, str(settings.media_dir.resolve()), settings)
-
-
-def picture_backend(settings: Settings) -> PictureBackend | None:
-    """One picture backend per process (NVIDIA's client, or the local model loaded once), so its
-    rate limit, concurrency cap and GPU cover every session. None when no backend is set up
-    (frames then get a 'no picture yet' card)."""
-    from s2i_core.pictures import choose_backend
-    from s2i_core.pictures.base import backend_key
-
-    if choose_backend(settings).name == "none":
-        return None
-    return _picture_backend(backend_key(settings), settings)
-
-
-def speech_engine(settings: Settings) -> SpeechEngine:
-    """Load (first call, slow) or reuse the speech model, from the engine's one process-wide cache
-    (``s2i_core.speech.load_engine``): the CLI, the benchmark and every session share it."""
-    from s2i_core.speech import load_engine
-
-    return load_engine(settings)
 
 
 def loaded_engine(settings: Settings) -> SpeechEngine | None:
@@ -101,15 +80,6 @@ def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
     # not to be another replica's picture in the middle of being written
     library.recover_interrupted(temp_older_than=2 * _settings.image_timeout)
     return library
-
-
-@st.cache_resource(show_spinner=False)
-def _picture_backend(key: str, _settings: Settings):
-    from s2i_core.pictures import load_backend
-
-    rpm = _settings.image_rpm  # counted in the database: one rate for every replica on this key
-    shared = library(_settings).request_limiter(_settings.nvidia_api_key, rpm) if rpm else None
-    return load_backend(_settings, rate_limiter=shared)
 
 
 @st.cache_resource(show_spinner=False)

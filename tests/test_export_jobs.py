@@ -15,7 +15,8 @@ from pypdf import PdfReader
 
 from s2i_core.exports.stored import ExportOptions, find
 from s2i_core.jobs import JobBook, JobRecord, cancel_export, progress, queue_export
-from s2i_core.jobs.work import run_job, runtime_for
+from s2i_core.jobs.registry import run_job
+from s2i_core.jobs.runtime import runtime_for
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
@@ -203,7 +204,7 @@ def test_an_export_of_an_older_version_never_removes_the_newer_one(settings, lib
 
 def test_a_finished_story_gets_its_pdf_and_video_queued_once(settings, library, worker):
     """Students only download: a story's exports are asked for when its drawing ends."""
-    from s2i_core.jobs.work import export_when_complete
+    from s2i_core.jobs.registry import export_when_complete
 
     runtime = runtime_for(settings)
     waiting = told_story(library, pictures=False)
@@ -211,7 +212,7 @@ def test_a_finished_story_gets_its_pdf_and_video_queued_once(settings, library, 
 
     story_id = told_story(library)
     jobs = export_when_complete(runtime, story_id)
-    assert sorted(j.options["format"] for j in jobs) == ["pdf", "video"]
+    assert sorted(j.spec.format for j in jobs) == ["pdf", "video"]
     assert export_when_complete(runtime, story_id) == []  # being made: not asked for twice
     for job in jobs:
         assert finished(library, job).state == "done"

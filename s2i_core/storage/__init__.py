@@ -12,7 +12,7 @@ The parts, by job:
   media.py     media files on disk, written atomically
   library.py   ``Library``: opening, stories and the library's searches
   frames.py    ``Library``'s frame methods and crash recovery
-  claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
+  claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  teacher passcode guessing slowed down, per browser session and overall
   health.py    whether a stored picture or narration can still be read
@@ -20,7 +20,7 @@ The parts, by job:
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
-from .claims import DEFAULT_LEASE_S, Work
+from .claims import DEFAULT_LEASE_S, StoryHold
 from .health import DamagedFile, damaged_files, narration_readable, picture_readable
 from .jobs import Job
 from .library import Library
@@ -59,12 +59,12 @@ __all__ = [
     "SharedRateLimiter",
     "StorageError",
     "Story",
+    "StoryHold",
     "StoryNotFoundError",
     "StoryRecord",
     "StorySummary",
     "Verdict",
     "WordTime",
-    "Work",
     "damaged_files",
     "narration_readable",
     "parse_id",
