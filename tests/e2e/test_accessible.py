@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect
 from s2i_core.audio import wav_bytes
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import Library, picture_readable
+from s2i_core.story.scenes import set_frame_scene
 from tests.e2e.conftest import CHROMIUM
 from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
 from tests.e2e.test_classroom import SENTENCES, seed_story, until_none
@@ -80,6 +81,8 @@ def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, dict[str, int], P
             "empty": library.create_story("Nothing heard yet", class_name="Year 2 Robins").id,
         }
         damage(library, stories["damaged"])
+        first = library.get_story(stories["drawn"]).frames[0]
+        set_frame_scene(library, stories["drawn"], first.id, first.text_en, SCENE)
     with NvidiaStub(latency=0.2) as stub:
         env = {
             "S2I_TEACHER_PASSCODE": PASSCODE,
@@ -91,6 +94,7 @@ def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, dict[str, int], P
             yield url, stories, data_dir
 
 
+SCENE = "A small red fox holds a red balloon among snowy pine trees."  # picture 1's scene
 DAMAGED = 1  # the second picture of "damaged" is cut short; its narration is a broken link
 
 
@@ -203,6 +207,42 @@ def no_error_shown(page: Page) -> None:
     text = page.get_by_test_id("stMain").inner_text()
     for leak in ("Traceback", "OSError", "StorageError", "truncated", "/tmp/", "/nonexistent"):
         assert leak not in text, leak
+
+
+# --- 3. the replay by keyboard and for screen readers ------------------------------------------
+def test_the_replay_works_from_the_keyboard_and_tells_screen_readers_what_it_shows(
+    browser, school, artifacts
+):
+    url, stories, _ = school
+    page = open_page(browser, f"{url}/story?story={stories['drawn']}")
+    replay = replay_frame(page)
+    replay.wait_for_function("document.getElementById('picture').complete")
+    sentence = replay.locator("#sentence")
+    assert sentence.get_attribute("aria-live") == "polite"  # read out as each sentence comes
+    expect(sentence).to_have_text(SENTENCES[0])
+    assert replay.locator("#picture").get_attribute("alt") == SCENE  # what the picture shows
+    assert replay.evaluate("document.title") == "Read-along: The fox and the balloon"
+
+    def focused() -> str:
+        return replay.evaluate("document.activeElement ? document.activeElement.id : ''")
+
+    for _ in range(60):  # Tab through the page, as a keyboard user does, to the replay's Next
+        page.keyboard.press("Tab")
+        if focused() == "next":
+            break
+    assert focused() == "next"
+    outline = replay.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focus can be seen
+    page.keyboard.press("Enter")
+    expect(sentence).to_have_text(SENTENCES[1])
+    assert replay.locator("#picture").get_attribute("alt") == SENTENCES[1]  # no scene: its line
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    assert focused() == "prev"
+    page.keyboard.press("Enter")
+    expect(sentence).to_have_text(SENTENCES[0])
+    page.screenshot(path=artifacts / "a11y-replay-keyboard.png")
+    page.context.close()
 
 
 # --- 2. damaged or missing media ---------------------------------------------------------------
