@@ -623,3 +623,25 @@ def test_students_are_listed_only_stories_they_can_replay(library: Library):
     assert [s.title for s in library.list_stories(watchable=True)] == ["Drawn"]
     assert library.count_stories(query="fox", watchable=True) == 1
     assert heard_nothing.id not in {s.id for s in library.list_stories(watchable=True)}
+
+
+def test_damaged_files_names_a_cut_picture_and_a_broken_narration_link(library: Library):
+    from s2i_core.storage import damaged_files, picture_readable
+
+    story = library.create_story("Broken", narration=b"RIFF not really a wav", narration_ext="wav")
+    good, cut = library.set_frames(story.id, drafts("a fox", "a kite"))
+    library.save_frame_result(good.id, "done", image=picture("red"))
+    cut = library.save_frame_result(cut.id, "done", image=picture("blue"))
+    path = library.path(cut.image_path)
+    path.write_bytes(path.read_bytes()[:60])  # cut short, as by a full disk
+    assert not picture_readable(path)
+    story = library.get_story(story.id)
+    found = {(d.path, d.frame.id if d.frame else None) for d in damaged_files(story, library)}
+    assert found == {(cut.image_path, cut.id), (story.narration_path, None)}
+
+    narration = library.path(story.narration_path)
+    narration.unlink()
+    narration.symlink_to("/nowhere/narration.wav")  # a link out of the data folder
+    assert (story.narration_path, None) in {
+        (d.path, d.frame) for d in damaged_files(library.get_story(story.id), library)
+    }

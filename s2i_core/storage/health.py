@@ -9,6 +9,7 @@ decodes a picture once, and a file written again is checked again.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,18 +50,19 @@ def damaged_files(story: StoryRecord, library) -> list[DamagedFile]:
         for frame in story.frames
         if frame.status in SHOWS_PICTURE
         and frame.image_path
-        and not picture_readable(_resolved(library, frame.image_path))
+        and not _stored_ok(library, frame.image_path, picture_readable)
     ]
-    if story.narration_path and not narration_readable(_resolved(library, story.narration_path)):
+    if story.narration_path and not _stored_ok(library, story.narration_path, narration_readable):
         damaged.append(DamagedFile(story.narration_path, None))
     return damaged
 
 
-def _resolved(library, rel: str) -> Path:
+def _stored_ok(library, rel: str, readable: Callable[[Path], bool]) -> bool:
     try:
-        return library.path(rel)
+        path = library.path(rel)
     except StorageError:  # a link that leads out of the data folder: as good as missing
-        return Path("/nonexistent")
+        return False
+    return readable(path)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
