@@ -257,6 +257,20 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     assert "Delete this story…" in labels(at)
 
 
+def test_an_unforeseen_error_shows_a_plain_message_and_no_details(env, library, monkeypatch):
+    story_id = seed_story(library, "The fox", FOX)
+
+    def broken(*_args, **_kwargs):
+        raise OSError("image file is truncated: /srv/school/data/media/1/frame-1-1.png")
+
+    monkeypatch.setattr("s2i_core.replay.story_replay_html", broken)
+    at = open_page(STORY, story=str(story_id))
+    assert not at.exception  # no traceback, no exception type, no server path
+    page = texts(at)
+    assert "Something went wrong on this page" in page
+    assert "/srv/school" not in page and "OSError" not in page and "truncated" not in page
+
+
 def test_students_see_no_drafts_in_the_library_or_by_address(classroom, library):
     drawn = seed_story(library, "The fox, drawn", FOX)
     draft = seed_story(library, "The fox, a draft", FOX, pictures=False)
