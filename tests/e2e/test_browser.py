@@ -232,12 +232,13 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     idle(page)
     expect(page.get_by_text("Student view").first).to_be_visible()
     shot(page, artifacts, "01-home-student-view")
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Teacher passcode").fill("wrong guess")
-    sidebar.get_by_role("button", name="Unlock teacher mode").click()
+    page.get_by_text("Teacher? Unlock teacher mode").click()  # Home's one passcode box
+    box = page.get_by_test_id("stMain")
+    box.get_by_label("Teacher passcode").fill("wrong guess")
+    box.get_by_role("button", name="Unlock teacher mode").click()
     expect(page.get_by_text("That passcode is not right")).to_be_visible()
-    sidebar.get_by_label("Teacher passcode").fill(PASSCODE)
-    sidebar.get_by_role("button", name="Unlock teacher mode").click()
+    box.get_by_label("Teacher passcode").fill(PASSCODE)
+    box.get_by_role("button", name="Unlock teacher mode").click()
     expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
     shot(page, artifacts, "02-home-teacher")
 

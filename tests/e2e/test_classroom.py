@@ -336,10 +336,10 @@ def test_a_reloaded_draft_returns_to_its_sentences_and_they_leave_when_drawing_s
     browser, classroom, artifacts
 ):
     url, library, stories = classroom
-    page = open_page(browser, url, CLASSROOM_SCREENS["laptop-1366x768"])
+    page = open_page(
+        browser, f"{url}/story?story={stories['draft']}", CLASSROOM_SCREENS["laptop-1366x768"]
+    )
     unlock_in_sidebar(page)
-    page.goto(f"{url}/story?story={stories['draft']}")
-    idle(page)
     page.get_by_role("button", name="Check the sentences").click()
     expect(page.get_by_label("Sentence 1", exact=True)).to_have_value(SENTENCES[0])
     page.reload()
@@ -368,8 +368,9 @@ def test_a_reloaded_draft_returns_to_its_sentences_and_they_leave_when_drawing_s
 # --- 3. errors in plain sight ------------------------------------------------------------------
 def test_a_photo_given_as_narration_is_refused_in_plain_words(browser, classroom, artifacts):
     url, _, _ = classroom
-    page = open_page(browser, url, CLASSROOM_SCREENS["laptop-1366x768"])
-    unlock_in_sidebar(page)
+    page = open_page(browser, f"{url}/library", CLASSROOM_SCREENS["laptop-1366x768"])
+    unlock_in_sidebar(page)  # Home has its own passcode box: the sidebar has none there
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Home").click()
     page.get_by_role("button", name="Start a storytelling session").click()
     page.get_by_label("Title", exact=True).fill("My holiday")
     page.get_by_text("Upload a file").click()
