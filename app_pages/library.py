@@ -17,13 +17,13 @@ ALL_LANGUAGES = "All languages"
 
 def progress_note(story) -> None:
     """How far a story's pictures got, for the teacher, when no work runs on it now."""
-    if story.frame_count == 0:
-        st.caption(":material/edit_note: Draft: nothing heard yet")
-    elif story.status == "interrupted":
+    if story.status == "interrupted":
         st.caption(
             f":material/pause_circle: Interrupted: {story.done_count} "
             f"of {story.frame_count} pictures so far; open it to finish it"
         )
+    elif story.frame_count == 0:
+        st.caption(":material/edit_note: Draft: nothing heard yet")
     elif story.done_count == 0:
         st.caption(":material/edit_note: Draft: its sentences wait for their pictures")
     elif story.done_count < story.frame_count:

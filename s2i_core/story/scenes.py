@@ -121,11 +121,12 @@ def _save_missing(
         path = "mixed"
     _save_bible(library, story, bible, path or scenes.path, scenes.notice or notice)
     story = library.get_story(asked.id)
-    position = {asked.frames[i].id: i for i in wanted}  # by frame: two frames may say the same
-    for frame in story.frames:
-        i = position.get(frame.id)
-        unchanged = i is not None and frame.text == asked.frames[i].text
-        written = scenes.frame(i) if unchanged and not frame.scene_source else None
+    # Frames are matched in story order, not by their text (a sentence said twice is two
+    # frames) nor by id (an edit while the writer wrote saves the sentences as new frames).
+    asked_at = same_sentences([f.text for f in asked.frames], [f.text for f in story.frames])
+    for position, frame in enumerate(story.frames):
+        i = asked_at.get(position)
+        written = scenes.frame(i) if i in wanted and not frame.scene_source else None
         if written is None:  # written meanwhile, changed meanwhile, or not given to the writer
             continue
         typed = frame.text_en != asked.frames[i].text_en
