@@ -1,8 +1,6 @@
 """One story: read-along replay, PDF and narrated video for everyone; rename, delete, redraw for
 the teacher."""
 
-import re
-
 import streamlit as st
 
 from s2i_core import replay
@@ -61,8 +59,7 @@ links = media_routes.served()
 replay_html = replay_page(str(library.data_dir), story.id, version_of(story), links, story)
 st.iframe(replay_html, height="content")
 
-slug = re.sub(r"[^\w]+", "-", story.title, flags=re.ASCII).strip("-").lower() or "story"
-exports.export_buttons(settings, library, story, slug, teacher)
+exports.export_buttons(settings, library, story)
 
 if teacher:
     if story.frames and all(f.status == "pending" for f in story.frames):

@@ -361,10 +361,16 @@ def _queue(r: dict | None, out_dir: Path) -> str:
 def _export(r: dict | None) -> str:
     if not r:
         return ""
-    return (
+    text = (
         f"## PDF export\n\n{r['frames']} frames with 1024×1024 PNG pictures: {r['seconds']:.2f} s, "
         f"{r['mb']:.1f} MB (median of 3). Target ≤ 2 s: {_ok(r['seconds'], 2)}."
     )
+    if "seconds_zh" in r:  # the same story in Chinese: Noto Sans CJK read and subset
+        text += (
+            f" In Chinese: {r['seconds_zh']:.2f} s ({r['seconds_zh'] / r['seconds']:.2f}× the "
+            f"English), {r['mb_zh']:.1f} MB."
+        )
+    return text
 
 
 def _video(r: dict | None, out_dir: Path) -> str:

@@ -11,6 +11,7 @@ The parts, by job:
   tables.py    the tables, the database engine and the schema upgrade (Alembic, ../migrations)
   media.py     media files on disk, written atomically
   library.py   ``Library``: opening, stories and the library's searches
+  search.py    the folded text those searches compare, kept in step on every write
   frames.py    ``Library``'s frame methods and crash recovery
   claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
@@ -20,6 +21,7 @@ The parts, by job:
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
+from . import search  # noqa: F401 (registers the events that keep search_text in step)
 from .claims import DEFAULT_LEASE_S, StoryHold
 from .health import DamagedFile, damaged_files, narration_readable, picture_readable
 from .jobs import Job

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from .records import (
     story_record,
     utc,
 )
+from .search import like_pattern, query_words
 from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
 
 
@@ -153,8 +153,9 @@ class Library(FrameMethods, ClaimMethods):
         offset: int = 0,
         watchable: bool = False,
     ) -> list[StorySummary]:
-        """Stories newest first. ``query`` words must all appear (any case) in the title, the
-        transcript or a frame's caption. ``watchable``: only stories a student can replay: every
+        """Stories newest first. ``query`` words must all appear, in any case and with or
+        without accents (see search.py), in the title, the class, the transcript or a frame's
+        sentence or its English line. ``watchable``: only stories a student can replay: every
         sentence heard and its pictures asked for, not drafts still being heard or checked."""
         of_story = Frame.story_id == Story.id
         frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
@@ -251,17 +252,10 @@ def _story_filters(
         filters.append(Story.class_name == class_name)
     if language is not None:
         filters.append(Story.language == language)
-    for word in query.replace("\x00", "").split():
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+    for word in query_words(query):
+        pattern = like_pattern(word)
         in_frames = exists().where(
-            Frame.story_id == Story.id,
-            or_(Frame.text.ilike(pattern, escape="\\"), Frame.text_en.ilike(pattern, escape="\\")),
+            Frame.story_id == Story.id, Frame.search_text.like(pattern, escape="\\")
         )
-        filters.append(
-            or_(
-                Story.title.ilike(pattern, escape="\\"),
-                Story.transcript.ilike(pattern, escape="\\"),
-                in_frames,
-            )
-        )
+        filters.append(or_(Story.search_text.like(pattern, escape="\\"), in_frames))
     return filters

@@ -341,6 +341,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     expect(page.get_by_role("button", name="Make the PDF")).to_have_count(0)  # only downloads
     with page.expect_download(timeout=EXPORT_GUARD_MS) as download:
         page.get_by_role("button", name="Download PDF").click(timeout=EXPORT_GUARD_MS)
+    assert download.value.suggested_filename == f"{TITLE}.pdf"  # named from the title
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
@@ -355,7 +356,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     video = Path(download.value.path())
     with av.open(str(library.path(story.narration_path))) as narration, av.open(str(video)) as mp4:
         assert abs(mp4.duration - narration.duration) / 1e6 <= 0.1
-    assert download.value.suggested_filename.endswith(".mp4")
+    assert download.value.suggested_filename == f"{TITLE}.mp4"
     student.close()
     library.close()
 
