@@ -184,7 +184,10 @@ def test_every_page_is_offline_and_accessible(browser, school, artifacts, size, 
         page.goto(url + path.format(**stories))
         idle(page)
         if name.startswith("story"):
-            replay_frame(page).wait_for_function("document.getElementById('audio').readyState >= 1")
+            replay_frame(page).wait_for_function(  # the first picture shown (or its card)
+                "document.getElementById('replay').dataset.index === '0'"
+                " && document.getElementById('picture').complete"
+            )
         page.wait_for_timeout(500)
         page.screenshot(path=artifacts / f"a11y-{name}-{role}-{size}.png")
         report[name] = axe_violations(page)
