@@ -219,3 +219,15 @@ def test_a_finished_story_gets_its_pdf_and_video_queued_once(settings, library, 
     story = library.get_story(story_id)
     assert find(library, story, PDF) is not None and find(library, story, VIDEO) is not None
     assert export_when_complete(runtime, story_id) == []  # made for this version already
+
+
+def test_a_workers_drawing_that_finishes_a_story_queues_its_exports(settings, library):
+    from s2i_core.jobs import queue_pictures
+    from s2i_core.jobs.queues import open_queues
+
+    story_id = told_story(library)  # every picture there: the drawing finds nothing left
+    job = queue_pictures(settings, library, library.get_story(story_id))
+    # as a worker's queue runs it (s2i_core.jobs.queues): what follows goes on those queues
+    assert run_job(runtime_for(settings), job.id, queues=open_queues(settings)) == "done"
+    queued = [j for j in JobBook(library).of_story(story_id) if j.kind == "export"]
+    assert sorted(j.spec.format for j in queued) == ["pdf", "video"]

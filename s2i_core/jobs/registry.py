@@ -95,7 +95,7 @@ def run_job(
     if follow is not None and queues is not None:
         with contextlib.suppress(S2IError):  # put_on marked it failed with the reason
             put_on(queues, runtime.book, follow)
-    elif follow is None and isinstance(job.spec, Draw) and queues is None:  # on the workers
+    if follow is None and isinstance(job.spec, Draw) and not reraise:  # a worker's, not the CLI's
         export_when_complete(runtime, job.story_id)
     return "done"
 
