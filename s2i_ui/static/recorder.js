@@ -72,7 +72,7 @@ export default function (component) {
       const chunks = [];  // kept by the handler itself: the last one comes after Stop
       session = { stream, recorder, context, analyser, chunks, began: performance.now() };
       recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
-      recorder.start(1000);
+      recorder.start();  // one piece at Stop: only then does Chrome write the WebM's duration
       listen(session);
       show(true);
       setTriggerValue("started", Date.now());
