@@ -64,7 +64,7 @@ if not teacher:  # on a phone the sidebar is hidden: the passcode is right here 
         with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
             widgets.unlock_form(settings, key="home_unlock")
     library = resources.library(settings)
-    count = library.count_stories(viewer=viewer)
+    count = library.count_stories(viewer=viewer, watchable=True)
     where = f" of {viewer.class_name}" if viewer.class_name else ""
     st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library{where}")
     st.stop()
@@ -90,35 +90,48 @@ library = resources.library(settings)
 engine = resources.loaded_engine(settings)
 pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
+on_workers = engine is None and "speech" not in settings.app_worker_queues
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
-    if engine is None and "speech" not in settings.app_worker_queues:
-        st.markdown(f"Whisper `{settings.whisper_model}` on the workers")
-        st.caption(
-            "Separate workers transcribe (`python -m s2i_core worker`); this app process holds "
-            "no speech model."
-        )
+    if on_workers:
+        st.markdown("Ready on the school's workers")
     elif engine is None:
-        name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
-        st.markdown(f"{name} · Whisper `{settings.whisper_model}` · {device}")
-        st.caption(
-            "It is not loaded yet: it loads with the first transcription (that one takes longer), "
-            "then stays ready."
-        )
+        st.markdown("Ready")
+        st.caption("The first story of the day takes a little longer: the listener wakes up.")
     else:
-        st.markdown(f"{engine.name} · Whisper `{engine.model}`")
-        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
+        st.markdown("Ready")
 with pictures, st.container(border=True):
     st.markdown("**:material/palette: Pictures**")
     if pictures_backend.ready:
-        model = next(iter(catalogue(settings).values()))
-        st.markdown(f"{pictures_backend.label} · {model.label}")
-        st.caption(f":material/check_circle: {pictures_backend.detail}")
+        st.markdown("Ready")
+        st.caption(":material/check_circle: Each sentence gets its picture.")
     else:
-        st.markdown(pictures_backend.label)
+        st.markdown("Not set up")
         st.caption(f":material/cancel: {pictures_backend.detail}")
 with stories, st.container(border=True):
     st.markdown("**:material/local_library: Library**")
     count = library.count_stories(viewer=viewer)
     st.markdown(f"{count} {'story' if count == 1 else 'stories'} saved")
     st.caption("Open the library to search, replay and print them.")
+
+with st.expander("Details", icon=":material/info:"):
+    if on_workers:
+        st.markdown(f"Speech: Whisper `{settings.whisper_model}` on separate workers")
+        st.caption(
+            "`python -m s2i_core worker` transcribes: this app process holds no speech model."
+        )
+    elif engine is None:
+        name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
+        st.markdown(f"Speech: {name} · Whisper `{settings.whisper_model}` · {device}")
+        st.caption("The model is not loaded yet: it loads with the first transcription.")
+    else:
+        st.markdown(f"Speech: {engine.name} · Whisper `{engine.model}`")
+        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
+    if pictures_backend.ready:
+        model = next(iter(catalogue(settings).values()))
+        st.markdown(f"Pictures: {pictures_backend.label} · {model.label}")
+        st.caption(pictures_backend.detail)
+    else:
+        st.markdown(f"Pictures: {pictures_backend.label}")
+    if settings.llm != "off":
+        st.markdown(f"Scene writer: `{settings.llm_model}`")

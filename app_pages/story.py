@@ -59,6 +59,9 @@ if story is None or not can_see(viewer, story):  # another class's, or another t
 
 teacher = can_edit(viewer, story)
 manager = can_manage(viewer, story)
+if not teacher and (story.sentences_missing or all(f.status == "pending" for f in story.frames)):
+    # a draft still being heard or checked: as the library, students see finished stories only
+    not_found("That story is not ready yet. Choose another one in the library.")
 st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")
 st.title(widgets.plain(story.title))
 done = sum(f.status == "done" for f in story.frames)
@@ -111,9 +114,8 @@ if teacher:
                 storyboard.request_finish(settings, story)
 
         missing = storyboard.missing_frames(story)
-        if st.button(
-            f"Generate missing pictures ({len(missing)})", disabled=not missing, key="regen_missing"
-        ):
+        label = f"Draw the missing pictures ({len(missing)})"
+        if missing and st.button(label, key="regen_missing"):
             storyboard.request_generation(settings, story)
 
         if manager and roles.school_mode():

@@ -131,6 +131,12 @@ class StoryNotFoundError(StorageError):
     user_error = True
 
 
+class StoryBusyError(StorageError):
+    """Another process (a second command, a worker) is finishing the story right now."""
+
+    retryable = True
+
+
 class FrameNotFoundError(StorageError):
     user_error = True
 

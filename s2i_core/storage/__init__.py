@@ -20,6 +20,7 @@ The parts, by job:
   access.py    who sees and changes which story (``Viewer``), as Python and as SQL
   classes.py   class codes: a student's device opens one class's library
   quota.py     pictures per teacher per day
+  health.py    whether a stored picture or narration can still be read
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
@@ -28,6 +29,7 @@ from . import search  # noqa: F401 (registers the events that keep search_text i
 from .access import ADMIN, EVERYONE, STUDENT, TEACHER, Viewer, can_edit, can_manage, can_see
 from .claims import DEFAULT_LEASE_S, StoryHold
 from .classes import ClassBook
+from .health import DamagedFile, damaged_files, narration_readable, picture_readable
 from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
@@ -60,6 +62,7 @@ __all__ = [
     "TEACHER",
     "Base",
     "ClassBook",
+    "DamagedFile",
     "Frame",
     "FrameDraft",
     "FrameNotFoundError",
@@ -82,5 +85,8 @@ __all__ = [
     "can_edit",
     "can_manage",
     "can_see",
+    "damaged_files",
+    "narration_readable",
     "parse_id",
+    "picture_readable",
 ]

@@ -156,10 +156,13 @@ class Library(FrameMethods, ClaimMethods):
         limit: int = 24,
         offset: int = 0,
         viewer: Viewer | None = None,
+        watchable: bool = False,
     ) -> list[StorySummary]:
         """Stories newest first. ``query`` words must all appear, in any case and with or
         without accents (see search.py), in the title, the class, the transcript or a frame's
-        sentence or its English line. ``viewer``: only the stories they may see."""
+        sentence or its English line. ``viewer``: only the stories they may see.
+        ``watchable``: only stories a student can replay: every sentence heard and its pictures
+        asked for, not drafts still being heard or checked."""
         of_story = Frame.story_id == Story.id
         frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
         done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
@@ -186,7 +189,7 @@ class Library(FrameMethods, ClaimMethods):
                 Story.owner,
                 Story.shared,
             )
-            .where(*_story_filters(query, class_name, language), story_filter(viewer))
+            .where(*_story_filters(query, class_name, language, watchable), story_filter(viewer))
             .order_by(Story.created_at.desc(), Story.id.desc())
             .limit(limit)
             .offset(offset)
@@ -216,8 +219,9 @@ class Library(FrameMethods, ClaimMethods):
         class_name: str | None = None,
         language: str | None = None,
         viewer: Viewer | None = None,
+        watchable: bool = False,
     ) -> int:
-        filters = (*_story_filters(query, class_name, language), story_filter(viewer))
+        filters = (*_story_filters(query, class_name, language, watchable), story_filter(viewer))
         statement = select(func.count(Story.id)).where(*filters)
         with self._reading() as session:
             return session.scalar(statement) or 0
@@ -256,8 +260,13 @@ class Library(FrameMethods, ClaimMethods):
             return list(session.scalars(statement))
 
 
-def _story_filters(query: str, class_name: str | None, language: str | None) -> list[Any]:
+def _story_filters(
+    query: str, class_name: str | None, language: str | None, watchable: bool = False
+) -> list[Any]:
     filters: list[Any] = []
+    if watchable:  # every sentence heard, and its pictures asked for (not a draft being checked)
+        asked = exists().where(Frame.story_id == Story.id, Frame.status != "pending")
+        filters += [Story.sentences_missing.is_(False), asked]
     if class_name is not None:
         filters.append(Story.class_name == class_name)
     if language is not None:

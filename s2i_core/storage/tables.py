@@ -243,6 +243,8 @@ def show(frame: Frame, picture: FramePicture) -> None:
     frame.picture_id = picture.id
     frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
     frame.seed = picture.seed
+    if picture.prompt:  # the prompt it was drawn from: a redo of the shown try draws it again
+        frame.prompt = picture.prompt
     frame.status, frame.error = "done", ""
 
 
