@@ -126,6 +126,7 @@ def story_options(settings: Settings, library: Library) -> StoryOptions:
         blocklist=parse_blocklist(
             state.get("c_blocklist", ", ".join(classroom_word_list(library)))
         ),
+        owner=roles.owner(settings),  # the signed-in teacher's story, as a recorded one is
     )
 
 
@@ -176,7 +177,7 @@ def suggestions(story_id: int, settings: Settings, library: Library) -> None:
             )
             row = st.container(horizontal=True)
             if row.button("Use the new sentence and redraw", key=f"c_take_{frame.id}"):
-                roles.require_teacher(settings, "fix sentences")
+                roles.require_teacher(settings, "fix sentences", story_id)
                 storyboard.fix_frame(library, settings, story, frame, suggestion.text, None)
                 library.update_frame_text(frame.id, words=suggestion.words)
                 live_state.without(frame.id).write(library, story_id)
