@@ -88,9 +88,10 @@ def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
 def begin_live_story(page: Page, url: str, title: str) -> FrameLocator:
     page.goto(url)
     idle(page)
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Teacher passcode").fill(PASSCODE)
-    sidebar.get_by_role("button", name="Unlock teacher mode").click()
+    page.get_by_text("Teacher? Unlock teacher mode").click()  # Home's one passcode box
+    box = page.get_by_test_id("stMain")
+    box.get_by_label("Teacher passcode").fill(PASSCODE)
+    box.get_by_role("button", name="Unlock teacher mode").click()
     expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
     page.get_by_role("button", name="Start a storytelling session").click()
     page.get_by_label("Title", exact=True).fill(title)
