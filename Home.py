@@ -15,3 +15,5 @@ try:
     page.run()
 except S2IError as error:  # what the engine explains (a library replaced while it ran, a full disk)
     widgets.show_error(error)
+except Exception as error:  # st.stop, st.rerun and page switches are not Exceptions: they pass
+    widgets.page_failed(spec, error)

@@ -8,6 +8,7 @@ start with this list; each story keeps the one it was made with.
 
 import streamlit as st
 
+from s2i_core.exports import LANGUAGE_NAMES, language_name
 from s2i_core.wordlist import (
     SOURCE_NOTE,
     WORD_LIST_SETTING,
@@ -54,17 +55,29 @@ left, right = st.columns(2)
 if left.button("Save the word list", type="primary", icon=":material/save:", key="wl_save"):
     roles.require_teacher(settings, "change the word list")
     library.set_classroom_setting(WORD_LIST_SETTING, list(words))
-    st.success("Saved. New stories use this list.", icon=":material/check:")
+    widgets.notify(f"The word list is saved ({len(words)} words). New stories use it.")
+    st.rerun()
 if right.button("Only the school's list", key="wl_reset"):
     roles.require_teacher(settings, "change the word list")
     library.set_classroom_setting(WORD_LIST_SETTING, [])
+    for box in ("wl_words", "wl_allow"):  # the boxes show the saved (empty) list again
+        st.session_state.pop(box, None)
+    widgets.notify("The word list is back to the school's list alone.")
     st.rerun()
 
 st.subheader("Try a sentence")
 sample = st.text_input("Sentence", placeholder="The pirates sharpened their knives.", key="wl_try")
-language = st.text_input("Language code", "en", max_chars=8, key="wl_lang")
+codes = sorted(LANGUAGE_NAMES, key=language_name)
+language = st.selectbox(
+    "Language of the sentence",
+    codes,
+    index=codes.index("en"),
+    format_func=language_name,
+    key="wl_lang",
+    help="Words count in every form in this language too (knives for knife).",
+)
 if sample.strip():
-    hits = WordList(words, language.strip() or "en").find(sample, "sentence")
+    hits = WordList(words, language).find(sample, "sentence")
     if hits:
         found = ", ".join(
             f"{h.found} ({KINDS.get(h.entry.category, h.entry.category)})" for h in hits
@@ -75,7 +88,9 @@ if sample.strip():
 
 with st.expander("The school's list", icon=":material/menu_book:"):
     entries = school_entries()
-    code = st.selectbox("Language", school_languages(), key="wl_school_lang")
+    code = st.selectbox(
+        "Language", school_languages(), format_func=language_name, key="wl_school_lang"
+    )
     shown = [e for e in entries if e.language == code]
     for category in dict.fromkeys(e.category for e in shown):
         listed = [("=" if e.exact else "") + e.text for e in shown if e.category == category]

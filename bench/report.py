@@ -27,6 +27,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
         "video": _video(results.get("video"), out_dir),
         "queue": _queue(results.get("queue"), out_dir),
         "students": students.report(results.get("students"), out_dir),
+        "live": _live(results.get("live"), out_dir),
     }
     parts = [_machine(results["machine"])]
     parts += [_measured(text, name, results[name]) for name, text in sections.items() if text]
@@ -42,10 +43,10 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`, `students`); under each
-heading, the command that reproduces it and the load average while it ran (the machine is shared:
-above its core count, wall times include other people's work). The GPU section comes from the run
-on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
+(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`, `students`, `live`);
+under each heading, the command that reproduces it and the load average while it ran (the machine
+is shared: above its core count, wall times include other people's work). The GPU section comes
+from the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
 
@@ -59,6 +60,11 @@ def _measured(text: str, name: str, result: dict) -> str:
             f"Reproduce: `{m['command']}` · measured {m['date']} · load average (1, 5, 15 min) "
             f"{_loads(m['load_before'])} before, {_loads(m['load_after'])} after, on "
             f"{m['cores']} cores."
+        )
+    elif "load_average" in result or any("load" in row for row in result.get("clips", [])):
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average is given with the "
+            "figures below."
         )
     else:
         line = (
@@ -81,7 +87,8 @@ def _machine(m: dict) -> str:
     return (
         f"## Machine\n\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
         f"torch {m['torch']}, CTranslate2 {m['ctranslate2']}, faster-whisper "
-        f"{m['faster_whisper']}; measured {m['date']}."
+        f"{m['faster_whisper']}. Each section below says when it was measured (or that it was "
+        "measured before the page said so)."
     )
 
 
@@ -361,10 +368,16 @@ def _queue(r: dict | None, out_dir: Path) -> str:
 def _export(r: dict | None) -> str:
     if not r:
         return ""
-    return (
+    text = (
         f"## PDF export\n\n{r['frames']} frames with 1024×1024 PNG pictures: {r['seconds']:.2f} s, "
         f"{r['mb']:.1f} MB (median of 3). Target ≤ 2 s: {_ok(r['seconds'], 2)}."
     )
+    if "seconds_zh" in r:  # the same story in Chinese: Noto Sans CJK read and subset
+        text += (
+            f" In Chinese: {r['seconds_zh']:.2f} s ({r['seconds_zh'] / r['seconds']:.2f}× the "
+            f"English), {r['mb_zh']:.1f} MB."
+        )
+    return text
 
 
 def _video(r: dict | None, out_dir: Path) -> str:
@@ -456,3 +469,11 @@ def _bar_plot(path: Path, title: str, values: dict[str, float]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _live(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    from bench.live import report
+
+    return report(r, out_dir).replace("(live.png)", "(../bench/results/live.png)")

@@ -169,7 +169,7 @@ def test_a_stopped_frame_says_which_words_and_where():
     assert "“blood” in the scene" in reason
     assert "“k1ll3r” (listed: killer)" in reason and "“gun”" in reason
     assert reason.index("“gun”") > reason.index("the scene;")  # named under the prompt
-    assert "Fix this frame" in reason
+    assert "Fix this picture" in reason
 
 
 def test_an_english_sentence_and_its_identical_english_line_are_named_once():

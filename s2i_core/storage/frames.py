@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload, sessionmaker
 
 from ..errors import FrameNotFoundError, StorageError
 from .media import MediaFiles, image_suffix
+from .quota import count_picture
 from .records import (
     FRAME_STATUSES,
     FrameDraft,
@@ -126,6 +127,18 @@ class FrameMethods:
             frame.updated_at = now()
             return frame_record(frame)
 
+    def retime_frame(
+        self, frame_id: int, start: float, end: float, words: Iterable[WordTime]
+    ) -> FrameRecord:
+        """New times for a frame whose sentence is unchanged (heard again, more exactly)."""
+        if end < start:
+            raise ValueError("A frame cannot end before it starts.")
+        with self._writing.begin() as session:
+            frame = get_frame(session, frame_id)
+            frame.start, frame.end, frame.words = start, end, words_json(words)
+            frame.updated_at = now()
+            return frame_record(frame)
+
     def save_frame_result(
         self,
         frame_id: int,
@@ -182,6 +195,7 @@ class FrameMethods:
                     frame.pictures.append(picture)
                     session.flush()
                     show(frame, picture)
+                    count_picture(session, story_id)
                     unused = [path for path in shown if path not in kept]  # an old card
                 elif frame.picture_id is not None:  # the redo failed: the picture stays
                     frame.status = "done"

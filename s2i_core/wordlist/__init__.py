@@ -115,7 +115,7 @@ def frame_stop_reason(
     more = f" and {len(hits) - MAX_SHOWN} more" if len(hits) > MAX_SHOWN else ""
     return (
         f"Stopped by the classroom word list: {said}{more}. Change the words in “Fix this "
-        "frame” (or let them through on the Word list page), then draw the picture again."
+        "picture” (or let them through on the Word list page), then draw the picture again."
     )
 
 
