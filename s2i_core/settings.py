@@ -41,6 +41,8 @@ ENV_NAMES = {
     "app_worker": "S2I_APP_WORKER",
 }
 LLM_MODES = ("auto", "off")
+# S2I_IMAGE_BACKEND's words: the picture plug-ins' names (s2i_core.pictures.PLUGINS), "auto"
+# and "none"; tests/test_settings.py checks that the two lists agree
 IMAGE_BACKENDS = ("auto", "nvidia", "local", "none")
 
 

@@ -11,13 +11,15 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import JSON, bindparam, create_engine, text
 
 from s2i_core.jobs.drawing import generate_story
 from s2i_core.storage import Library, StoryHold, records
 from tests import test_storage
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
+from tests.test_migrations import alembic_config
 from tests.test_storage import drafts, picture
 
 settings = test_storage.settings  # the same fixtures: SQLite and PostgreSQL
@@ -143,13 +145,31 @@ def test_a_claim_of_a_process_gone_from_this_machine_is_taken_at_once(library: L
 
 
 def test_a_story_saved_with_a_seed_the_service_refuses_is_still_drawn(tmp_path):
-    """Before seeds were checked, `story --seed -5` saved -5 and every redraw failed for ever."""
-    with NvidiaStub() as stub, Library(stub_settings(stub, data_dir=tmp_path)) as library:
+    """Before seeds were checked, `story --seed -5` saved -5 and every redraw failed for ever;
+    opening such a library gives the story a seed the service takes (migration 0011)."""
+    with NvidiaStub() as stub:
+        settings = stub_settings(stub, data_dir=tmp_path)
+        with Library(settings) as library:
+            story = library.create_story("Old seed", transcript="x")
+            library.set_frames(story.id, drafts("a", "b"))
         params = {"model": "stabilityai/stable-diffusion-xl", "steps": 5, "seed": -5}
-        story = library.create_story("Old seed", transcript="x", image_params=params)
-        library.set_frames(story.id, drafts("a", "b"))
-        client = stub_client(stub)
-        frames = list(generate_story(library, client, story.id))
-        client.close()
+        saved_by_an_older_version(settings, story.id, params)
+        with Library(settings) as library:
+            client = stub_client(stub)
+            frames = list(generate_story(library, client, story.id))
+            client.close()
         assert [f.status for f in frames] == ["done", "done"]
         assert all(0 < f.seed <= 4_294_967_295 for f in frames)
+
+
+def saved_by_an_older_version(settings, story_id: int, image_params: dict) -> None:
+    """The library taken back to 0010, and the story's picture settings as it saved them."""
+    command.downgrade(alembic_config(settings), "0010")
+    engine = create_engine(settings.db_url)
+    with engine.begin() as connection:
+        statement = text("UPDATE stories SET image_params = :params WHERE id = :id")
+        connection.execute(
+            statement.bindparams(bindparam("params", type_=JSON)),
+            {"params": image_params, "id": story_id},
+        )
+    engine.dispose()

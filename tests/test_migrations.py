@@ -4,6 +4,7 @@ every story. Each test runs on SQLite in a temporary folder and on the test Post
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,12 +13,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, bindparam, create_engine, event, inspect, text
+from sqlalchemy import JSON, DateTime, Engine, bindparam, create_engine, event, inspect, text
 
 from s2i_core.settings import Settings
 from s2i_core.storage import MIGRATIONS_DIR, FrameDraft, Library
 
 MADE_AT = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+SDXL = "stabilityai/stable-diffusion-xl"
 OLD_FRAMES = [
     (0, 0.0, 2.5, "Der Fuchs fand einen Ballon.", "The fox found a balloon.", "done"),
     (1, 2.5, 5.0, "Der Ballon flog über den Fluss.", "The balloon flew over the river.", "failed"),
@@ -101,7 +103,10 @@ def test_opening_an_old_library_upgrades_it_and_keeps_its_stories(settings: Sett
             "de",
             "incomplete",
         )
-        assert story.image_params == {"steps": 5} and story.created_at == MADE_AT
+        assert story.created_at == MADE_AT
+        # the picture settings, a versioned record since 0011 (the model was a column of its own)
+        assert story.image_params == {"version": 1, "model": SDXL, "steps": 5}
+        assert story.word_list is None  # the classroom's default list
         assert story.language_probability is None  # not known: no "not sure" notice for it
         assert [(f.index, f.start, f.end, f.text, f.text_en, f.status) for f in story.frames] == [
             (index, start, end, text_, text_en, status)
@@ -189,3 +194,34 @@ def test_pictures_drawn_before_0008_become_each_frames_first_picture(settings: S
         assert (first.model, first.prompt) == ("stabilityai/stable-diffusion-xl", done.prompt)
         assert done.picture_id == first.id and done.image_path == first.image_path
         assert library.frame_pictures(failed.id) == [] and failed.picture_id is None
+
+
+def test_picture_settings_saved_before_0011_become_one_record_and_a_word_list(settings: Settings):
+    """Settings as older versions saved them (a word list mixed in, a size instead of a shape, a
+    seed the service refuses, the model only in its column) are brought up to date once, on
+    opening; reading them fixes nothing up any more."""
+    story_id = save_story_at_0001(settings)
+    command.upgrade(alembic_config(settings), "0010")
+    old = {"steps": 30, "width": 1024, "height": 1024, "seed": -5, "blocklist": ["wolf"]}
+    engine = create_engine(settings.db_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE stories SET image_params = :params").bindparams(
+                bindparam("params", old, type_=JSON)
+            )
+        )
+    engine.dispose()
+    with Library(settings) as library:
+        story = library.get_story(story_id)
+    record = dict(story.image_params)
+    seed = record.pop("seed")
+    assert record == {"version": 1, "model": SDXL, "steps": 30, "aspect_ratio": "1024:1024"}
+    assert 0 < seed <= 4_294_967_295 and story.word_list == ("wolf",)
+
+    command.downgrade(alembic_config(settings), "0010")  # and back, for an older app
+    engine = create_engine(settings.db_url)
+    with engine.connect() as connection:
+        params = connection.execute(text("SELECT image_params FROM stories")).scalar_one()
+    engine.dispose()
+    params = json.loads(params) if isinstance(params, str) else params
+    assert params["blocklist"] == ["wolf"] and "version" not in params

@@ -2,9 +2,9 @@
 
 import pytest
 
+from s2i_core.pictures import CLIP_TOKENS
 from s2i_core.story.bible import Character, StoryBible, notes_bible
 from s2i_core.story.prompts import (
-    CLIP_BUDGET,
     DEFAULT_BLOCKLIST,
     DEFAULT_STYLE,
     STYLES,
@@ -62,7 +62,7 @@ def long_notes(length: int) -> str:
 @pytest.mark.parametrize("length", [400, 2000])
 def test_long_notes_never_push_the_scene_or_the_style_out_of_clips_77_tokens(model, length):
     prompt = build_prompt(SCENE, "storybook", notes_bible(long_notes(length)), model)
-    assert clip_tokens(prompt) <= CLIP_BUDGET == 75  # 77 with the start and end markers
+    assert clip_tokens(prompt) <= CLIP_TOKENS == 75  # 77 with the start and end markers
     assert prompt.startswith(SCENE)
     assert "children's storybook illustration" in prompt
     assert "small red fox" in prompt  # the look still gets its share
@@ -82,7 +82,7 @@ def test_flux_gets_a_larger_budget_and_so_more_of_the_notes(length):
 def test_a_scene_longer_than_the_budget_is_cut_at_a_word_and_nothing_else_follows():
     scene = "Rosa " + "walks and walks through the deep white snow " * 20
     prompt = build_prompt(scene, "photo", BIBLE)
-    assert clip_tokens(prompt) <= CLIP_BUDGET
+    assert clip_tokens(prompt) <= CLIP_TOKENS
     assert prompt.startswith("Rosa walks and walks") and " ".join(prompt.split()) == prompt
 
 

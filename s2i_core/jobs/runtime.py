@@ -95,12 +95,9 @@ class Runtime:
         return self._engine()  # loaded once per process, on the first transcription
 
     def _load_backend(self) -> PictureBackend | None:
-        # NVIDIA's S2I_IMAGE_RPM is counted in the database, so it holds across every worker and
-        # app process on the key
-        settings = self.settings
-        rpm, key = settings.image_rpm, settings.nvidia_api_key
-        shared = self.library.request_limiter(key, rpm) if rpm > 0 and key else None
-        return load_backend(settings, rate_limiter=shared)
+        # a hosted service's request rate is counted in the database, so it holds across every
+        # worker and app process on the key
+        return load_backend(self.settings, shared_limits=self.library.request_limiter)
 
 
 _runtimes: dict[tuple[str, str], Runtime] = {}

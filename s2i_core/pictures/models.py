@@ -1,9 +1,6 @@
-"""What every picture backend shares: the models it offers, what to ask for, what comes back.
-
-A backend (NVIDIA's hosted models, a local GPU model) is anything with the ``PictureBackend``
-shape. Backends register a factory in ``BACKENDS``; ``choose_backend`` reads
-``S2I_IMAGE_BACKEND`` (auto | nvidia | local | none) and ``load_backend`` builds the chosen one once
-per process. Nothing outside a backend's own module knows how it talks to its model.
+"""What a picture model is and what to ask it for: the model entries every backend's catalogue is
+made of, the parameters of one picture (and their versioned record, as a story keeps them), and
+what comes back.
 """
 
 from __future__ import annotations
@@ -11,17 +8,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, NoReturn
 
-from ..errors import ImageAPIError, InvalidRequestError, SettingsError, UnknownModelError
-from ..settings import IMAGE_BACKENDS as BACKEND_CHOICES
-from ..settings import Settings
+from ..errors import InvalidRequestError, UnknownModelError
 
 MAX_SEED = 4_294_967_295
-K = TypeVar("K")
+CLIP_TOKENS = 75  # CLIP reads 77 tokens, start and end markers included (SD 1.5, SDXL, SD3)
+T5_TOKENS = 250  # FLUX reads its prompt with T5 (256 tokens and more); counted the CLIP way
+RECORD_VERSION = 1  # of ImageParams.record(): a story's saved picture settings
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -69,6 +65,10 @@ class ImageModel:
     negative_prompt: bool = False  # whether the model takes a negative prompt
     family: str = ""  # the backend's own grouping of request formats
     note: str = ""  # one line for people choosing a model
+    # tokens of a prompt (counted the CLIP way) its text encoder reads: prompts are cut to fit
+    prompt_tokens: int = CLIP_TOKENS
+    retired: bool = False  # no longer offered: a story saved with it is drawn with the default
+    ready: bool = True  # False: it cannot draw until a setting is fixed (see BackendChoice)
 
     @property
     def default_shape(self) -> str:
@@ -163,6 +163,22 @@ class ImageParams:
     def size(self, model: ImageModel) -> tuple[int, int]:
         return model.shapes[self.aspect_ratio or model.default_shape]
 
+    def record(self) -> dict[str, Any]:
+        """These settings as a story keeps them: a versioned record of the values set."""
+        values = {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, "")}
+        return {"version": RECORD_VERSION, **values}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> ImageParams:
+        """Settings a story kept (``record()``); a value not set is the model's default.
+        Records of older versions were brought up to date when the library was opened."""
+        version = record.get("version", RECORD_VERSION)
+        if version != RECORD_VERSION:
+            raise ValueError(f"picture settings of version {version!r}; this app reads version 1")
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in record.items() if k in known}
+        return cls(**({"model": ""} | values))  # no model: the backend's default (refit)
+
 
 def check_seed(seed: Any) -> int:
     if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
@@ -222,46 +238,6 @@ def _invalid(problem: str, allowed: Iterable[str] | None = None) -> NoReturn:
     raise InvalidRequestError(f"{problem}{choices}. Change the picture settings and try again.")
 
 
-# --- what comes back ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GeneratedImage:
-    data: bytes = field(repr=False)  # PNG or JPEG bytes, checked to decode
-    format: str  # "PNG" or "JPEG", as decoded
-    width: int
-    height: int
-    seed: int  # the seed actually used (repeat it to get the same picture)
-    attempts: int  # generation requests sent, retries included
-    elapsed: float  # seconds, queueing and retries included
-
-
-# --- backends ----------------------------------------------------------------------------------
-class PictureBackend(Protocol):
-    name: str  # its registry name: "nvidia", "local"
-    label: str  # for people: "NVIDIA (hosted)", "Local GPU (NVIDIA H100)"
-    models: dict[str, ImageModel]  # what it can draw, the default first
-    concurrency: int  # pictures worth asking for at once
-
-    def generate(self, prompt: str, params: ImageParams) -> GeneratedImage:
-        """One picture; raises an ImageAPIError subclass."""
-        ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class BackendChoice:
-    """Which backend the settings pick, without loading it (cheap enough for the Home page)."""
-
-    name: str  # "nvidia" | "local" | "none"
-    label: str
-    detail: str  # one sentence on where pictures come from, or why there are none
-    ready: bool = True  # False: pictures cannot be drawn until a setting is fixed
-
-
-def default_model(backend: PictureBackend) -> ImageModel:
-    return next(iter(backend.models.values()))
-
-
 def get_model(models: Mapping[str, ImageModel], model_id: str | None) -> ImageModel:
     """The model ``model_id`` of a catalogue (its default when empty); names the choices if none."""
     if not model_id:
@@ -275,153 +251,13 @@ def get_model(models: Mapping[str, ImageModel], model_id: str | None) -> ImageMo
         ) from None
 
 
-def generate_many(
-    backend: PictureBackend, jobs: Iterable[tuple[K, str, ImageParams]]
-) -> Iterator[tuple[K, GeneratedImage | ImageAPIError]]:
-    """Draw many pictures, ``backend.concurrency`` at once; yields ``(key, picture or error)`` as
-    each finishes. One broken frame never stops the others."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    pool = ThreadPoolExecutor(max(1, backend.concurrency), thread_name_prefix="pictures")
-    try:
-        futures = {
-            pool.submit(backend.generate, prompt, params): key for key, prompt, params in jobs
-        }
-        for future in as_completed(futures):
-            yield futures[future], outcome(future.result)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def outcome(result: Callable[[], GeneratedImage]) -> GeneratedImage | ImageAPIError:
-    import logging
-
-    try:
-        return result()
-    except ImageAPIError as error:
-        return error
-    except Exception:  # one broken frame must not stop the others; the log keeps the bug
-        logging.getLogger(__name__).exception("unexpected failure while drawing a picture")
-        return ImageAPIError(
-            "Something unexpected went wrong while drawing this picture. Try drawing it again."
-        )
-
-
-BACKENDS: dict[str, Callable[[Settings], PictureBackend]] = {}
-
-
-def register(name: str) -> Callable[[Callable[[Settings], PictureBackend]], Any]:
-    def add(factory: Callable[[Settings], PictureBackend]) -> Callable[[Settings], PictureBackend]:
-        BACKENDS[name] = factory
-        return factory
-
-    return add
-
-
-def choose_backend(settings: Settings) -> BackendChoice:
-    """auto: NVIDIA when a key is set, else the local model when one is named, else none."""
-    wanted = (settings.image_backend or "auto").strip().lower()
-    if wanted not in BACKEND_CHOICES:
-        raise SettingsError(
-            f"S2I_IMAGE_BACKEND must be one of {', '.join(BACKEND_CHOICES)}, not {wanted!r}. "
-            "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
-        )
-    has_key = bool(settings.nvidia_api_key.strip())
-    local_model = settings.local_image_model.strip()
-    if wanted == "nvidia" or (wanted == "auto" and has_key):
-        detail = (
-            "Pictures come from NVIDIA's hosted models."
-            if has_key
-            else "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
-            "fail until a key is added."
-        )
-        return BackendChoice("nvidia", "NVIDIA (hosted)", detail, ready=has_key)
-    if wanted == "local" or (wanted == "auto" and local_model):
-        detail = (
-            f"Pictures are drawn on this computer with {local_model}."
-            if local_model
-            else "S2I_IMAGE_BACKEND is local but S2I_LOCAL_IMAGE_MODEL names no model."
-        )
-        return BackendChoice("local", "Local model", detail, ready=bool(local_model))
-    return BackendChoice(
-        "none",
-        "No picture backend",
-        "Neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL is set, so frames get a "
-        "'no picture yet' card until one is.",
-        ready=False,
-    )
-
-
-_loaded: dict[str, PictureBackend | None] = {}
-_load_lock = threading.Lock()
-
-
-def load_backend(settings: Settings, rate_limiter: Any = None) -> PictureBackend | None:
-    """The chosen backend, built on first use and shared by every later caller in this process.
-    None when no backend is set up (frames then get a 'no picture yet' card). With auto, a local
-    model that fails to load leaves no backend rather than stopping the app. ``rate_limiter``
-    (a ``limiter.RequestLimiter``) counts a hosted service's requests, for the first build."""
-    choice = choose_backend(settings)
-    key = backend_key(settings)
-    with _load_lock:
-        if key not in _loaded:
-            _loaded[key] = _build(choice, settings, rate_limiter)
-        return _loaded[key]
-
-
-def backend_key(settings: Settings) -> str:
-    """What identifies a loaded backend: every setting it is built from (the key only as a hash,
-    so the string can be a cache key anywhere)."""
-    import hashlib
-
-    parts = (
-        choose_backend(settings).name,
-        hashlib.sha256(settings.nvidia_api_key.encode()).hexdigest(),
-        settings.nvidia_base_url,
-        settings.nvcf_status_url,
-        settings.local_image_model,
-        settings.image_concurrency,
-        settings.image_rpm,
-        settings.image_timeout,
-    )
-    return "|".join(map(str, parts))
-
-
-def _build(choice: BackendChoice, settings: Settings, rate_limiter: Any) -> PictureBackend | None:
-    if choice.name == "none":
-        return None
-    if choice.name not in BACKENDS:  # the module registers itself when imported
-        from . import local, nvidia  # noqa: F401
-    try:
-        if choice.name == "nvidia":
-            return BACKENDS["nvidia"](settings, rate_limiter=rate_limiter)
-        return BACKENDS[choice.name](settings)
-    except ImageAPIError:
-        if (settings.image_backend or "auto").strip().lower() == "auto" and choice.name == "local":
-            import logging
-
-            logging.getLogger(__name__).exception("the local picture model did not load")
-            return None
-        raise
-
-
-def forget_loaded() -> None:
-    """Close and drop every loaded backend (tests, and settings changed at run time)."""
-    with _load_lock:
-        for backend in _loaded.values():
-            if backend is not None:
-                backend.close()
-        _loaded.clear()
-
-
-def catalogue(settings: Settings) -> dict[str, ImageModel]:
-    """The models new pictures can be drawn with under these settings, the default first, known
-    without loading any model (with no backend set up: NVIDIA's, which a key would bring)."""
-    choice = choose_backend(settings)
-    if choice.name == "local":
-        from .local import local_catalogue
-
-        return local_catalogue(settings)
-    from .nvidia import _catalogue
-
-    return _catalogue(settings.image_model)
+# --- what comes back ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes = field(repr=False)  # PNG or JPEG bytes, checked to decode
+    format: str  # "PNG" or "JPEG", as decoded
+    width: int
+    height: int
+    seed: int  # the seed actually used (repeat it to get the same picture)
+    attempts: int  # generation requests sent, retries included
+    elapsed: float  # seconds, queueing and retries included

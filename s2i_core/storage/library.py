@@ -78,6 +78,7 @@ class Library(FrameMethods, ClaimMethods):
         image_model: str = "",
         image_params: dict[str, Any] | None = None,
         seed: int = 0,
+        word_list: list[str] | tuple[str, ...] | None = None,
         narration: bytes | None = None,
         narration_ext: str = "webm",
         sentences_missing: bool = False,
@@ -97,6 +98,7 @@ class Library(FrameMethods, ClaimMethods):
             image_model=image_model,
             image_params=dict(image_params or {}),
             seed=seed,
+            word_list=None if word_list is None else list(word_list),
             status="draft",
             sentences_missing=sentences_missing,
             created_at=moment,
@@ -119,8 +121,11 @@ class Library(FrameMethods, ClaimMethods):
         with self._writing.begin() as session:
             story = get_story(session, story_id)
             for name, value in fields.items():
-                json_field = name in ("image_params", "bible")
-                setattr(story, name, dict(value or {}) if json_field else value)
+                if name in ("image_params", "bible"):
+                    value = dict(value or {})
+                elif name == "word_list" and value is not None:
+                    value = list(value)
+                setattr(story, name, value)
             story.updated_at = now()
             return story_record(story)
 

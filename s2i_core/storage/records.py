@@ -30,6 +30,7 @@ EDITABLE_STORY_FIELDS = frozenset(
         "image_model",
         "image_params",
         "seed",
+        "word_list",
         "status",
         "sentences_missing",
         "bible",
@@ -112,6 +113,7 @@ class StoryRecord:
     # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
     bible: dict[str, Any] = field(default_factory=dict)
     language_probability: float | None = None  # how sure the language is (see speech.base)
+    word_list: tuple[str, ...] | None = None  # the classroom word list; None: the default one
 
 
 @dataclass(frozen=True)
@@ -249,4 +251,5 @@ def story_record(story: Story) -> StoryRecord:
         sentences_missing=story.sentences_missing,
         bible=dict(story.bible or {}),
         language_probability=story.language_probability,
+        word_list=None if story.word_list is None else tuple(story.word_list),
     )

@@ -69,8 +69,11 @@ class Story(Base):
     style: Mapped[str] = mapped_column(Text)
     characters: Mapped[str] = mapped_column(Text)
     image_model: Mapped[str] = mapped_column(Text)
+    # the picture settings, a versioned record (s2i_core.pictures.models.ImageParams.record)
     image_params: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(BigInteger)
+    # the classroom word list the story is checked against; None: the default list
+    word_list: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     narration_path: Mapped[str | None] = mapped_column(Text)
     sentences_missing: Mapped[bool] = mapped_column(Boolean, server_default=false())

@@ -14,7 +14,7 @@ from ..speech import normalize_language
 from ..storage import FrameDraft, Library, StoryRecord
 from .bible import notes_bible
 from .narration import Narration, read_source
-from .picture_settings import default_params, params_record
+from .picture_settings import default_params
 from .prompts import DEFAULT_BLOCKLIST, DEFAULT_STYLE, build_prompt
 from .sentences import Sentence
 
@@ -112,8 +112,9 @@ def _new_story(
         style=options.style,
         characters=options.characters,
         image_model=params.model,
-        image_params=params_record(params, options.blocklist),
+        image_params=params.record(),
         seed=params.seed,
+        word_list=options.blocklist,
         narration=narration[0],
         narration_ext=narration[1],
         sentences_missing=sentences_missing,

@@ -1,10 +1,9 @@
-"""NVIDIA's hosted image models: the catalogue and the HTTP client, faithful to the published
-request schemas (shared/docs/nvidia-genai-api.md; the schemas are ``schemas/*.json`` here).
+"""The client of NVIDIA's hosted image API: one picture per request, with retries (429, 5xx,
+timeouts, broken answers) within the picture's time budget, a queued picture collected
+(poller.py), and every failure turned into an error a teacher can act on.
 
-Every body is validated against its model's JSON Schema before it is sent, so a body the service
-would refuse fails here, in a test, and not in a lesson. One ``NvidiaBackend`` per process: it owns
-the request-rate limiter and the connection slots, so every picture the app asks for shares the
-same budget.
+One ``NvidiaBackend`` per process: it owns the request-rate limiter and the transport's
+connection slots, so every picture the app asks for shares the same budget.
 """
 
 from __future__ import annotations
@@ -12,24 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
-import json
 import logging
 import math
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import jsonschema
-import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
-from ..errors import (
+from ...errors import (
     BadImageError,
     ContentFilteredError,
     ImageAPIError,
@@ -41,281 +32,35 @@ from ..errors import (
     ServiceUnreachableError,
     UnknownModelError,
 )
-from ..settings import Settings
-from .base import CfgRange, GeneratedImage, ImageModel, ImageParams, get_model, register
-from .images import BlankImageError, verify_image
-from .limiter import RequestLimiter, limiter_for
+from ...settings import Settings
+from ..images import BlankImageError, verify_image
+from ..limiter import RequestLimiter, limiter_for
+from ..models import GeneratedImage, ImageModel, ImageParams, get_model
+from .catalogue import _validator, build_request_body, offered, readable_detail
+from .poller import Poller, TimedOut
+from .transport import (
+    Request,
+    RequestsTransport,
+    Response,
+    Transport,
+    TransportError,
+    TransportTimeout,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "stabilityai/stable-diffusion-xl"
 CONNECT_TIMEOUT = 10.0
 FILTERED = "CONTENT_FILTERED"
-SCHEMAS_DIR = Path(__file__).with_name("schemas")
-# Models NVIDIA no longer hosts (the service answers 404): stories saved with one are redrawn
-# with the default model.
-RETIRED_MODELS = {"stabilityai/sdxl-turbo": "SDXL Turbo"}
 # How long after finding the service unreachable further pictures fail at once instead of each
 # waiting for its own connection attempt.
 OFFLINE_MEMORY_S = 5.0
-
-
-# --- the catalogue -----------------------------------------------------------------------------
-def _flux_shapes() -> dict[str, tuple[int, int]]:
-    """The common shapes inside FLUX's 768-1344 px sides in steps of 64, square first."""
-    return {
-        "1:1": (1024, 1024),
-        "4:3": (1152, 896),
-        "3:4": (896, 1152),
-        "3:2": (1216, 832),
-        "2:3": (832, 1216),
-        "16:9": (1344, 768),
-        "9:16": (768, 1344),
-    }
-
-
-def _sd3_shapes() -> dict[str, tuple[int, int]]:
-    """SD3 takes an aspect ratio; the sizes are what it draws for each, about a megapixel."""
-    return {
-        "1:1": (1024, 1024),
-        "16:9": (1344, 768),
-        "9:16": (768, 1344),
-        "5:4": (1152, 896),
-        "4:5": (896, 1152),
-        "3:2": (1216, 832),
-        "2:3": (832, 1216),
-    }
-
-
-GUIDED = CfgRange(low=1.0, high=9.0, default=5.0)  # "> 1 and <= 9", the hosted models' range
-
-NVIDIA_MODELS: dict[str, ImageModel] = {
-    model.id: model
-    for model in (
-        ImageModel(
-            id="stabilityai/stable-diffusion-xl",
-            label="Stable Diffusion XL",
-            backend="nvidia",
-            family="sdxl",
-            shapes={"1:1": (1024, 1024)},
-            steps=(5, 100),
-            default_steps=25,
-            cfg=GUIDED,
-            samplers=("K_DPM_2_ANCESTRAL", "K_EULER_ANCESTRAL", "DDIM", "K_LMS"),
-            negative_prompt=True,
-            note="Square pictures only.",
-        ),
-        ImageModel(
-            id="stabilityai/stable-diffusion-3-medium",
-            label="Stable Diffusion 3 Medium",
-            backend="nvidia",
-            family="sd3",
-            shapes=_sd3_shapes(),
-            steps=(5, 100),
-            default_steps=50,
-            cfg=GUIDED,
-            negative_prompt=True,
-            note="Seven shapes; good at text in pictures.",
-        ),
-        ImageModel(
-            id="black-forest-labs/flux.1-schnell",
-            label="FLUX.1 schnell (fast)",
-            backend="nvidia",
-            family="flux1",
-            shapes=_flux_shapes(),
-            steps=(1, 4),
-            default_steps=4,
-            cfg=None,
-            note="Four steps: the quickest pictures.",
-        ),
-        ImageModel(
-            id="black-forest-labs/flux.1-dev",
-            label="FLUX.1 dev",
-            backend="nvidia",
-            family="flux1",
-            shapes=_flux_shapes(),
-            steps=(5, 100),
-            default_steps=50,
-            cfg=GUIDED,
-            note="Detailed pictures; slower.",
-        ),
-        ImageModel(
-            id="black-forest-labs/flux.2-klein-4b",
-            label="FLUX.2 klein 4B (fast)",
-            backend="nvidia",
-            family="flux2",
-            shapes=_flux_shapes(),
-            steps=(1, 4),
-            default_steps=4,
-            cfg=None,
-            note="FLUX.2 in four steps.",
-        ),
-    )
-}
-MODES = {"sd3": "text-to-image", "flux1": "base", "flux2": "Image Generation"}
-
-
-@cache
-def request_schema(model_id: str) -> dict[str, Any]:
-    """The published JSON Schema of ``model_id``'s request body."""
-    path = SCHEMAS_DIR / f"{model_id.split('/', 1)[1]}.json"
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@cache
-def _validator(model_id: str) -> jsonschema.protocols.Validator:
-    schema = request_schema(model_id)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def schema_problems(model_id: str, body: Any) -> list[dict[str, Any]]:
-    """What is wrong with ``body`` for ``model_id``, as the service's 422 ``detail`` items
-    (``{"loc", "msg", "type"}``); empty when the body fits the schema."""
-    errors = sorted(_validator(model_id).iter_errors(body), key=lambda e: list(e.absolute_path))
-    return [
-        {"loc": ["body", *error.absolute_path], "msg": error.message, "type": error.validator}
-        for error in errors
-    ]
-
-
-def build_request_body(model: ImageModel, prompt: str, params: ImageParams) -> dict[str, Any]:
-    """The JSON body for ``POST {base}/{model.id}``, checked against the model's schema."""
-    prompt = prompt.strip()
-    if not prompt:
-        raise InvalidRequestError("There is no sentence to draw. Write one and try again.")
-    p = params.resolved(model)
-    if model.family == "sdxl":
-        text_prompts = [{"text": prompt, "weight": 1}]
-        if p.negative_prompt:
-            text_prompts.append({"text": p.negative_prompt, "weight": -1})
-        width, height = p.size(model)
-        body: dict[str, Any] = {
-            "text_prompts": text_prompts,
-            "cfg_scale": _number(p.cfg_scale),
-            "sampler": p.sampler,
-            "seed": p.seed,
-            "steps": p.steps,
-            "height": height,
-            "width": width,
-        }
-    elif model.family == "sd3":
-        body = {"prompt": prompt}
-        if p.negative_prompt:
-            body["negative_prompt"] = p.negative_prompt
-        body |= {
-            "cfg_scale": _number(p.cfg_scale),
-            "aspect_ratio": p.aspect_ratio,
-            "seed": p.seed,
-            "steps": p.steps,
-            "mode": MODES["sd3"],
-        }
-    else:
-        width, height = p.size(model)
-        body = {"prompt": prompt, "width": width, "height": height, "seed": p.seed}
-        body |= {"steps": p.steps, "mode": MODES[model.family]}
-        body["cfg_scale"] = 0 if p.cfg_scale is None else _number(p.cfg_scale)
-    problems = schema_problems(model.id, body)
-    if problems:  # a bug in this module, never the teacher's input: resolved() checked that
-        raise InvalidRequestError(
-            f"We built a request {model.label} would refuse ({readable_detail(problems)}). "
-            "Choose other picture settings, and report this to whoever looks after the app."
-        )
-    return body
-
-
-def _number(value: float | None) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
-def readable_detail(detail: Any) -> str:
-    """A 422's ``detail`` (a list of ``{loc, msg, type}``, or a string) as one short sentence."""
-    if isinstance(detail, list):
-        parts = []
-        for item in detail[:4]:
-            if not isinstance(item, dict):
-                parts.append(str(item))
-                continue
-            loc = [str(p) for p in item.get("loc") or () if p != "body"]
-            where = ".".join(loc)
-            message = str(item.get("msg") or item.get("type") or "is not accepted")
-            parts.append(f"{where}: {message}" if where else message)
-        more = len(detail) - 4
-        return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-    return str(detail or "")
-
-
-def retired_model_label(model_id: str) -> str | None:
-    return RETIRED_MODELS.get(model_id)
-
-
-# --- HTTP sessions -----------------------------------------------------------------------------
-class _SessionPool:
-    """``size`` connection slots, each with its own requests.Session.
-
-    A Session is not guaranteed thread-safe, so no two threads use one at once; holding a slot
-    is also what bounds the number of requests in flight.
-    """
-
-    def __init__(self, size: int, headers: dict[str, str]):
-        self._slots = threading.BoundedSemaphore(size)
-        self._headers = headers
-        self._idle: list[requests.Session] = []
-        self._all: list[requests.Session] = []
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def session(self, timeout: float) -> Iterator[requests.Session]:
-        if not self._slots.acquire(timeout=max(0.0, timeout)):
-            raise ServiceUnavailableError(
-                "Every connection to the picture service stayed busy until this picture's time "
-                "ran out. Try again in a minute."
-            )
-        try:
-            with self._lock:
-                session = self._idle.pop() if self._idle else self._new_session()
-            try:
-                yield session
-            finally:
-                with self._lock:
-                    self._idle.append(session)
-        finally:
-            self._slots.release()
-
-    def _new_session(self) -> requests.Session:
-        session = requests.Session()
-        session.headers.update(self._headers)
-        self._all.append(session)
-        return session
-
-    def close(self) -> None:
-        with self._lock:
-            for session in self._all:
-                session.close()
 
 
 class _UnreadableAnswer(BadImageError):
     """A 200 whose body is not the JSON we expect (cut short, or not JSON); worth retrying."""
 
     retryable = True
-
-
-class _TimedOut(ServiceUnavailableError):
-    """This picture's time budget ran out during a request."""
-
-
-def _is_timeout(error: requests.RequestException) -> bool:
-    # requests reports a read timeout in the middle of a body as a ConnectionError
-    cause = error.args[0] if error.args else None
-    return isinstance(error, requests.Timeout) or isinstance(cause, ReadTimeoutError)
-
-
-def _is_unreachable(error: requests.RequestException) -> bool:
-    """No connection could be opened at all: refused, no such host (DNS), no route. Waiting a few
-    seconds will not change that, so such a failure is not retried."""
-    cause = error.args[0] if error.args else None
-    return isinstance(getattr(cause, "reason", None), NewConnectionError)
 
 
 def _should_retry(error: BaseException) -> bool:
@@ -326,14 +71,14 @@ _KEY_PATTERN = re.compile(r"nvapi-[^\s'\"&,;]+")
 
 
 # --- the backend -------------------------------------------------------------------------------
-@register("nvidia")
 class NvidiaBackend:
     """Draws one picture per prompt with NVIDIA's hosted models; see ``generate``.
 
     ``rate_limiter`` defaults to ``limiter_for(settings)`` (``S2I_IMAGE_RPM`` per minute; none
-    when 0); any ``RequestLimiter`` can be passed instead. ``poll_interval``
-    is the pause between status polls of a queued picture; ``backoff_initial``/``backoff_max``
-    shape the exponential, jittered pause between retries.
+    when 0); any ``RequestLimiter`` can be passed instead. ``transport`` carries the requests
+    (``RequestsTransport``; unit tests pass a ``MockTransport``). ``poll_interval`` is the pause
+    between status polls of a queued picture; ``backoff_initial``/``backoff_max`` shape the
+    exponential, jittered pause between retries.
     """
 
     def __init__(
@@ -341,6 +86,7 @@ class NvidiaBackend:
         settings: Settings,
         *,
         rate_limiter: RequestLimiter | None = None,
+        transport: Transport | None = None,
         poll_interval: float = 1.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 16.0,
@@ -352,7 +98,7 @@ class NvidiaBackend:
         self._sleep = sleep
         self.name = "nvidia"
         self.label = "NVIDIA (hosted)"
-        self.models = _catalogue(settings.image_model)
+        self.models = offered(settings.image_model)
         self.concurrency = max(1, settings.image_concurrency)
         for model_id in self.models:  # compiled once here, not while a storyboard waits
             _validator(model_id)
@@ -363,17 +109,17 @@ class NvidiaBackend:
             rate_limiter if rate_limiter is not None else limiter_for(settings, clock, sleep)
         )
         self._offline_until = 0.0  # monotonic time until which the host counts as unreachable
-        self._poll_interval = poll_interval
+        self._poller = Poller(self._status_url, self._get, clock, sleep, poll_interval)
         self._backoff = wait_exponential_jitter(
             multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
         )
-        headers = {
+        self._headers = {
             "Authorization": f"Bearer {self._key}",
             "Accept": "application/json",
             "Content-Type": "application/json",
             "User-Agent": "story-to-images/1.0",
         }
-        self._pool = _SessionPool(max(1, settings.image_concurrency), headers)
+        self._transport = transport or RequestsTransport(self.concurrency)
 
     def __repr__(self) -> str:
         key_state = "set" if self._key else "missing"
@@ -389,7 +135,7 @@ class NvidiaBackend:
         self.close()
 
     def close(self) -> None:
-        self._pool.close()
+        self._transport.close()
 
     # --- one picture ---------------------------------------------------------------------------
     def generate(self, prompt: str, params: ImageParams) -> GeneratedImage:
@@ -451,35 +197,33 @@ class NvidiaBackend:
                 "Wait a minute and try again.",
                 retry_after=self._limiter.wait_time(),
             )
-        response = self._send("POST", f"{self._base_url}/{model.id}", deadline, json=body)
+        response = self._send("POST", f"{self._base_url}/{model.id}", deadline, body)
         if response.status_code == 202:
-            response = self._wait_while_queued(response, deadline)
+            response = self._poller.collect(response, deadline)
         self._raise_for_status(response, model)
         return self._read_picture(response)
 
-    def _send(self, method: str, url: str, deadline: float, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, deadline: float, body: Any = None) -> Response:
         remaining = deadline - self._clock()
         if remaining <= 0:
             raise self._timed_out()
-        with self._pool.session(remaining) as session:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise self._timed_out()
-            try:
-                response = session.request(
-                    method, url, timeout=(min(CONNECT_TIMEOUT, remaining), remaining), **kwargs
-                )
-            except requests.RequestException as error:
-                if _is_timeout(error):
-                    raise self._timed_out() from None
-                if _is_unreachable(error):
-                    raise self._unreachable(self._describe(error)) from None
-                raise ServiceUnavailableError(
-                    f"We could not reach the picture service ({self._describe(error)}). "
-                    "Check the internet connection and try again in a minute."
-                ) from None
+        request = Request(method, url, self._headers, body, remaining, CONNECT_TIMEOUT)
+        try:
+            response = self._transport.send(request)
+        except TransportTimeout:
+            raise self._timed_out() from None
+        except Unreachable as error:
+            raise self._unreachable(self._redact(error.reason)) from None
+        except TransportError as error:
+            raise ServiceUnavailableError(
+                f"We could not reach the picture service ({self._redact(error.reason)}). "
+                "Check the internet connection and try again in a minute."
+            ) from None
         log.debug("%s %s -> %d", method, url, response.status_code)
         return response
+
+    def _get(self, url: str, deadline: float) -> Response:
+        return self._send("GET", url, deadline)
 
     def _unreachable(self, reason: str) -> ServiceUnreachableError:
         self._offline_until = self._clock() + OFFLINE_MEMORY_S
@@ -489,41 +233,13 @@ class NvidiaBackend:
         if self._clock() < self._offline_until:
             raise ServiceUnreachableError(offline_message("it did not answer a moment ago"))
 
-    def _timed_out(self) -> _TimedOut:
-        return _TimedOut(
+    def _timed_out(self) -> TimedOut:
+        return TimedOut(
             f"The picture service did not finish this picture within "
             f"{self.settings.image_timeout:g} seconds. Try again in a minute."
         )
 
-    def _wait_while_queued(self, response: requests.Response, deadline: float) -> requests.Response:
-        request_id = response.headers.get("NVCF-REQID", "").strip()
-        if not request_id:
-            raise ServiceUnavailableError(
-                "The picture service queued this picture without a ticket to collect it. "
-                "Try again in a minute."
-            )
-        queued_at = self._clock()
-        url = f"{self._status_url}/{request_id}"
-        while response.status_code == 202:
-            remaining = deadline - self._clock()
-            if remaining > 0.05:
-                self._sleep(min(self._poll_interval, remaining / 2))
-                try:
-                    response = self._send("GET", url, deadline)
-                    continue
-                except _TimedOut:
-                    pass
-            raise ServiceUnavailableError(
-                f"The picture service still had this picture queued after "
-                f"{self._clock() - queued_at:.0f} s. Try again in a few minutes."
-            )
-        if response.status_code == 404:  # the queued request expired or was dropped
-            raise ServiceUnavailableError(
-                "The picture service lost this queued picture. Try drawing it again."
-            )
-        return response
-
-    def _raise_for_status(self, response: requests.Response, model: ImageModel) -> None:
+    def _raise_for_status(self, response: Response, model: ImageModel) -> None:
         status = response.status_code
         if status == 200:
             return
@@ -544,7 +260,7 @@ class NvidiaBackend:
                 "Change the picture settings and try again."
             )
         if status == 429:
-            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            retry_after = _retry_after_seconds(response.header("Retry-After") or None)
             wait = "a minute" if retry_after is None else _seconds(math.ceil(retry_after))
             raise RateLimitedError(
                 f"The picture service says we are asking for pictures too fast (HTTP 429). "
@@ -560,7 +276,7 @@ class NvidiaBackend:
             f"{self._problem_detail(response)}). Change the picture settings and try again."
         )
 
-    def _read_picture(self, response: requests.Response) -> tuple[bytes, str, int, int, int | None]:
+    def _read_picture(self, response: Response) -> tuple[bytes, str, int, int, int | None]:
         try:
             payload = response.json()
         except ValueError:
@@ -592,7 +308,7 @@ class NvidiaBackend:
         seed_used = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
         return data, image_format, width, height, seed_used
 
-    def _problem_detail(self, response: requests.Response) -> str:
+    def _problem_detail(self, response: Response) -> str:
         """The reason in an error answer: a 422's ``detail`` list, a problem object's ``detail``
         or ``title``, or the text, as one short line."""
         try:
@@ -602,15 +318,6 @@ class NvidiaBackend:
             detail = response.text
         text = readable_detail(detail)
         return self._redact(" ".join(text.split())[:300]) or "no reason given"
-
-    def _describe(self, error: requests.RequestException) -> str:
-        """A short reason from a requests exception, e.g. 'Connection refused'."""
-        reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(error))
-        if reason:
-            return self._redact(reason[1].strip())
-        if isinstance(error, requests.ConnectionError):
-            return "the connection was closed without an answer"
-        return type(error).__name__
 
     def _redact(self, text: str) -> str:
         if self._key:
@@ -673,22 +380,3 @@ def offline_message(reason: str) -> str:
         "or a firewall may block the service. Check the internet connection, then choose "
         "'Generate missing pictures'; everything else is saved."
     )
-
-
-def _catalogue(first: str) -> dict[str, ImageModel]:
-    """The models, the configured default first."""
-    if first not in NVIDIA_MODELS:
-        return dict(NVIDIA_MODELS)
-    return {first: NVIDIA_MODELS[first]} | NVIDIA_MODELS
-
-
-__all__ = [
-    "DEFAULT_MODEL",
-    "NVIDIA_MODELS",
-    "RETIRED_MODELS",
-    "NvidiaBackend",
-    "build_request_body",
-    "readable_detail",
-    "request_schema",
-    "schema_problems",
-]
