@@ -7,7 +7,7 @@ import streamlit as st
 
 from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
-from s2i_core.exports import language_name
+from s2i_core.languages import language_name
 from s2i_core.storage import parse_id
 from s2i_ui import exports, resources, roles, scenes, storyboard, widgets
 

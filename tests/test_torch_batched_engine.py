@@ -18,14 +18,14 @@ import whisper
 
 from s2i_core.audio import SAMPLE_RATE, decode_audio
 from s2i_core.speech import DeviceProbe, choose_engine, transcribe
-from s2i_core.speech.torch_batched_engine import (
-    BatchedTorchEngine,
+from s2i_core.speech.batched.windows import (
     BatchOptions,
     Window,
     is_one_stretch,
     log_mel_batch,
     plan_windows,
 )
+from s2i_core.speech.torch_batched_engine import BatchedTorchEngine
 from tests.wer import word_error_rate
 
 MAX_WER = 0.05  # against the CPU engine, as tests/test_openai_engine.py holds openai-whisper

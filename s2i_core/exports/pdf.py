@@ -18,6 +18,7 @@ from fpdf.enums import MethodReturnValue, XPos, YPos
 from PIL import Image
 
 from ..errors import StorageError
+from ..languages import language_name
 from ..storage import FrameRecord, Library, StoryRecord
 from .text import (
     FONT,
@@ -28,7 +29,6 @@ from .text import (
     clock,
     font_family,
     is_right_to_left,
-    language_name,
 )
 
 # A4 landscape, in millimetres: two columns, each a square picture with its caption below.

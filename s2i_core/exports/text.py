@@ -1,5 +1,5 @@
 """What every export shares about text: the bundled fonts, which font a piece of text needs,
-its direction, language names, and the words shown where a picture is missing.
+its direction, and the words shown where a picture is missing (language names: ..languages).
 
 DejaVu Sans covers Latin, Cyrillic and Greek; Noto Sans Devanagari and Noto Sans Arabic cover
 those scripts. Chinese, Japanese and Korean have no bundled font (see fonts/LICENSES.md).
@@ -34,43 +34,6 @@ PLACEHOLDERS = {
     "no_backend": "No picture service was set up when this story was made.",
     "done": "The picture file is missing from the library.",
 }
-
-LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "de": "German",
-    "el": "Greek",
-    "en": "English",
-    "es": "Spanish",
-    "fa": "Persian",
-    "fr": "French",
-    "gu": "Gujarati",
-    "hi": "Hindi",
-    "it": "Italian",
-    "ja": "Japanese",
-    "kn": "Kannada",
-    "ko": "Korean",
-    "mr": "Marathi",
-    "ne": "Nepali",
-    "nl": "Dutch",
-    "pa": "Punjabi",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "sa": "Sanskrit",
-    "sw": "Swahili",
-    "ta": "Tamil",
-    "te": "Telugu",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "ur": "Urdu",
-    "vi": "Vietnamese",
-    "zh": "Chinese",
-}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code.lower(), code)
 
 
 def font_family(text: str) -> str:

@@ -22,10 +22,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from ..errors import ExportPathError, NarrationMissingError, NothingToExportError
+from ..languages import language_name
 from ..storage import Library, StoryRecord
 from . import captions
 from .captions import clip_lines, draw_line, line_height, wrap
-from .text import is_right_to_left, language_name
+from .text import is_right_to_left
 from .timeline import Shot, story_shots
 
 COLORSPACE = "ITU709"  # HD video's colours (BT.709), also written into the stream

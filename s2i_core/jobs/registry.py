@@ -69,6 +69,7 @@ def run_job(
     context = JobContext(runtime, job)
     try:
         with context:
+            context.check()  # a worker stopping (or a CLI run closed) begins nothing new
             detail = JOBS[type(job.spec)].handler(job.spec, context)
     except Stop:
         if runtime.stopping.is_set() and not context.cancelled.is_set():

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..audio import DecodedAudio
 from ..pictures import PictureBackend, load_backend
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine
@@ -73,6 +74,7 @@ class Runtime:
         engine: Callable[[], SpeechEngine] | None = None,
         events: Callable[[StoryEvent], None] | None = None,
         retried_by_queue: bool = True,
+        recordings: dict[int, DecodedAudio] | None = None,
     ):
         self.settings = settings
         self.library = library or Library(settings)
@@ -85,6 +87,9 @@ class Runtime:
         # whether a job that failed for a reason that may pass is tried again later (a worker's
         # queue does that; the CLI's own runs do not)
         self.retried_by_queue = retried_by_queue
+        # narrations this process decoded already, by story id: a transcription here takes its
+        # story's instead of decoding the stored file again (the CLI's story_here)
+        self.recordings = recordings or {}
 
     def picture_backend(self) -> PictureBackend | None:
         """The process's picture backend (S2I_IMAGE_BACKEND), built on first use; None when no

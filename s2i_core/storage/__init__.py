@@ -7,22 +7,23 @@ to ``data_dir``. Files are written atomically (temporary file, fsync, rename) be
 points to them is committed, so a crash leaves at worst an unused file, never a row without a file.
 
 The parts, by job:
-  records.py   the dataclasses handed to callers, and the allowed statuses
-  tables.py    the tables, the database engine and the schema upgrade (Alembic, ../migrations)
-  media.py     media files on disk, written atomically
-  library.py   ``Library``: opening, stories and the library's searches
-  frames.py    ``Library``'s frame methods and crash recovery
-  claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
-  limiter.py   one request rate per API key across processes and replicas, in the database
-  throttle.py  teacher passcode guessing slowed down, per browser session and overall
-  jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
+  records.py        the dataclasses handed to callers, and the allowed statuses
+  tables.py         the stories' and frames' tables, and the row rules the methods share
+  database.py       the database engine (SQLite or PostgreSQL) and the schema upgrade (Alembic,
+                    ../migrations)
+  media.py          media files on disk, written atomically
+  library.py        ``Library``: opening, stories and the library's searches
+  frames.py         ``Library``'s frame methods and crash recovery
+  claims.py         leases on frames and stories, so each frame is drawn once (``StoryHold``)
+  request_slots.py  one request rate per API key across processes and replicas, in the database
+  throttle.py       teacher passcode guessing slowed down, per browser session and overall
+  job_table.py      the table of queued work (read and written by ``s2i_core.jobs.book``)
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from .claims import DEFAULT_LEASE_S, StoryHold
-from .jobs import Job
+from .job_table import Job
 from .library import Library
-from .limiter import SharedRateLimiter
 from .records import (
     EDITABLE_STORY_FIELDS,
     FRAME_STATUSES,
@@ -35,6 +36,7 @@ from .records import (
     WordTime,
     parse_id,
 )
+from .request_slots import SharedRateLimiter
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 from .throttle import PasscodeThrottle, Verdict
 

@@ -13,7 +13,6 @@ from ..settings import Settings
 from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
-from .limiter import SharedRateLimiter
 from .media import MediaFiles, narration_suffix
 from .records import (
     EDITABLE_STORY_FIELDS,
@@ -25,6 +24,7 @@ from .records import (
     story_record,
     utc,
 )
+from .request_slots import SharedRateLimiter
 from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
 
 

@@ -1,9 +1,8 @@
 """The tables, and the row lookups and rules the library's methods share.
 
-``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
-the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
-the story bible, the frames' scenes and the classroom settings, 0008 the frames' picture
-history. Change a table here and add a migration there (see ``../migrations/env.py``)."""
+``../migrations/versions/`` builds the same tables, one numbered step at a time (each step's
+docstring says what it changed; ``alembic history`` lists them). Change a table here and add a
+migration there (see ``../migrations/env.py``)."""
 
 from __future__ import annotations
 
@@ -79,7 +78,7 @@ class Story(Base):
     sentences_missing: Mapped[bool] = mapped_column(Boolean, server_default=false())
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the lease
-    # characters with their looks and the setting, shared by every frame (see s2i_core.scenes)
+    # characters with their looks and the setting, shared by every frame (s2i_core.story.bible)
     bible: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,10 +4,10 @@ anything else happens, then one frame per sentence as the sentences come."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..audio import decode_audio, narration_for_replay
+from ..audio import DecodedAudio, decode_audio, narration_for_replay
 from ..pictures import ImageParams
 from ..settings import Settings
 from ..speech import normalize_language
@@ -36,8 +36,9 @@ class Recording:
     """A narration checked and ready to keep: how long it is, and the bytes stored for replay."""
 
     duration: float
-    data: bytes
+    data: bytes = field(repr=False)
     ext: str
+    decoded: DecodedAudio = field(repr=False)  # what was heard, for a transcription here
 
 
 def check_recording(source: bytes | str | Path, settings: Settings) -> Recording:
@@ -45,7 +46,7 @@ def check_recording(source: bytes | str | Path, settings: Settings) -> Recording
     is saved or loaded."""
     decoded = decode_audio(source, settings)
     replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
-    return Recording(decoded.duration, replay_bytes, replay_ext)
+    return Recording(decoded.duration, replay_bytes, replay_ext, decoded)
 
 
 def start_story(
