@@ -11,23 +11,27 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench import students
+
 GPU_RESULTS = Path(__file__).parent / "results" / "gpu.json"
 
 
 def write(results: dict, out_dir: Path, doc: Path) -> None:
-    sections = [
-        _machine(results["machine"]),
-        _asr(results.get("asr"), out_dir),
-        _clips(results.get("clips")),
-        _storyboard(results.get("storyboard"), out_dir),
-        _scenes(results.get("scenes"), out_dir),
-        _library(results.get("library"), out_dir),
-        _export(results.get("export")),
-        _video(results.get("video"), out_dir),
-        _queue(results.get("queue"), out_dir),
-        _gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None),
-    ]
-    table = "\n\n".join(s for s in sections if s)
+    sections = {
+        "asr": _asr(results.get("asr"), out_dir),
+        "clips": _clips(results.get("clips")),
+        "storyboard": _storyboard(results.get("storyboard"), out_dir),
+        "scenes": _scenes(results.get("scenes"), out_dir),
+        "library": _library(results.get("library"), out_dir),
+        "export": _export(results.get("export")),
+        "video": _video(results.get("video"), out_dir),
+        "queue": _queue(results.get("queue"), out_dir),
+        "students": students.report(results.get("students"), out_dir),
+    }
+    parts = [_machine(results["machine"])]
+    parts += [_measured(text, name, results[name]) for name, text in sections.items() if text]
+    parts.append(_gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None))
+    table = "\n\n".join(s for s in parts if s)
     (out_dir / "results.md").write_text(f"# Benchmark results\n\n{table}\n")
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(DOC_HEAD + table + "\n")
@@ -38,10 +42,40 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`). The GPU section comes
-from the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
+(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`, `students`); under each
+heading, the command that reproduces it and the load average while it ran (the machine is shared:
+above its core count, wall times include other people's work). The GPU section comes from the run
+on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
+
+
+def _measured(text: str, name: str, result: dict) -> str:
+    """The section with, under its heading, the command that reproduces its figures and the
+    machine's load average while they were measured."""
+    m = result.get("measured")
+    if m:
+        line = (
+            f"Reproduce: `{m['command']}` · measured {m['date']} · load average (1, 5, 15 min) "
+            f"{_loads(m['load_before'])} before, {_loads(m['load_after'])} after, on "
+            f"{m['cores']} cores."
+        )
+    elif "load_average" in result or any("load" in row for row in result.get("clips", [])):
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average is given with the "
+            "figures below."
+        )
+    else:
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average was not recorded "
+            "for these figures (they predate the bench keeping it)."
+        )
+    heading, _, body = text.partition("\n")
+    return f"{heading}\n\n{line}\n{body}"
+
+
+def _loads(values: list[float]) -> str:
+    return " / ".join(f"{v:.1f}" for v in values)
 
 
 def _ok(value: float, limit: float) -> str:
@@ -52,7 +86,8 @@ def _machine(m: dict) -> str:
     return (
         f"## Machine\n\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
         f"torch {m['torch']}, CTranslate2 {m['ctranslate2']}, faster-whisper "
-        f"{m['faster_whisper']}; measured {m['date']}."
+        f"{m['faster_whisper']}. Each section below says when it was measured (or that it was "
+        "measured before the page said so)."
     )
 
 
@@ -332,10 +367,16 @@ def _queue(r: dict | None, out_dir: Path) -> str:
 def _export(r: dict | None) -> str:
     if not r:
         return ""
-    return (
+    text = (
         f"## PDF export\n\n{r['frames']} frames with 1024×1024 PNG pictures: {r['seconds']:.2f} s, "
         f"{r['mb']:.1f} MB (median of 3). Target ≤ 2 s: {_ok(r['seconds'], 2)}."
     )
+    if "seconds_zh" in r:  # the same story in Chinese: Noto Sans CJK read and subset
+        text += (
+            f" In Chinese: {r['seconds_zh']:.2f} s ({r['seconds_zh'] / r['seconds']:.2f}× the "
+            f"English), {r['mb_zh']:.1f} MB."
+        )
+    return text
 
 
 def _video(r: dict | None, out_dir: Path) -> str:
@@ -390,8 +431,12 @@ def _gpu(r: dict | None) -> str:
     return "\n".join(
         [
             f"## GPU ({r['gpu']}, `S2I_ASR_ENGINE=auto`)\n",
+            "Reproduce: `bench/gpu_pack.sh` here, then on the lent machine the calls it lists "
+            "(`bash bench/gpu_run.sh --self-test`, `bash bench/gpu_run.sh --stash` for each part, "
+            "`bash bench/gpu_run.sh`), which write `bench/results/gpu.json` · a lent machine of 16 "
+            "cores runs nothing but this (no load average is kept).\n",
             "What each step of the GPU path bought, measured side by side in one run on the lent "
-            "machine (`bench/gpu.py`; `bench/gpu_pack.sh` says how to carry it there).\n",
+            "machine (`bench/gpu.py`).\n",
             table(r),
             "",
             f"~60 s narration in {seconds:.3f} s — target ≤ 0.5 s: {_ok(seconds, 0.5)}. "

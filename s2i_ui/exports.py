@@ -14,6 +14,7 @@ import streamlit as st
 
 from s2i_core import jobs
 from s2i_core.errors import S2IError
+from s2i_core.exports import export_file_name, missing_note
 from s2i_core.exports.stored import ExportOptions, find, require_content, stored_path
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
@@ -54,13 +55,16 @@ VIDEO = Kind(
 )
 
 
-def export_buttons(settings: Settings, library: Library, story: StoryRecord, slug: str) -> None:
+def export_buttons(settings: Settings, library: Library, story: StoryRecord) -> None:
+    note = missing_note(story) if roles.is_teacher(settings) else None
+    if note:  # characters no font here has would print as empty boxes
+        st.warning(note, icon=":material/warning:")
     for column, kind in zip(st.columns(2), (PDF, VIDEO), strict=True):
         with column:
-            offer(settings, library, story, kind, slug)
+            offer(settings, library, story, kind)
 
 
-def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, slug: str) -> None:
+def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind) -> None:
     """The download when this version's export is made, its progress while it is being made,
     or the button that asks for it (saying why it failed or that the story changed since)."""
     path = find(library, story, kind.options)
@@ -69,7 +73,7 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind, 
             kind.download,
             icon=kind.icon,
             data=path.read_bytes,  # read when clicked, not on every run of the page
-            file_name=f"{slug}{path.suffix}",
+            file_name=export_file_name(story.title, path.suffix),  # the title, in any script
             mime=kind.mime,
             width="stretch",
             key=f"download_{kind.options.format}",

@@ -6,7 +6,9 @@ transcription and then stays in memory; ``loaded_engine`` only reports one that 
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -23,7 +25,19 @@ if TYPE_CHECKING:
 
 def settings() -> Settings:
     """Environment first, then ``.streamlit/secrets.toml``; read on every run (it is cheap)."""
-    return Settings.load(secrets=st.secrets)
+    return Settings.load(secrets=_secrets())
+
+
+def _secrets() -> dict:
+    """The secrets.toml values as one dict. Without any such file, Streamlit would look for one
+    again, under a lock, at every single lookup (a settings load makes dozens, a class's page
+    runs thousands): two checks here instead."""
+    if not any(os.path.exists(path) for path in _secrets_files()):
+        return {}
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # a secrets.toml Streamlit cannot read: the settings' defaults apply
+        return {}
 
 
 def library(settings: Settings) -> Library:
@@ -45,6 +59,15 @@ def app_worker(settings: Settings) -> threading.Thread | None:
     queues = settings.app_worker_queues  # a typo in the setting is named here, on every page
     key = (settings.queue_url, settings.db_url, str(settings.data_dir.resolve()))
     return _app_worker(*key, queues, settings) if queues else None
+
+
+@functools.cache
+def _secrets_files() -> tuple[str, ...]:
+    """Where Streamlit looks for secrets.toml (a config option: read once, not under Streamlit's
+    config lock at every page run and every file served)."""
+    from streamlit import config
+
+    return tuple(config.get_option("secrets.files"))
 
 
 # Arguments starting with "_" are not hashed: the string arguments before them are the cache key.

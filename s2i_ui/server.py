@@ -18,6 +18,8 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 import streamlit as st  # noqa: E402
 from streamlit import config  # noqa: E402
 
+from s2i_ui import media_routes  # noqa: E402
+
 
 def url_path(path: str) -> str:
     """``path`` ("/s2i/unlock") under the base URL the app is served at (AI Workbench's prefix)."""
@@ -25,7 +27,9 @@ def url_path(path: str) -> str:
     return f"/{base}{path}" if base else path
 
 
-ROUTES: list = []  # Starlette routes, each module's list added here
+ROUTES: list = [  # Starlette routes, each module's list added here
+    *media_routes.routes(url_path),  # a story's pictures and narration, by link
+]
 MIDDLEWARE: list = []  # Starlette middleware, outermost first
 
 app = st.App(ROOT / "Home.py", routes=ROUTES, middleware=MIDDLEWARE)

@@ -11,6 +11,7 @@ import pytest
 
 from s2i_core.settings import Settings
 from s2i_core.speech import SpeechEngine, load_engine
+from tests.deadline import pytest_addoption, pytest_runtest_setup  # noqa: F401 (--deadline)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -314,6 +314,16 @@ def test_an_export_that_could_not_be_saved_says_why_and_can_be_asked_again(env, 
     assert not button(at, "Make the PDF").disabled
 
 
+def test_the_teacher_is_told_which_characters_would_print_as_boxes(env, library):
+    story_id = seed_story(library, "Owls 🦉", ["The owl 𓅓 hoots."])
+    at = open_page(STORY, story=str(story_id))
+    [warning] = [w.value for w in at.warning if "empty boxes" in w.value]
+    assert "🦉 𓅓" in warning
+    plain = seed_story(library, "Canción del jardín", ["El búho canta."])
+    at = go(at, STORY, story=str(plain))
+    assert not [w for w in at.warning if "empty boxes" in w.value]
+
+
 def test_a_pdf_without_pictures_is_refused_with_advice(env, library):
     story_id = seed_story(library, "The fox", FOX, pictures=False)
     at = open_page(STORY, story=str(story_id))

@@ -437,10 +437,10 @@ CATALOGUE |= {
         "Seeds are whole numbers",
     ),
     "export-to-folder": CliCase(
-        "`export ID --pdf` naming a folder",
+        "`export ID --pdf` naming a folder (the file inside is named from the title)",
         story_args("export", "{id}", "--pdf", "{out}"),
-        2,
-        "is a folder",
+        0,
+        "The fox.pdf",
     ),
     "frame-of-frameless": CliCase(
         "`regenerate ID --frame 0` on a story without frames",

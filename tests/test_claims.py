@@ -163,8 +163,8 @@ def test_a_story_saved_with_a_seed_the_service_refuses_is_still_drawn(tmp_path):
 
 
 def saved_by_an_older_version(settings, story_id: int, image_params: dict) -> None:
-    """The library taken back to 0010, and the story's picture settings as it saved them."""
-    command.downgrade(alembic_config(settings), "0010")
+    """The library taken back to before 0011, and the story's picture settings as it saved them."""
+    command.downgrade(alembic_config(settings), "0012")
     engine = create_engine(settings.db_url)
     with engine.begin() as connection:
         statement = text("UPDATE stories SET image_params = :params WHERE id = :id")

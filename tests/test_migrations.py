@@ -201,7 +201,7 @@ def test_picture_settings_saved_before_0011_become_one_record_and_a_word_list(se
     seed the service refuses, the model only in its column) are brought up to date once, on
     opening; reading them fixes nothing up any more."""
     story_id = save_story_at_0001(settings)
-    command.upgrade(alembic_config(settings), "0010")
+    command.upgrade(alembic_config(settings), "0012")  # the revision before 0011
     old = {"steps": 30, "width": 1024, "height": 1024, "seed": -5, "blocklist": ["wolf"]}
     engine = create_engine(settings.db_url)
     with engine.begin() as connection:
@@ -218,10 +218,24 @@ def test_picture_settings_saved_before_0011_become_one_record_and_a_word_list(se
     assert record == {"version": 1, "model": SDXL, "steps": 30, "aspect_ratio": "1024:1024"}
     assert 0 < seed <= 4_294_967_295 and story.word_list == ("wolf",)
 
-    command.downgrade(alembic_config(settings), "0010")  # and back, for an older app
+    command.downgrade(alembic_config(settings), "0012")  # and back, for an older app
     engine = create_engine(settings.db_url)
     with engine.connect() as connection:
         params = connection.execute(text("SELECT image_params FROM stories")).scalar_one()
     engine.dispose()
     params = json.loads(params) if isinstance(params, str) else params
     assert params["blocklist"] == ["wolf"] and "version" not in params
+
+
+def test_stories_saved_before_0012_are_found_without_accents(settings: Settings):
+    story_id = save_story_at_0001(settings)
+    before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision("0012").down_revision
+    command.upgrade(alembic_config(settings), before)
+    engine = create_engine(settings.db_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE stories SET title = 'Überraschung', class_name = 'Año 3'"))
+    engine.dispose()
+    with Library(settings) as library:
+        for query in ("uberraschung", "ano 3", "UBER FLUSS", "balloon river"):
+            assert [s.id for s in library.list_stories(query=query)] == [story_id], query
+        assert library.list_stories(query="fuchs zebra") == []

@@ -463,6 +463,72 @@ def test_search_looks_in_titles_transcripts_and_captions(library, shelf, query, 
     assert library.count_stories(query=query) == len(expected)
 
 
+# Hindi words with a nukta, typed as one character (क़ U+0958, ज़ U+095B) or as two (+ U+093C)
+QISSA_ONE, QISSA_TWO = (
+    "\u0958\u093f\u0938\u094d\u0938\u093e",
+    "\u0915\u093c\u093f\u0938\u094d\u0938\u093e",
+)
+ZARUR_ONE, ZARUR_TWO = "\u095b\u0930\u0942\u0930", "\u091c\u093c\u0930\u0942\u0930"
+
+
+@pytest.fixture
+def accents(library: Library) -> None:
+    """Stories whose text has accents, vowel points and marks that are letters of their own."""
+    specs = [
+        ("Canción del jardín", "Año 3", "es", ["El niño cantó una canción."]),
+        ("Ηλιος", "", "el", ["Ο ήλιος λάμπει στον ουρανό."]),
+        ("किस्सा", "", "hi", [f"{QISSA_TWO} {ZARUR_ONE} सुनो।"]),
+        ("カード", "", "ja", ["ガラスのカップ。"]),
+        ("한국어", "", "ko", ["한글 이야기"]),
+        ("الكتاب", "", "ar", ["قَرَأَ أَحْمَدُ الكِتَابَ."]),
+        ("שלום", "", "he", ["שָׁלוֹם לְכֻלָּם"]),
+        ("ＦＵＬＬ", "", "en", ["ﬁsh and ｶﾞ"]),
+    ]
+    for title, class_name, language, texts in specs:
+        story = library.create_story(title, class_name=class_name, language=language)
+        library.set_frames(story.id, drafts(*texts))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cancion del jardin", ["Canción del jardín"]),  # the title, without its accents
+        ("CANCIÓN JARDÍN", ["Canción del jardín"]),
+        ("nino canto", ["Canción del jardín"]),  # a sentence
+        ("ano 3", ["Canción del jardín"]),  # the class
+        ("ηλιος λαμπει", ["Ηλιος"]),  # Greek tonos
+        ("ΉΛΙΟΣ", ["Ηλιος"]),
+        (QISSA_ONE, ["किस्सा"]),  # the precomposed nukta finds the decomposed one...
+        (ZARUR_TWO, ["किस्सा"]),  # ...and the other way round
+        ("किस्सा", ["किस्सा"]),  # without it, only the word without it (the title): a nukta
+        ("जरूर", []),  # or a matra is part of the word, not an accent
+        ("जरुर", []),
+        ("ガラス", ["カード"]),
+        ("カラス", []),  # a kana voicing mark is a letter of its own, not an accent
+        ("한글", ["한국어"]),
+        ("하", []),  # a Hangul syllable stays whole: 하 is not half of 한
+        ("قرا احمد الكتاب", ["الكتاب"]),  # Arabic vowel points and hamza carriers ignored
+        ("שלום", ["שלום"]),  # Hebrew points ignored
+        ("full fish ガ", ["ＦＵＬＬ"]),  # full- and half-width forms, ligatures
+    ],
+)
+def test_search_ignores_case_and_accents_in_every_script(library, accents, query, expected):
+    assert titles(library.list_stories(query=query)) == expected
+    assert library.count_stories(query=query) == len(expected)
+
+
+def test_search_follows_every_edit(library: Library):
+    story = library.create_story("Fête", class_name="Águilas")
+    (frame,) = library.set_frames(story.id, drafts("Le gâteau."))
+    assert titles(library.list_stories(query="gateau")) == ["Fête"]
+    library.update_frame_text(frame.id, text="La forêt.", text_en="The forest.")
+    assert library.list_stories(query="gateau") == []
+    assert titles(library.list_stories(query="foret")) == ["Fête"]
+    library.update_story(story.id, title="Été", class_name="Búhos")
+    assert titles(library.list_stories(query="ete buhos")) == ["Été"]
+    assert library.list_stories(query="fete") == library.list_stories(query="aguilas") == []
+
+
 def test_search_combines_with_filters(library: Library, shelf):
     assert titles(library.list_stories(query="robot", class_name="2B")) == ["Robots at school"]
     assert library.list_stories(query="robot", class_name="1A") == []

@@ -57,7 +57,7 @@ def _model_lines(model) -> list[tuple[str, str]]:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from ..exports import VideoOptions, export_pdf, export_video
+    from ..exports import VideoOptions, export_path, export_pdf, export_video, missing_note
 
     if args.enqueue:
         if args.pdf or args.mp4:
@@ -65,12 +65,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         return _enqueue_export(open_library(settings), settings, args)
     if not args.pdf and not args.mp4:
         raise UsageError("Say what to write: --pdf PATH, --mp4 PATH, or both.")
-    for path, suffix in ((args.pdf, ".pdf"), (args.mp4, ".mp4")):
-        if path is not None and path.is_dir():
-            example = path / f"story{suffix}"
-            raise UsageError(f"{path} is a folder; give the file to write, such as {example}.")
     library = open_library(settings)
     story = library.get_story(args.story_id)
+    # a folder gets a file named from the title: "Canción del jardín.pdf"
+    args.pdf, args.mp4 = (
+        export_path(p, story.title, s) for p, s in ((args.pdf, ".pdf"), (args.mp4, ".mp4"))
+    )
+    if note := missing_note(story):
+        print(f"warning: {note}", file=sys.stderr)
     if args.pdf:
         _make_parent(args.pdf)
         export_pdf(story, library, args.pdf)

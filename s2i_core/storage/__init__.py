@@ -13,6 +13,7 @@ The parts, by job:
                     ../migrations)
   media.py          media files on disk, written atomically
   library.py        ``Library``: opening, stories and the library's searches
+  search.py         the folded text those searches compare, kept in step on every write
   frames.py         ``Library``'s frame methods and crash recovery
   claims.py         leases on frames and stories, so each frame is drawn once (``StoryHold``)
   request_slots.py  one request rate per API key across processes and replicas, in the database
@@ -21,6 +22,7 @@ The parts, by job:
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
+from . import search  # noqa: F401 (registers the events that keep search_text in step)
 from .claims import DEFAULT_LEASE_S, StoryHold
 from .job_table import Job
 from .library import Library

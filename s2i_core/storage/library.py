@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from .records import (
     utc,
 )
 from .request_slots import SharedRateLimiter
+from .search import like_pattern, query_words
 from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
 
 
@@ -157,8 +157,9 @@ class Library(FrameMethods, ClaimMethods):
         limit: int = 24,
         offset: int = 0,
     ) -> list[StorySummary]:
-        """Stories newest first. ``query`` words must all appear (any case) in the title, the
-        transcript or a frame's caption."""
+        """Stories newest first. ``query`` words must all appear, in any case and with or
+        without accents (see search.py), in the title, the class, the transcript or a frame's
+        sentence or its English line."""
         of_story = Frame.story_id == Story.id
         frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
         done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
@@ -244,17 +245,10 @@ def _story_filters(query: str, class_name: str | None, language: str | None) -> 
         filters.append(Story.class_name == class_name)
     if language is not None:
         filters.append(Story.language == language)
-    for word in query.replace("\x00", "").split():
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+    for word in query_words(query):
+        pattern = like_pattern(word)
         in_frames = exists().where(
-            Frame.story_id == Story.id,
-            or_(Frame.text.ilike(pattern, escape="\\"), Frame.text_en.ilike(pattern, escape="\\")),
+            Frame.story_id == Story.id, Frame.search_text.like(pattern, escape="\\")
         )
-        filters.append(
-            or_(
-                Story.title.ilike(pattern, escape="\\"),
-                Story.transcript.ilike(pattern, escape="\\"),
-                in_frames,
-            )
-        )
+        filters.append(or_(Story.search_text.like(pattern, escape="\\"), in_frames))
     return filters

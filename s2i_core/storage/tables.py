@@ -82,6 +82,8 @@ class Story(Base):
     bible: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # title, class and transcript folded for search (kept in step by search.py)
+    search_text: Mapped[str] = mapped_column(Text, server_default="")
 
     frames: Mapped[list[Frame]] = relationship(
         order_by="Frame.index", cascade="all, delete-orphan", passive_deletes=True
@@ -114,6 +116,7 @@ class Frame(Base):
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the claim
     scene: Mapped[str] = mapped_column(Text, server_default="")
     scene_source: Mapped[str] = mapped_column(String(16), server_default="")
+    search_text: Mapped[str] = mapped_column(Text, server_default="")  # text and text_en, folded
 
     # The picture shown (one of ``pictures``; its files are image_path and thumb_path). No
     # foreign key: pictures are only ever deleted together with their frame.

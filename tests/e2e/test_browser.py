@@ -328,12 +328,20 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     after = replay_state(replay)
     assert after["sentence"] == second.text and after["alt"] == second.text
     assert after["picture"] != before["picture"]
+    # Pictures and narration came by link from the app's own route, not inside the page
+    loaded = replay.evaluate(
+        "() => [document.getElementById('picture').currentSrc,"
+        " document.getElementById('audio').currentSrc,"
+        " document.getElementById('picture').naturalWidth]"
+    )
+    assert all("/app/static/s2i/media/" in source for source in loaded[:2]) and loaded[2] > 0
     shot(page, artifacts, "09-replay-after-seek")
 
     # --- student: the PDF, made by the app's worker ----------------------------------------------
     page.get_by_role("button", name="Make the PDF").click()
     with page.expect_download(timeout=EXPORT_GUARD_MS) as download:
         page.get_by_role("button", name="Download PDF").click(timeout=EXPORT_GUARD_MS)
+    assert download.value.suggested_filename == f"{TITLE}.pdf"  # named from the title
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
@@ -349,7 +357,7 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     video = Path(download.value.path())
     with av.open(str(library.path(story.narration_path))) as narration, av.open(str(video)) as mp4:
         assert abs(mp4.duration - narration.duration) / 1e6 <= 0.1
-    assert download.value.suggested_filename.endswith(".mp4")
+    assert download.value.suggested_filename == f"{TITLE}.mp4"
     student.close()
     library.close()
 

@@ -8,7 +8,7 @@ to version 1 of ``ImageParams.record()`` here, once: {"version": 1, "model", "as
 moves to ``stories.word_list`` (NULL: the classroom's default list).
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0012 (numbered before it, merged after it)
 Create Date: 2026-12-05
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
