@@ -23,7 +23,7 @@ from s2i_core.lan import certificate_addresses, ensure_certificate, lan_address,
 from s2i_core.settings import ENV_NAMES
 from tests.postgres import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PASSCODE = "river-otter-42"
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import inspect
 
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library, SharedRateLimiter
-from tests import test_storage
+from tests.cli.test_cli import ROOT, cli_env
 from tests.nvidia_stub import NvidiaStub
-from tests.test_cli import ROOT, cli_env
+from tests.storage import test_storage
 
 settings = test_storage.settings  # SQLite and PostgreSQL
 PER_WINDOW, WINDOW_S, EACH = 4, 1.5, 6

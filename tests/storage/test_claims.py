@@ -16,11 +16,11 @@ from sqlalchemy import JSON, bindparam, create_engine, text
 
 from s2i_core.jobs.drawing import generate_story
 from s2i_core.storage import Library, StoryHold, records
-from tests import test_storage
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
-from tests.test_migrations import alembic_config
-from tests.test_storage import drafts, picture
+from tests.storage import test_storage
+from tests.storage.test_migrations import alembic_config
+from tests.storage.test_storage import drafts, picture
 
 settings = test_storage.settings  # the same fixtures: SQLite and PostgreSQL
 library = test_storage.library

@@ -31,7 +31,7 @@ from s2i_core.exports.video_frames import Layout
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library, StoryRecord
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NARRATION = ROOT / "tests" / "fixtures" / "en_story.wav"  # 14.1 s
 NOT_A_GLYPH = "\U0010fffd"  # a private-use character no font has: its .notdef box
 IROHA = (

@@ -36,7 +36,7 @@ from s2i_core.storage import FrameDraft, Library
 from s2i_ui import media_routes
 from tests.postgres import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = ["The fox found a red balloon.", "The balloon flew over the river."]
 
 

@@ -29,7 +29,7 @@ from s2i_core.storage import FRAME_STATUSES, STORY_STATUSES, FrameDraft, Library
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub, draw_picture
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 STUDENT_THREADS = 20
 STUDENT_PROCESSES = 3
 SHELF_STORIES = 20

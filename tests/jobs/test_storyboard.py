@@ -171,7 +171,7 @@ def test_streamed_story_draws_pictures_while_the_narration_is_still_transcribed(
 ):
     """A minute of narration: Whisper works through it in 30 s windows, and the first window's
     pictures are requested, drawn and saved before the second window is transcribed."""
-    clip = Path(__file__).resolve().parents[1] / "bench" / "clips" / "story_60s.ogg"
+    clip = Path(__file__).resolve().parents[2] / "bench" / "clips" / "story_60s.ogg"
     with NvidiaStub(latency=0.05) as stub:
         library, settings = make_library(tmp_path, stub)
         client = stub_client(stub)

@@ -2,7 +2,8 @@
 small function (``MockTransport``, in the manner of httpx), no server and no socket. What the
 client sends, how it reads each answer, and what a teacher is told when it goes wrong.
 
-tests/test_nvidia_client.py runs the same client end to end against tests/nvidia_stub.py."""
+tests/pictures/test_nvidia_client.py runs the same client end to end against
+tests/nvidia_stub.py."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from s2i_core.storage import FrameDraft, Library
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 STATUSES = {"done", "filtered", "failed", "pending", "no_backend"}
 

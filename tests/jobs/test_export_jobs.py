@@ -20,11 +20,11 @@ from s2i_core.jobs.runtime import runtime_for
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
-from tests.test_cli import cli_env, run_cli
-from tests.test_jobs import wait_for
-from tests.test_video import BLUE, RED, striped
+from tests.cli.test_cli import cli_env, run_cli
+from tests.exports.test_video import BLUE, RED, striped
+from tests.jobs.test_jobs import wait_for
 
-NARRATION = Path(__file__).parent / "fixtures" / "fr_story.wav"  # 7.3 s
+NARRATION = Path(__file__).parents[1] / "fixtures" / "fr_story.wav"  # 7.3 s
 SENTENCES = ["Le renard voit un ballon.", "Le ballon vole.", "Le renard rentre."]
 PDF, VIDEO = ExportOptions("pdf"), ExportOptions("video")
 

@@ -36,10 +36,10 @@ from s2i_core.jobs.worker import WorkerPool
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from s2i_core.story.drafts import StoryOptions, start_story
+from tests.cli.test_cli import FIXTURES, ROOT, cli_env, run_cli
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 from tests.postgres import free_port
-from tests.test_cli import FIXTURES, ROOT, cli_env, run_cli
 
 SENTENCES = [
     "A red kite flew over the school.",

@@ -33,7 +33,7 @@ from s2i_ui.widgets import STATUS_LABELS
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "samples" / "fox_and_balloon.wav"
 CREATE, LIBRARY, STORY = "app_pages/create.py", "app_pages/library.py", "app_pages/story.py"
 WORD_LIST = "app_pages/word_list.py"

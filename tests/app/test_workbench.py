@@ -22,7 +22,7 @@ import yaml
 from s2i_core.settings import ENV_NAMES
 from tests.postgres import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / ".project" / "spec.yaml"
 PREFIX = "/projects/speech-to-image-storyboards/applications/storyboards"
 

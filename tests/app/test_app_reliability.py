@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from s2i_core.storage import Library
-from tests import test_app
-from tests.test_app import (
+from tests.app import test_app
+from tests.app.test_app import (
     CREATE,
     LIBRARY,
     PASSCODE,
@@ -22,7 +22,7 @@ from tests.test_app import (
     texts,
     unlock,
 )
-from tests.test_interrupted import ROOT
+from tests.cli.test_interrupted import ROOT
 
 env, classroom, library, pictures = (  # the same fixtures
     test_app.env,

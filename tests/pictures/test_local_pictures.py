@@ -22,7 +22,7 @@ from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.tiny_diffusion import build_tiny_pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STEPS = 2
 
 

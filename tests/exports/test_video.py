@@ -24,7 +24,7 @@ from s2i_core.exports.video_cards import CARD, PAPER
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 NARRATION = FIXTURES / "en_story.wav"  # 14.1 s
 RED, BLUE = (200, 30, 30), (30, 60, 200)
 FPS = VideoOptions().fps

@@ -21,9 +21,9 @@ from s2i_core.jobs.inline import finish_here, run_here, story_here
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_core.story.drafts import StoryOptions, start_story
+from tests.cli.test_cli import ROOT, cli_env, run_cli
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
-from tests.test_cli import ROOT, cli_env, run_cli
 
 CLIP = ROOT / "bench" / "clips" / "story_60s.ogg"  # 56 s, 16 sentences
 MODEL = {"S2I_WHISPER_MODEL": "tiny.en"}  # the interruption is under test, not the accuracy

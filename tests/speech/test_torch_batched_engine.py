@@ -28,7 +28,7 @@ from s2i_core.speech.batched.windows import (
 from s2i_core.speech.torch_batched_engine import BatchedTorchEngine
 from tests.wer import word_error_rate
 
-MAX_WER = 0.05  # against the CPU engine, as tests/test_openai_engine.py holds openai-whisper
+MAX_WER = 0.05  # against the CPU engine, as tests/speech/test_openai_engine.py holds openai-whisper
 
 
 @pytest.fixture(scope="module")
