@@ -16,14 +16,16 @@ T = TypeVar("T")
 
 def wait_for(
     check: Callable[[], T],
-    what: str,
+    what: str = "what the test waits for",
     timeout: float = 90.0,
     every: float = 0.1,
     ignoring: tuple[type[BaseException], ...] = (),
+    pause: Callable[[float], None] = time.sleep,
 ) -> T:
     """Ask ``check`` every ``every`` seconds until it gives a true value, and return that value.
     Exceptions of the types in ``ignoring`` count as "not yet" (a server still starting); past
-    ``timeout`` seconds an AssertionError names ``what`` was waited for."""
+    ``timeout`` seconds an AssertionError names ``what`` was waited for. ``pause`` waits between
+    asks (a browser page's own wait, so it keeps handling its events)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -34,4 +36,4 @@ def wait_for(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g} s for {what}")
-        time.sleep(every)
+        pause(every)

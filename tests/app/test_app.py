@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from s2i_ui.create.draft import Draft
 from s2i_ui.widgets import STATUS_LABELS
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "samples" / "fox_and_balloon.wav"
@@ -578,18 +578,8 @@ def settle(at: AppTest, library: Library, timeout: float = TIMEOUT) -> AppTest:
     """Wait until the app's worker has done the jobs the page queued, then run the page again
     (as its once-a-second refresh would)."""
     book = JobBook(library)
-    deadline = time.monotonic() + timeout
-    while book.active():
-        assert time.monotonic() < deadline, f"jobs still running: {book.active()}"
-        time.sleep(0.1)
+    wait_for(lambda: not book.active(), "the jobs the page queued", timeout)
     return at.run()
-
-
-def wait_until(check, what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
-        time.sleep(0.1)
 
 
 def frame_texts(library: Library, at: AppTest) -> list[str]:
@@ -985,7 +975,7 @@ def test_pictures_wait_for_the_writer_and_a_sentence_changed_meanwhile_gets_its_
     scene_writer.hold()
     at = start_draft(library, FOX)
     story_id = at.session_state["draft"].story_id
-    wait_until(lambda: scene_writer.held == 1, "the scene writer's request")
+    wait_for(lambda: scene_writer.held == 1, "the scene writer's request", TIMEOUT)
     assert "The scene writer is reading the story" in texts(at)
     at.text_area(key="sent_0_2").input("The fox flew home.").run()
     at.button(key="c_generate").click().run()
@@ -993,7 +983,7 @@ def test_pictures_wait_for_the_writer_and_a_sentence_changed_meanwhile_gets_its_
     del at  # the tab is closed; the workers go on
 
     scene_writer.release()
-    wait_until(lambda: not JobBook(library).active(), "the workers")
+    wait_for(lambda: not JobBook(library).active(), "the workers", TIMEOUT)
     story = library.get_story(story_id)
     told = [[s["index"] for s in asked["sentences"]] for asked in scene_writer.user_stories()]
     assert told == [[0, 1, 2], [2]]  # the story, then the sentence changed while it was read
@@ -1013,9 +1003,9 @@ def test_the_writers_english_lines_arrive_without_losing_what_the_teacher_is_typ
     scene_writer.hold()
     at = start_draft(library, ["El zorro encontró un globo.", "El globo voló."], language="es")
     story_id = at.session_state["draft"].story_id
-    wait_until(lambda: scene_writer.held == 1, "the scene writer's request")
+    wait_for(lambda: scene_writer.held == 1, "the scene writer's request", TIMEOUT)
     scene_writer.release()
-    wait_until(lambda: not JobBook(library).active(), "the scene writer")
+    wait_for(lambda: not JobBook(library).active(), "the scene writer", TIMEOUT)
     at = at.text_area(key="sent_0_1").input("El globo rojo voló.").run()  # as the lines arrive
     assert [f.text for f in library.get_story(story_id).frames] == [
         "El zorro encontró un globo.",

@@ -10,7 +10,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from s2i_core.lan import certificate_addresses, ensure_certificate, lan_address, qr_png
 from s2i_core.settings import ENV_NAMES
 from tests.postgres import free_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSCODE = "river-otter-42"
@@ -93,7 +93,8 @@ def test_lan_mode_serves_https_that_the_certificate_vouches_for(tmp_path: Path):
                 tls.sendall(b"GET /_stcore/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 return b"".join(iter(lambda: tls.recv(65536), b""))
 
-        answer = _wait_for(health)
+        # a hang guard: a loaded machine starts slowly
+        answer = wait_for(health, "the LAN server", timeout=180, every=0.5, ignoring=(OSError,))
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
         plain = f"http://127.0.0.1:{port}/_stcore/health"
         with pytest.raises(OSError):  # nothing is served unencrypted
@@ -134,14 +135,3 @@ def test_the_teachers_home_shows_the_address_and_its_qr_code(tmp_path: Path, mon
 
 def _texts(at: AppTest) -> str:
     return "\n".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.success])
-
-
-def _wait_for(fetch, seconds: float = 180):  # a hang guard: a loaded machine starts slowly
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return fetch()
-        except OSError:  # refused while starting, or a timeout
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)

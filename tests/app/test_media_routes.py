@@ -11,7 +11,6 @@ import io
 import json
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from s2i_ui import media_routes
 from tests.postgres import free_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = ["The fox found a red balloon.", "The balloon flew over the river."]
@@ -102,10 +102,12 @@ def serving(base_url_path: str) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
+
+    def started() -> bool:
+        assert thread.is_alive(), "the server stopped while starting"
+        return server.started
+
+    wait_for(started, "the media server to start", timeout=60, every=0.05)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

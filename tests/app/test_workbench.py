@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 
 from s2i_core.settings import ENV_NAMES
 from tests.postgres import free_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / ".project" / "spec.yaml"
@@ -86,7 +86,11 @@ def test_the_start_command_serves_the_app_under_the_proxy_prefix(spec: dict, tmp
         start_new_session=True,
     )
     try:
-        _wait_until(lambda: subprocess.run(["bash", "-c", health], env=env).returncode == 0)
+
+        def healthy() -> bool:
+            return subprocess.run(["bash", "-c", health], env=env).returncode == 0
+
+        wait_for(healthy, "the app to answer on its port", timeout=180, every=0.5)
         base = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(f"{base}{PREFIX}/_stcore/health", timeout=10) as answer:
             assert answer.read() == b"ok"
@@ -107,10 +111,3 @@ def _localised(command: str, port: str) -> str:
 def _requirements() -> list[str]:
     lines = (ROOT / "requirements.txt").read_text().splitlines()
     return [line.split("#")[0].strip() for line in lines if "==" in line]
-
-
-def _wait_until(check, seconds: float = 180) -> None:  # a hang guard, never a measurement
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the app did not answer on its port"
-        time.sleep(0.5)

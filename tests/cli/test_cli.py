@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
@@ -20,6 +19,7 @@ from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -213,7 +213,8 @@ def test_a_killed_run_keeps_finished_frames_and_regenerate_completes_it(tmp_path
         )  # fmt: skip
         db = tmp_path / "s2i.db"
         try:
-            done = wait_for_done_frames(db, at_least=2, timeout=240, proc=proc)
+            wait_for(lambda: done_frames(db, proc) >= 2, "two pictures", timeout=240, every=0.05)
+            done = done_frames(db, proc)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -239,22 +240,14 @@ def test_a_killed_run_keeps_finished_frames_and_regenerate_completes_it(tmp_path
         assert redone <= len(rows) - len(finished) + 1  # only what was missing (+1 in flight)
 
 
-def wait_for_done_frames(db: Path, at_least: int, timeout: float, proc) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        if db.exists():
-            try:
-                with sqlite3.connect(db, timeout=5) as con:
-                    (done,) = con.execute(
-                        "SELECT count(*) FROM frames WHERE status = 'done'"
-                    ).fetchone()
-                if done >= at_least:
-                    return done
-            except sqlite3.OperationalError:
-                pass  # tables not created yet
-        time.sleep(0.05)
-    raise AssertionError("the storyboard did not get going in time")
+def done_frames(db: Path, proc: subprocess.Popen) -> int:
+    """Frames with their picture so far (0 before the tables exist), while ``proc`` runs."""
+    assert proc.poll() is None, proc.stderr.read().decode()
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("SELECT count(*) FROM frames WHERE status = 'done'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # not created yet
 
 
 def test_export_mp4_is_as_long_as_the_narration(made_story, tmp_path):

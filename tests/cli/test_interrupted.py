@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from s2i_core.story.drafts import StoryOptions, start_story
 from tests.cli.test_cli import ROOT, cli_env, run_cli
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
+from tests.waiting import wait_for
 
 CLIP = ROOT / "bench" / "clips" / "story_60s.ogg"  # 56 s, 16 sentences
 MODEL = {"S2I_WHISPER_MODEL": "tiny.en"}  # the interruption is under test, not the accuracy
@@ -98,12 +98,13 @@ def kill_when(
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     db = tmp_path / "s2i.db"
-    deadline = time.monotonic() + 240  # a hang guard only
+
+    def got_there() -> bool:
+        assert proc.poll() is None, "finished before the kill: " + proc.stderr.read().decode()
+        return (mark.exists() or not paused) and query(db, condition) == (1,)
+
     try:
-        while not ((mark.exists() or not paused) and query(db, condition) == (1,)):
-            assert proc.poll() is None, "finished before the kill: " + proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the storyboard did not get that far in time"
-            time.sleep(0.02)
+        wait_for(got_there, "the storyboard to get that far", timeout=240, every=0.02)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,6 +39,7 @@ from tests.cli.test_cli import FIXTURES, ROOT, cli_env, run_cli
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 from tests.postgres import free_port
+from tests.waiting import wait_for
 
 SENTENCES = [
     "A red kite flew over the school.",
@@ -83,14 +83,6 @@ def saved_story(library: Library, sentences: list[str] = SENTENCES) -> int:
     ]
     library.set_frames(story.id, drafts)
     return story.id
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 90, what: str = "the jobs") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not finish within {timeout:.0f} s")
-        time.sleep(0.1)
 
 
 @pytest.fixture
