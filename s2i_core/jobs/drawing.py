@@ -90,7 +90,15 @@ class Drawing:
 class _Starter:
     """Begins frames for a Drawing: claims them as they are needed, keeps ``concurrency`` going."""
 
-    def __init__(self, drawing, hold, pool, params, word_list, concurrency) -> None:
+    def __init__(
+        self,
+        drawing: Drawing,
+        hold: StoryHold,
+        pool: ThreadPoolExecutor,
+        params: ImageParams,
+        word_list: tuple[str, ...],
+        concurrency: int,
+    ) -> None:
         self.drawing, self.hold, self.pool = drawing, hold, pool
         self.params, self.word_list, self.concurrency = params, word_list, concurrency
         self.claimed: deque[FrameRecord] = deque()

@@ -55,7 +55,7 @@ class InlineQueues:
 
     @contextmanager
     def queueing(self) -> Iterator[None]:
-        """Queue several jobs: none is taken for the last one before all are queued."""
+        """Queue several jobs at once: the queue never reads as idle before the last is in."""
         self._add(1)
         try:
             yield
