@@ -2,8 +2,9 @@
 ``s2i_core/`` no module over 500 lines, no function over 60 lines, and no import circle, imports
 inside functions included (only ``if TYPE_CHECKING:`` imports, which never run, are left out).
 
-``python -m tests.test_code_shape`` prints every module and function near the limits and any
-circle, for a maintainer deciding where to cut next.
+``python -m tests.test_code_shape [CHECKOUT]`` prints every module over the limits, every
+function over them and every circle, of this tree or of another checkout (an older commit's
+``git worktree``: docs/code-shape.md compares the engine before issue 19 and now).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 
 
-def modules() -> dict[str, Path]:
+def modules(root: Path = ROOT) -> dict[str, Path]:
     """Every module of the engine by its dotted name (a package by its own name)."""
     found = {}
-    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
-        parts = path.relative_to(ROOT).with_suffix("").parts
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
         found[".".join(parts)] = path
@@ -34,8 +35,8 @@ def module_lines(path: Path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines())
 
 
-def long_modules(limit: int = MAX_MODULE_LINES) -> list[tuple[str, int]]:
-    sizes = ((name, module_lines(path)) for name, path in modules().items())
+def long_modules(limit: int = MAX_MODULE_LINES, root: Path = ROOT) -> list[tuple[str, int]]:
+    sizes = ((name, module_lines(path)) for name, path in modules(root).items())
     return sorted((item for item in sizes if item[1] > limit), key=lambda item: -item[1])
 
 
@@ -52,9 +53,9 @@ def functions(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, int]]:
             yield from functions(node, prefix)
 
 
-def long_functions(limit: int = MAX_FUNCTION_LINES) -> list[tuple[str, int]]:
+def long_functions(limit: int = MAX_FUNCTION_LINES, root: Path = ROOT) -> list[tuple[str, int]]:
     found = []
-    for module, path in modules().items():
+    for module, path in modules(root).items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         found += [(f"{module}:{name}", n) for name, n in functions(tree) if n > limit]
     return sorted(found, key=lambda item: -item[1])
@@ -107,15 +108,15 @@ def _nearest(name: str, known: set[str]) -> str:
     return name
 
 
-def import_graph() -> dict[str, set[str]]:
-    found = modules()
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    found = modules(root)
     known = set(found)
     return {name: imports(name, path, known) for name, path in found.items()}
 
 
-def import_circles() -> list[list[str]]:
+def import_circles(root: Path = ROOT) -> list[list[str]]:
     """Every group of modules that import each other, round and round (Tarjan's algorithm)."""
-    graph = import_graph()
+    graph = import_graph(root)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -168,13 +169,23 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path):
     assert imports("pkg.b", tmp_path / "b.py", known) == {"pkg.a"}
 
 
+def report(root: Path = ROOT) -> str:
+    """The engine's shape in numbers, as docs/code-shape.md shows it."""
+    sizes = [module_lines(path) for path in modules(root).values()]
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in modules(root).values()]
+    lengths = [n for tree in trees for _name, n in functions(tree)]
+    lines = [
+        f"modules: {len(sizes)}, {sum(sizes)} lines, largest {max(sizes)}",
+        f"functions: {len(lengths)}, largest {max(lengths)} lines",
+        f"Modules over {MAX_MODULE_LINES} lines:",
+        *(f"  {n:5}  {name}" for name, n in long_modules(root=root)),
+        f"Functions over {MAX_FUNCTION_LINES} lines:",
+        *(f"  {n:5}  {name}" for name, n in long_functions(root=root)),
+        "Import circles:",
+        *("  " + " <-> ".join(circle) for circle in import_circles(root)),
+    ]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(f"Modules over {MAX_MODULE_LINES} lines:")
-    for name, lines in long_modules():
-        print(f"  {lines:5}  {name}")
-    print(f"Functions over {MAX_FUNCTION_LINES} lines:")
-    for name, lines in long_functions():
-        print(f"  {lines:5}  {name}")
-    print("Import circles:")
-    for circle in import_circles():
-        print("  " + " <-> ".join(circle))
+    print(report(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT))

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import StoryBusyError
 from ..settings import Settings
 from .output import (
     open_library,
@@ -68,6 +69,7 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
         style=args.style or StoryOptions.style,
         characters=args.characters,
         image_params=params,
+        blocklist=_classroom_words(library),  # the Word list page's, as in the app
     )
     if args.enqueue:
         return _enqueue_story(library, settings, args, options)
@@ -98,6 +100,8 @@ def _report_scene_writer(scenes) -> None:
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     library = open_library(settings)
     story = library.get_story(args.story_id)
+    if not args.enqueue:
+        _refuse_if_busy(library, story)
     matches = [f.id for f in story.frames if f.index == args.frame]
     if args.frame is not None and not matches:
         raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
@@ -113,6 +117,20 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     reseed = not (changed and changed.seed)  # a redone frame is a new picture, unless seeded
     _run_generation(library, settings, story.id, matches, len(matches), reseed=reseed)
     return report_story(library, story.id, args.json)
+
+
+def _refuse_if_busy(library, story) -> None:
+    """A story another command or a worker is finishing now is left to it: a second run would
+    take its hold and find every frame 'drawing' (it ended by marking the story interrupted)."""
+    from ..jobs import JobBook
+
+    working = [j for j in JobBook(library).of_story(story.id, True) if j.kind != "export"]
+    if story.status == "generating" or working:
+        raise StoryBusyError(
+            f"Story {story.id} is being finished elsewhere (another 'regenerate' or a worker) "
+            f"right now. Nothing was changed; see how far it got with 'show {story.id}', and "
+            "run 'regenerate' again once it has stopped if anything is still missing."
+        )
 
 
 def _frame_range(story) -> str:
@@ -132,6 +150,12 @@ def _finish(library, settings: Settings, story) -> None:
     with progress_bar(total, "Pictures") as bar:
         for event in finish_here(library, settings, backend, story.id):
             bar(event)
+
+
+def _classroom_words(library) -> tuple[str, ...]:
+    from ..wordlist import classroom_words
+
+    return classroom_words(library)
 
 
 def _picture_params(args: argparse.Namespace, settings: Settings, story=None):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ..errors import FrameNotFoundError, StorageError
 from .media import MediaFiles, image_suffix
+from .quota import count_picture
 from .records import (
     FRAME_STATUSES,
     FrameDraft,
@@ -124,6 +125,18 @@ class FrameMethods:
                     setattr(frame, name, value)
             if words is not None:
                 frame.words = words_json(words)
+            frame.updated_at = now()
+            return frame_record(frame)
+
+    def retime_frame(
+        self, frame_id: int, start: float, end: float, words: Iterable[WordTime]
+    ) -> FrameRecord:
+        """New times for a frame whose sentence is unchanged (heard again, more exactly)."""
+        if end < start:
+            raise ValueError("A frame cannot end before it starts.")
+        with self._writing.begin() as session:
+            frame = get_frame(session, frame_id)
+            frame.start, frame.end, frame.words = start, end, words_json(words)
             frame.updated_at = now()
             return frame_record(frame)
 
@@ -261,6 +274,7 @@ class _Attempt:
             frame.pictures.append(picture)
             session.flush()
             show(frame, picture)
+            count_picture(session, frame.story_id)
             return [path for path in shown if path not in kept]  # an old card
         if frame.picture_id is not None:  # the redo failed: the picture stays
             frame.status = "done"

@@ -80,6 +80,9 @@ class Story(Base):
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the lease
     # characters with their looks and the setting, shared by every frame (s2i_core.story.bible)
     bible: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
+    # who made it: a signed-in teacher's e-mail; "" the classroom's own teacher (passcode mode)
+    owner: Mapped[str] = mapped_column(Text, index=True, server_default="")
+    shared: Mapped[bool] = mapped_column(Boolean, server_default=false())  # with the school
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # title, class and transcript folded for search (kept in step by search.py)
@@ -241,6 +244,8 @@ def show(frame: Frame, picture: FramePicture) -> None:
     frame.picture_id = picture.id
     frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
     frame.seed = picture.seed
+    if picture.prompt:  # the prompt it was drawn from: a redo of the shown try draws it again
+        frame.prompt = picture.prompt
     frame.status, frame.error = "done", ""
 
 

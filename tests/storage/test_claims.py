@@ -146,7 +146,7 @@ def test_a_claim_of_a_process_gone_from_this_machine_is_taken_at_once(library: L
 
 def test_a_story_saved_with_a_seed_the_service_refuses_is_still_drawn(tmp_path):
     """Before seeds were checked, `story --seed -5` saved -5 and every redraw failed for ever;
-    opening such a library gives the story a seed the service takes (migration 0011)."""
+    opening such a library gives the story a seed the service takes (migration 0015)."""
     with NvidiaStub() as stub:
         settings = stub_settings(stub, data_dir=tmp_path)
         with Library(settings) as library:
@@ -163,8 +163,8 @@ def test_a_story_saved_with_a_seed_the_service_refuses_is_still_drawn(tmp_path):
 
 
 def saved_by_an_older_version(settings, story_id: int, image_params: dict) -> None:
-    """The library taken back to before 0011, and the story's picture settings as it saved them."""
-    command.downgrade(alembic_config(settings), "0012")
+    """The library taken back to before 0015, and the story's picture settings as it saved them."""
+    command.downgrade(alembic_config(settings), "0014")
     engine = create_engine(settings.db_url)
     with engine.begin() as connection:
         statement = text("UPDATE stories SET image_params = :params WHERE id = :id")

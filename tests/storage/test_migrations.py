@@ -104,7 +104,7 @@ def test_opening_an_old_library_upgrades_it_and_keeps_its_stories(settings: Sett
             "incomplete",
         )
         assert story.created_at == MADE_AT
-        # the picture settings, a versioned record since 0011 (the model was a column of its own)
+        # the picture settings, a versioned record since 0015 (the model was a column of its own)
         assert story.image_params == {"version": 1, "model": SDXL, "steps": 5}
         assert story.word_list is None  # the classroom's default list
         assert story.language_probability is None  # not known: no "not sure" notice for it
@@ -196,12 +196,12 @@ def test_pictures_drawn_before_0008_become_each_frames_first_picture(settings: S
         assert library.frame_pictures(failed.id) == [] and failed.picture_id is None
 
 
-def test_picture_settings_saved_before_0011_become_one_record_and_a_word_list(settings: Settings):
+def test_picture_settings_saved_before_0015_become_one_record_and_a_word_list(settings: Settings):
     """Settings as older versions saved them (a word list mixed in, a size instead of a shape, a
     seed the service refuses, the model only in its column) are brought up to date once, on
     opening; reading them fixes nothing up any more."""
     story_id = save_story_at_0001(settings)
-    command.upgrade(alembic_config(settings), "0012")  # the revision before 0011
+    command.upgrade(alembic_config(settings), "0014")  # the revision before 0015
     old = {"steps": 30, "width": 1024, "height": 1024, "seed": -5, "blocklist": ["wolf"]}
     engine = create_engine(settings.db_url)
     with engine.begin() as connection:
@@ -218,13 +218,22 @@ def test_picture_settings_saved_before_0011_become_one_record_and_a_word_list(se
     assert record == {"version": 1, "model": SDXL, "steps": 30, "aspect_ratio": "1024:1024"}
     assert 0 < seed <= 4_294_967_295 and story.word_list == ("wolf",)
 
-    command.downgrade(alembic_config(settings), "0012")  # and back, for an older app
+    command.downgrade(alembic_config(settings), "0014")  # and back, for an older app
     engine = create_engine(settings.db_url)
     with engine.connect() as connection:
         params = connection.execute(text("SELECT image_params FROM stories")).scalar_one()
     engine.dispose()
     params = json.loads(params) if isinstance(params, str) else params
     assert params["blocklist"] == ["wolf"] and "version" not in params
+
+
+def test_stories_saved_before_owners_go_to_the_first_admin_with_their_class(settings: Settings):
+    story_id = save_story_at_0001(settings)
+    school = settings.with_changes(admins="*@school.example, head@school.example")
+    with Library(school) as library:
+        story = library.get_story(story_id)
+        assert (story.owner, story.shared, story.class_name) == ("head@school.example", False, "3B")
+        assert len(story.frames) == len(OLD_FRAMES)
 
 
 def test_stories_saved_before_0012_are_found_without_accents(settings: Settings):

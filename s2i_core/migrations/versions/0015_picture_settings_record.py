@@ -7,8 +7,8 @@ to version 1 of ``ImageParams.record()`` here, once: {"version": 1, "model", "as
 "steps", "cfg_scale", "sampler", "seed", "negative_prompt"} (the values set), and the word list
 moves to ``stories.word_list`` (NULL: the classroom's default list).
 
-Revision ID: 0011
-Revises: 0012 (numbered before it, merged after it)
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0012"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
