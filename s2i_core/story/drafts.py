@@ -39,7 +39,8 @@ class Recording:
     duration: float
     data: bytes = field(repr=False)
     ext: str
-    decoded: DecodedAudio = field(repr=False)  # what was heard, for a transcription here
+    # what was heard, for a transcription in this process; None for a live story (still to come)
+    decoded: DecodedAudio | None = field(default=None, repr=False)
 
 
 def check_recording(source: bytes | str | Path, settings: Settings) -> Recording:
