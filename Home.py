@@ -1,8 +1,9 @@
 """Entry point: the pages and the role-based menu are set up here once; then the chosen page runs.
 
-`streamlit run Home.py`. The pages live in ``app_pages/`` and are listed in s2i_ui.navigation.
-(Not in ``pages/``: on a process's first run Streamlit would run a ``pages/`` script directly,
-without this entry point.)
+`make run` serves it through s2i_ui/server.py, which adds routes of our own (a bare
+`streamlit run Home.py` works too, without them). The pages live in ``app_pages/`` and are listed
+in s2i_ui.navigation. (Not in ``pages/``: on a process's first run Streamlit would run a
+``pages/`` script directly, without this entry point.)
 """
 
 from s2i_ui import navigation, widgets

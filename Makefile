@@ -1,11 +1,12 @@
 # Two commands for a newcomer: `make run` starts the app, `make test` runs every test.
+# The app is s2i_ui/server.py: Home.py and its pages, plus our own routes (pictures, narration).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install run run-lan test lint format bench clean
+.PHONY: install run run-lan test lint format bench gpu-test-pack clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run s2i_ui/server.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
 # Students' tablets on the school network: HTTPS (a self-signed certificate made on first run),
 # only with a teacher passcode (S2I_TEACHER_PASSCODE). See README, "Students on their own devices".
@@ -40,6 +41,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# `make test` on the lent GPU machine, step 1: pack what it lacks (bench/results/h200_tests/README.md)
+gpu-test-pack: $(STAMP)
+	bench/gpu_test_pack.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -7,7 +7,7 @@ import streamlit as st
 from s2i_core import jobs
 from s2i_core.exports import language_name
 from s2i_core.jobs import JobBook
-from s2i_ui import resources, roles, widgets
+from s2i_ui import media_routes, resources, roles, widgets
 
 PAGE_SIZE = 12
 COLUMNS = 3
@@ -95,7 +95,8 @@ for row_start in range(0, len(stories), COLUMNS):
         with column.container(border=True):
             cover = story.cover_thumb_path and library.path(story.cover_thumb_path)
             if cover and cover.is_file():
-                st.image(str(cover), width="stretch", alt=f"Cover of {story.title}")
+                cover = media_routes.picture_source(library, story.cover_thumb_path, full=False)
+                st.image(cover, width="stretch", alt=f"Cover of {story.title}")
             else:
                 widgets.no_picture("No pictures yet")
             st.markdown(f"**{widgets.plain(story.title)}**")

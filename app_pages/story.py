@@ -9,15 +9,18 @@ from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.exports import language_name
 from s2i_core.storage import parse_id
-from s2i_ui import exports, resources, roles, scenes, storyboard, widgets
+from s2i_ui import exports, media_routes, resources, roles, scenes, storyboard, widgets
 
 settings = resources.settings()
 library = resources.library(settings)
 
 
 @st.cache_data(max_entries=8, show_spinner="Preparing the replay…")
-def replay_page(data_dir: str, story_id: int, version: tuple, _story) -> str:
-    return replay.story_replay_html(_story, library)
+def replay_page(data_dir: str, story_id: int, version: tuple, links: bool, _story) -> str:
+    """Built once per version of the story for every student (with ``links``, the pictures and
+    narration are fetched by URL, not sent inside each student's page)."""
+    link = (lambda rel: media_routes.media_url(library.data_dir, rel)) if links else None
+    return replay.story_replay_html(_story, library, link)
 
 
 def version_of(story) -> tuple:
@@ -51,7 +54,9 @@ details = [
 ]
 st.caption(widgets.plain(" · ".join(d for d in details if d)))
 
-st.iframe(replay_page(str(library.data_dir), story.id, version_of(story), story), height="content")
+links = media_routes.served()
+replay_html = replay_page(str(library.data_dir), story.id, version_of(story), links, story)
+st.iframe(replay_html, height="content")
 
 slug = re.sub(r"[^\w]+", "-", story.title, flags=re.ASCII).strip("-").lower() or "story"
 exports.export_buttons(settings, library, story, slug)

@@ -6,7 +6,7 @@ English and in the story's language. A frame it stops can be fixed by editing an
 
 import streamlit as st
 
-from s2i_core.prompts import (
+from s2i_core.story.prompts import (
     DEFAULT_BLOCKLIST,
     WORD_LIST_SETTING,
     WordList,

@@ -1,7 +1,9 @@
 """`make bench`: every comparison measured side by side in one run, on this machine.
 
 Writes bench/results/results.md, results.json and PNG plots, and rewrites docs/performance.md.
-Sections can be picked: python -m bench asr storyboard library export
+Sections can be picked: python -m bench asr storyboard library export students
+Each section keeps how it was run (the command, the load average before and after, the date), and
+the page prints that beside its figures: on a shared machine the load explains the wall times.
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ def machine() -> dict:
     }
 
 
+def _measured(name: str, load_before: tuple[float, float, float]) -> dict:
+    """How a section was measured: what reproduces it and how busy the machine was."""
+    return {
+        "command": f".venv/bin/python -m bench {name}",
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "cores": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
 def main(argv: list[str]) -> int:
     wanted = argv or list(SECTIONS)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -62,7 +75,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="s2i-bench-") as scratch:
         for name in wanted:
             print(f"== {name}", file=sys.stderr, flush=True)
-            results[name] = SECTIONS[name](Path(scratch))
+            before = os.getloadavg()
+            results[name] = SECTIONS[name](Path(scratch)) | {"measured": _measured(name, before)}
     previous.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     report.write(results, RESULTS, ROOT / "docs" / "performance.md")
     print((RESULTS / "results.md").read_text())

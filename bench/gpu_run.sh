@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# On the lent CUDA machine, from /work/main's checkout (see bench/gpu_pack.sh): install the
-# wheels, unpack the model parts copied to /tmp/s2i, run bench/gpu.py with "$@".
+# On the lent CUDA machine, from the checkout the device tool copied there (see bench/gpu_pack.sh):
+#   bash bench/gpu_run.sh --self-test   install the small wheels, run the random-weight check
+#   bash bench/gpu_run.sh --stash       keep the part this call carried in /tmp/s2i/parts
+#   bash bench/gpu_run.sh [ARGS]        join the parts (checked), install, run bench/gpu.py ARGS
 set -eo pipefail
+dev=.device/gpu
+if [ "${1:-}" = --stash ]; then
+  mkdir -p /tmp/s2i/parts && cp "$dev"/part-*/* /tmp/s2i/parts/ && ls /tmp/s2i/parts; exit 0
+fi
 if [ ! -d /tmp/site/whisper ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .device/gpu/p1/*.whl
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site "$dev"/wheels/*.whl
 fi
-if [ "$1" != --self-test ] && [ ! -d /tmp/s2i/base ]; then
-  (cd /tmp/s2i && cat chunk* | tar x)
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/s2i/wheels/*.whl
+if [ "${1:-}" != --self-test ] && [ ! -d /tmp/s2i/base ]; then
+  PYTHONPATH=$dev/code python3 -m bench.device_pack join /tmp/s2i/parts /tmp/s2i/model.tar
+  tar xf /tmp/s2i/model.tar -C /tmp/s2i && rm /tmp/s2i/model.tar
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site /tmp/s2i/wheels/*.whl
 fi
-cd .device/gpu/code
+cd "$dev/code"
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 S2I_ASR_ENGINE=auto \
   S2I_WHISPER_MODEL=/tmp/s2i/base S2I_DATA_DIR=/tmp/s2i/data
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader

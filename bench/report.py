@@ -11,23 +11,27 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench import students
+
 GPU_RESULTS = Path(__file__).parent / "results" / "gpu.json"
 
 
 def write(results: dict, out_dir: Path, doc: Path) -> None:
-    sections = [
-        _machine(results["machine"]),
-        _asr(results.get("asr"), out_dir),
-        _clips(results.get("clips")),
-        _storyboard(results.get("storyboard"), out_dir),
-        _scenes(results.get("scenes"), out_dir),
-        _library(results.get("library"), out_dir),
-        _export(results.get("export")),
-        _video(results.get("video"), out_dir),
-        _queue(results.get("queue"), out_dir),
-        _gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None),
-    ]
-    table = "\n\n".join(s for s in sections if s)
+    sections = {
+        "asr": _asr(results.get("asr"), out_dir),
+        "clips": _clips(results.get("clips")),
+        "storyboard": _storyboard(results.get("storyboard"), out_dir),
+        "scenes": _scenes(results.get("scenes"), out_dir),
+        "library": _library(results.get("library"), out_dir),
+        "export": _export(results.get("export")),
+        "video": _video(results.get("video"), out_dir),
+        "queue": _queue(results.get("queue"), out_dir),
+        "students": students.report(results.get("students"), out_dir),
+    }
+    parts = [_machine(results["machine"])]
+    parts += [_measured(text, name, results[name]) for name, text in sections.items() if text]
+    parts.append(_gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None))
+    table = "\n\n".join(s for s in parts if s)
     (out_dir / "results.md").write_text(f"# Benchmark results\n\n{table}\n")
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(DOC_HEAD + table + "\n")
@@ -38,10 +42,35 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`). The GPU section comes
-from the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
+(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`, `students`); under each
+heading, the command that reproduces it and the load average while it ran (the machine is shared:
+above its core count, wall times include other people's work). The GPU section comes from the run
+on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
+
+
+def _measured(text: str, name: str, result: dict) -> str:
+    """The section with, under its heading, the command that reproduces its figures and the
+    machine's load average while they were measured."""
+    m = result.get("measured")
+    if m:
+        line = (
+            f"Reproduce: `{m['command']}` · measured {m['date']} · load average (1, 5, 15 min) "
+            f"{_loads(m['load_before'])} before, {_loads(m['load_after'])} after, on "
+            f"{m['cores']} cores."
+        )
+    else:
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average was not recorded "
+            "for these figures (they predate the bench keeping it)."
+        )
+    heading, _, body = text.partition("\n")
+    return f"{heading}\n\n{line}\n{body}"
+
+
+def _loads(values: list[float]) -> str:
+    return " / ".join(f"{v:.1f}" for v in values)
 
 
 def _ok(value: float, limit: float) -> str:
@@ -390,8 +419,12 @@ def _gpu(r: dict | None) -> str:
     return "\n".join(
         [
             f"## GPU ({r['gpu']}, `S2I_ASR_ENGINE=auto`)\n",
+            "Reproduce: `bench/gpu_pack.sh` here, then on the lent machine the calls it lists "
+            "(`bash bench/gpu_run.sh --self-test`, `bash bench/gpu_run.sh --stash` for each part, "
+            "`bash bench/gpu_run.sh`), which write `bench/results/gpu.json` · a lent machine of 16 "
+            "cores runs nothing but this (no load average is kept).\n",
             "What each step of the GPU path bought, measured side by side in one run on the lent "
-            "machine (`bench/gpu.py`; `bench/gpu_pack.sh` says how to carry it there).\n",
+            "machine (`bench/gpu.py`).\n",
             table(r),
             "",
             f"~60 s narration in {seconds:.3f} s — target ≤ 0.5 s: {_ok(seconds, 0.5)}. "

@@ -17,12 +17,15 @@ import av
 import numpy as np
 from PIL import Image
 
+from bench.students import students
 from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.exports import VideoOptions, export_pdf, export_video
-from s2i_core.pipeline import StoryOptions, stream_story, transcribe_narration
+from s2i_core.jobs.inline import story_here
 from s2i_core.settings import Settings
 from s2i_core.speech import load_engine, transcribe
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.drafts import StoryOptions
+from s2i_core.story.narration import transcribe_narration
 from tests.llm_stub import LLMStub
 from tests.nvidia_stub import NvidiaStub
 from tests.wer import word_error_rate
@@ -196,7 +199,7 @@ def _seconds(fn: Callable[[], object]) -> float:
 
 
 def _first_sentence_seconds(clip: Path, settings: Settings, engine) -> float:
-    from s2i_core.sentences import stream_sentences
+    from s2i_core.story.sentences import stream_sentences
 
     audio = decode_audio(clip, settings)
     started = time.perf_counter()
@@ -208,8 +211,9 @@ def _first_sentence_seconds(clip: Path, settings: Settings, engine) -> float:
 def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict:
     """Seconds from "go" to: the first sentence ready for its picture, the first picture, the
     last picture."""
+    from s2i_core.jobs.drawing import generate_story
     from s2i_core.pictures.nvidia import NvidiaBackend
-    from s2i_core.pipeline import generate_story, save_draft
+    from s2i_core.story.drafts import save_draft
 
     library = Library(settings)
     client = NvidiaBackend(settings)
@@ -217,7 +221,7 @@ def _timed_storyboard(mode: str, settings: Settings, engine, clip: Path) -> dict
     started = time.perf_counter()
     sentence_times, picture_times = [], []
     if mode == "streamed":
-        for event in stream_story(library, settings, client, clip, options, engine):
+        for event in story_here(library, settings, client, clip, options, engine):
             if event.kind == "frame_added":
                 sentence_times.append(time.perf_counter() - started)
             elif event.kind == "frame_done":
@@ -289,9 +293,10 @@ def _writer_settings(stub: NvidiaStub, llm_stub, data_dir: Path, llm: str) -> Se
 
 
 def _generate_to_first_picture(narration, data_dir: Path, llm: str, reading: float) -> float:
+    from s2i_core.jobs.drawing import generate_story
     from s2i_core.pictures.nvidia import NvidiaBackend
-    from s2i_core.pipeline import generate_story, save_draft
-    from s2i_core.story_scenes import start_scenes, write_story_scenes
+    from s2i_core.story.drafts import save_draft
+    from s2i_core.story.scenes import start_scenes, write_story_scenes
 
     with (
         NvidiaStub(latency=LATENCY) as stub,
@@ -321,7 +326,7 @@ def _cli_first_picture(clip: Path, engine, data_dir: Path, llm: str) -> float:
         settings = _writer_settings(stub, llm_stub, data_dir, llm)
         library, client = Library(settings), NvidiaBackend(settings)
         started = time.perf_counter()
-        for event in stream_story(library, settings, client, clip, StoryOptions("Bench"), engine):
+        for event in story_here(library, settings, client, clip, StoryOptions("Bench"), engine):
             if event.kind == "frame_done" and event.frame.status == "done":
                 break
         seconds = time.perf_counter() - started
@@ -554,9 +559,9 @@ def _start_worker(env: dict, queue_name: str, log: Path) -> subprocess.Popen:
 
 
 def _app_memory(scratch: Path) -> dict:
-    """RSS (MB) of `streamlit run Home.py` after one story was transcribed: by the app's own
-    worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech worker
-    (S2I_APP_WORKER=none: the app holds no model)."""
+    """RSS (MB) of the app (`streamlit run s2i_ui/server.py`) after one story was transcribed: by
+    the app's own worker (S2I_APP_WORKER=all: the model lives in the app) or by a separate speech
+    worker (S2I_APP_WORKER=none: the app holds no model)."""
     results = {}
     for mode in ("all", "none"):
         data_dir = scratch / f"memory-{mode}"
@@ -593,8 +598,8 @@ def _start_app(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -641,3 +646,7 @@ def _rss_mb(pid: int) -> float:
 
 
 SECTIONS["queue"] = queue
+
+
+# --- a class at once (bench/students.py) -------------------------------------------------------
+SECTIONS["students"] = students

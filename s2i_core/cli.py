@@ -153,7 +153,7 @@ def describe_os_error(error: OSError) -> str:
 
 # --- commands ----------------------------------------------------------------------------------
 def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
-    from .pipeline import transcribe_narration
+    from .story.narration import transcribe_narration
 
     _require_file(args.audio)
     with _spinner("Transcribing"):
@@ -183,7 +183,9 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
-    from .pipeline import StoryOptions, default_params, stream_story
+    from .jobs.inline import story_here
+    from .story.drafts import StoryOptions
+    from .story.picture_settings import default_params
 
     _require_file(args.audio)
     if args.style:
@@ -203,7 +205,7 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
     backend = _picture_backend(settings, library)
     story_id = None
     with _progress(None, "Storyboard") as bar:
-        for event in stream_story(
+        for event in story_here(
             library, settings, backend, args.audio, options, None, args.language
         ):
             story_id = event.story_id
@@ -253,13 +255,13 @@ def _frame_range(story) -> str:
 
 def _finish(library, settings: Settings, story) -> None:
     """Transcribe again what an interrupted run did not, then draw every missing picture."""
-    from .pipeline import finish_story
+    from .jobs.inline import finish_here
 
     backend = _picture_backend(settings, library)
     _print_notes(library, story.id, backend)
     total = None if story.sentences_missing else sum(f.status != "done" for f in story.frames)
     with _progress(total, "Pictures") as bar:
-        for event in finish_story(library, settings, backend, story.id):
+        for event in finish_here(library, settings, backend, story.id):
             bar(event)
 
 
@@ -418,7 +420,7 @@ def _picture_params(args: argparse.Namespace, settings: Settings, story=None):
     """The picture settings given on the command line, for the given model or else the story's
     (``regenerate``) or the default one. None for a story when no option was given."""
     from .pictures import ImageParams, catalogue
-    from .pipeline import story_params
+    from .story.picture_settings import story_params
 
     given = (args.image_model, args.aspect, args.steps, args.cfg, args.sampler, args.seed)
     if story is not None and all(value is None for value in given):
@@ -443,7 +445,7 @@ def _save_story_params(library, settings: Settings, story, changed) -> None:
     import dataclasses
 
     from .pictures import ImageParams, catalogue, check_seed, get_model
-    from .pipeline import _params_record, story_params
+    from .story.picture_settings import params_record, story_params
 
     check_seed(changed.seed)
     saved, blocklist = story_params(story)
@@ -454,7 +456,7 @@ def _save_story_params(library, settings: Settings, story, changed) -> None:
     model = get_model(catalogue(settings), merged.model)
     merged = merged.resolved(model)
     library.update_story(
-        story.id, image_model=model.id, image_params=_params_record(merged, blocklist)
+        story.id, image_model=model.id, image_params=params_record(merged, blocklist)
     )
 
 
@@ -472,7 +474,7 @@ def _picture_backend(settings: Settings, library):
 
 
 def _print_notes(library, story_id: int, backend) -> None:
-    from .pipeline import refit_story_params
+    from .story.picture_settings import refit_story_params
 
     if backend is not None:
         for note in refit_story_params(library, story_id, backend.models)[2]:
@@ -480,19 +482,20 @@ def _print_notes(library, story_id: int, backend) -> None:
 
 
 def _run_generation(library, settings, story_id, frame_ids, total, reseed=False) -> None:
-    from .pipeline import StoryEvent, generate_story
+    from .jobs import pictures_job
+    from .jobs.inline import run_here
 
     backend = _picture_backend(settings, library)
     _print_notes(library, story_id, backend)
-    lease_s = settings.work_lease_s
+    job = pictures_job(library.get_story(story_id), frame_ids, reseed)
     with _progress(total, "Pictures") as bar:
-        for frame in generate_story(library, backend, story_id, frame_ids, reseed, lease_s):
-            bar(StoryEvent("frame_done", story_id, frame))
+        for event in run_here(settings, library, [job], backend):
+            bar(event)
 
 
 def _enqueue_story(library, settings: Settings, args: argparse.Namespace, options) -> int:
     from .jobs import queue_transcription
-    from .pipeline import start_story
+    from .story.drafts import start_story
 
     story = start_story(library, settings, args.audio, options, args.language)
     queue_transcription(settings, library, story.id, args.language, then_draw=True)
@@ -574,9 +577,9 @@ def _report_story(library, story_id: int, as_json: bool) -> int:
 
 
 def _export_json(library, job) -> dict[str, Any]:
-    from .exports.stored import ExportOptions
+    from .jobs import export_options
 
-    options = ExportOptions.from_job(job.options)
+    options = export_options(job)
     path = str(library.path(job.detail)) if job.state == "done" else None
     return {
         **options.as_job(),
@@ -710,7 +713,7 @@ def _make_parent(path: Path) -> None:
 
 
 def _check_style(style: str) -> None:
-    from .prompts import STYLES
+    from .story.prompts import STYLES
 
     if style not in STYLES:
         raise UsageError(f"Unknown style '{style}'. Choose one of: {', '.join(STYLES)}.")

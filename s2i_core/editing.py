@@ -13,10 +13,10 @@ import re
 from dataclasses import replace
 
 from .errors import EditError
-from .pipeline import frame_draft
-from .sentences import Sentence
 from .speech import Word
 from .storage import FrameRecord, Library, StoryRecord
+from .story.drafts import frame_draft
+from .story.sentences import Sentence
 
 SPLIT_MARK = "/"
 

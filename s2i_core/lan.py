@@ -124,7 +124,7 @@ def qr_png(text: str, scale: int = 8) -> bytes:
 
 def streamlit_command(port: int, address: str, cert: Certificate) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "s2i_ui" / "server.py"),
         "--server.address", "0.0.0.0",
         "--server.port", str(port),
         "--server.headless", "true",
@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         segno.make(url, error="m", micro=False).terminal(out=sys.stderr, compact=True)
     env = os.environ | {"S2I_PUBLIC_URL": url}
     command = streamlit_command(args.port, address, cert)
+    os.chdir(ROOT)  # .streamlit/ (config and secrets) is read from the working folder
     os.execve(command[0], command, env)
     return 0  # not reached: the process is now the Streamlit server
 

@@ -1,5 +1,8 @@
 """The read-along replay: narration audio, the current sentence's picture shown large, and the
-sentence highlighted (word by word where word times exist), as one self-contained HTML page.
+sentence highlighted (word by word where word times exist), as one HTML page: self-contained (the
+pictures and narration inlined), or with links the browser fetches them by (``story_replay_html``
+with ``link``: a class opening the story then loads each file from a cache instead of receiving
+it inside every student's page).
 
 Everything a teacher typed (titles, sentences) reaches the page only as JSON inside a
 ``<script type="application/json">`` block, with ``<``, ``>`` and ``&`` escaped, and the script
@@ -12,12 +15,15 @@ import base64
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from PIL import Image
 
+from s2i_core.errors import StorageError
 from s2i_core.exports.timeline import shown_picture
+from s2i_core.replay_media import aspect_of, replay_copy, scaled_jpeg
 from s2i_core.storage import Library, StoryRecord
 
 
@@ -33,9 +39,10 @@ class ReplayFrame:
     start: float
     end: float
     text: str
-    image: bytes | None = None  # None: the sentence is shown on a card instead
+    image: bytes | str | None = None  # bytes, or a URL; None: the sentence is shown on a card
     image_mime: str = "image/jpeg"
     words: tuple[ReplayWord, ...] = field(default_factory=tuple)
+    aspect: float | None = None  # width / height; read from the bytes when not given
 
 
 def data_uri(data: bytes, mime: str) -> str:
@@ -54,18 +61,19 @@ def safe_json(value: object) -> str:
 
 
 def replay_html(
-    frames: Sequence[ReplayFrame], audio: bytes | None, audio_mime: str, title: str
+    frames: Sequence[ReplayFrame], audio: bytes | str | None, audio_mime: str, title: str
 ) -> str:
+    """The page; ``audio`` is the narration's bytes or its URL (None: no narration)."""
     payload = {
         "title": title,
-        "audio": data_uri(audio, audio_mime) if audio else "",
+        "audio": _source(audio, audio_mime),
         "frames": [
             {
                 "start": f.start,
                 "end": f.end,
                 "text": f.text,
-                "image": data_uri(f.image, f.image_mime) if f.image else "",
-                "aspect": _aspect(f.image),
+                "image": _source(f.image, f.image_mime),
+                "aspect": f.aspect or _aspect(f.image),
                 "words": [asdict(w) for w in f.words] if words_fit(f.text, f.words) else [],
             }
             for f in frames
@@ -78,9 +86,15 @@ def _letters(text: str) -> str:
     return re.sub(r"\W+", "", text).casefold()
 
 
-def _aspect(image: bytes | None) -> float | None:
+def _source(media: bytes | str | None, mime: str) -> str:
+    if isinstance(media, str):
+        return media
+    return data_uri(media, mime) if media else ""
+
+
+def _aspect(image: bytes | str | None) -> float | None:
     """Width over height, so the stage takes the picture's shape and shows it without bars."""
-    if not image:
+    if not image or isinstance(image, str):
         return None
     with Image.open(io.BytesIO(image)) as picture:
         return round(picture.width / picture.height, 4)
@@ -398,28 +412,40 @@ AUDIO_TYPES = {
     "wav": "audio/wav",
     "flac": "audio/flac",
 }
-REPLAY_SIDE = 960  # pixels: sharp on a classroom screen, small enough to inline every frame
 
 
-def story_replay_html(story: StoryRecord, library: Library) -> str:
-    """The replay page of a saved story: every frame's picture scaled down and inlined."""
+def story_replay_html(
+    story: StoryRecord, library: Library, link: Callable[[str], str | None] | None = None
+) -> str:
+    """The replay page of a saved story. With ``link`` (a stored file's path relative to the data
+    folder -> a URL the browser can fetch it by, or None), the pictures' replay-size copies (made
+    once, see replay_media) and the narration are linked; anything it gives no URL for, and
+    everything without it, is inlined (pictures scaled down first)."""
     frames = []
     for frame in story.frames:
         picture = shown_picture(frame, library)
-        image = _scaled_jpeg(picture.read_bytes()) if picture else None
+        image, aspect = _frame_image(picture, library, link) if picture else (None, None)
         words = tuple(ReplayWord(word.strip(), start, end) for start, end, word in frame.words)
-        frames.append(ReplayFrame(frame.start, frame.end, frame.text, image, words=words))
-    audio, mime = None, "audio/webm"
+        frames.append(ReplayFrame(frame.start, frame.end, frame.text, image, words=words,
+                                  aspect=aspect))  # fmt: skip
+    audio: bytes | str | None = None
+    mime = "audio/webm"
     narration = story.narration_path and library.path(story.narration_path)
     if narration and narration.is_file():
-        audio = narration.read_bytes()
+        audio = (link and link(story.narration_path)) or narration.read_bytes()
         mime = AUDIO_TYPES.get(narration.suffix.lstrip(".").lower(), "audio/webm")
     return replay_html(frames, audio, mime, story.title)
 
 
-def _scaled_jpeg(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((REPLAY_SIDE, REPLAY_SIDE), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
-        return buffer.getvalue()
+def _frame_image(
+    picture: Path, library: Library, link: Callable[[str], str | None] | None
+) -> tuple[bytes | str, float | None]:
+    if link is not None:
+        try:
+            copy = replay_copy(picture, library)
+        except StorageError:  # not in a story's media folder: inlined, as before
+            copy = None
+        url = copy and link(copy)
+        if url:
+            return url, aspect_of(library.path(copy))
+    return scaled_jpeg(picture.read_bytes()), None

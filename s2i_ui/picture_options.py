@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from s2i_core.pictures import MAX_SEED, ImageModel, ImageParams, catalogue
-from s2i_core.prompts import NEGATIVE_PROMPT
 from s2i_core.settings import Settings
+from s2i_core.story.prompts import NEGATIVE_PROMPT
 
 
 def picture_options(settings: Settings, prefix: str = "c") -> None:

@@ -6,7 +6,9 @@ transcription and then stays in memory; ``loaded_engine`` only reports one that 
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -17,38 +19,29 @@ from s2i_core.settings import Settings
 log = logging.getLogger("s2i_ui")
 
 if TYPE_CHECKING:
-    from s2i_core.pictures import PictureBackend
     from s2i_core.speech import SpeechEngine
     from s2i_core.storage import Library
 
 
 def settings() -> Settings:
     """Environment first, then ``.streamlit/secrets.toml``; read on every run (it is cheap)."""
-    return Settings.load(secrets=st.secrets)
+    return Settings.load(secrets=_secrets())
+
+
+def _secrets() -> dict:
+    """The secrets.toml values as one dict. Without any such file, Streamlit would look for one
+    again, under a lock, at every single lookup (a settings load makes dozens, a class's page
+    runs thousands): two checks here instead."""
+    if not any(os.path.exists(path) for path in _secrets_files()):
+        return {}
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # a secrets.toml Streamlit cannot read: the settings' defaults apply
+        return {}
 
 
 def library(settings: Settings) -> Library:
     return _library(settings.db_url, str(settings.media_dir.resolve()), settings)
-
-
-def picture_backend(settings: Settings) -> PictureBackend | None:
-    """One picture backend per process (NVIDIA's client, or the local model loaded once), so its
-    rate limit, concurrency cap and GPU cover every session. None when no backend is set up
-    (frames then get a 'no picture yet' card)."""
-    from s2i_core.pictures import choose_backend
-    from s2i_core.pictures.base import backend_key
-
-    if choose_backend(settings).name == "none":
-        return None
-    return _picture_backend(backend_key(settings), settings)
-
-
-def speech_engine(settings: Settings) -> SpeechEngine:
-    """Load (first call, slow) or reuse the speech model, from the engine's one process-wide cache
-    (``s2i_core.speech.load_engine``): the CLI, the benchmark and every session share it."""
-    from s2i_core.speech import load_engine
-
-    return load_engine(settings)
 
 
 def loaded_engine(settings: Settings) -> SpeechEngine | None:
@@ -68,6 +61,15 @@ def app_worker(settings: Settings) -> threading.Thread | None:
     return _app_worker(*key, queues, settings) if queues else None
 
 
+@functools.cache
+def _secrets_files() -> tuple[str, ...]:
+    """Where Streamlit looks for secrets.toml (a config option: read once, not under Streamlit's
+    config lock at every page run and every file served)."""
+    from streamlit import config
+
+    return tuple(config.get_option("secrets.files"))
+
+
 # Arguments starting with "_" are not hashed: the string arguments before them are the cache key.
 @st.cache_resource(show_spinner=False)
 def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
@@ -78,15 +80,6 @@ def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
     # not to be another replica's picture in the middle of being written
     library.recover_interrupted(temp_older_than=2 * _settings.image_timeout)
     return library
-
-
-@st.cache_resource(show_spinner=False)
-def _picture_backend(key: str, _settings: Settings):
-    from s2i_core.pictures import load_backend
-
-    rpm = _settings.image_rpm  # counted in the database: one rate for every replica on this key
-    shared = library(_settings).request_limiter(_settings.nvidia_api_key, rpm) if rpm else None
-    return load_backend(_settings, rate_limiter=shared)
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,10 +11,10 @@ import streamlit as st
 
 from s2i_core import jobs
 from s2i_core.errors import S2IError
-from s2i_core.scenes import LLM, OFFLINE, TEACHER, Character, StoryBible
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
-from s2i_core.story_scenes import scene_path, set_bible, shown_scene, story_bible
+from s2i_core.story.bible import LLM, OFFLINE, TEACHER, Character, StoryBible
+from s2i_core.story.scenes import scene_path, set_bible, shown_scene, story_bible
 
 from . import roles, widgets
 

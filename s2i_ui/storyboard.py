@@ -18,12 +18,13 @@ from s2i_core import jobs
 from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
 from s2i_core.pictures import choose_backend
-from s2i_core.pipeline import frame_drafts, story_params
-from s2i_core.prompts import blocked_reason
-from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
-from s2i_core.story_scenes import keep_scenes, scene_after_fix
+from s2i_core.story.drafts import frame_drafts
+from s2i_core.story.picture_settings import story_params
+from s2i_core.story.prompts import blocked_reason
+from s2i_core.story.scenes import keep_scenes, scene_after_fix
+from s2i_core.story.sentences import Sentence
 
 from . import resources, roles, scenes, widgets
 

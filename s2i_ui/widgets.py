@@ -11,7 +11,7 @@ from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.exports.timeline import SHOWS_PICTURE
 from s2i_core.settings import Settings
 
-from . import navigation, resources, roles
+from . import media_routes, navigation, resources, roles
 
 if TYPE_CHECKING:
     from s2i_core.storage import FrameRecord, Library
@@ -148,7 +148,8 @@ def frame_card(
     how the picture went and why it failed; students never see the machinery."""
     picture = frame.thumb_path if thumbnail else frame.image_path
     if picture and library.path(picture).is_file() and frame.status in SHOWS_PICTURE:
-        st.image(str(library.path(picture)), width="stretch", alt=frame.text)
+        source = media_routes.picture_source(library, picture, full=not thumbnail)
+        st.image(source, width="stretch", alt=frame.text)
     elif details:
         waiting = frame.status in ("pending", "drawing")
         no_picture("Waiting for its picture…" if waiting else "No picture")

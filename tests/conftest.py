@@ -13,6 +13,7 @@ import pytest
 from s2i_core.settings import Settings
 from s2i_core.speech import SpeechEngine, load_engine
 from s2i_core.speech.calibration import default_layout
+from tests.deadline import pytest_addoption, pytest_runtest_setup  # noqa: F401 (--deadline)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Tests never time the machine: Whisper runs one window per core (S2I_ASR_THREADS, read by every

@@ -20,14 +20,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from s2i_core.audio import wav_bytes
-from s2i_core.jobs import JobBook
+from s2i_core.jobs import JobBook, Transcribe
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.pictures.images import placeholder_card, thumbnail
-from s2i_core.pipeline import frame_drafts
-from s2i_core.sentences import Sentence
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.speech import Word, choose_engine, device_label
 from s2i_core.storage import Library, StoryNotFoundError
+from s2i_core.story.drafts import frame_drafts
+from s2i_core.story.sentences import Sentence
 from s2i_ui.create.draft import Draft
 from s2i_ui.widgets import STATUS_LABELS
 from tests.llm_stub import LLMStub, StubStory
@@ -345,7 +345,7 @@ def test_teacher_actions_check_the_role_where_they_run(classroom, library):
     story_id = seed_story(library, "The fox", FOX, pictures=False)
 
     def script(story_id: int) -> None:
-        from s2i_core.sentences import Sentence
+        from s2i_core.story.sentences import Sentence
         from s2i_ui import resources, storyboard
 
         settings = resources.settings()
@@ -511,7 +511,7 @@ def test_a_draft_stopped_while_heard_again_keeps_its_narration(env, library):
     story = library.create_story("The fox", language="en", narration=SAMPLE.read_bytes())
     library.set_frames(story.id, frame_drafts(as_sentences(FOX), story))
     book = JobBook(library)
-    book.start(book.create(story.id, "transcribe").id, 60)
+    book.start(book.create(Transcribe(story.id)).id, 60)
     book.finish(book.of_story(story.id)[0].id)  # heard once, in English
     at = open_page(CREATE, draft=str(story.id))
     at = at.button(key="c_transcribe_again").click().run()

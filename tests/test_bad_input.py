@@ -37,9 +37,9 @@ from s2i_core.errors import (
     NotAudioError,
 )
 from s2i_core.exports import export_pdf
-from s2i_core.pipeline import transcribe_narration
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.narration import transcribe_narration
 from tests.test_audio import FORMATS
 from tests.test_narration_sound import phone_video, two_tracks
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from s2i_core.pipeline import generate_story
-from s2i_core.storage import Library, Work, records
+from s2i_core.jobs.drawing import generate_story
+from s2i_core.storage import Library, StoryHold, records
 from tests import test_storage
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
@@ -76,7 +76,7 @@ def test_a_dead_workers_claim_is_taken_again_after_its_lease(library: Library, s
 def test_work_renews_its_leases_while_it_runs(library: Library, storage_clock):
     story = library.create_story("Long drawing")
     library.set_frames(story.id, drafts("a", "b"))
-    with Work(library, story.id, lease_s=60) as work:
+    with StoryHold(library, story.id, lease_s=60) as work:
         claimed = work.claim()
         for _ in range(4):  # four minutes, well past one lease
             storage_clock.advance(40)
@@ -93,7 +93,7 @@ def test_work_renews_its_leases_while_it_runs(library: Library, storage_clock):
 def test_work_that_stops_on_an_error_leaves_the_story_interrupted(library: Library):
     story = library.create_story("Disk full")
     library.set_frames(story.id, drafts("a", "b"))
-    with pytest.raises(OSError), Work(library, story.id) as work:
+    with pytest.raises(OSError), StoryHold(library, story.id) as work:
         work.claim()
         raise OSError(28, "No space left on device")
     assert library.get_story(story.id).status == "interrupted"

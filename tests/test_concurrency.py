@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from s2i_core.pipeline import generate_story
+from s2i_core.jobs.drawing import generate_story
 from s2i_core.settings import Settings
 from s2i_core.storage import FRAME_STATUSES, STORY_STATUSES, FrameDraft, Library, StoryRecord
 from tests.conftest_nvidia import stub_client, stub_settings

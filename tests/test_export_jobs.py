@@ -15,7 +15,8 @@ from pypdf import PdfReader
 
 from s2i_core.exports.stored import ExportOptions, find
 from s2i_core.jobs import JobBook, JobRecord, cancel_export, progress, queue_export
-from s2i_core.jobs.work import run_job, runtime_for
+from s2i_core.jobs.registry import run_job
+from s2i_core.jobs.runtime import runtime_for
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library

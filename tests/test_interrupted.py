@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from s2i_core.errors import StorageError
-from s2i_core.pipeline import StoryOptions, finish_story, stream_story
+from s2i_core.jobs import Transcribe
+from s2i_core.jobs.inline import finish_here, run_here, story_here
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
+from s2i_core.story.drafts import StoryOptions, start_story
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
 from tests.test_cli import ROOT, cli_env, run_cli
@@ -46,14 +48,14 @@ def query(db: Path, sql: str) -> tuple:
 
 
 # `python -m s2i_core` with Whisper paused once it has heard the first sentence, before the
-# pipeline gets it; the file named by $S2I_TEST_PAUSED is created at that moment. A test that
-# kills the run then knows where it is, however fast or slow the machine.
+# transcription job gets it; the file named by $S2I_TEST_PAUSED is created at that moment. A test
+# that kills the run then knows where it is, however fast or slow the machine.
 PAUSED_IN_TRANSCRIPTION = """
 import os, pathlib, sys, threading
-from s2i_core import pipeline
 from s2i_core.cli import main
+from s2i_core.jobs import inline
 
-load_engine = pipeline.load_engine
+load_engine = inline.load_engine
 
 
 class Paused:
@@ -75,7 +77,7 @@ class Paused:
         return first_sentence_held(), info
 
 
-pipeline.load_engine = lambda settings: Paused(load_engine(settings))
+inline.load_engine = lambda settings: Paused(load_engine(settings))
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -181,13 +183,13 @@ def test_a_full_disk_while_adding_frames_is_finished_later(
         monkeypatch.setattr(Library, "add_frame", add_frame)
         clip = ROOT / "bench" / "clips" / "six_sentences.ogg"
         with pytest.raises(StorageError):
-            for event in stream_story(library, settings, client, clip, StoryOptions("Full")):
+            for event in story_here(library, settings, client, clip, StoryOptions("Full")):
                 story_id = event.story_id
         story = library.get_story(story_id)
         assert story.status == "interrupted" and len(story.frames) == 3
         monkeypatch.setattr(Library, "add_frame", real_add_frame)
 
-        list(finish_story(library, settings, client, story_id, speech_engine))
+        list(finish_here(library, settings, client, story_id, speech_engine))
         story = library.get_story(story_id)
         assert story.status == "complete" and len(story.frames) == 6
         assert not story.sentences_missing and "golden box" in story.transcript
@@ -199,7 +201,6 @@ def test_the_create_page_saves_the_narration_before_whisper_starts(
 ):
     """The tab is closed while Whisper listens: the recording is kept, the story reads as
     interrupted, and finishing it makes the storyboard."""
-    from s2i_core.pipeline import transcribe_into_draft
 
     class ClosedTab(BaseException):
         pass
@@ -214,14 +215,15 @@ def test_the_create_page_saves_the_narration_before_whisper_starts(
     clip = ROOT / "bench" / "clips" / "six_sentences.ogg"
     with NvidiaStub() as stub, Library(stub_settings(stub, data_dir=tmp_path)) as library:
         settings = stub_settings(stub, data_dir=tmp_path)
+        draft = start_story(library, settings, clip, StoryOptions("Tab"))  # as the page does
         with pytest.raises(ClosedTab):
-            transcribe_into_draft(library, settings, StoryOptions("Tab"), clip, Stopped())
+            list(run_here(settings, library, [Transcribe(draft.id)], None, Stopped()))
         (story,) = library.list_stories()
         assert story.status == "interrupted"
         saved = library.get_story(story.id)
         assert library.path(saved.narration_path).stat().st_size > 0
         client = stub_client(stub)
-        list(finish_story(library, settings, client, story.id, speech_engine))
+        list(finish_here(library, settings, client, story.id, speech_engine))
         finished = library.get_story(story.id)
         assert finished.status == "complete" and len(finished.frames) == 6
         client.close()

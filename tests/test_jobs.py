@@ -20,7 +20,9 @@ from sqlalchemy import text
 
 from s2i_core.errors import QueueUnavailableError, SettingsError
 from s2i_core.jobs import (
+    Draw,
     JobBook,
+    WriteScenes,
     cancel,
     progress,
     queue_pictures,
@@ -28,11 +30,12 @@ from s2i_core.jobs import (
     queue_transcription,
 )
 from s2i_core.jobs.queues import open_queues
-from s2i_core.jobs.work import run_job, runtime_for
+from s2i_core.jobs.registry import run_job
+from s2i_core.jobs.runtime import runtime_for
 from s2i_core.jobs.worker import WorkerPool
-from s2i_core.pipeline import StoryOptions, start_story
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.drafts import StoryOptions, start_story
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
 from tests.postgres import free_port
@@ -190,15 +193,15 @@ def test_a_job_done_queues_what_follows_it_in_the_same_step(tmp_path):
     library = Library(Settings(data_dir=tmp_path))
     story_id = saved_story(library)
     book = JobBook(library)
-    writing = book.create(story_id, "scenes")
-    assert book.chain(writing.id, {"kind": "draw", "frames": None})
+    writing = book.create(WriteScenes(story_id))
+    assert book.chain(writing.id, Draw(story_id, frames=None))
     book.start(writing.id, 60)
     follow = book.finish(writing.id, "done")
-    assert (follow.kind, follow.state, follow.options) == ("draw", "queued", {"frames": None})
+    assert (follow.kind, follow.state, follow.spec) == ("draw", "queued", Draw(story_id))
     assert [j.kind for j in book.of_story(story_id, active_only=True)] == ["draw"]
-    assert not book.chain(writing.id, {"kind": "draw"})
+    assert not book.chain(writing.id, Draw(story_id))
 
-    stopped = book.create(story_id, "scenes", then={"kind": "draw"})
+    stopped = book.create(WriteScenes(story_id, then=Draw(story_id)))
     cancel(library, story_id)
     assert book.finish(stopped.id, "done") is None and not book.of_story(story_id, True)
 

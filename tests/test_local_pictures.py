@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 
 from s2i_core.errors import PictureModelError
+from s2i_core.jobs.drawing import generate_story
 from s2i_core.pictures import ImageParams, choose_backend, forget_loaded, load_backend
 from s2i_core.pictures.local import LocalBackend, device_name, local_catalogue
-from s2i_core.pipeline import generate_story
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.tiny_diffusion import build_tiny_pipeline

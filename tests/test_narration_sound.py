@@ -14,9 +14,9 @@ from alembic import command
 
 from s2i_core.audio import decode_audio, narration_for_replay
 from s2i_core.errors import NoSpeechError
-from s2i_core.pipeline import transcribe_narration
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
+from s2i_core.story.narration import transcribe_narration
 from tests.test_migrations import alembic_config
 
 FIXTURES = Path(__file__).parent / "fixtures"

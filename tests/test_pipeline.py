@@ -13,17 +13,14 @@ from pypdf import PdfReader
 from s2i_core.errors import UnknownModelError
 from s2i_core.exports import export_pdf
 from s2i_core.exports.timeline import shown_picture
+from s2i_core.jobs.drawing import generate_story
+from s2i_core.jobs.inline import story_here
 from s2i_core.pictures import ImageParams
 from s2i_core.pictures.nvidia import NvidiaBackend
-from s2i_core.pipeline import (
-    StoryOptions,
-    generate_story,
-    refit_story_params,
-    save_draft,
-    stream_story,
-    transcribe_narration,
-)
 from s2i_core.storage import Library
+from s2i_core.story.drafts import StoryOptions, save_draft
+from s2i_core.story.narration import transcribe_narration
+from s2i_core.story.picture_settings import refit_story_params
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.fake_clock import FakeClock
 from tests.nvidia_stub import NvidiaStub
@@ -179,7 +176,7 @@ def test_streamed_story_draws_pictures_while_the_narration_is_still_transcribed(
         library, settings = make_library(tmp_path, stub)
         client = stub_client(stub)
         events = list(
-            stream_story(library, settings, client, clip, StoryOptions("Mia"), speech_engine)
+            story_here(library, settings, client, clip, StoryOptions("Mia"), speech_engine)
         )
     kinds = [e.kind for e in events]
     first_done, transcribed = kinds.index("frame_done"), kinds.index("transcribed")

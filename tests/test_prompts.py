@@ -2,7 +2,8 @@
 
 import pytest
 
-from s2i_core.prompts import (
+from s2i_core.story.bible import Character, StoryBible, notes_bible
+from s2i_core.story.prompts import (
     CLIP_BUDGET,
     DEFAULT_BLOCKLIST,
     DEFAULT_STYLE,
@@ -14,7 +15,6 @@ from s2i_core.prompts import (
     parse_blocklist,
     prompt_budget,
 )
-from s2i_core.scenes import Character, StoryBible, notes_bible
 
 SDXL, SD3, FLUX = (
     "stabilityai/stable-diffusion-xl",

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from s2i_core.scenes import (
-    LLM,
-    OFFLINE,
-    TEACHER,
-    Character,
-    SceneJob,
-    SceneRequest,
-    StoryBible,
-    write_scenes,
-)
 from s2i_core.settings import Settings
+from s2i_core.story.bible import LLM, OFFLINE, TEACHER, Character, StoryBible
+from s2i_core.story.scene_writer import SceneJob, SceneRequest, write_scenes
 from tests.llm_stub import LLMStub, StubStory
 
 SENTENCES = ("Había una vez una zorra llamada Rosa.", "Ella encontró un globo rojo.")

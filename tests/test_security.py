@@ -29,10 +29,12 @@ from s2i_core import cli
 from s2i_core.audio import decode_audio
 from s2i_core.errors import AudioTooLargeError
 from s2i_core.jobs import JobBook
-from s2i_core.pipeline import StoryOptions, frame_drafts, stream_story, transcribe_narration
-from s2i_core.sentences import Sentence
+from s2i_core.jobs.inline import story_here
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
+from s2i_core.story.drafts import StoryOptions, frame_drafts
+from s2i_core.story.narration import transcribe_narration
+from s2i_core.story.sentences import Sentence
 from s2i_ui.create.draft import Draft
 from s2i_ui.roles import UNLOCKED_KEY
 from tests.nvidia_stub import NvidiaStub
@@ -336,7 +338,7 @@ def test_an_oversized_upload_is_refused_without_reading_it(tmp_path, monkeypatch
         refusals = [
             lambda: decode_audio(huge, settings),
             lambda: transcribe_narration(huge, settings),  # without an engine: Whisper not loaded
-            lambda: next(stream_story(library, settings, None, huge, options)),
+            lambda: next(story_here(library, settings, None, huge, options)),
             lambda: cli.main(["story", str(huge), "--title", "Huge"]),
         ]
         for refuse in refusals:

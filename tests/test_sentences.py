@@ -7,14 +7,14 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s2i_core.sentences import (
+from s2i_core.speech import Segment, Word
+from s2i_core.story.sentences import (
     Sentence,
     SentenceStream,
     cap_sentences,
     split_sentences,
     stream_sentences,
 )
-from s2i_core.speech import Segment, Word
 
 
 def spoken(text: str, pause_after: dict[int, float] | None = None, spaced: bool = True) -> Segment:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from s2i_core.pipeline import StoryOptions, generate_story, save_draft, transcribe_narration
-from s2i_core.scenes import LLM, OFFLINE, TEACHER, Character, StoryBible
+from s2i_core.jobs.drawing import generate_story
 from s2i_core.storage import FrameDraft, Library
-from s2i_core.story_scenes import (
+from s2i_core.story.bible import LLM, OFFLINE, TEACHER, Character, StoryBible
+from s2i_core.story.drafts import StoryOptions, save_draft
+from s2i_core.story.narration import transcribe_narration
+from s2i_core.story.scenes import (
     rewrite_frame_scene,
     scene_path,
     set_bible,

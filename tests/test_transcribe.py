@@ -16,7 +16,6 @@ import pytest
 
 from s2i_core.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from s2i_core.errors import NoSpeechError, SpeechModelError
-from s2i_core.sentences import add_english, split_sentences, stream_sentences
 from s2i_core.settings import Settings
 from s2i_core.speech import (
     DeviceProbe,
@@ -29,6 +28,7 @@ from s2i_core.speech import (
     transcribe,
 )
 from s2i_core.speech.weights import MARKER, assemble_base, base_parts
+from s2i_core.story.sentences import add_english, split_sentences, stream_sentences
 from tests.wer import word_error_rate
 
 # What a listener hears in each recording (see tests/fixtures/README.md for the full texts), and

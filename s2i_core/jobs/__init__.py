@@ -1,10 +1,15 @@
 """Work that outlives the page: jobs in the database, run by workers from a Huey task queue.
 
 The parts, by job:
-  book.py     the ``jobs`` table: what each job is, its progress, its lease, cancellation
-  queues.py   the Huey queues ("speech", "pictures"): SQLite by default, Redis for many machines
-  work.py     what a worker does with each kind of job (transcribe, scenes, draw, export)
-  worker.py   consumers for one process: ``python -m s2i_core worker`` or inside the app
+  specs.py     what each kind of job is asked to do: a frozen dataclass per kind
+  registry.py  the one table: kind -> queue -> handler; ``run_job`` runs one job to its end
+  handlers.py  what a job of each kind does (transcribe, scenes, draw, export)
+  drawing.py   a story's pictures drawn a few at a time, each saved as it comes
+  runtime.py   what jobs run with: settings, library, clients, the model; a job's lease
+  book.py      the ``jobs`` table: what each job is, its progress, its lease, cancellation
+  queues.py    the Huey queues ("speech", "pictures"): SQLite by default, Redis for many machines
+  worker.py    consumers for one process: ``python -m s2i_core worker`` or inside the app
+  inline.py    the CLI's own queue: the same jobs run in its process, their progress streamed
 
 Pages and the CLI use the functions below: they save a job, put it on its queue and return at
 once; progress is then read back from the database by anyone, on any device.
@@ -16,24 +21,38 @@ from dataclasses import dataclass
 
 from ..errors import EditError, StorageError
 from ..exports.stored import ExportOptions
-from ..scenes import TEACHER
 from ..settings import Settings
 from ..storage import Library, StoryRecord
-from .book import ACTIVE, KINDS, STATES, JobBook, JobRecord
-
-QUEUES = ("speech", "pictures")  # see queues.py; Huey is imported only where jobs are queued
+from ..story.bible import TEACHER
+from .book import ACTIVE, STATES, JobBook, JobRecord
+from .specs import (
+    QUEUES,
+    Draw,
+    Export,
+    JobSpec,
+    Transcribe,
+    WriteScenes,
+    pictures_job,
+    transcription_jobs,
+)
 
 __all__ = [
     "ACTIVE",
-    "KINDS",
     "QUEUES",
     "STATES",
+    "Draw",
+    "Export",
     "JobBook",
     "JobRecord",
+    "JobSpec",
     "StoryProgress",
+    "Transcribe",
+    "WriteScenes",
     "cancel",
     "cancel_export",
+    "export_options",
     "latest_export",
+    "pictures_job",
     "progress",
     "put_on_queue",
     "queue_export",
@@ -42,28 +61,25 @@ __all__ = [
     "queue_transcription",
     "submit",
     "transcribe_again",
+    "transcription_jobs",
 ]
 
 
-def submit(settings: Settings, library: Library, story_id: int, kind: str, **options) -> JobRecord:
+def submit(settings: Settings, library: Library, spec: JobSpec) -> JobRecord:
     """Save a job and put it on its queue. If the queue cannot be reached, the job is marked
     failed with the reason and QueueUnavailableError is raised: nothing waits for ever."""
     book = JobBook(library)
-    job = book.create(story_id, kind, **options)
+    job = book.create(spec)
     put_on_queue(settings, book, job)
     return job
 
 
 def put_on_queue(settings: Settings, book: JobBook, job: JobRecord) -> None:
-    """Put a saved job on its queue. If the queue cannot be reached (or is misconfigured), the
-    job is marked failed with the reason and the error is raised."""
+    """Put a saved job on its queue (see registry.put_on)."""
     from .queues import open_queues
+    from .registry import put_on
 
-    try:
-        open_queues(settings).enqueue(job)
-    except Exception as error:
-        book.finish(job.id, "failed", error=str(error))
-        raise
+    put_on(open_queues(settings), book, job)
 
 
 def queue_transcription(
@@ -73,17 +89,9 @@ def queue_transcription(
     language: str | None = None,
     then_draw: bool = False,
 ) -> list[JobRecord]:
-    """Transcribe a saved narration into frames; with ``then_draw``, draw them too. The scene
-    writer needs the whole story, so with it on the pictures follow the scenes, which follow the
-    transcription; without it, each frame is drawn as soon as its sentence is heard (a drawing
-    job that follows the transcription as it goes)."""
-    if then_draw and settings.has_scene_writer:
-        then = {"kind": "scenes", "then": {"kind": "draw"}}
-        return [submit(settings, library, story_id, "transcribe", language=language, then=then)]
-    jobs = [submit(settings, library, story_id, "transcribe", language=language)]
-    if then_draw:
-        jobs.append(submit(settings, library, story_id, "draw", follow=True))
-    return jobs
+    """Queue ``transcription_jobs``."""
+    specs = transcription_jobs(settings, story_id, language, then_draw)
+    return [submit(settings, library, spec) for spec in specs]
 
 
 def transcribe_again(
@@ -116,7 +124,8 @@ def queue_scenes(
     settings: Settings, library: Library, story_id: int, frame_ids: list[int] | None = None
 ) -> JobRecord:
     """Write the scenes the story's frames are missing (only ``frame_ids``, if given)."""
-    return submit(settings, library, story_id, "scenes", frames=frame_ids)
+    frames = None if frame_ids is None else tuple(frame_ids)
+    return submit(settings, library, WriteScenes(story_id, frames))
 
 
 def queue_pictures(
@@ -127,22 +136,18 @@ def queue_pictures(
     reseed: bool = False,
     scenes_first: bool = False,
 ) -> JobRecord:
-    """Draw the story's missing pictures, or draw ``frame_ids`` again (a new seed with
-    ``reseed``). The redrawn frames are remembered by their attempt count, so a job that runs
-    twice draws each of them once. With ``scenes_first``, the scenes those frames are missing
-    are written first; a scene writer already at work on the story is waited for."""
-    frames = None
-    if frame_ids is not None:
-        frames = {str(f.id): f.attempts for f in story.frames if f.id in set(frame_ids)}
-    draw = {"kind": "draw", "frames": frames, "reseed": reseed}
+    """Queue ``pictures_job``. With ``scenes_first``, the scenes those frames are missing are
+    written first; a scene writer already at work on the story is waited for."""
+    draw = pictures_job(story, frame_ids, reseed)
     if not scenes_first:
-        return submit(settings, library, story.id, **draw)
-    then = {"kind": "scenes", "frames": frame_ids, "then": draw}
+        return submit(settings, library, draw)
+    frames = None if frame_ids is None else tuple(frame_ids)
+    then = WriteScenes(story.id, frames, then=draw)
     book = JobBook(library)
     writing = [j for j in book.of_story(story.id, active_only=True) if j.kind == "scenes"]
-    if writing and not writing[-1].options.get("then") and book.chain(writing[-1].id, then):
+    if writing and writing[-1].spec.then is None and book.chain(writing[-1].id, then):
         return writing[-1]  # when it is done: the scenes still missing, then the pictures
-    return submit(settings, library, story.id, **then)
+    return submit(settings, library, then)
 
 
 def queue_export(
@@ -150,23 +155,26 @@ def queue_export(
 ) -> JobRecord:
     """Make the story's PDF or narrated video on the workers (the "pictures" queue: an export
     reads the stored pictures and needs no speech model). Made once per version of the story."""
-    return submit(settings, library, story_id, "export", **(options or ExportOptions()).as_job())
+    options = options or ExportOptions()
+    return submit(settings, library, Export(story_id, options.format, options.resolution))
+
+
+def export_options(job: JobRecord) -> ExportOptions:
+    """What an export job makes."""
+    spec: Export = job.spec  # type: ignore[assignment]
+    return ExportOptions(spec.format, spec.resolution)
 
 
 def latest_export(library: Library, story_id: int, options: ExportOptions) -> JobRecord | None:
     """The story's most recent export job for these options, active or not."""
-    wanted = tuple(options.as_job().items())
+    wanted = options.as_job()
     exports = [j for j in JobBook(library).of_story(story_id) if j.kind == "export"]
-    return next((j for j in reversed(exports) if _export_key(j) == wanted), None)
+    return next((j for j in reversed(exports) if export_options(j).as_job() == wanted), None)
 
 
 def cancel_export(library: Library, job: JobRecord) -> bool:
     """Stop one export (the file in progress is removed); the story's other work goes on."""
     return job.kind == "export" and JobBook(library).cancel_job(job.id)
-
-
-def _export_key(job: JobRecord) -> tuple:
-    return tuple(ExportOptions.from_job(job.options).as_job().items())
 
 
 def cancel(library: Library, story_id: int) -> int:
@@ -219,7 +227,9 @@ def progress(library: Library, story_id: int) -> StoryProgress:
     does not make the storyboard look busy, and a failed export is not a failed story."""
     everything = JobBook(library).of_story(story_id)
     jobs = [j for j in everything if j.kind != "export"]
-    exports = {_export_key(j): j for j in everything if j.kind == "export"}
+    exports = {
+        tuple(export_options(j).as_job().items()): j for j in everything if j.kind == "export"
+    }
     return StoryProgress(
         story=library.get_story(story_id),
         jobs=[j for j in jobs if j.active],

@@ -3,21 +3,28 @@
 The task queue only carries job ids. What a job is, how far it got, whether a teacher cancelled
 it and whether its worker is still alive all live here, so any app replica or worker sees the same
 progress, and a job whose worker died (its lease ran out) is queued again by another worker.
+
+What a job is arrives and leaves as a typed spec (``specs.py``); this is the one place that turns
+a spec into the row's JSON and back.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import JobNotFoundError
 from ..storage import Job, Library
+from .specs import JobSpec
 
-KINDS = ("transcribe", "scenes", "draw", "export")
 ACTIVE = ("queued", "running")
 STATES = (*ACTIVE, "done", "failed", "cancelled")
 MAX_ATTEMPTS = 5  # a job whose worker died this many times is given up, with a message
@@ -27,9 +34,8 @@ MAX_ATTEMPTS = 5  # a job whose worker died this many times is given up, with a 
 class JobRecord:
     id: int
     story_id: int
-    kind: str
+    spec: JobSpec  # what the job does, and what follows it
     state: str
-    options: dict[str, Any]
     done: float
     total: float
     detail: str
@@ -38,6 +44,10 @@ class JobRecord:
     lease_until: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
 
     @property
     def active(self) -> bool:
@@ -49,19 +59,20 @@ class JobRecord:
 
 
 class JobBook:
-    """Reads and writes jobs through the library's database connection. Thread-safe."""
+    """Reads and writes jobs through the library's database connection (or ``engine``: the CLI
+    keeps the jobs it runs itself in a database of their own, see inline.py). Thread-safe."""
 
-    def __init__(self, library: Library):
+    def __init__(self, library: Library, engine: Engine | None = None):
         self.library = library
-        self._reading = sessionmaker(library.engine)
-        self._writing = sessionmaker(library.engine.execution_options(s2i_writer=True))
+        engine = engine or library.engine
+        self._reading = sessionmaker(engine)
+        self._writing = sessionmaker(engine.execution_options(s2i_writer=True))
 
-    def create(self, story_id: int, kind: str, **options: Any) -> JobRecord:
-        """A queued job. ``then``, in ``options``, is the job that follows when this one is done
-        ({"kind": ..., **its options}): a drawing that must wait for the scenes, for example."""
-        self.library.get_story(story_id)  # a clear "not found" for a deleted story
+    def create(self, spec: JobSpec) -> JobRecord:
+        """A queued job; ``spec.then`` is queued when it is done (see finish)."""
+        self.library.get_story(spec.story)  # a clear "not found" for a deleted story
         with self._writing.begin() as session:
-            return _record(_new_job(session, story_id, kind, options))
+            return _record(_new_job(session, spec))
 
     def get(self, job_id: int) -> JobRecord:
         with self._reading() as session:
@@ -134,17 +145,19 @@ class JobBook:
             job.state, job.error, job.lease_until, job.updated_at = state, error, None, _now()
             if detail:
                 job.detail = detail
-            then = dict((job.options or {}).get("then") or {})
-            if state != "done" or not then:
+            then = _spec(job).then
+            if state != "done" or then is None:
                 return None
-            return _record(_new_job(session, job.story_id, then.pop("kind"), then))
+            return _record(_new_job(session, then))
 
-    def chain(self, job_id: int, then: dict[str, Any]) -> bool:
+    def chain(self, job_id: int, then: JobSpec) -> bool:
         """Have an active job start ``then`` when it is done. False when it is not active any
         more (then start ``then`` yourself): a job never finishes without seeing its ``then``."""
-        options = self.get(job_id).options | {"then": then}
+        spec = dataclasses.replace(self.get(job_id).spec, then=then)
         statement = (
-            update(Job).where(Job.id == job_id, Job.state.in_(ACTIVE)).values(options=options)
+            update(Job)
+            .where(Job.id == job_id, Job.state.in_(ACTIVE))
+            .values(options=_options(spec))
         )
         with self._writing.begin() as session:
             return session.execute(statement).rowcount == 1
@@ -221,15 +234,13 @@ class JobBook:
 QUEUE_PATIENCE = 600.0
 
 
-def _new_job(session: Session, story_id: int, kind: str, options: dict[str, Any]) -> Job:
-    if kind not in KINDS:
-        raise ValueError(f"{kind!r} is not a job kind; use one of {', '.join(KINDS)}.")
+def _new_job(session: Session, spec: JobSpec) -> Job:
     moment = _now()
     job = Job(
-        story_id=story_id,
-        kind=kind,
+        story_id=spec.story,
+        kind=spec.kind,
         state="queued",
-        options=options,
+        options=_options(spec),
         done=0.0,
         total=0.0,
         detail="Waiting for a worker",
@@ -248,9 +259,8 @@ def _record(job: Job) -> JobRecord:
     return JobRecord(
         id=job.id,
         story_id=job.story_id,
-        kind=job.kind,
+        spec=_spec(job),
         state=job.state,
-        options=dict(job.options or {}),
         done=float(job.done),
         total=float(job.total),
         detail=job.detail,
@@ -268,3 +278,56 @@ def _now() -> datetime:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- specs as JSON ---------------------------------------------------------------------------
+def _options(spec: JobSpec) -> dict[str, Any]:
+    """A spec's fields as the row's JSON (its story and kind have columns of their own): a
+    mapping's keys as strings, a tuple as a list, the follower as {"kind": ..., **its fields}."""
+    options: dict[str, Any] = {}
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if f.name == "story" or (f.name == "then" and value is None):
+            continue
+        if isinstance(value, JobSpec):
+            value = {"kind": value.kind, **_options(value)}
+        elif isinstance(value, Mapping):
+            value = {str(key): item for key, item in value.items()}
+        elif isinstance(value, tuple):
+            value = list(value)
+        options[f.name] = value
+    return options
+
+
+def _spec(job: Job) -> JobSpec:
+    return _from_options(job.kind, job.story_id, job.options or {})
+
+
+def _from_options(kind: str, story_id: int, options: Mapping[str, Any]) -> JobSpec:
+    if kind not in JobSpec.kinds:
+        raise ValueError(f"{kind!r} is not a job kind; use one of {', '.join(JobSpec.kinds)}.")
+    cls = JobSpec.kinds[kind]
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in options and f.name != "story":
+            values[f.name] = _typed(options[f.name], hints[f.name], story_id)
+    return cls(story=story_id, **values)
+
+
+def _typed(value: Any, hint: Any, story_id: int) -> Any:
+    """A JSON value as the field's type says (``X | None`` read as ``X``)."""
+    if value is None:
+        return None
+    if isinstance(hint, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    origin = typing.get_origin(hint) or hint
+    if origin is JobSpec:
+        then = dict(value)
+        return _from_options(then.pop("kind"), story_id, then)
+    if origin is Mapping:
+        key_type, item_type = typing.get_args(hint)
+        return types.MappingProxyType({key_type(k): item_type(v) for k, v in value.items()})
+    if origin is tuple:
+        return tuple(typing.get_args(hint)[0](item) for item in value)
+    return value

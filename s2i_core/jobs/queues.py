@@ -18,15 +18,11 @@ from huey.api import Task, TaskWrapper
 
 from ..errors import QueueUnavailableError, SettingsError
 from ..settings import Settings
-from . import QUEUES
 from .book import JobRecord
+from .registry import queue_of, run_job
+from .runtime import runtime_for
+from .specs import QUEUES
 
-QUEUE_OF_KIND = {
-    "transcribe": "speech",
-    "scenes": "pictures",  # a request to the LLM service: no model here, like a picture's
-    "draw": "pictures",
-    "export": "pictures",
-}
 RETRIES = 3  # a job failing for a reason that may pass (see errors.retryable) is tried again
 RETRY_DELAY = 5.0  # seconds before the first retry, doubling each time
 TASK_NAME = "s2i.run_job"
@@ -41,7 +37,7 @@ class Queues:
     def enqueue(self, job: JobRecord) -> None:
         """Put a job on its queue. QueueUnavailableError when the queue cannot be reached."""
         try:
-            self.tasks[QUEUE_OF_KIND[job.kind]](job.id)
+            self.tasks[queue_of(job.spec)](job.id)
         except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
             raise QueueUnavailableError(
                 f"The job queue ({describe(self.settings)}) cannot be reached: "
@@ -79,8 +75,8 @@ def open_queues(settings: Settings) -> Queues:
     with _lock:
         if key not in _opened:
             hueys = {q: _huey(settings, q) for q in QUEUES}
-            tasks = {q: _register(hueys[q], settings) for q in QUEUES}
-            _opened[key] = Queues(settings, hueys, tasks)
+            _opened[key] = queues = Queues(settings, hueys, {})
+            queues.tasks.update({q: _register(hueys[q], queues) for q in QUEUES})
         return _opened[key]
 
 
@@ -102,13 +98,13 @@ def _huey(settings: Settings, queue: str) -> Huey:
     return huey
 
 
-def _register(huey: Huey, settings: Settings) -> TaskWrapper:
-    """The one task of a queue: run a job of the job book by its id."""
+def _register(huey: Huey, queues: Queues) -> TaskWrapper:
+    """The one task of a queue: run a job of the job book by its id (what follows it goes on
+    these queues)."""
 
     def run(job_id: int, task: Task | None = None) -> None:
-        from .work import run_job, runtime_for
-
-        run_job(runtime_for(settings), job_id, last_try=not (task and task.retries))
+        runtime = runtime_for(queues.settings)
+        run_job(runtime, job_id, last_try=not (task and task.retries), queues=queues)
 
     return huey.task(
         retries=RETRIES, retry_delay=RETRY_DELAY, retry_backoff=2, context=True, name=TASK_NAME

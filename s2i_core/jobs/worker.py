@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from huey.consumer import Consumer
 
 from ..settings import Settings
-from . import QUEUES
 from .queues import open_queues
-from .work import runtime_for
+from .runtime import runtime_for
+from .specs import QUEUES
 
 log = logging.getLogger("s2i_core.jobs")
 DEFAULT_THREADS = {"speech": 1, "pictures": 2}  # one model; two stories drawn at once

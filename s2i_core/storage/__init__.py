@@ -12,14 +12,14 @@ The parts, by job:
   media.py     media files on disk, written atomically
   library.py   ``Library``: opening, stories and the library's searches
   frames.py    ``Library``'s frame methods and crash recovery
-  claims.py    leases on frames and stories, so each frame is drawn once; ``Work`` holds them
+  claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  teacher passcode guessing slowed down, per browser session and overall
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
-from .claims import DEFAULT_LEASE_S, Work
+from .claims import DEFAULT_LEASE_S, StoryHold
 from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
@@ -56,11 +56,11 @@ __all__ = [
     "SharedRateLimiter",
     "StorageError",
     "Story",
+    "StoryHold",
     "StoryNotFoundError",
     "StoryRecord",
     "StorySummary",
     "Verdict",
     "WordTime",
-    "Work",
     "parse_id",
 ]

@@ -3,7 +3,7 @@
 A worker claims frames before drawing them: a claimed frame is ``drawing`` until its result is
 saved, it is released, or its lease runs out; other workers skip it until then, and a claim left
 by a killed worker is taken again once its lease has run out. The story being worked on holds a
-lease of its own, so a story whose worker died reads as ``interrupted``. ``Work`` renews both
+lease of its own, so a story whose worker died reads as ``interrupted``. ``StoryHold`` renews both
 while the work goes on.
 """
 
@@ -69,7 +69,7 @@ class ClaimMethods:
                 release(frame)
 
     def hold_story(self, story_id: int, lease_s: float = DEFAULT_LEASE_S) -> None:
-        """Mark the story as being worked on for ``lease_s`` seconds (``Work`` renews it)."""
+        """Mark the story as being worked on for ``lease_s`` seconds (``StoryHold`` renews it)."""
         with self._writing.begin() as session:
             story = get_story(session, story_id)
             story.status = "generating"
@@ -108,14 +108,14 @@ class ClaimMethods:
             return story.status
 
 
-class Work:
+class StoryHold:
     """One worker's hold on a story and on the frames it claims, renewed in the background
     every third of the lease; leaving releases unfinished claims and sets the story's status.
 
-        with Work(library, story_id, lease_s) as work:
-            for frame in work.claim():
+        with StoryHold(library, story_id, lease_s) as hold:
+            for frame in hold.claim():
                 library.save_frame_result(frame.id, ...)
-                work.finished(frame.id)
+                hold.finished(frame.id)
     """
 
     def __init__(self, library: ClaimMethods, story_id: int, lease_s: float = DEFAULT_LEASE_S):
@@ -128,7 +128,7 @@ class Work:
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name="lease", daemon=True)
 
-    def __enter__(self) -> Work:
+    def __enter__(self) -> StoryHold:
         self.library.hold_story(self.story_id, self.lease_s)
         self._renewer.start()
         return self

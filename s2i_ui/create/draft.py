@@ -12,9 +12,9 @@ import streamlit as st
 
 from s2i_core.editing import sentence_of
 from s2i_core.errors import StoryNotFoundError
-from s2i_core.sentences import Sentence
 from s2i_core.speech import uncertain_language
 from s2i_core.storage import Library, parse_id
+from s2i_core.story.sentences import Sentence
 
 DRAFT_KEY = "draft"
 NARRATION_KEY = "narration"

@@ -13,15 +13,15 @@ from streamlit_mic_recorder import mic_recorder
 from s2i_core import jobs
 from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
-from s2i_core.pipeline import StoryOptions, start_story
-from s2i_core.prompts import (
+from s2i_core.settings import Settings
+from s2i_core.storage import Library
+from s2i_core.story.drafts import StoryOptions, start_story
+from s2i_core.story.prompts import (
     DEFAULT_STYLE,
     STYLES,
     classroom_word_list,
     parse_blocklist,
 )
-from s2i_core.settings import Settings
-from s2i_core.storage import Library
 from s2i_ui import picture_options, resources, widgets
 
 from . import draft as drafts

@@ -12,10 +12,10 @@ import streamlit as st
 from s2i_core import editing, jobs
 from s2i_core.errors import S2IError
 from s2i_core.exports import LANGUAGE_NAMES, language_name
-from s2i_core.scenes import LLM
-from s2i_core.sentences import Sentence
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
+from s2i_core.story.bible import LLM
+from s2i_core.story.sentences import Sentence
 from s2i_ui import roles, scenes, storyboard, widgets
 
 from . import draft as drafts

@@ -1,7 +1,7 @@
 """The whole classroom flow in a real browser.
 
-``streamlit run Home.py`` on 127.0.0.1 with a temporary library, a teacher passcode, and the
-local NVIDIA stand-in server for pictures; Debian's Chromium (headless) with its fake microphone
+``streamlit run s2i_ui/server.py`` on 127.0.0.1 with a temporary library, a teacher passcode, and
+the local NVIDIA stand-in server for pictures; Debian's Chromium (headless) with its fake microphone
 playing tests/e2e/speech.wav. A teacher unlocks, records through the real recorder widget,
 transcribes, edits a sentence and generates the storyboard; a student then finds the story,
 replays it, seeks the audio and downloads the PDF. Each step leaves a screenshot in
@@ -124,7 +124,7 @@ def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
         "-m",
         "streamlit",
         "run",
-        "Home.py",
+        "s2i_ui/server.py",
         "--server.address",
         "127.0.0.1",
         "--server.port",
@@ -328,6 +328,13 @@ def test_teacher_records_and_student_replays(browser, app, artifacts):
     after = replay_state(replay)
     assert after["sentence"] == second.text and after["alt"] == second.text
     assert after["picture"] != before["picture"]
+    # Pictures and narration came by link from the app's own route, not inside the page
+    loaded = replay.evaluate(
+        "() => [document.getElementById('picture').currentSrc,"
+        " document.getElementById('audio').currentSrc,"
+        " document.getElementById('picture').naturalWidth]"
+    )
+    assert all("/app/static/s2i/media/" in source for source in loaded[:2]) and loaded[2] > 0
     shot(page, artifacts, "09-replay-after-seek")
 
     # --- student: the PDF, made by the app's worker ----------------------------------------------

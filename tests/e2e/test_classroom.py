@@ -109,7 +109,7 @@ def classroom(tmp_path_factory, artifacts) -> Iterator[tuple[str, Library, dict[
             "S2I_NVCF_STATUS_URL": stub.status_url,
             "S2I_LLM": "off",  # no scene writer: nothing leaves this machine
         }
-        command = [sys.executable, "-m", "streamlit", "run", "Home.py"]
+        command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
         command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
         command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
         command += ["--browser.gatherUsageStats", "false"]

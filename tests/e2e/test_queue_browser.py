@@ -73,7 +73,7 @@ def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, Path, NvidiaStub]
                 cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
             )  # fmt: skip
             app = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "Home.py",
+                [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py",
                  "--server.address", "127.0.0.1", "--server.port", str(port),
                  "--server.headless", "true", "--server.fileWatcherType", "none",
                  "--browser.gatherUsageStats", "false"],

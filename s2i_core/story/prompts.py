@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from .scenes import StoryBible
+from .bible import StoryBible
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class _BudgetedPrompt:
 
 def prompt_budget(model: str | None) -> int:
     """Tokens (counted the way CLIP counts them) that the model's text encoder reads."""
-    from .pictures.nvidia import NVIDIA_MODELS  # the hosted models and their families
+    from ..pictures.nvidia import NVIDIA_MODELS  # the hosted models and their families
 
     known = NVIDIA_MODELS.get(model or "")
     return T5_BUDGET if known is not None and known.family.startswith("flux") else CLIP_BUDGET

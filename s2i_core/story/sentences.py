@@ -22,9 +22,9 @@ from itertools import pairwise
 import pysbd
 from pysbd.languages import LANGUAGE_CODES as PYSBD_LANGUAGES
 
-from .audio import DecodedAudio
-from .speech import Segment, SpeechEngine, Word
-from .speech.translation import english_for_spans, translation_windows
+from ..audio import DecodedAudio
+from ..speech import Segment, SpeechEngine, Word
+from ..speech.translation import english_for_spans, translation_windows
 
 TERMINALS = ".!?…。！？｡।॥؟۔።"
 _TRAILING_CLOSERS = "\"'”’»)]}」』"

@@ -30,15 +30,24 @@ from typing import Any
 
 import jsonschema
 
-from .errors import NotJSONError, SceneWriterError
-from .settings import Settings
+from ..errors import NotJSONError, SceneWriterError
+from ..settings import Settings
+from .bible import (
+    LLM,
+    MAX_CHARACTERS,
+    MAX_LOOK_CHARS,
+    MAX_SETTING_CHARS,
+    OFFLINE,
+    Character,
+    StoryBible,
+    merge_bibles,
+    notes_bible,
+    plain,
+)
+from .prompts import clip_tokens
 
-LLM, OFFLINE, TEACHER = "llm", "offline", "teacher"  # who wrote a scene or a bible
 MAX_PART_SENTENCES = 12  # longer stories go in parts, each told the characters found so far
 MAX_SCENE_WORDS = 60  # the model is asked for about 40; longer answers are cut at a word
-MAX_LOOK_CHARS = 300
-MAX_SETTING_CHARS = 300
-MAX_CHARACTERS = 8
 CLIENT_RETRIES = 2  # the openai client's own retries of 429, 5xx and timeouts, with backoff
 
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -88,44 +97,6 @@ doing what, where. Resolve every pronoun and name; at most 40 words; suitable fo
 
 
 # --- records -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Character:
-    name: str
-    look: str
-
-
-@dataclass(frozen=True)
-class StoryBible:
-    """What every picture of a story shares: who appears and how they look, and where it is."""
-
-    characters: tuple[Character, ...] = ()
-    setting: str = ""
-    source: str = OFFLINE  # llm | offline | teacher: who wrote it last
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "characters": [{"name": c.name, "look": c.look} for c in self.characters],
-            "setting": self.setting,
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> StoryBible:
-        if not isinstance(data, dict):
-            return cls()
-        characters = tuple(
-            Character(_plain(c.get("name", "")), _plain(c.get("look", "")))
-            for c in data.get("characters") or ()
-            if isinstance(c, dict) and _plain(c.get("name", ""))
-        )
-        return cls(characters, _plain(data.get("setting", "")), str(data.get("source", OFFLINE)))
-
-    def looks_named_in(self, scene: str) -> list[Character]:
-        """The characters a scene mentions (by any word of their name), in the bible's order."""
-        words = set(re.findall(r"\w+", scene.casefold()))
-        return [c for c in self.characters if _name_words(c.name) & words]
-
-
 @dataclass(frozen=True)
 class FrameScene:
     index: int
@@ -201,7 +172,7 @@ class SceneWriter:
             except SceneWriterError as error:
                 problems.append(str(error))
                 continue
-            bible = _merge_bibles(bible, answer.bible) if bible else answer.bible
+            bible = merge_bibles(bible, answer.bible) if bible else answer.bible
             written.update({f.index: f for f in answer.frames if f.index in part})
         return _assemble(request, bible, written, problems, time.monotonic() - started)
 
@@ -289,16 +260,16 @@ def parse_answer(text: str, request: SceneRequest) -> Scenes:
     characters = []
     for entry in data["characters"][:MAX_CHARACTERS]:
         if _valid(entry, CHARACTER_SCHEMA):
-            name, look = _plain(entry["name"])[:80], _plain(entry["look"])[:MAX_LOOK_CHARS]
+            name, look = plain(entry["name"])[:80], plain(entry["look"])[:MAX_LOOK_CHARS]
             if name.casefold() not in {c.name.casefold() for c in characters}:
                 characters.append(Character(name, look))
-    bible = StoryBible(tuple(characters), _plain(data["setting"])[:MAX_SETTING_CHARS], LLM)
+    bible = StoryBible(tuple(characters), plain(data["setting"])[:MAX_SETTING_CHARS], LLM)
     wanted = set(request.wanted)
     frames: dict[int, FrameScene] = {}
     for entry in data["frames"]:
         if _valid(entry, FRAME_SCHEMA) and entry["index"] in wanted:
             index = int(entry["index"])
-            english, scene = _plain(entry["english"]), _words(entry["scene"], MAX_SCENE_WORDS)
+            english, scene = plain(entry["english"]), _words(entry["scene"], MAX_SCENE_WORDS)
             frames.setdefault(index, FrameScene(index, english, scene, LLM))
     return Scenes(bible, tuple(frames[i] for i in sorted(frames)), LLM)
 
@@ -332,41 +303,8 @@ def offline_scenes(request: SceneRequest, notice: str = "") -> Scenes:
 
 
 def _offline_frame(request: SceneRequest, index: int) -> FrameScene:
-    english = _plain(request.english_for(index))
+    english = plain(request.english_for(index))
     return FrameScene(index, english, _words(english, MAX_SCENE_WORDS), OFFLINE)
-
-
-_NOT_NAMES = frozenset(
-    "the a an it its they he she his her their this that there then once one in on at all we "
-    "our my story everything everyone el la los las un una der die das ein eine le les".split()
-)
-
-
-def notes_bible(notes: str) -> StoryBible:
-    """The teacher's notes as a bible: a sentence about someone named ("Rosie is a small red fox
-    with a green scarf.") is that character's look; the other sentences are the setting."""
-    characters: list[Character] = []
-    setting: list[str] = []
-    for sentence in re.split(r"(?<=[.!?;])\s+|\n+", notes):
-        sentence = _plain(sentence).rstrip(".;")
-        if not sentence:
-            continue
-        name = _named_subject(sentence)
-        if name and name.casefold() not in {c.name.casefold() for c in characters}:
-            characters.append(Character(name, sentence[:MAX_LOOK_CHARS]))
-        elif not name and sentence not in setting:
-            setting.append(sentence)
-    return StoryBible(tuple(characters[:MAX_CHARACTERS]), ". ".join(setting)[:MAX_SETTING_CHARS])
-
-
-_NAMED_SUBJECT = re.compile(r"([A-ZÀ-Þ][\w'-]*(?: [A-ZÀ-Þ][\w'-]*)?)(?:,| is | has | was | wears )")
-
-
-def _named_subject(sentence: str) -> str:
-    match = _NAMED_SUBJECT.match(sentence)
-    if not match or match.group(1).split()[0].casefold() in _NOT_NAMES:
-        return ""
-    return match.group(1)
 
 
 # --- putting a story together ------------------------------------------------------------------
@@ -391,14 +329,6 @@ def _assemble(
     notice = f"The scene writer gave no usable scene for sentence(s) {numbers}; those use the "
     notice += "offline scene (the English line)."
     return Scenes(bible, frames, "mixed", notice, seconds)  # type: ignore[arg-type]
-
-
-def _merge_bibles(kept: StoryBible, new: StoryBible) -> StoryBible:
-    """``kept``'s characters and setting stay as they are; ``new`` only adds characters."""
-    known = {c.name.casefold() for c in kept.characters}
-    added = tuple(c for c in new.characters if c.name.casefold() not in known)
-    characters = (kept.characters + added)[:MAX_CHARACTERS]
-    return StoryBible(characters, kept.setting or new.setting, kept.source)
 
 
 def _user_message(request: SceneRequest) -> str:
@@ -485,8 +415,6 @@ def warm_up() -> None:
     calls it while Whisper is still transcribing, so the pictures do not wait for an import."""
     import openai  # noqa: F401
 
-    from .prompts import clip_tokens
-
     clip_tokens("warm")
 
 
@@ -497,14 +425,6 @@ def offline_reason(settings: Settings) -> str:
 
 
 # --- text helpers ------------------------------------------------------------------------------
-def _plain(value: Any) -> str:
-    return " ".join(str(value).split()) if value is not None else ""
-
-
 def _words(text: str, limit: int) -> str:
-    words = _plain(text).split()
+    words = plain(text).split()
     return " ".join(words[:limit])
-
-
-def _name_words(name: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", name.casefold()) if w not in _NOT_NAMES and len(w) > 1}

@@ -16,22 +16,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..settings import Settings
+from ..storage import FrameDraft, FrameRecord, Library, StoryRecord
+from .bible import LLM, OFFLINE, TEACHER, StoryBible, notes_bible
 from .prompts import build_prompt, get_style
-from .scenes import (
-    LLM,
-    OFFLINE,
-    TEACHER,
-    FrameScene,
-    SceneJob,
-    SceneRequest,
-    Scenes,
-    StoryBible,
-    Transport,
-    notes_bible,
-    write_scenes,
-)
-from .settings import Settings
-from .storage import FrameDraft, FrameRecord, Library, StoryRecord
+from .scene_writer import FrameScene, SceneJob, SceneRequest, Scenes, Transport, write_scenes
 
 
 def story_bible(story: StoryRecord) -> StoryBible:

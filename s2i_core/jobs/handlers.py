@@ -1,0 +1,160 @@
+"""What a worker does with each kind of job: transcribe a story, write its scenes, draw its
+pictures, export it.
+
+Every job is idempotent and resumable, because a job may run twice (the queue redelivers it
+after a crash) or stop half-way (a worker killed, a teacher cancelling): transcription adds only
+the sentences the story does not have yet, scene writing writes only the scenes still missing,
+drawing skips frames that are done or that another worker holds (frame claims), and each step is
+saved before the next starts. A job that must wait for another (pictures for their scenes) is
+that job's ``then``: it is queued when that job is done (see JobBook.finish).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import closing
+
+from ..audio import DecodedAudio, decode_audio
+from ..errors import FramesNotDrawnError, NoSpeechError, StorageError
+from ..exports.stored import ExportOptions, make
+from ..speech import NO_WORDS_HEARD, normalize_language
+from ..storage import StoryHold
+from ..story.drafts import frame_draft
+from ..story.narration import final_sentences
+from ..story.scene_writer import warm_up
+from ..story.scenes import write_missing_scenes
+from ..story.sentences import Sentence, with_english
+from .drawing import Choose, Drawing, missing_pictures
+from .runtime import JobContext, StoryEvent
+from .specs import Draw, Export, Transcribe, WriteScenes
+
+
+# --- transcription -------------------------------------------------------------------------------
+def transcribe(job: Transcribe, context: JobContext) -> str:
+    """Transcribe the story's stored narration into frames, one per sentence, each saved as it
+    becomes final (a drawing that follows picks it up at once). Run again after a crash, it adds
+    only the sentences still missing; the story reads as interrupted until the last one is in."""
+    runtime = context.runtime
+    library, settings = runtime.library, runtime.settings
+    story = library.get_story(job.story)
+    if not story.narration_path:
+        raise StorageError(
+            f"Story {story.id} has no stored narration to transcribe. Record the story again."
+        )
+    decoded = decode_audio(library.path(story.narration_path), settings)
+    context.progress(0.0, decoded.duration, "Loading the speech model")
+    engine = runtime.speech_engine()
+    context.progress(0.0, decoded.duration, "Listening to the narration")
+    if "scenes" in job.followers:  # the writer's client loads while Whisper listens
+        threading.Thread(target=warm_up, name="scene-writer-warm-up", daemon=True).start()
+    with StoryHold(library, story.id, settings.work_lease_s):
+        segments, info = engine.transcribe(
+            decoded.samples, language=normalize_language(job.language)
+        )
+        library.update_story(
+            story.id,
+            language=info.language,
+            language_probability=info.language_probability,
+            sentences_missing=True,
+        )
+        heard = _heard(
+            context, final_sentences(segments, info.language, decoded, settings.max_frames), decoded
+        )
+        have = {frame.index for frame in story.frames}
+        texts = []
+        for sentence in with_english(heard, decoded, engine, info.language):
+            texts.append(sentence.text)
+            if sentence.index not in have:
+                frame = library.add_frame(story.id, frame_draft(sentence, sentence.index, story))
+                runtime.news.announce(story.id)
+                context.report(StoryEvent("frame_added", story.id, frame))
+        if not texts:
+            raise NoSpeechError(NO_WORDS_HEARD)
+        library.update_story(story.id, transcript=" ".join(texts), sentences_missing=False)
+    context.report(StoryEvent("transcribed", story.id))
+    if not _active(context, "draw") and "draw" not in job.followers:
+        library.update_story(story.id, status="draft")  # the teacher checks the sentences first
+    return f"{len(texts)} sentences"
+
+
+def _heard(
+    context: JobContext, sentences: Iterator[Sentence], decoded: DecodedAudio
+) -> Iterator[Sentence]:
+    """The sentences as Whisper finishes them, each counted on the job's progress."""
+    for count, sentence in enumerate(sentences, 1):
+        context.progress(sentence.end, decoded.duration, f"Heard {count} sentences")
+        yield sentence
+
+
+# --- scenes --------------------------------------------------------------------------------------
+def write_scenes(job: WriteScenes, context: JobContext) -> str:
+    """Write the scenes the story's frames are missing (or only those of ``frames``): one
+    request to the LLM, or the offline lines. Run again, it finds them written."""
+    runtime = context.runtime
+    context.progress(0, 1, "Writing a scene for every picture")
+    frames = None if job.frames is None else list(job.frames)
+    written = write_missing_scenes(runtime.library, runtime.settings, job.story, frames)
+    if written is None:
+        return "Every scene was written already."
+    context.report(StoryEvent("scenes", job.story, scenes=written))
+    return written.notice or f"{len(written.frames)} scenes written."
+
+
+# --- pictures ------------------------------------------------------------------------------------
+def draw(job: Draw, context: JobContext) -> str:
+    """Draw the story's missing pictures (or the chosen frames again). With ``follow``, also the
+    frames a transcription of the same story is still adding, as soon as each appears."""
+    runtime = context.runtime
+    drawing = Drawing(
+        runtime.library,
+        runtime.picture_backend(),
+        job.story,
+        missing_pictures if job.frames is None else _redraws(job.frames),
+        reseed=job.reseed,
+        lease_s=runtime.settings.work_lease_s,
+        more=(lambda: _active(context, "transcribe")) if job.follow else (lambda: False),
+        check=context.check,
+    )
+    stop_listening = runtime.news.listen(job.story, drawing.wake)
+    try:
+        with closing(drawing.pictures()) as pictures:  # on Stop: the rest is not begun
+            for count, frame in enumerate(pictures, 1):
+                context.report(StoryEvent("frame_done", job.story, frame))
+                total = len(drawing.tried)
+                context.progress(count, total, f"Drew {count} of {total} pictures")
+    finally:
+        stop_listening()
+    if drawing.transient and runtime.retried_by_queue:
+        raise FramesNotDrawnError(
+            f"{len(drawing.transient)} pictures failed for a reason that may pass "
+            "(the picture service was busy or down); they will be tried again."
+        )
+    # a retired model: the teacher is told
+    return " ".join([f"{len(drawing.tried)} pictures.", *drawing.notes])
+
+
+def _redraws(chosen: Mapping[int, int]) -> Choose:
+    """The frames asked again that were not redrawn since ({frame id: attempts when asked})."""
+    return lambda story: [f for f in story.frames if f.attempts <= chosen.get(f.id, -1)]
+
+
+def _active(context: JobContext, kind: str) -> bool:
+    book, story_id = context.runtime.book, context.job.story_id
+    return any(j.kind == kind for j in book.of_story(story_id, active_only=True))
+
+
+# --- exports -------------------------------------------------------------------------------------
+def export(job: Export, context: JobContext) -> str:
+    """Make the story's PDF or narrated video in its media folder, or find the one made for this
+    version of the story. The detail is the stored path."""
+    library = context.runtime.library
+    options = ExportOptions(job.format, job.resolution)
+    story = library.get_story(job.story)
+    context.progress(0, 1, f"Making the {options.label}")
+
+    def encoded(fraction: float) -> None:  # the video's frames; raises Stop once cancelled
+        context.progress(fraction, 1, f"Making the {options.label}: {fraction:.0%}")
+
+    path = make(library, story, options, encoded)
+    return path.relative_to(library.data_dir).as_posix()

@@ -1,0 +1,108 @@
+"""Every kind of job in one table: its spec, the queue it waits on and the handler that runs it
+(what follows a job is its spec's ``then``). Adding a kind of job is a spec in specs.py, a handler
+in handlers.py and one line here.
+
+``run_job`` is how a queue, any queue, runs one: Huey's (queues.py) in the workers, or the CLI's
+own (inline.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import S2IError
+from . import handlers
+from .book import JobBook, JobRecord
+from .runtime import JobContext, Runtime, Stop
+from .specs import Draw, Export, JobSpec, Transcribe, WriteScenes
+
+log = logging.getLogger("s2i_core.jobs")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    spec: type[JobSpec]
+    queue: str  # "speech": needs the speech model; "pictures": everything else
+    handler: Callable[[Any, JobContext], str]  # runs the job; returns its last detail line
+
+
+JOBS: dict[type[JobSpec], JobKind] = {
+    kind.spec: kind
+    for kind in (
+        JobKind(Transcribe, "speech", handlers.transcribe),
+        # a request to the LLM service: no model here, like a picture's
+        JobKind(WriteScenes, "pictures", handlers.write_scenes),
+        JobKind(Draw, "pictures", handlers.draw),
+        # an export reads the stored pictures and needs no speech model
+        JobKind(Export, "pictures", handlers.export),
+    )
+}
+
+
+def queue_of(spec: JobSpec) -> str:
+    return JOBS[type(spec)].queue
+
+
+class Enqueue(Protocol):
+    def enqueue(self, job: JobRecord) -> None: ...
+
+
+def run_job(
+    runtime: Runtime,
+    job_id: int,
+    last_try: bool = True,
+    queues: Enqueue | None = None,
+    reraise: bool = False,
+) -> str:
+    """Run one job to its end and return its final state. A retryable failure is raised again
+    (after the job is put back to "queued") unless this is the last try, for the queue to retry;
+    with ``reraise``, any failure is raised once it is recorded (the CLI's own runs). The job
+    that follows a finished one goes on ``queues`` (without them, the workers' watch queues it)."""
+    job = runtime.book.start(job_id, runtime.settings.work_lease_s)
+    if job is None:
+        return "skipped"  # finished, cancelled, or running on a live worker already
+    log.info("job %s: %s of story %s (try %s)", job.id, job.kind, job.story_id, job.attempts)
+    context = JobContext(runtime, job)
+    try:
+        with context:
+            detail = JOBS[type(job.spec)].handler(job.spec, context)
+    except Stop:
+        if runtime.stopping.is_set() and not context.cancelled.is_set():
+            runtime.book.requeue(job.id)
+            return "requeued"
+        return "cancelled"
+    except S2IError as error:
+        if error.retryable and not last_try:
+            runtime.book.requeue(job.id)
+            raise
+        runtime.book.finish(job.id, "failed", error=str(error))
+        if reraise:
+            raise
+        return "failed"
+    except Exception as error:  # a bug: say so on the job, keep the worker alive
+        log.exception("job %s failed", job.id)
+        runtime.book.finish(
+            job.id, "failed", error=f"Unexpected failure ({type(error).__name__}): {error}"
+        )
+        if reraise:
+            raise
+        return "failed"
+    follow = runtime.book.finish(job.id, "done", detail=detail)
+    if follow is not None and queues is not None:
+        with contextlib.suppress(S2IError):  # put_on marked it failed with the reason
+            put_on(queues, runtime.book, follow)
+    return "done"
+
+
+def put_on(queues: Enqueue, book: JobBook, job: JobRecord) -> None:
+    """Put a saved job on its queue. If the queue cannot be reached (or is misconfigured), the
+    job is marked failed with the reason and the error is raised: nothing waits for ever."""
+    try:
+        queues.enqueue(job)
+    except Exception as error:
+        book.finish(job.id, "failed", error=str(error))
+        raise

@@ -1,0 +1,141 @@
+"""A new story in the library: its details, its picture settings and its narration saved before
+anything else happens, then one frame per sentence as the sentences come."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..audio import decode_audio, narration_for_replay
+from ..pictures import ImageParams
+from ..settings import Settings
+from ..speech import normalize_language
+from ..storage import FrameDraft, Library, StoryRecord
+from .bible import notes_bible
+from .narration import Narration, read_source
+from .picture_settings import default_params, params_record
+from .prompts import DEFAULT_BLOCKLIST, DEFAULT_STYLE, build_prompt
+from .sentences import Sentence
+
+
+@dataclass(frozen=True)
+class StoryOptions:
+    """What the teacher chose for a new story, on the Create page or the command line."""
+
+    title: str
+    class_name: str = ""
+    style: str = DEFAULT_STYLE  # a name of prompts.STYLES
+    characters: str = ""  # the teacher's notes on characters and setting, for every frame
+    image_params: ImageParams | None = None  # None: the configured model's defaults
+    blocklist: tuple[str, ...] = DEFAULT_BLOCKLIST  # the classroom word list for this story
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A narration checked and ready to keep: how long it is, and the bytes stored for replay."""
+
+    duration: float
+    data: bytes
+    ext: str
+
+
+def check_recording(source: bytes | str | Path, settings: Settings) -> Recording:
+    """Bad audio is refused here (its size and length before it is read whole), before anything
+    is saved or loaded."""
+    decoded = decode_audio(source, settings)
+    replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
+    return Recording(decoded.duration, replay_bytes, replay_ext)
+
+
+def start_story(
+    library: Library,
+    settings: Settings,
+    source: bytes | str | Path | Recording,
+    options: StoryOptions,
+    language: str | None = None,
+) -> StoryRecord:
+    """Save the narration as a new story whose sentences are still missing, for a transcription
+    job: bad audio is refused at once, before anything is queued."""
+    recording = source if isinstance(source, Recording) else check_recording(source, settings)
+    return _new_story(
+        library,
+        settings,
+        options,
+        language=normalize_language(language) or "",
+        duration=recording.duration,
+        narration=(recording.data, recording.ext),
+        sentences_missing=True,
+    )
+
+
+def save_draft(
+    library: Library,
+    settings: Settings,
+    options: StoryOptions,
+    narration: Narration,
+    sentences: list[Sentence] | None = None,
+) -> StoryRecord:
+    """Save the story, its narration and one pending frame per sentence, all at once."""
+    sentences = narration.sentences if sentences is None else sentences
+    story = _new_story(
+        library,
+        settings,
+        options,
+        language=narration.language,
+        duration=narration.decoded.duration,
+        narration=(narration.replay_bytes, narration.replay_ext),
+        transcript=" ".join(s.text for s in sentences),
+    )
+    library.set_frames(story.id, frame_drafts(sentences, story))
+    return library.get_story(story.id)
+
+
+def _new_story(
+    library: Library,
+    settings: Settings,
+    options: StoryOptions,
+    language: str,
+    duration: float,
+    narration: tuple[bytes, str],
+    transcript: str = "",
+    sentences_missing: bool = False,
+) -> StoryRecord:
+    # a value the model does not take fails here, before anything is saved
+    params = default_params(settings, options.image_params)
+    return library.create_story(
+        title=options.title.strip() or "Untitled story",
+        class_name=options.class_name.strip(),
+        language=language,
+        duration=duration,
+        transcript=transcript,
+        style=options.style,
+        characters=options.characters,
+        image_model=params.model,
+        image_params=params_record(params, options.blocklist),
+        seed=params.seed,
+        narration=narration[0],
+        narration_ext=narration[1],
+        sentences_missing=sentences_missing,
+    )
+
+
+def frame_drafts(sentences: Iterable[Sentence], story: StoryRecord) -> list[FrameDraft]:
+    return [frame_draft(s, i, story) for i, s in enumerate(sentences)]
+
+
+def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraft:
+    """A frame before the scene writer ran (``scene_source`` empty): until it has, the scene is
+    the English line, as on the offline path."""
+    english = sentence.text_en or sentence.text
+    bible = notes_bible(story.characters)
+    return FrameDraft(
+        index=index,
+        start=sentence.start,
+        end=sentence.end,
+        text=sentence.text,
+        text_en=sentence.text_en,
+        prompt=build_prompt(english, story.style, bible, story.image_model),
+        words=tuple((w.start, w.end, w.word) for w in sentence.words),
+        scene=english,
+    )
