@@ -50,6 +50,12 @@ def configurations(layout: Layout) -> dict[str, dict]:
         DEFAULT: {"options": {}},
         "default in float32": {"options": {}, "compute_type": "float32"},
         "greedy only (S2I_ASR_BEAM_SIZE=1)": {"options": {"beam_size": 1}},
+        # CTranslate2 runs its own kernels (softmax, norms, quantizing) as AVX2 even where the
+        # CPU has AVX-512; its matrix products (oneMKL) use what the CPU has either way
+        "default, CT2_FORCE_CPU_ISA=AVX512": {
+            "options": {},
+            "env": {"CT2_FORCE_CPU_ISA": "AVX512"},
+        },
     }
     for other in candidate_layouts(cores):
         if other not in (layout, one_window):
@@ -70,12 +76,18 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.asr_worker", json.dumps(config)],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={"PATH": "/usr/bin:/bin", "S2I_ASR_DEVICE": "cpu"},
+            env={"PATH": "/usr/bin:/bin", "S2I_ASR_DEVICE": "cpu", **config.get("env", {})},
         )  # fmt: skip
         self.loaded = self._answer()
 
     def transcribe(self, clip: Path, language: str | None = None) -> dict:
         self.process.stdin.write(json.dumps({"clip": str(clip), "language": language}) + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def profile(self, clip: Path) -> dict:
+        """Seconds per stage of one transcription (bench/asr_worker.py's StageTimer)."""
+        self.process.stdin.write(json.dumps({"clip": str(clip), "profile": True}) + "\n")
         self.process.stdin.flush()
         return self._answer()
 
@@ -103,6 +115,7 @@ def measure(scratch: Path) -> dict:
         for worker in workers.values():
             worker.transcribe(SHORT)  # warm up
         timings = _rounds(workers)
+        profile = workers[DEFAULT].profile(LONG)
         accuracy = {name: _heard_everything(worker) for name, worker in workers.items()}
         memory = {name: worker.loaded | {"peak_rss_mb": accuracy[name]["peak_rss_mb"]}
                   for name, worker in workers.items()}  # fmt: skip
@@ -115,6 +128,7 @@ def measure(scratch: Path) -> dict:
         "first_start": first,
         "configs": configs,
         "timings": timings,
+        "profile": profile,
         "accuracy": accuracy,
         "memory": memory,
     }
@@ -216,7 +230,11 @@ TARGET_SPEEDUP = 5.0
 TARGET_WER_DRIFT = 0.01
 
 
-def report(r: dict, plot: Path) -> str:
+def report(r: dict | None, out_dir: Path) -> str:
+    """The section of docs/performance.md, and asr_rtf.png beside it."""
+    if not r or "timings" not in r:  # not measured, or by the benchmark before this one
+        return ""
+    plot = out_dir / "asr_rtf.png"
     low, high = _load_range(r)
     busy = (
         f" — **the machine was busy (load above its {r['cores']} cores)**: wall times hold other "
@@ -235,7 +253,9 @@ def report(r: dict, plot: Path) -> str:
         "",
         *_wer_table(r),
         "",
-        *_first_start(r),
+        *_profile_lines(r),
+        "",
+        *_first_start_lines(r),
         "",
         f"![CPU transcription]({os.path.relpath(plot, ROOT / 'docs')})",
     ]
@@ -295,7 +315,21 @@ def _wer_table(r: dict) -> list[str]:
     return rows
 
 
-def _first_start(r: dict) -> list[str]:
+def _profile_lines(r: dict) -> list[str]:
+    p = r["profile"]
+    stages = sorted(p["stages"].items(), key=lambda item: -item[1])
+    return [
+        f"Where the default's time goes on the 60 s narration (one run, {p['wall']:.2f} s from "
+        "start to last word; seconds per stage summed over the windows, which run "
+        f"{r['layout'].split('x')[0]} at a time):\n",
+        "| stage | seconds |",
+        "|---|---|",
+        *(f"| {stage} | {seconds:.2f} |" for stage, seconds in stages),
+        f"| all stages | {sum(p['stages'].values()):.2f} |",
+    ]
+
+
+def _first_start_lines(r: dict) -> list[str]:
     first = r["first_start"]
     trials = ", ".join(f"{k} {v:.2f} s" for k, v in first["calibration_s"].items())
     return [

@@ -10,7 +10,8 @@ threads, memory peak and load time.
 CONFIG: {"data_dir": ..., "engine": "faster-whisper" | "openai-whisper", "options": {...}
 (DecodingOptions fields), "layout": "2x1", "compute_type": "int8"}; with {"settings": true} the
 engine is loaded as the app loads it (``load_engine``: the layout measured at first start).
-Request: {"clip": path, "language": null}.
+Request: {"clip": path, "language": null}; with "profile": true the answer also says where the
+time went (seconds per stage, summed over the windows, whichever thread ran them).
 """
 
 from __future__ import annotations
@@ -49,6 +50,50 @@ def load(config: dict):
     )
 
 
+class StageTimer:
+    """Stands in for the CTranslate2 model (and the VAD) and adds up the time of each call."""
+
+    def __init__(self, model):
+        self._model = model
+        self.seconds: dict[str, float] = {}
+
+    def timed(self, stage: str, fn):
+        def call(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
+
+        return call
+
+    def __getattr__(self, name: str):
+        stages = {"encode": "encode", "generate": "decode", "align": "word times",
+                  "detect_language": "language"}  # fmt: skip
+        attribute = getattr(self._model, name)
+        return self.timed(stages[name], attribute) if name in stages else attribute
+
+
+def profiled(engine, request: dict, audio) -> dict:
+    """Where one transcription's time went, stage by stage."""
+    from s2i_core.speech import faster_whisper_engine
+
+    timer = StageTimer(engine._whisper.model)
+    plan = faster_whisper_engine.plan_windows
+    engine._whisper.model = timer
+    faster_whisper_engine.plan_windows = timer.timed("pauses (VAD)", plan)
+    try:
+        started = time.perf_counter()
+        segments, _ = engine.transcribe(audio.samples, request.get("language"))
+        list(segments)
+        wall = time.perf_counter() - started
+    finally:
+        engine._whisper.model = timer._model
+        faster_whisper_engine.plan_windows = plan
+    return {"wall": wall, "stages": timer.seconds}
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -66,6 +111,9 @@ def main(config: dict) -> None:
         if clip not in audios:
             audios[clip] = decode_audio(Path(clip), settings)
         audio = audios[clip]
+        if request.get("profile"):
+            say(profiled(engine, request, audio))
+            continue
         started, cpu = time.perf_counter(), time.process_time()
         segments, info = engine.transcribe(audio.samples, request.get("language"))
         text = "".join(s.text for s in segments).strip()

@@ -110,5 +110,5 @@ def test_silence_has_no_windows_and_no_words(engine_settings, speech_engine):
     assert plan_windows(silence, 24.0, gap=2.0) == []
     with pytest.raises(NoSpeechError):
         transcribe(
-            DecodedAudio(samples=silence, duration=5.0), engine_settings, None, speech_engine
+            DecodedAudio(silence, 5.0, "wav"), engine_settings, None, speech_engine
         )
