@@ -179,7 +179,8 @@ def cached_layout(
             ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()),
         )
         entries[name] = {"layout": str(layout), "seconds": seconds, "key": key,
-                         "measured": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
+                         "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
+                         "load": _load_average()}  # fmt: skip
         _write(cache_file, entries)
         return layout
 
@@ -206,6 +207,15 @@ def _staging(target: Path) -> Iterator[Path]:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def _load_average() -> float | None:
+    """The machine's 1-minute load average while it was measured: above the core count, other
+    work shared the cores (delete the file, or set S2I_ASR_THREADS, to choose again)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _cpu_name() -> str:
