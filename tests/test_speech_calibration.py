@@ -154,8 +154,9 @@ def test_auto_measures_on_first_start_and_keeps_the_answer_in_the_data_folder(
     monkeypatch.setattr(calibration, "usable_cores", lambda: 2)
     monkeypatch.setattr(faster_whisper_engine, "usable_cores", lambda: 2)
     settings = Settings(data_dir=tmp_path, asr_threads="auto")
-    assert faster_whisper_engine.cpu_layout(settings, "model") == Layout(1, 2)
-    assert faster_whisper_engine.cpu_layout(settings, "model") == Layout(1, 2)
+    model_folder = str(tmp_path)  # never loaded: the trial is not run
+    assert faster_whisper_engine.cpu_layout(settings, model_folder) == Layout(1, 2)
+    assert faster_whisper_engine.cpu_layout(settings, model_folder) == Layout(1, 2)
     assert measured == [layouts("2x1", "1x2")]
     saved = json.loads((Path(tmp_path) / "cache" / "asr-layout.json").read_text())
     assert [entry["key"]["cores"] for entry in saved.values()] == [2]
