@@ -50,8 +50,18 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Default settings over a session data folder: the bundled base model is assembled once."""
-    return Settings(data_dir=tmp_path_factory.mktemp("engine-data"), asr_threads=UNTIMED_LAYOUT)
+    """Default settings over a session data folder: the bundled base model is assembled once,
+    and Whisper's CPU layout is the untimed one."""
+    from s2i_core.speech import calibration
+    from s2i_core.speech.faster_whisper_engine import CPU_COMPUTE_TYPE
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("engine-data"))
+    untimed = calibration.Layout.parse(UNTIMED_LAYOUT)
+    kept = settings.cache_dir / "asr-layout.json"  # where a measured layout would be kept
+    for model in ("base", "tiny.en"):
+        key = calibration.fingerprint(model, CPU_COMPUTE_TYPE, calibration.usable_cores())
+        calibration.cached_layout(kept, key, lambda: (untimed, {}))
+    return settings
 
 
 @pytest.fixture(scope="session")
