@@ -60,6 +60,11 @@ def _measured(text: str, name: str, result: dict) -> str:
             f"{_loads(m['load_before'])} before, {_loads(m['load_after'])} after, on "
             f"{m['cores']} cores."
         )
+    elif "load_average" in result or any("load" in row for row in result.get("clips", [])):
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average is given with the "
+            "figures below."
+        )
     else:
         line = (
             f"Reproduce: `.venv/bin/python -m bench {name}` · the load average was not recorded "
@@ -81,7 +86,8 @@ def _machine(m: dict) -> str:
     return (
         f"## Machine\n\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
         f"torch {m['torch']}, CTranslate2 {m['ctranslate2']}, faster-whisper "
-        f"{m['faster_whisper']}; measured {m['date']}."
+        f"{m['faster_whisper']}. Each section below says when it was measured (or that it was "
+        "measured before the page said so)."
     )
 
 
@@ -303,10 +309,16 @@ def _queue(r: dict | None, out_dir: Path) -> str:
 def _export(r: dict | None) -> str:
     if not r:
         return ""
-    return (
+    text = (
         f"## PDF export\n\n{r['frames']} frames with 1024×1024 PNG pictures: {r['seconds']:.2f} s, "
         f"{r['mb']:.1f} MB (median of 3). Target ≤ 2 s: {_ok(r['seconds'], 2)}."
     )
+    if "seconds_zh" in r:  # the same story in Chinese: Noto Sans CJK read and subset
+        text += (
+            f" In Chinese: {r['seconds_zh']:.2f} s ({r['seconds_zh'] / r['seconds']:.2f}× the "
+            f"English), {r['mb_zh']:.1f} MB."
+        )
+    return text
 
 
 def _video(r: dict | None, out_dir: Path) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ExportPathError, S2IError
+from .errors import ExportPathError, S2IError, StoryBusyError
 from .settings import Settings
 
 log = logging.getLogger("s2i_core")
@@ -229,6 +229,8 @@ def _report_scene_writer(scenes) -> None:
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     library = _library(settings)
     story = library.get_story(args.story_id)
+    if not args.enqueue:
+        _refuse_if_busy(library, story)
     matches = [f.id for f in story.frames if f.index == args.frame]
     if args.frame is not None and not matches:
         raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
@@ -244,6 +246,20 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     reseed = not (changed and changed.seed)  # a redone frame is a new picture, unless seeded
     _run_generation(library, settings, story.id, matches, len(matches), reseed=reseed)
     return _report_story(library, story.id, args.json)
+
+
+def _refuse_if_busy(library, story) -> None:
+    """A story another command or a worker is finishing now is left to it: a second run would
+    take its hold and find every frame 'drawing' (it ended by marking the story interrupted)."""
+    from .jobs import JobBook
+
+    working = [j for j in JobBook(library).of_story(story.id, True) if j.kind != "export"]
+    if story.status == "generating" or working:
+        raise StoryBusyError(
+            f"Story {story.id} is being finished elsewhere (another 'regenerate' or a worker) "
+            f"right now. Nothing was changed; see how far it got with 'show {story.id}', and "
+            "run 'regenerate' again once it has stopped if anything is still missing."
+        )
 
 
 def _frame_range(story) -> str:
@@ -308,7 +324,7 @@ def _model_lines(model) -> list[tuple[str, str]]:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from .exports import VideoOptions, export_pdf, export_video
+    from .exports import VideoOptions, export_path, export_pdf, export_video, missing_note
 
     if args.enqueue:
         if args.pdf or args.mp4:
@@ -316,12 +332,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         return _enqueue_export(_library(settings), settings, args)
     if not args.pdf and not args.mp4:
         raise UsageError("Say what to write: --pdf PATH, --mp4 PATH, or both.")
-    for path, suffix in ((args.pdf, ".pdf"), (args.mp4, ".mp4")):
-        if path is not None and path.is_dir():
-            example = path / f"story{suffix}"
-            raise UsageError(f"{path} is a folder; give the file to write, such as {example}.")
     library = _library(settings)
     story = library.get_story(args.story_id)
+    # a folder gets a file named from the title: "Canción del jardín.pdf"
+    args.pdf, args.mp4 = (
+        export_path(p, story.title, s) for p, s in ((args.pdf, ".pdf"), (args.mp4, ".mp4"))
+    )
+    if note := missing_note(story):
+        print(f"warning: {note}", file=sys.stderr)
     if args.pdf:
         _make_parent(args.pdf)
         export_pdf(story, library, args.pdf)

@@ -325,6 +325,20 @@ def test_an_earlier_picture_can_be_shown_again_and_deleting_the_story_removes_al
     with pytest.raises(StorageError, match="no picture"):
         library.show_picture(frame.id, 10_000)
 
+
+def test_an_earlier_picture_shown_again_brings_back_the_prompt_it_was_drawn_from(
+    library: Library,
+):
+    story = library.create_story("Choices")
+    (frame,) = library.set_frames(story.id, drafts("a kite"))
+    library.save_frame_result(frame.id, "done", image=picture("red"), seed=1)
+    library.update_frame_text(frame.id, prompt="A blue kite over the sea.")
+    library.save_frame_result(frame.id, "done", image=picture("blue"), seed=2)
+    first, second = library.frame_pictures(frame.id)
+    assert (first.prompt, second.prompt) == ("a kite", "A blue kite over the sea.")
+    assert library.show_picture(frame.id, first.id).prompt == "a kite"
+    assert library.show_picture(frame.id, second.id).prompt == "A blue kite over the sea."
+
     files = list((library.media_dir / str(story.id)).iterdir())
     assert len(files) == 2
     library.delete_story(story.id)
@@ -463,6 +477,72 @@ def test_search_looks_in_titles_transcripts_and_captions(library, shelf, query, 
     assert library.count_stories(query=query) == len(expected)
 
 
+# Hindi words with a nukta, typed as one character (क़ U+0958, ज़ U+095B) or as two (+ U+093C)
+QISSA_ONE, QISSA_TWO = (
+    "\u0958\u093f\u0938\u094d\u0938\u093e",
+    "\u0915\u093c\u093f\u0938\u094d\u0938\u093e",
+)
+ZARUR_ONE, ZARUR_TWO = "\u095b\u0930\u0942\u0930", "\u091c\u093c\u0930\u0942\u0930"
+
+
+@pytest.fixture
+def accents(library: Library) -> None:
+    """Stories whose text has accents, vowel points and marks that are letters of their own."""
+    specs = [
+        ("Canción del jardín", "Año 3", "es", ["El niño cantó una canción."]),
+        ("Ηλιος", "", "el", ["Ο ήλιος λάμπει στον ουρανό."]),
+        ("किस्सा", "", "hi", [f"{QISSA_TWO} {ZARUR_ONE} सुनो।"]),
+        ("カード", "", "ja", ["ガラスのカップ。"]),
+        ("한국어", "", "ko", ["한글 이야기"]),
+        ("الكتاب", "", "ar", ["قَرَأَ أَحْمَدُ الكِتَابَ."]),
+        ("שלום", "", "he", ["שָׁלוֹם לְכֻלָּם"]),
+        ("ＦＵＬＬ", "", "en", ["ﬁsh and ｶﾞ"]),
+    ]
+    for title, class_name, language, texts in specs:
+        story = library.create_story(title, class_name=class_name, language=language)
+        library.set_frames(story.id, drafts(*texts))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cancion del jardin", ["Canción del jardín"]),  # the title, without its accents
+        ("CANCIÓN JARDÍN", ["Canción del jardín"]),
+        ("nino canto", ["Canción del jardín"]),  # a sentence
+        ("ano 3", ["Canción del jardín"]),  # the class
+        ("ηλιος λαμπει", ["Ηλιος"]),  # Greek tonos
+        ("ΉΛΙΟΣ", ["Ηλιος"]),
+        (QISSA_ONE, ["किस्सा"]),  # the precomposed nukta finds the decomposed one...
+        (ZARUR_TWO, ["किस्सा"]),  # ...and the other way round
+        ("किस्सा", ["किस्सा"]),  # without it, only the word without it (the title): a nukta
+        ("जरूर", []),  # or a matra is part of the word, not an accent
+        ("जरुर", []),
+        ("ガラス", ["カード"]),
+        ("カラス", []),  # a kana voicing mark is a letter of its own, not an accent
+        ("한글", ["한국어"]),
+        ("하", []),  # a Hangul syllable stays whole: 하 is not half of 한
+        ("قرا احمد الكتاب", ["الكتاب"]),  # Arabic vowel points and hamza carriers ignored
+        ("שלום", ["שלום"]),  # Hebrew points ignored
+        ("full fish ガ", ["ＦＵＬＬ"]),  # full- and half-width forms, ligatures
+    ],
+)
+def test_search_ignores_case_and_accents_in_every_script(library, accents, query, expected):
+    assert titles(library.list_stories(query=query)) == expected
+    assert library.count_stories(query=query) == len(expected)
+
+
+def test_search_follows_every_edit(library: Library):
+    story = library.create_story("Fête", class_name="Águilas")
+    (frame,) = library.set_frames(story.id, drafts("Le gâteau."))
+    assert titles(library.list_stories(query="gateau")) == ["Fête"]
+    library.update_frame_text(frame.id, text="La forêt.", text_en="The forest.")
+    assert library.list_stories(query="gateau") == []
+    assert titles(library.list_stories(query="foret")) == ["Fête"]
+    library.update_story(story.id, title="Été", class_name="Búhos")
+    assert titles(library.list_stories(query="ete buhos")) == ["Été"]
+    assert library.list_stories(query="fete") == library.list_stories(query="aguilas") == []
+
+
 def test_search_combines_with_filters(library: Library, shelf):
     assert titles(library.list_stories(query="robot", class_name="2B")) == ["Robots at school"]
     assert library.list_stories(query="robot", class_name="1A") == []
@@ -593,3 +673,41 @@ def test_recovery_leaves_alone_a_picture_another_app_process_is_writing(library:
     library.recover_interrupted(temp_older_than=240)
 
     assert not stale.exists() and fresh.read_bytes() == b"being written right now"
+
+
+def test_students_are_listed_only_stories_they_can_replay(library: Library):
+    heard_nothing = library.create_story("Nothing heard yet")
+    being_heard = library.create_story("Being heard", sentences_missing=True)
+    library.set_frames(being_heard.id, drafts("a fox"))
+    checking = library.create_story("Sentences being checked")
+    library.set_frames(checking.id, drafts("a fox", "a kite"))
+    drawn = library.create_story("Drawn")
+    first, _ = library.set_frames(drawn.id, drafts("a fox", "a kite"))
+    library.save_frame_result(first.id, "filtered", error="Stopped by the word list.")
+    assert library.count_stories() == 4
+    assert library.count_stories(watchable=True) == 1
+    assert [s.title for s in library.list_stories(watchable=True)] == ["Drawn"]
+    assert library.count_stories(query="fox", watchable=True) == 1
+    assert heard_nothing.id not in {s.id for s in library.list_stories(watchable=True)}
+
+
+def test_damaged_files_names_a_cut_picture_and_a_broken_narration_link(library: Library):
+    from s2i_core.storage import damaged_files, picture_readable
+
+    story = library.create_story("Broken", narration=b"RIFF not really a wav", narration_ext="wav")
+    good, cut = library.set_frames(story.id, drafts("a fox", "a kite"))
+    library.save_frame_result(good.id, "done", image=picture("red"))
+    cut = library.save_frame_result(cut.id, "done", image=picture("blue"))
+    path = library.path(cut.image_path)
+    path.write_bytes(path.read_bytes()[:60])  # cut short, as by a full disk
+    assert not picture_readable(path)
+    story = library.get_story(story.id)
+    found = {(d.path, d.frame.id if d.frame else None) for d in damaged_files(story, library)}
+    assert found == {(cut.image_path, cut.id), (story.narration_path, None)}
+
+    narration = library.path(story.narration_path)
+    narration.unlink()
+    narration.symlink_to("/nowhere/narration.wav")  # a link out of the data folder
+    assert (story.narration_path, None) in {
+        (d.path, d.frame) for d in damaged_files(library.get_story(story.id), library)
+    }

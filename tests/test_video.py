@@ -17,9 +17,10 @@ from PIL import Image
 
 from s2i_core.errors import ExportPathError, NarrationMissingError, NothingToExportError
 from s2i_core.exports import VideoOptions, captions, export_video
-from s2i_core.exports.text import font_family, font_path
+from s2i_core.exports.captions import Typesetter
+from s2i_core.exports.fonts import font_set
 from s2i_core.exports.timeline import story_shots
-from s2i_core.exports.video import CARD, PAPER
+from s2i_core.exports.video_cards import CARD, PAPER
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 
@@ -172,8 +173,9 @@ def test_captions_differ_per_sentence(exported):
 def test_captions_are_shaped_like_harfbuzz_shapes_them(text):
     """Joined Arabic letters and Devanagari conjuncts are narrower than the same characters set
     one by one; our captions measure exactly what HarfBuzz lays out."""
-    family = font_family(text)
-    face = hb.Face(hb.Blob.from_file_path(str(font_path(family))))
+    typesetter = Typesetter(font_set())
+    family = typesetter.fonts.main_face(text)
+    face = hb.Face(hb.Blob.from_file_path(str(family.path())))
     buffer = hb.Buffer()
     buffer.add_str(text)
     buffer.guess_segment_properties()
@@ -181,12 +183,13 @@ def test_captions_are_shaped_like_harfbuzz_shapes_them(text):
     shaped = sum(p.x_advance for p in buffer.glyph_positions) / face.upem * 40
     one_by_one = sum(captions.font(family, "", 40).getlength(char) for char in text)
 
-    assert captions.text_width(text, "", 40) == pytest.approx(shaped, abs=1.0)
+    assert typesetter.width(text, "", 40) == pytest.approx(shaped, abs=1.0)
     assert one_by_one > shaped * 1.1
 
 
 def test_a_latin_name_in_an_arabic_sentence_gets_the_latin_font():
-    runs = [run for run in captions.runs("ذهب الولد مع Tom إلى المدرسة", "", 40) if run.strong]
+    typesetter = Typesetter(font_set("ar"))
+    runs = [run for run in typesetter.runs("ذهب الولد مع Tom إلى المدرسة", "", 40) if run.strong]
     fonts = [Path(run.font.path).name for run in runs]
     assert fonts == ["NotoSansArabic-Regular.ttf", "DejaVuSans.ttf", "NotoSansArabic-Regular.ttf"]
     assert [run.text for run in runs][1] == "Tom"
@@ -194,7 +197,8 @@ def test_a_latin_name_in_an_arabic_sentence_gets_the_latin_font():
 
 def test_a_date_in_an_arabic_line_reads_left_to_right_where_it_stands():
     line = "الصف الرابع · 26 November 2026"
-    shown = "".join(run.text for run in captions.visual_order(captions.runs(line, "", 30), True))
+    runs = Typesetter(font_set("ar")).runs(line, "", 30)
+    shown = "".join(run.text for run in captions.visual_order(runs, True))
     assert shown.startswith("26 November 2026") and shown.endswith("الصف الرابع")
 
 
