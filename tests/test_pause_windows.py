@@ -109,6 +109,4 @@ def test_silence_has_no_windows_and_no_words(engine_settings, speech_engine):
     silence = np.zeros(5 * SAMPLE_RATE, dtype=np.float32)
     assert plan_windows(silence, 24.0, gap=2.0) == []
     with pytest.raises(NoSpeechError):
-        transcribe(
-            DecodedAudio(silence, 5.0, "wav"), engine_settings, None, speech_engine
-        )
+        transcribe(DecodedAudio(silence, 5.0, "wav"), engine_settings, None, speech_engine)
