@@ -115,12 +115,16 @@ class FasterWhisperEngine:
         return bool(self._whisper.model.is_multilingual)
 
     def transcribe(
-        self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        task: str = "transcribe",
+        prompt: str = "",
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         if self.options.pause_windows is None:
-            segments, info = self._decode(audio, language, task, self.options, True)
+            segments, info = self._decode(audio, language, task, self.options, True, prompt)
             return (_segment(s) for s in segments if s.text.strip()), info
-        return self._transcribe_windows(audio, language, task)
+        return self._transcribe_windows(audio, language, task, prompt)
 
     def translate(self, audio: np.ndarray, language: str) -> list[Segment]:
         """English segments, timed from the start of ``audio`` (one window or a few)."""
@@ -134,7 +138,7 @@ class FasterWhisperEngine:
 
     # --- a recording cut at pauses, its windows decoded side by side ---------------------------
     def _transcribe_windows(
-        self, audio: np.ndarray, language: str | None, task: str
+        self, audio: np.ndarray, language: str | None, task: str, prompt: str
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         options = self.options
         call = Call(
@@ -148,7 +152,7 @@ class FasterWhisperEngine:
         try:
             language, probability = self._language(call, language)
             call.whisper.ladder = Ladder(options, probability)  # 1.0 for a given language
-            call.ready.set_result(self._decoding_setup(call.whisper, language, task))
+            call.ready.set_result(self._decoding_setup(call.whisper, language, task, prompt))
         except BaseException as exc:
             call.ready.set_exception(exc)
             raise
@@ -169,12 +173,15 @@ class FasterWhisperEngine:
         token, probability = call.whisper.model.detect_language(encoded)[0][0]
         return token[2:-2], float(probability)
 
-    def _decoding_setup(self, whisper: WhisperModel, language: str, task: str) -> tuple:
+    def _decoding_setup(
+        self, whisper: WhisperModel, language: str, task: str, prompt: str
+    ) -> tuple:
         """The tokenizer, and faster-whisper's own options for these settings (as its transcribe
-        builds them: nothing is decoded until its segments are read, and these are never read)."""
+        builds them: nothing is decoded until its segments are read, and these are never read).
+        A prompt (the story so far) is seen by every window."""
         _, info = whisper.transcribe(
             SILENCE, language=language, task=task, word_timestamps=True, vad_filter=False,
-            **_decoding_kwargs(self.options),
+            initial_prompt=prompt or None, **_decoding_kwargs(self.options),
         )  # fmt: skip
         tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task, language)
         return tokenizer, info.transcription_options
@@ -208,6 +215,7 @@ class FasterWhisperEngine:
         task: str,
         options: DecodingOptions,
         word_timestamps: bool,
+        prompt: str = "",
     ) -> tuple[Iterator[Any], TranscriptionInfo]:
         seconds = len(audio) / SAMPLE_RATE
         whisper = copy.copy(self._whisper)  # shares the weights; holds this call's ladder state
@@ -218,6 +226,7 @@ class FasterWhisperEngine:
             word_timestamps=word_timestamps,
             vad_filter=word_timestamps,  # translation spans are known to hold speech
             max_new_tokens=token_budget(seconds, options.max_tokens_per_second),
+            initial_prompt=prompt or None,
             **_decoding_kwargs(options),
         )
         whisper.ladder = Ladder(options, info.language_probability)  # 1.0 for a given language
