@@ -110,3 +110,27 @@ def test_silence_has_no_windows_and_no_words(engine_settings, speech_engine):
     assert plan_windows(silence, 24.0, gap=2.0) == []
     with pytest.raises(NoSpeechError):
         transcribe(DecodedAudio(silence, 5.0, "wav"), engine_settings, None, speech_engine)
+
+
+def test_the_story_so_far_is_the_prompt_of_every_window(long_story, one_core_engine):
+    """A live story's sentence is heard with the sentences before it as Whisper's prompt; cut at
+    its pauses, every window of the recording starts from them (as in Whisper, audio a window
+    still holds after its first pass is decoded without the prompt)."""
+    engine = copy.copy(one_core_engine)
+    engine._whisper = copy.copy(one_core_engine._whisper)
+    model, prompts = engine._whisper.model, []
+
+    class PromptSpy:
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def generate(self, features, prompt_ids, **kwargs):
+            prompts.append(engine._whisper.hf_tokenizer.decode(prompt_ids[0]))
+            return model.generate(features, prompt_ids, **kwargs)
+
+    engine._whisper.model = PromptSpy()
+    story_so_far = "Mr. Brown sailed to the island."
+    segments = list(engine.transcribe(long_story.samples, "en", prompt=story_so_far)[0])
+    assert segments
+    windows = plan_windows(long_story.samples, 24.0, gap=2.0)
+    assert sum(story_so_far in prompt for prompt in prompts) == len(windows) == 2, prompts
