@@ -251,6 +251,8 @@ def report(r: dict | None, out_dir: Path) -> str:
         "",
         *_targets(r),
         "",
+        *_design_lines(r),
+        "",
         *_wer_table(r),
         "",
         *_profile_lines(r),
@@ -300,6 +302,23 @@ def _targets(r: dict) -> list[str]:
         f"test recording but {', '.join(sorted(NOT_IN_TOTAL))} (Whisper base writes it in "
         "another script), weighted by words; *marginal RTF* is (t60 − t20) / (d60 − d20), what "
         "each further second of speech costs."
+    ]
+
+
+def _design_lines(r: dict) -> list[str]:
+    """What the rows above decide, in words."""
+    return [
+        "What the rows decide: a recording is cut at its pauses into windows of at most 24 s, "
+        "each decoded exactly once (Whisper's own 30 s windows decode part of the audio twice). "
+        "On the CPU the windows are decoded side by side, one CTranslate2 replica per window "
+        "sharing the weights (layout WORKERSxTHREADS), rather than stacked into one batch on "
+        "one replica as on the GPU: the int8 matrix products of this CPU keep to one core "
+        "whatever their thread count (issue 26: 9.7 s on one thread, 9.9 s on two; compare the "
+        "layout rows), so a batch would leave the "
+        f"other core idle. The layout is measured at first start ({r['layout']} here). The "
+        "compute type is not chosen by a timer, because it changes the words: int8, against "
+        "the float32 row. Each window is decoded greedily and again with beam 5 only where its "
+        "mean log probability is below −0.5 or its text repeats itself (`beam_below`)."
     ]
 
 
