@@ -386,6 +386,8 @@ def _plot(r: dict, path: Path) -> None:
         ax.set_title(title, fontsize=9)
     left.invert_yaxis()
     left.tick_params(axis="y", labelsize=8)
+    low, high = _load_range(r)
+    fig.suptitle(f"1-minute load average {low:.1f} to {high:.1f} on {r['cores']} cores", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
