@@ -233,7 +233,12 @@ TARGET_WER_DRIFT = 0.01
 def report(r: dict | None, out_dir: Path) -> str:
     """The section of docs/performance.md, and asr_rtf.png beside it."""
     if not r or "timings" not in r:  # not measured, or by the benchmark before this one
-        return ""
+        return (
+            "## Speech recognition on the CPU (bundled multilingual base weights)\n\n"
+            "Not measured since the engine cut recordings at pauses and decoded greedily first "
+            "(issue 26): `.venv/bin/python -m bench asr` measures it (about 15 minutes on a quiet "
+            "2-core machine) and writes this section and `bench/results/asr_rtf.png`."
+        )
     plot = out_dir / "asr_rtf.png"
     low, high = _load_range(r)
     busy = (
