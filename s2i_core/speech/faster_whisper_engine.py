@@ -121,6 +121,7 @@ class FasterWhisperEngine:
             model=self.model,
             device=self.device,
             compute_type=self.compute_type,
+            speech_seconds=float(info.duration_after_vad) if word_timestamps else None,
         )
         return segments, summary
 
