@@ -20,7 +20,7 @@ from . import roles, widgets
 
 SOURCE_LABELS = {
     LLM: "written by the scene writer",
-    OFFLINE: "the English line (offline path)",
+    OFFLINE: "Whisper's English line",
     TEACHER: "written by you",
 }
 
@@ -100,6 +100,16 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
             set_bible(library, story.id, StoryBible(characters, " ".join(setting.split()), TEACHER))
             st.toast("Saved. Every picture drawn from now on uses them.")
             st.rerun()
+
+
+def written_by(frame: FrameRecord, story: StoryRecord) -> str:
+    """Which path wrote the words this frame's picture is drawn from, in one line."""
+    if frame.scene_source in SOURCE_LABELS:
+        return f":material/draw: Scene {SOURCE_LABELS[frame.scene_source]}"
+    if frame.prompt.strip():
+        english = story.language.lower().startswith("en") or not story.language
+        return ":material/draw: Scene: " + ("the sentence" if english else "Whisper's English line")
+    return ":material/hourglass_top: No English words yet: this picture waits for them"
 
 
 def scene_field(frame: FrameRecord, key: str) -> str:
