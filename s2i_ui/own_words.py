@@ -66,7 +66,7 @@ def own_words_form(
     frames: list[FrameRecord],
     key: str,
 ) -> None:
-    with st.form(key, border=True):
+    with st.form(f"{key}_form", border=True):
         st.caption(
             "Say in English what each picture should show (the sentence in English is enough). "
             "A line left empty keeps waiting."

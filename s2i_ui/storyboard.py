@@ -90,7 +90,7 @@ def live_grid(
         if st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{story_id}"):
             cancel(library, settings, story_id)
     st.caption("You can leave this page: the pictures keep coming, and are saved as they come.")
-    show_grid(state.story, library, settings, controls=False)
+    show_grid(state.story, library, settings, controls=False, sources=controls)
 
 
 def cancel(library: Library, settings: Settings, story_id: int) -> None:
@@ -182,13 +182,22 @@ def show_problems(state: jobs.StoryProgress) -> None:
         st.warning(f"{count} frame{'s' if count > 1 else ''}: {message}", icon=":material/warning:")
 
 
-def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
+def show_grid(
+    story: StoryRecord,
+    library: Library,
+    settings: Settings,
+    controls: bool,
+    sources: bool = False,
+) -> None:
     """The storyboard; with ``controls`` (teacher), each frame can be fixed and redrawn and shows
-    how its picture went; without, students see pictures and sentences only."""
+    how its picture went and who wrote its scene (``sources``: that alone, while the workers are
+    at it); without, students see pictures and sentences only."""
     slots = grid_slots(story.frames)
     for frame in story.frames:
         with slots[frame.id].container(border=True):
             widgets.frame_card(frame, library, details=controls)
+            if controls or sources:
+                st.caption(scenes.written_by(frame, story))
             if controls:
                 frame_controls(story, frame, library, settings)
 
@@ -196,7 +205,6 @@ def show_grid(story: StoryRecord, library: Library, settings: Settings, controls
 def frame_controls(
     story: StoryRecord, frame: FrameRecord, library: Library, settings: Settings
 ) -> None:
-    st.caption(scenes.written_by(frame, story))
     key = f"{frame.id}_{frame.attempts}"  # a redrawn frame gets fresh fields
     # Its open state lives in the session, so it stays open across the rerun an action causes
     # (and a message in it stays in sight); its fields are only drawn while it is open.

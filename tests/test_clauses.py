@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from s2i_core.speech import Segment, Word
 from s2i_core.story.clauses import RunOnLimits, clause_cuts
+from s2i_core.story.narration import transcribe_narration
 from s2i_core.story.sentences import split_sentences, stream_sentences
 
 SIX = [
@@ -87,3 +88,14 @@ def test_chinese_and_arabic_run_ons_are_cut_at_their_own_commas():
 
 def streamed(words, language):
     return list(stream_sentences([segment(words[:20]), segment(words[20:])], language))
+
+
+def test_a_noisy_run_on_of_six_sentences_gives_five_to_seven_pictures(
+    fixtures_dir, engine_settings, speech_engine
+):
+    """Issue 18: six sentences under hiss at 10 dB SNR come back from Whisper as three long ones
+    joined by commas ("...green jungle, every morning he drank..."): 3 pictures, not 6."""
+    heard = transcribe_narration(fixtures_dir / "run_on_hiss.wav", engine_settings, speech_engine)
+    assert "," in heard.transcription.text  # Whisper did write the run-on with commas
+    assert 5 <= len(heard.sentences) <= 7
+    assert all(len(s.text.split()) <= 25 for s in heard.sentences)

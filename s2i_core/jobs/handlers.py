@@ -18,6 +18,7 @@ from dataclasses import replace as replace_record
 
 from ..audio import DecodedAudio, decode_audio
 from ..errors import (
+    AudioError,
     EditError,
     FramesNotDrawnError,
     SceneWriterUnavailableError,
@@ -50,7 +51,7 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
         raise StorageError(
             f"Story {story.id} has no stored narration to transcribe. Record the story again."
         )
-    decoded = decode_audio(library.path(story.narration_path), settings)
+    decoded = _stored_narration(library.path(story.narration_path), settings)
     context.progress(0.0, decoded.duration, "Loading the speech model")
     engine = runtime.speech_engine()
     context.progress(0.0, decoded.duration, "Listening to the narration")
@@ -65,6 +66,13 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
     if not _active(context, "draw") and "draw" not in job.followers:
         library.update_story(story.id, status="draft")  # the teacher checks the sentences first
     return f"{count} sentences"
+
+
+def _stored_narration(path, settings) -> DecodedAudio:
+    try:
+        return decode_audio(path, settings)
+    except AudioError as error:  # the same kind of error, said of the story's own recording
+        raise type(error)(f"The story's saved narration could not be read. {error}") from error
 
 
 def _hear(job: Transcribe, context: JobContext, decoded: DecodedAudio, engine) -> int:
