@@ -2,6 +2,7 @@
 
 Writes bench/results/results.md, results.json and PNG plots, and rewrites docs/performance.md.
 Sections can be picked: python -m bench asr storyboard library export students
+`python -m bench --report` writes the page again from results.json, measuring nothing.
 Each section keeps how it was run (the command, the load average before and after, the date), and
 the page prints that beside its figures: on a shared machine the load explains the wall times.
 """
@@ -67,9 +68,16 @@ def _measured(name: str, load_before: tuple[float, float, float]) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    wanted = argv or list(SECTIONS)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     previous = RESULTS / "results.json"
+    if argv == ["--report"]:  # the page again from the kept numbers (after a merge, say)
+        report.write(json.loads(previous.read_text()), RESULTS, ROOT / "docs" / "performance.md")
+        return 0
+    wanted = argv or list(SECTIONS)
+    unknown = [name for name in wanted if name not in SECTIONS]
+    if unknown:
+        print(f"no section {', '.join(unknown)}: pick from {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    RESULTS.mkdir(parents=True, exist_ok=True)
     results = json.loads(previous.read_text()) if previous.exists() and argv else {}
     results["machine"] = machine()
     with tempfile.TemporaryDirectory(prefix="s2i-bench-") as scratch:

@@ -60,6 +60,11 @@ def _measured(text: str, name: str, result: dict) -> str:
             f"{_loads(m['load_before'])} before, {_loads(m['load_after'])} after, on "
             f"{m['cores']} cores."
         )
+    elif "load_average" in result or any("load" in row for row in result.get("clips", [])):
+        line = (
+            f"Reproduce: `.venv/bin/python -m bench {name}` · the load average is given with the "
+            "figures below."
+        )
     else:
         line = (
             f"Reproduce: `.venv/bin/python -m bench {name}` · the load average was not recorded "
@@ -81,7 +86,8 @@ def _machine(m: dict) -> str:
     return (
         f"## Machine\n\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
         f"torch {m['torch']}, CTranslate2 {m['ctranslate2']}, faster-whisper "
-        f"{m['faster_whisper']}; measured {m['date']}."
+        f"{m['faster_whisper']}. Each section below says when it was measured (or that it was "
+        "measured before the page said so)."
     )
 
 

@@ -3,9 +3,9 @@
 A browser that opens ``/story?story=ID`` connects the WebSocket ``/_stcore/stream``, sends a
 ``rerun_script`` BackMsg with the page name and the query string, and draws the ForwardMsgs the
 script sends until ``script_finished``; then it loads what the page points at: the storyboard's
-pictures (``/media/...``) and whatever the replay's HTML refers to (the first picture and the
-narration before the replay can show and play anything). Inline pictures and audio (data: URIs)
-arrive inside the page itself. A visit here does the same, without drawing.
+pictures (Streamlit's ``/media/...`` or our links) and whatever the replay's HTML refers to (the
+first picture and the narration before the replay can show and play anything). Inline pictures
+and audio (data: URIs) arrive inside the page itself. A visit here does the same, without drawing.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import statistics
@@ -97,7 +98,13 @@ def students(scratch: Path, crowds: tuple[int, ...] = CROWDS, only: str = "") ->
 def _trees(scratch: Path, only: str) -> list[tuple[str, Path]]:
     trees = []
     if only in ("", "before"):
-        trees.append(("before", _baseline_tree(scratch / "baseline")))
+        try:
+            trees.append(("before", _baseline_tree(scratch / "baseline")))
+        except (OSError, subprocess.CalledProcessError) as error:  # no git, or a shallow clone
+            print(
+                f"   before: {BASELINE} is not in this checkout's history ({error})",
+                file=sys.stderr,
+            )
     if only in ("", "after"):
         trees.append(("after", ROOT))
     return trees
@@ -109,7 +116,7 @@ def _baseline_tree(folder: Path) -> Path:
     archive = subprocess.run(
         ["git", "archive", "--format=tar", BASELINE], cwd=ROOT, capture_output=True, check=True
     ).stdout
-    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     return folder
 
@@ -331,15 +338,17 @@ def _plot(variants: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (wait, cpu) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, variant in variants.items():
+    for (name, variant), colour in zip(variants.items(), ("#b5524a", "#4a7fb5"), strict=False):
         ns = [int(n) for n in variant["runs"]]
         runs = list(variant["runs"].values())
-        wait.plot(ns, [m["screen_p95"] or 0 for m in runs], marker="o", label=f"{name}, p95")
-        wait.plot(
-            ns, [m["screen_p50"] or 0 for m in runs], marker=".", ls="--", label=f"{name}, p50"
-        )
-        cpu.plot(ns, [m["server_cpu_per_visit_s"] for m in runs], marker="o", label=name)
-    wait.axhline(TARGET_P95, color="grey", lw=0.8)
+        p95 = [m["screen_p95"] or float("nan") for m in runs]
+        p50 = [m["screen_p50"] or float("nan") for m in runs]
+        wait.plot(ns, p95, marker="o", color=colour, label=f"{name}, p95")
+        wait.plot(ns, p50, marker=".", ls="--", color=colour, label=f"{name}, p50")
+        cpu.plot(ns, [m["server_cpu_per_visit_s"] for m in runs], marker="o", color=colour,
+                 label=name)  # fmt: skip
+    wait.set_yscale("log")
+    wait.axhline(TARGET_P95, color="grey", lw=0.8, label=f"target at {TARGET_N}: {TARGET_P95:g} s")
     wait.axvline(TARGET_N, color="grey", lw=0.8)
     wait.set(title="Seconds until the replay is on screen", xlabel="students at once")
     cpu.set(title="Server CPU seconds a visit", xlabel="students at once", ylim=(0, None))

@@ -1,9 +1,9 @@
 """A story's pictures and narration, served from disk by a route of our own beside Streamlit's.
 
 Pages hand the browser links (``media_url``) instead of the bytes: a class opening the same
-story fetches each file from the disk's cache, in parallel, with range requests for the audio
-(Safari asks for nothing else) and caching headers, rather than thirty copies going through
-every session's WebSocket. Links are unguessable and tied to the file's version
+story fetches each file in parallel from one copy in memory (or from disk, by range requests,
+which Safari makes for all audio), with caching headers, rather than thirty copies going
+through every session's WebSocket. Links are unguessable and tied to the file's version
 (s2i_core.media_links), so what a browser got from one it may keep for good (``immutable``).
 
 The route lives under ``/app/static/``: Streamlit takes such a URL as it is in ``st.image`` and
@@ -36,8 +36,6 @@ from s2i_core.storage import Library
 PREFIX = "/app/static/s2i/media"
 CACHE_FOR_GOOD = "private, max-age=31536000, immutable"  # the link changes when the file does
 TYPES = {f".{ext}": kind for ext, kind in AUDIO_TYPES.items()}  # as the replay names them
-
-
 _mounted: dict[str, str] = {}  # "base": the URL path the route is under, once mounted
 
 

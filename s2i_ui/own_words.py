@@ -53,7 +53,7 @@ def panel(library: Library, settings: Settings, state: jobs.StoryProgress) -> No
         )
     key = f"own_words_{state.story.id}"
     if st.button("Draw from my own words", icon=":material/edit_note:", key=f"{key}_open"):
-        roles.require_teacher(settings, "write scenes")
+        roles.require_teacher(settings, "write scenes", state.story.id)
         st.session_state[key] = True
     if st.session_state.get(key):
         own_words_form(library, settings, state, frames, key)
@@ -81,7 +81,7 @@ def own_words_form(
                 key=f"{key}_{frame.id}",
             )
         if st.form_submit_button("Draw these pictures", type="primary"):
-            roles.require_teacher(settings, "write scenes")
+            roles.require_teacher(settings, "write scenes", state.story.id)
             draw_from_words(library, settings, state, {i: t for i, t in typed.items() if t.strip()})
 
 

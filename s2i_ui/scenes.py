@@ -63,7 +63,7 @@ def writer_status(library: Library, settings: Settings, story: StoryRecord) -> N
             st.empty()
         return
     if path == LLM:
-        st.caption(f":material/auto_awesome: Scenes by the scene writer ({settings.llm_model}).")
+        st.caption(":material/auto_awesome: Scenes by the scene writer.")
     else:
         st.caption(f":material/info: {notice}" if notice else "Scenes are the English lines.")
 
@@ -86,7 +86,7 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
         )
         setting = st.text_input("Setting", bible.setting, max_chars=300, key=f"bible_setting_{key}")
         if st.button("Save characters and setting", key=f"bible_save_{key}"):
-            roles.require_teacher(settings, "edit the story bible")
+            roles.require_teacher(settings, "edit the story bible", story.id)
             if hasattr(edited, "to_dict"):  # a DataFrame, in Streamlit versions that give one
                 edited = edited.to_dict("records")
             characters = tuple(
@@ -98,7 +98,9 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
                 if str(r.get("name") or "").strip()
             )
             set_bible(library, story.id, StoryBible(characters, " ".join(setting.split()), TEACHER))
-            st.toast("Saved. Every picture drawn from now on uses them.")
+            widgets.notify(
+                "The characters and setting are saved. Every picture drawn from now on uses them."
+            )
             st.rerun()
 
 

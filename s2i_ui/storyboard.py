@@ -20,11 +20,11 @@ from s2i_core.errors import EditError, S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
 from s2i_core.speech import uncertain_language
-from s2i_core.storage import FrameRecord, Library, StoryRecord
+from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
 from s2i_core.story.drafts import frame_drafts
 from s2i_core.story.picture_settings import story_params
 from s2i_core.story.prompts import blocked_reason
-from s2i_core.story.scenes import keep_scenes, scene_after_fix
+from s2i_core.story.scenes import keep_scenes, scene_after_fix, shown_scene
 from s2i_core.story.sentences import Sentence
 
 from . import languages, own_words, resources, roles, scenes, widgets
@@ -53,7 +53,7 @@ def save_sentences(
 ) -> None:
     """Replace the draft's frames with the edited sentences (before any picture exists); the
     sentences left as they were keep their scenes."""
-    roles.require_teacher(settings, "edit sentences")
+    roles.require_teacher(settings, "edit sentences", story.id)
     library.set_frames(story.id, keep_scenes(story, frame_drafts(sentences, story)))
     library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
 
@@ -69,6 +69,7 @@ def storyboard(story: StoryRecord, library: Library, settings: Settings, control
         return
     if controls:
         show_problems(state)
+        damaged_notice(state.story, library, settings)
     show_grid(state.story, library, settings, controls)
 
 
@@ -94,7 +95,7 @@ def live_grid(
 
 
 def cancel(library: Library, settings: Settings, story_id: int) -> None:
-    roles.require_teacher(settings, "cancel pictures")
+    roles.require_teacher(settings, "cancel pictures", story_id)
     jobs.cancel(library, story_id)
     widgets.notify("Stopped. The pictures finished so far are kept.")
     st.rerun()
@@ -110,7 +111,7 @@ def request_generation(
     """Queue the pictures (every missing one, or ``frame_ids`` again), after the scenes they are
     missing with ``scenes_first``; a story interrupted while it was transcribed is transcribed
     again first. The page then shows the live grid."""
-    roles.require_teacher(settings, "make pictures")
+    roles.require_teacher(settings, "make pictures", story.id)
     library = resources.library(settings)
     try:
         if frame_ids is None and story.sentences_missing:
@@ -131,7 +132,7 @@ def request_finish(settings: Settings, story: StoryRecord, language: str | None 
     """Finish an interrupted story on the workers: transcribe the stored narration again if
     sentences are missing (in ``language``; None: detect it), then draw what is missing (the
     page shows the live grid)."""
-    roles.require_teacher(settings, "finish stories")
+    roles.require_teacher(settings, "finish stories", story.id)
     if not story.sentences_missing:
         request_generation(settings, story)
         return
@@ -179,7 +180,39 @@ def show_problems(state: jobs.StoryProgress) -> None:
     frames = state.story.frames
     problems = Counter(f.error for f in frames if f.status in ("failed", "filtered") and f.error)
     for message, count in problems.items():
-        st.warning(f"{count} frame{'s' if count > 1 else ''}: {message}", icon=":material/warning:")
+        st.warning(f"{_count(count, 'picture')}: {message}", icon=":material/warning:")
+
+
+def damaged_notice(story: StoryRecord, library: Library, settings: Settings) -> None:
+    """Stored files that cannot be read, named for the teacher, each picture with its redraw.
+    Everyone else sees the frame's card and a replay that plays on without them."""
+    damaged = damaged_files(story, library)
+    if not damaged:
+        return
+    pictures = [d.frame for d in damaged if d.frame is not None]
+    lines = [
+        f"- picture {d.frame.index + 1}: `{d.path}`"
+        if d.frame is not None
+        else f"- the narration: `{d.path}` (the replay plays without sound)"
+        for d in damaged
+    ]
+    with st.container(border=True, key="damaged_files"):
+        st.warning(
+            "These files in the library's data folder cannot be read (cut short or missing); "
+            "everyone sees the sentence on its card instead:\n" + "\n".join(lines),
+            icon=":material/broken_image:",
+        )
+        if pictures and st.button(
+            f"Draw {_count(len(pictures), 'damaged picture')} again",
+            icon=":material/brush:",
+            key="redraw_damaged",
+        ):
+            widgets.notify(f"Drawing {_count(len(pictures), 'damaged picture')} again.")
+            request_generation(settings, story, [f.id for f in pictures], reseed=False)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def show_grid(
@@ -209,7 +242,7 @@ def frame_controls(
     # Its open state lives in the session, so it stays open across the rerun an action causes
     # (and a message in it stays in sight); its fields are only drawn while it is open.
     box = st.expander(
-        "Fix this frame", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
+        "Fix this picture", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
     )
     if not box.open:
         return
@@ -225,6 +258,11 @@ def frame_controls(
             fix_frame(library, settings, story, frame, text, text_en, scene)
         st.divider()
         prompt = st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
+        if frame.picture_id is not None and shown_scene(frame) not in frame.prompt:
+            st.caption(
+                "The picture shown was drawn from this prompt, before the scene above was "
+                "written: Save and redraw draws the scene above."
+            )
         new_seed, with_prompt = st.columns(2)
         if new_seed.button("New picture", key=f"reseed_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, reseed=True)
@@ -243,15 +281,25 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
     columns = st.columns(min(len(pictures), 4))
     for number, picture in enumerate(reversed(pictures)):
         with columns[number % len(columns)]:
-            path = library.path(picture.thumb_path or picture.image_path)
-            if path.is_file():
-                st.image(str(path), width="stretch")
+            path = widgets.readable(library, picture.thumb_path or picture.image_path)
+            if path is not None:
+                st.image(str(path), width="stretch", alt=f"Try {picture.attempt}")
+            else:
+                widgets.no_picture("Damaged file")
             if picture.id == frame.picture_id:
                 st.caption(f"Try {picture.attempt} · shown")
             elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):
-                roles.require_teacher(settings, "choose pictures")
+                roles.require_teacher(settings, "choose pictures", frame.story_id)
                 library.show_picture(frame.id, picture.id)
+                forget_fields(frame)  # the boxes show the chosen try's prompt, not the last one's
+                widgets.notify(f"Picture {frame.index + 1} shows try {picture.attempt} again.")
                 st.rerun()
+
+
+def forget_fields(frame: FrameRecord) -> None:
+    """Drop what the frame's fix fields hold, so they show the frame as saved on the next run."""
+    for name in ("text", "en", "scene", "prompt"):
+        st.session_state.pop(f"{name}_{frame.id}_{frame.attempts}", None)
 
 
 def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> str:
@@ -270,7 +318,7 @@ def fix_frame(
 ) -> None:
     """Save the teacher's new sentence (and English line, and scene) and redraw that frame. A
     new sentence gets its scene written again, unless the teacher wrote one."""
-    roles.require_teacher(settings, "fix sentences")
+    roles.require_teacher(settings, "fix sentences", story.id)
     try:
         fixed = reword_frame(library, story, frame.id, text, text_en)
     except EditError as error:
@@ -279,8 +327,22 @@ def fix_frame(
     fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
     if still_blocked(story, fixed):
         return
-    widgets.notify("The sentence is saved. Its picture is being drawn again.")
+    widgets.notify(f"{saved_what(frame, text, text_en, scene)} Its picture is being drawn again.")
     request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
+
+
+def saved_what(before: FrameRecord, text: str, text_en: str | None, scene: str) -> str:
+    """The toast's first words: what the teacher changed in the fix fields."""
+    typed = (
+        ("sentence", before.text, text),
+        ("English line", before.text_en, before.text_en if text_en is None else text_en),
+        ("scene", shown_scene(before), scene or shown_scene(before)),
+    )
+    changed = [name for name, old, new in typed if " ".join(old.split()) != " ".join(new.split())]
+    if not changed:
+        return f"Nothing changed in picture {before.index + 1}."
+    what = " and ".join(changed) if len(changed) < 3 else "sentence, English line and scene"
+    return f"The {what} of picture {before.index + 1} {'is' if len(changed) == 1 else 'are'} saved."
 
 
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
@@ -294,7 +356,7 @@ def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = N
         hits = re.search(r"\(([^)]*)\)", reason)
         words = f" ({hits.group(1)})" if hits else ""
         st.error(
-            f"No picture was asked for: this frame still has a word from the classroom word list"
+            f"No picture was asked for: this picture still has a word from the classroom word list"
             f"{words}. Change the sentence above so it no longer has it, then press Save and "
             "redraw.",
             icon=":material/block:",
@@ -310,7 +372,7 @@ def regenerate_frame(
     prompt: str | None = None,
     reseed: bool = False,
 ) -> None:
-    roles.require_teacher(settings, "redraw pictures")
+    roles.require_teacher(settings, "redraw pictures", story.id)
     if prompt is not None:
         if not prompt.strip():
             st.error("The prompt is empty. Describe what the picture should show.")
@@ -320,5 +382,6 @@ def regenerate_frame(
         library.update_frame_text(frame.id, prompt=prompt.strip())
     elif still_blocked(story, frame):
         return
-    widgets.notify("Drawing this picture again.")
+    saved = "Its new prompt is saved. " if prompt is not None else ""
+    widgets.notify(f"{saved}Drawing picture {frame.index + 1} again.")
     request_generation(settings, story, [frame.id], reseed=reseed)

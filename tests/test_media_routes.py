@@ -178,8 +178,12 @@ def test_a_picture_is_served_for_good_and_its_etag_is_answered(library, story, u
             "immutable" in headers["Cache-Control"]
             and "max-age=31536000" in headers["Cache-Control"]
         )
+        size = len(body)
         status, again, body = get(server + url, **{"If-None-Match": headers["ETag"]})
         assert status == 304 and body == b"" and again["ETag"] == headers["ETag"]
+        request = urllib.request.Request(server + url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.read() == b"" and int(answer.headers["Content-Length"]) == size
 
 
 def test_the_narration_answers_range_requests_as_safari_asks(library, story, unmounted):

@@ -24,6 +24,7 @@ from ..exports.stored import ExportOptions
 from ..settings import Settings
 from ..speech import normalize_language
 from ..storage import Library, StoryRecord
+from ..storage.quota import check_story_allowance
 from .book import ACTIVE, STATES, JobBook, JobRecord
 from .specs import (
     QUEUES,
@@ -92,6 +93,10 @@ def queue_transcription(
     then_draw: bool = False,
 ) -> list[JobRecord]:
     """Queue ``transcription_jobs``."""
+    if then_draw and settings.pictures_per_teacher_day:  # the teacher's pictures for today
+        check_story_allowance(
+            library, settings.pictures_per_teacher_day, library.get_story(story_id)
+        )
     specs = transcription_jobs(settings, story_id, language, then_draw)
     return [submit(settings, library, spec) for spec in specs]
 
@@ -106,7 +111,9 @@ def transcribe_again(
     """A draft heard in the wrong language: its stored narration is transcribed again in
     ``language`` (``hearing_again_job``). Its sentences, scenes and bible stay until the new
     sentences are all heard, and stay for good if that fails. Refused once it has pictures."""
-    check_hearing_again(library, story_id)
+    story = check_hearing_again(library, story_id)
+    if then_draw and settings.pictures_per_teacher_day:  # the teacher's pictures for today
+        check_story_allowance(library, settings.pictures_per_teacher_day, story)
     cancel(library, story_id)  # a scene writer still reading the old sentences
     spec = hearing_again_job(settings, story_id, normalize_language(language), then_draw)
     return [submit(settings, library, spec)]
@@ -143,6 +150,7 @@ def queue_pictures(
 ) -> JobRecord:
     """Queue ``pictures_job``. With ``scenes_first``, the scenes those frames are missing are
     written first; a scene writer already at work on the story is waited for."""
+    check_story_allowance(library, settings.pictures_per_teacher_day, story, frame_ids)
     draw = pictures_job(story, frame_ids, reseed)
     if not scenes_first:
         return submit(settings, library, draw)

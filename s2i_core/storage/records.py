@@ -33,6 +33,8 @@ EDITABLE_STORY_FIELDS = frozenset(
         "status",
         "sentences_missing",
         "bible",
+        "owner",
+        "shared",
     }
 )
 MAX_ID = 2**63 - 1  # the largest id a database row can hold (SQLite and PostgreSQL BIGINT)
@@ -112,6 +114,8 @@ class StoryRecord:
     # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
     bible: dict[str, Any] = field(default_factory=dict)
     language_probability: float | None = None  # how sure the language is (see speech.base)
+    owner: str = ""  # a signed-in teacher's e-mail; "" the classroom's own teacher
+    shared: bool = False  # shared with the school: every teacher sees and edits it
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ class StorySummary:
     done_count: int
     status: str
     cover_thumb_path: str | None
+    owner: str = ""
+    shared: bool = False
 
 
 def parse_id(text: str, low: int = 1) -> int | None:
@@ -249,4 +255,6 @@ def story_record(story: Story) -> StoryRecord:
         sentences_missing=story.sentences_missing,
         bible=dict(story.bible or {}),
         language_probability=story.language_probability,
+        owner=story.owner or "",
+        shared=bool(story.shared),
     )

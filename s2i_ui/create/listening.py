@@ -55,7 +55,7 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
         for frame in [] if again else state.story.frames:  # again: those are the old ones
             st.write(f"{widgets.clock(frame.start)} · {widgets.plain(frame.text)}")
     if st.button("Cancel", icon=":material/stop_circle:", key="c_cancel_transcription"):
-        roles.require_teacher(settings, "cancel transcriptions")
+        roles.require_teacher(settings, "cancel transcriptions", story_id)
         jobs.cancel(library, story_id)
         st.rerun()
 
@@ -78,7 +78,7 @@ def stopped(story_id: int, library: Library, settings: Settings, state: jobs.Sto
     )
     again, over = st.columns(2)
     if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
-        roles.require_teacher(settings, "transcribe stories")
+        roles.require_teacher(settings, "transcribe stories", story_id)
         if language is None and guessed:
             st.error("Choose the language the story is told in first.", icon=":material/translate:")
             return

@@ -37,7 +37,7 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         key = f"{draft.version}_{n}"
         with st.container(border=True):
             edited = sentence_box(draft, n, sentence, key, edited)
-            scene_line(story, n, sentence)
+            scene_line(story, n, edited[n] if n < len(edited) else sentence)
             row = st.container(horizontal=True)
             if row.button("Merge with next", key=f"merge_{key}", disabled=n + 1 == len(sentences)):
                 apply(draft, story, editing.merge_with_next(edited, n), settings, library)
@@ -113,7 +113,7 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
             "Language of the narration", f"c_relanguage_{draft.story_id}", draft.language
         )
         if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
-            roles.require_teacher(settings, "transcribe again")
+            roles.require_teacher(settings, "transcribe again", draft.story_id)
             if chosen is None:
                 st.error("Choose the language the story is told in first.")
                 return
