@@ -10,7 +10,7 @@ import pytest
 from s2i_core.audio import DecodedAudio
 from s2i_core.speech import Segment
 from s2i_core.speech.english_lines import check_line, known_phrases
-from s2i_core.speech.translation import english_for_spans
+from s2i_core.speech.translation import english_for_spans, split_over_spans
 from s2i_core.story.sentences import Sentence, add_english
 
 INVENTED = [  # the lines issue 18 saw printed and drawn, and their kin
@@ -82,3 +82,36 @@ def test_a_sentence_whose_english_fails_the_checks_has_no_english_line():
     assert second.text_en == "" and "thanks for watching" in second.english_problem
     lines = english_for_spans(HallucinatingEngine(), audio.samples, [(0.0, 2.8), (3.2, 6.0)], "hi")
     assert [line.usable for line in lines] == [True, False]
+
+
+def test_one_english_line_over_a_run_on_cut_into_sentences_is_cut_with_it():
+    """The Spanish fixture is one run-on, cut at its paused commas into three sentences, but
+    Whisper translates it as one line: each sentence gets its own part of the line."""
+    line = Segment(0, 0.0, 8.0, " The dog ate a red apple, then the cat slept in the house, "
+                   "the children played in the park with a ball.", avg_logprob=-0.8)  # fmt: skip
+    spans = [(0.0, 2.0), (2.4, 4.8), (5.3, 8.0)]
+    parts = split_over_spans(line, spans)
+    assert [p.text.strip() for p in parts] == [
+        "The dog ate a red apple,",
+        "then the cat slept in the house,",
+        "the children played in the park with a ball.",
+    ]
+    assert [p.avg_logprob for p in parts] == [-0.8] * 3
+    lines = english_for_spans(OneLineEngine(line), np.zeros(16000 * 8, np.float32), spans, "es")
+    assert [x.text for x in lines] == [p.text.strip() for p in parts] and all(
+        x.usable for x in lines
+    )
+    unpunctuated = Segment(
+        0, 0.0, 8.0, " The dog ate a red apple and the cat slept", avg_logprob=-0.8
+    )
+    assert split_over_spans(unpunctuated, spans) == [unpunctuated]  # shared: measured over 8 s
+    shared = english_for_spans(OneLineEngine(unpunctuated), np.zeros(16000 * 8), spans, "es")
+    assert all(x.usable and x.text.startswith("The dog") for x in shared)
+
+
+class OneLineEngine:
+    def __init__(self, segment: Segment):
+        self.segment = segment
+
+    def translate(self, audio, language):
+        return [self.segment]

@@ -13,6 +13,7 @@ from s2i_core.errors import MisheardLanguageError, NoSpeechError
 from s2i_core.settings import Settings
 from s2i_core.speech import TranscriptionInfo, nothing_heard, transcribe
 from s2i_core.storage import Library
+from tests import test_app
 from tests.test_cli import FIXTURES, cli_env, run_cli
 
 MISHEARD = "We could not make out words in Thai. Which language is the story in?"
@@ -67,3 +68,30 @@ def test_the_command_line_asks_for_language_and_finishes_the_story_in_it(tmp_pat
         story = library.get_story(story.id)
     assert not story.sentences_missing and story.frames
     assert len(words(" ".join(f.text for f in story.frames)) & FRENCH_WORDS) >= 3
+
+
+# --- the Create page ---------------------------------------------------------------------------
+env, library = test_app.env, test_app.library  # the same fixtures
+
+
+def test_the_create_page_asks_for_the_language_right_there_and_hears_it(env, library):
+    at = test_app.open_page(test_app.CREATE, timeout=300)
+    french = (FIXTURES / "fr_misheard.wav").read_bytes()
+    at = test_app.upload_and_transcribe(at, "conte.wav", french)
+    at = test_app.settle(at, library, timeout=300).run()  # the app's worker hears Thai
+    assert not at.exception
+    assert [e.value for e in at.error] == [MISHEARD]
+    story_id = at.session_state["draft"].story_id
+    picker = at.selectbox(key=f"c_again_language_{story_id}")
+    assert picker.label == "Language of the narration" and picker.value is None
+    at = test_app.button(at, "Transcribe again").click().run()
+    assert "Choose the language the story is told in first." in test_app.texts(at)
+
+    at = at.selectbox(key=f"c_again_language_{story_id}").set_value("fr").run()
+    at = test_app.button(at, "Transcribe again").click().run()
+    at = test_app.settle(at, library, timeout=300).run()  # heard again, in French
+    assert not at.exception and not at.error
+    assert "3 · Check the sentences" in [h.value for h in at.subheader]
+    assert "Heard as French" in test_app.texts(at)
+    heard = " ".join(t.value for t in at.text_area)
+    assert len(words(heard) & FRENCH_WORDS) >= 3

@@ -37,8 +37,9 @@ class EnglishLine:
 
 @dataclass(frozen=True)
 class LineChecks:
-    """What an English line must keep to (the defaults are measured on the test recordings:
-    docs/performance.md, "English lines")."""
+    """What an English line must keep to (the defaults were measured on the espeak-ng
+    recordings of tests/fixtures and slower and faster takes of them, with Whisper base;
+    bench/languages.py shows what they keep and leave out)."""
 
     # Mean token log probability under which a translation is a guess: faithful lines of the
     # test recordings scored -1.02 to -1.12, invented ones -1.44 to -2.1 (translation always
@@ -78,14 +79,15 @@ def check_segments(
     segments: Sequence[Segment], span: tuple[float, float], checks: LineChecks | None = None
 ) -> EnglishLine:
     """The English segments given to one span, joined into its line and checked (their log
-    probability weighted by how much text each gave)."""
-    texts = [s.text.strip() for s in segments if s.text.strip()]
-    if not texts:
+    probability weighted by how much text each gave; a line borrowed from a longer stretch of
+    speech is measured against that stretch)."""
+    said = [s for s in segments if s.text.strip()]
+    if not said:
         return EnglishLine("")
-    weights = [len(t) for t in texts]
-    scored = [s.avg_logprob for s in segments if s.text.strip()]
-    logprob = sum(w * p for w, p in zip(weights, scored, strict=True)) / sum(weights)
-    return check_line(" ".join(texts), span[1] - span[0], logprob, checks)
+    weights = [len(s.text.strip()) for s in said]
+    logprob = sum(w * s.avg_logprob for w, s in zip(weights, said, strict=True)) / sum(weights)
+    seconds = max(span[1] - span[0], sum(s.end - s.start for s in said))
+    return check_line(" ".join(s.text.strip() for s in said), seconds, logprob, checks)
 
 
 # --- the checks ------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ in context, so it does not invent endings for a fragment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 import numpy as np
 
-from .base import SpeechEngine
+from .base import Segment, SpeechEngine
 from .english_lines import EnglishLine, LineChecks, check_segments
 from .guards import WINDOW_SECONDS
 
@@ -53,8 +54,14 @@ def english_for_spans(
         end = min(spans[window[-1]][1] + PAD, duration)
         clip = audio[int(start * sample_rate) : int(end * sample_rate)]
         segments = engine.translate(clip, language) if len(clip) else []
-        shifted = [replace(s, start=s.start + start, end=s.end + start) for s in segments]
         window_spans = [spans[i] for i in window]
+        shifted = [
+            part
+            for s in segments
+            for part in split_over_spans(
+                replace(s, start=s.start + start, end=s.end + start), window_spans
+            )
+        ]
         given = spread_over_spans([(s.start, s.end, s) for s in shifted], window_spans)
         english += [
             check_segments(g, span, checks) for g, span in zip(given, window_spans, strict=True)
@@ -93,6 +100,38 @@ def spread_over_spans(
             if best[0] > 0:
                 given[i].append(timed[best[1]][2])
     return given
+
+
+def split_over_spans(segment: Segment, spans: Sequence[Span]) -> list[Segment]:
+    """An English segment that covers several spans (a run-on cut into sentences, translated as
+    one line) cut at its own punctuation where the spans meet, in proportion to time: "The dog
+    ate a red apple, | then the cat slept in the house." One segment when it covers one span,
+    or has too few places to cut (every span it covers then borrows the whole line)."""
+    covered = [i for i, span in enumerate(spans) if _covers(segment, span)]
+    if len(covered) < 2:
+        return [segment]
+    text = segment.text.strip()
+    places = [m.end() for m in re.finditer(r"[,;:.!?…](?=\s)", text)]
+    length, seconds = len(text), max(segment.end - segment.start, 1e-6)
+    cuts: list[int] = []
+    for i in covered[:-1]:
+        share = (_boundary(spans, i) - segment.start) / seconds
+        later = [p for p in places if not cuts or p > cuts[-1]]
+        if not later:
+            return [segment]
+        cuts.append(min(later, key=lambda p: abs(p / length - share)))
+    times = [segment.start, *(_boundary(spans, i) for i in covered[:-1]), segment.end]
+    texts = [text[a:b].strip() for a, b in zip([0, *cuts], [*cuts, length], strict=True)]
+    return [
+        replace(segment, start=times[k], end=times[k + 1], text=f" {texts[k]}")
+        for k in range(len(texts))
+    ]
+
+
+def _covers(segment: Segment, span: Span) -> bool:
+    """Whether the segment holds most of the span's time."""
+    overlap = min(segment.end, span[1]) - max(segment.start, span[0])
+    return overlap >= 0.5 * (span[1] - span[0]) > 0
 
 
 def _boundary(spans: Sequence[Span], i: int) -> float:
