@@ -190,6 +190,8 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
         print(f"# {info.language} ({info.language_probability:.0%}{unsure}), {info.duration:.1f} s")
         for s in narration.sentences:
             english = f"  [{s.text_en}]" if s.text_en != s.text else ""
+            if s.english_problem:
+                english = f"  [no English line: {s.english_problem}]"
             print(f"{s.index:>3}  {s.start:6.2f}-{s.end:6.2f}  {s.text}{english}")
     return 0
 
@@ -683,6 +685,7 @@ def _sentence_json(s) -> dict[str, Any]:
         "end": round(s.end, 3),
         "text": s.text,
         "text_en": s.text_en,
+        "english_left_out": s.english_problem,  # why Whisper's English line was not used
     }
 
 

@@ -57,7 +57,10 @@ def writer_status(library: Library, settings: Settings, story: StoryRecord) -> N
     """Which path wrote (or is writing) the scenes, in one line."""
     path, notice = scene_path(story)
     if not path:  # one element either way, so what follows keeps its place when the writer ends
-        if _writing(library, story.id):
+        waiting = jobs.progress(library, story.id).writer_waiting
+        if waiting is not None:
+            st.caption(f":material/hourglass_top: {waiting.detail}")
+        elif _writing(library, story.id):
             st.caption(":material/hourglass_top: The scene writer is reading the story…")
         else:
             st.empty()
