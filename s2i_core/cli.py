@@ -64,11 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("story_id", type=story_id)
     p.add_argument("--frame", type=frame_index, help="only this frame (its index, from 0)")
-    p.add_argument(
-        "--language",
-        help="hear the narration again in this language (e.g. fr): its sentences are replaced "
-        "only if that works, and only before any picture is drawn",
-    )
+    p.add_argument("--language", help="hear it again in this language (before any picture)")
     _picture_options(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--enqueue", action="store_true", help="leave the drawing to the workers")
