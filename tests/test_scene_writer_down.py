@@ -28,6 +28,7 @@ from s2i_core.story.sentences import Sentence
 from tests.conftest_nvidia import stub_settings
 from tests.llm_stub import LLMStub, StubStory
 from tests.nvidia_stub import NvidiaStub
+from tests.postgres import free_port
 from tests.test_app import STORY as STORY_PAGE
 from tests.test_app import button, open_page, texts
 
@@ -184,3 +185,18 @@ def test_the_teacher_draws_waiting_pictures_from_own_words(app_env):
         assert [(j.kind, j.state) for j in jobs] == [("scenes", "cancelled"), ("draw", "queued")]
         at = open_page(STORY_PAGE, story=str(story_id))
         assert "Scene written by you" in texts(at)
+
+
+def test_a_computer_with_no_connection_takes_the_trusted_lines_at_once(tmp_path):
+    """No connection at all (a classroom offline, a local picture model): nothing to wait for,
+    as with the picture service."""
+    with NvidiaStub() as pictures:
+        closed = f"http://127.0.0.1:{free_port()}/v1"
+        settings = stub_settings(pictures, data_dir=tmp_path, llm="auto", llm_base_url=closed)
+        library = Library(settings)
+        story_id = hindi_story(library)
+        job = queue_pictures(settings, library, library.get_story(story_id), scenes_first=True)
+        assert run_job(Runtime(settings, library), job.id, last_try=False) == "done"
+    story = library.get_story(story_id)
+    assert [f.scene_source for f in story.frames] == [OFFLINE, "", OFFLINE]
+    assert "no connection" in story.bible["notice"]

@@ -235,9 +235,13 @@ class OpenAITransport:
             down = status == 429 or status >= 500  # it may answer later; a refusal will not
             fault = SceneWriterUnavailableError if down else SceneWriterError
             raise fault(_status_message(status)) from None
-        except openai.APIConnectionError:
+        except openai.APITimeoutError:
             raise SceneWriterUnavailableError(
-                "The scene writer could not reach the LLM service (no connection or no answer)."
+                "The scene writer's LLM service did not answer in time."
+            ) from None
+        except openai.APIConnectionError:  # no connection at all: not waited for (offline)
+            raise SceneWriterError(
+                "The scene writer could not reach the LLM service (no connection)."
             ) from None
         choice = answer.choices[0] if answer.choices else None
         return (choice.message.content or "") if choice else ""
