@@ -8,6 +8,7 @@ it has no English line until the scene writer or the teacher gives it one.
 
 from __future__ import annotations
 
+import json
 import types
 
 import pytest
@@ -21,6 +22,7 @@ from s2i_core.jobs.queues import open_queues
 from s2i_core.jobs.registry import run_job
 from s2i_core.jobs.runtime import Runtime
 from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.speech.english_lines import check_line, known_phrases
 from s2i_core.storage import Library
 from s2i_core.story.bible import LLM, OFFLINE, TEACHER
 from s2i_core.story.drafts import frame_drafts
@@ -31,6 +33,8 @@ from tests.nvidia_stub import NvidiaStub
 from tests.postgres import free_port
 from tests.test_app import STORY as STORY_PAGE
 from tests.test_app import button, open_page, texts
+from tests.test_cli import FIXTURES, cli_env, run_cli
+from tests.test_scripts import pdftotext
 
 HINDI = [
     ("एक छोटा लड़का बाज़ार गया।", "A little boy went to the market."),
@@ -200,3 +204,25 @@ def test_a_computer_with_no_connection_takes_the_trusted_lines_at_once(tmp_path)
     story = library.get_story(story_id)
     assert [f.scene_source for f in story.frames] == [OFFLINE, "", OFFLINE]
     assert "no connection" in story.bible["notice"]
+
+
+def test_the_synthetic_hindi_with_the_writer_down_sends_and_prints_no_invented_english(tmp_path):
+    """Issue 18: with the LLM answering HTTP 500, the synthetic Hindi (which base hears as
+    another language) was drawn and printed as "I will not let you go." three times. Now only
+    English lines that pass the checks reach the picture service or the PDF."""
+    with NvidiaStub() as pictures, LLMStub(key=pictures.key, story=STORY, always="500") as llm:
+        env = cli_env(tmp_path, pictures, S2I_LLM="auto", S2I_LLM_BASE_URL=llm.base_url)
+        made = run_cli("story", FIXTURES / "hi_story.wav", "--title", "Ravi", "--json", env=env)
+        sent = sent_prompts(pictures)
+    story = json.loads(made.stdout)
+    assert llm.requests() and "HTTP 500" in made.stderr
+    english = [f["text_en"] for f in story["frames"] if f["text_en"]]
+    assert all(check_line(line, 30.0).usable for line in english)
+    assert len(sent) == len(english)  # a frame without a trusted English line is not drawn
+    for frame in story["frames"]:
+        assert frame["prompt"] in sent if frame["text_en"] else not frame["prompt"]
+    pdf = tmp_path / "ravi.pdf"
+    run_cli("export", str(story["id"]), "--pdf", pdf, env=env)
+    printed = " ".join(pdftotext(pdf).split())
+    assert all(" ".join(line.split()) in printed for line in english)
+    assert not any(phrase in printed.lower() for phrase in known_phrases())
