@@ -160,14 +160,17 @@ def finish_controls(settings: Settings, library: Library, story: StoryRecord) ->
         f"{why} Finishing it keeps everything saved and makes only what is missing.",
         icon=":material/pause_circle:",
     )
-    language = None
+    language, guessed = None, False
     if story.sentences_missing:
         guessed = uncertain_language(story.language_probability)
         current = None if guessed else story.language or "auto"
         language = languages.pick(
-            "Language of the narration", f"finish_language_{story.id}", current, detect=True
+            "Language of the narration", f"finish_language_{story.id}", current, detect=not guessed
         )
     if st.button("Finish this story", type="primary", key="finish_story"):
+        if guessed and language is None:
+            st.error("Choose the language the story is told in first.", icon=":material/translate:")
+            return
         request_finish(settings, story, language)
 
 

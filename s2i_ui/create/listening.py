@@ -74,7 +74,7 @@ def stopped(story_id: int, library: Library, settings: Settings, state: jobs.Sto
         "Language of the narration",
         f"c_again_language_{story_id}",
         None if guessed else story.language or "auto",
-        detect=True,
+        detect=not guessed,  # detecting it again would mishear it again
     )
     again, over = st.columns(2)
     if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
