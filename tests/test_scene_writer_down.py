@@ -211,7 +211,7 @@ def test_the_synthetic_hindi_with_the_writer_down_sends_and_prints_no_invented_e
     another language) was drawn and printed as "I will not let you go." three times. Now only
     English lines that pass the checks reach the picture service or the PDF."""
     with NvidiaStub() as pictures, LLMStub(key=pictures.key, story=STORY, always="500") as llm:
-        env = cli_env(tmp_path, pictures, S2I_LLM="auto", S2I_LLM_BASE_URL=llm.base_url)
+        env = cli_env(tmp_path / "data", pictures, S2I_LLM="auto", S2I_LLM_BASE_URL=llm.base_url)
         made = run_cli("story", FIXTURES / "hi_story.wav", "--title", "Ravi", "--json", env=env)
         sent = sent_prompts(pictures)
     story = json.loads(made.stdout)
@@ -221,7 +221,7 @@ def test_the_synthetic_hindi_with_the_writer_down_sends_and_prints_no_invented_e
     assert len(sent) == len(english)  # a frame without a trusted English line is not drawn
     for frame in story["frames"]:
         assert frame["prompt"] in sent if frame["text_en"] else not frame["prompt"]
-    pdf = tmp_path / "ravi.pdf"
+    pdf = tmp_path / "ravi.pdf"  # beside the data folder: exports never go into it
     run_cli("export", str(story["id"]), "--pdf", pdf, env=env)
     printed = " ".join(pdftotext(pdf).split())
     assert all(" ".join(line.split()) in printed for line in english)
