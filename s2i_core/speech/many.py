@@ -63,9 +63,10 @@ def transcribe_many(engine: BatchedTorchEngine, narrations: Sequence[Narration])
         clock = time.perf_counter()
         try:
             _hear(engine, planned, heard)
-        except Exception as error:  # the model itself failed: every narration of the batch says so
+        except Exception as error:  # the model itself failed: each narration not yet heard says so
             for plan in planned:
-                heard[plan.index].error = heard[plan.index].error or error
+                if heard[plan.index].info is None and heard[plan.index].error is None:
+                    heard[plan.index].error = error
         _sync(engine)
         engine.last_batch = {
             "narrations": len(narrations),
