@@ -118,7 +118,7 @@ def run_queue(engine, gatherer, kinds: dict, n: int, alone: dict[str, str]) -> d
 
 
 def _narration(samples):
-    from s2i_core.speech.gathering import Narration
+    from s2i_core.speech.batch import Narration
 
     return Narration(samples)
 

@@ -23,7 +23,8 @@ from s2i_core.jobs.runtime import Runtime
 from s2i_core.jobs.worker import DEFAULT_THREADS, jobs_at_once
 from s2i_core.settings import Settings
 from s2i_core.speech import NO_WORDS_HEARD, DecodingOptions
-from s2i_core.speech.gathering import GatheringEngine, Narration, gathering
+from s2i_core.speech.batch import Narration
+from s2i_core.speech.gathering import GatheringEngine, gathering
 from s2i_core.speech.many import transcribe_many
 from s2i_core.speech.torch_batched_engine import BatchedTorchEngine, BatchOptions
 from s2i_core.storage import Library

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .base import Segment, SpeechEngine, TranscriptionInfo
+from .batch import Heard, Narration
 
 # The job asking, in the thread that runs it (jobs/runtime.JobContext): its cancellation, and
 # the call that raises the job's own Stop once it is cancelled.
@@ -26,31 +27,6 @@ ASKING_JOB: ContextVar[tuple[threading.Event, Callable[[], None]] | None] = Cont
     "asking_job", default=None
 )
 LINGER_S = 0.25  # how long an idle GPU waits for narrations arriving together (at most 4x)
-
-
-@dataclass(frozen=True)
-class Narration:
-    """One transcription asked of a batch."""
-
-    audio: np.ndarray  # 16 kHz mono samples
-    language: str | None = None  # a Whisper code, or None: detected from its first window
-    task: str = "transcribe"  # or "translate" (to English)
-
-
-@dataclass
-class Heard:
-    """What one narration of a batch came to: its segments and info, or the error it alone met."""
-
-    segments: list[Segment] = field(default_factory=list)
-    info: TranscriptionInfo | None = None
-    error: BaseException | None = None
-
-    def unwrap(self) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        """The engine's ``transcribe`` answer, or the narration's error raised."""
-        if self.error is not None:
-            raise self.error
-        assert self.info is not None
-        return iter(self.segments), self.info
 
 
 @dataclass(eq=False)

@@ -23,7 +23,7 @@ from whisper.audio import HOP_LENGTH, SAMPLE_RATE
 
 from ..errors import AudioError, EmptyAudioError, S2IError
 from .base import Segment, TranscriptionInfo, normalize_language
-from .gathering import Heard, Narration
+from .batch import Heard, Narration
 from .torch_batched_engine import (
     BatchedTorchEngine,
     Window,
