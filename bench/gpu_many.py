@@ -229,6 +229,40 @@ def plot(result: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+RESULTS = ROOT / "bench" / "results"
+REPRODUCE = (
+    "Reproduce: `bench/gpu_pack.sh` here, then on the lent machine one call per part "
+    "(`bash bench/gpu_run.sh --stash`), the last one carrying the last part, `wheels/` and "
+    "`code/`: `bash bench/gpu_run.sh --stash && S2I_BENCH=gpu_many bash bench/gpu_run.sh "
+    "--narrations 1,8,30,100`, which writes `gpu_many.json`, `.md` and `.png` to "
+    "`bench/results/`; on a CPU: `python -m bench.gpu_many bench/results/gpu_many_cpu --device cpu "
+    "--narrations 1,2 --batch 2 --beam 1 --clips es_story.wav,de_story.wav --max-windows 4`."
+)
+
+
+def report_section() -> str:
+    """The section of docs/performance.md (bench/report.py): the GPU run, or plainly none."""
+    lines = ["## A school's narrations on one GPU (`S2I_SPEECH_BATCH`)\n", REPRODUCE, ""]
+    gpu, cpu = RESULTS / "gpu_many.json", RESULTS / "gpu_many_cpu" / "gpu_many.json"
+    if gpu.exists():
+        plot_link = "![GPU batches](../bench/results/gpu_many.png)"
+        lines += [table(json.loads(gpu.read_text())), "", plot_link]
+    else:
+        lines.append(
+            "**Not measured on a GPU yet** (the GPU machine was not run for it): the target, 30 "
+            "narrations of ~60 s in at most 3 s of GPU time, is open."
+        )
+    if cpu.exists():
+        lines += [
+            "",
+            "The same bench on this machine's CPU, small N, to show it runs (CPU seconds, not "
+            "the GPU figures):",
+            "",
+            table(json.loads(cpu.read_text())),
+        ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     args = options(argv)
     args.out.mkdir(parents=True, exist_ok=True)
