@@ -135,7 +135,7 @@ def measure(args: argparse.Namespace) -> dict:
     engine = engine_for(args, settings)
     load_s = time.perf_counter() - started
     alone, alone_s = {}, {}
-    runs = 2 if engine.device == "cuda" else 1  # twice on a GPU: the second is timed, warm
+    runs = 2  # the second is timed: the first pays one-time costs (JIT, kernels, graphs)
     for name, samples in kinds.items():  # each kind alone
         for _ in range(runs):
             clock = time.perf_counter()
