@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench import asr, students
+from bench import asr, gpu_many, students
 
 GPU_RESULTS = Path(__file__).parent / "results" / "gpu.json"
 
@@ -32,6 +32,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
     parts = [_machine(results["machine"])]
     parts += [_measured(text, name, results[name]) for name, text in sections.items() if text]
     parts.append(_gpu(json.loads(GPU_RESULTS.read_text()) if GPU_RESULTS.exists() else None))
+    parts.append(gpu_many.report_section())
     table = "\n\n".join(s for s in parts if s)
     (out_dir / "results.md").write_text(f"# Benchmark results\n\n{table}\n")
     doc.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,7 @@ ENV_NAMES = {
     "llm_timeout": "S2I_LLM_TIMEOUT",
     "queue_url": "S2I_QUEUE_URL",
     "app_worker": "S2I_APP_WORKER",
+    "speech_batch": "S2I_SPEECH_BATCH",
     "teacher_hours": "S2I_TEACHER_HOURS",
     "teachers": "S2I_TEACHERS",
     "admins": "S2I_ADMINS",
@@ -88,6 +89,9 @@ class Settings:
     # which job queues the app process serves itself: all, speech, pictures, or none (only
     # external workers, `python -m s2i_core worker`; the app then loads no Whisper model)
     app_worker: str = "all"
+    # transcriptions a speech worker runs at once as one batch on the batched torch engine (a
+    # school's GPU, see bench/gpu_many.py); 1, or any other engine: one at a time
+    speech_batch: int = 1
     # Teachers (see s2i_ui/roles.py and README, "A whole school on one server")
     teacher_hours: float = 8.0  # a teacher session (passcode or sign-in) ends after the lesson
     # who is a teacher when teachers sign in with the school account ([auth] in secrets.toml):

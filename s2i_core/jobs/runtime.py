@@ -16,6 +16,7 @@ from ..audio import DecodedAudio
 from ..pictures import PictureBackend, load_backend
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine
+from ..speech.gathering import ASKING_JOB, gathering
 from ..storage import FrameRecord, Library
 from ..story.scene_writer import Scenes
 from .book import JobBook, JobRecord
@@ -83,7 +84,7 @@ class Runtime:
         self.news = StoryNews()
         self.events = events or (lambda event: None)
         self._backend = backend or self._load_backend
-        self._engine = engine or (lambda: load_engine(self.settings))
+        self._engine = engine or self._load_engine
         # whether a job that failed for a reason that may pass is tried again later (a worker's
         # queue does that; the CLI's own runs do not)
         self.retried_by_queue = retried_by_queue
@@ -98,6 +99,10 @@ class Runtime:
 
     def speech_engine(self) -> SpeechEngine:
         return self._engine()  # loaded once per process, on the first transcription
+
+    def _load_engine(self) -> SpeechEngine:
+        # S2I_SPEECH_BATCH > 1 on the batched engine: transcriptions asked at once share a batch
+        return gathering(load_engine(self.settings), self.settings.speech_batch)
 
     def _load_backend(self) -> PictureBackend | None:
         # a hosted service's request rate is counted in the database, so it holds across every
@@ -131,9 +136,12 @@ class JobContext:
 
     def __enter__(self) -> JobContext:
         self._thread.start()
+        # a transcription waiting for its batch leaves it when this job is cancelled
+        self._asking = ASKING_JOB.set((self.cancelled, self.check))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        ASKING_JOB.reset(self._asking)
         self._done.set()
         self._thread.join()
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from huey.consumer import Consumer
 
 from ..settings import Settings
+from ..speech import engine_name
 from . import leftovers, queue_file
 from .queues import open_queues
 from .runtime import runtime_for
@@ -25,6 +26,14 @@ SHUTDOWN_SECONDS = 30.0  # a job told to stop saves what is done and goes back t
 # A queued job on no queue for this long was taken by a worker that died before starting it (a
 # live worker starts a job the moment it takes it; the margin covers a slow first start).
 LOST_AFTER_SECONDS = 30.0
+
+
+def jobs_at_once(settings: Settings, queue: str) -> int:
+    """Jobs a queue's consumer runs at once: on the batched engine, the speech queue runs
+    S2I_SPEECH_BATCH transcriptions, which share one batch on the GPU (speech/gathering.py)."""
+    if queue == "speech" and settings.speech_batch > 1 and engine_name(settings) == "torch-batched":
+        return settings.speech_batch
+    return DEFAULT_THREADS[queue]
 
 
 class _Consumer(Consumer):
@@ -57,7 +66,7 @@ class WorkerPool:
         self.consumers = {
             queue: _Consumer(
                 hueys[queue],
-                workers=threads or DEFAULT_THREADS[queue],
+                workers=threads or jobs_at_once(settings, queue),
                 worker_type="thread",
                 periodic=False,
                 max_delay=1.0,  # a SQLite queue is polled: pick up new work within a second

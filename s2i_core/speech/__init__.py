@@ -7,6 +7,9 @@
     openai_whisper_engine.py  OpenAI's Whisper on torch (fp16 CUDA, fp32 CPU)
     torch_batched_engine.py   Whisper on torch at the GPU's speed: every window in one batch,
                               static cache, CUDA graphs (what "auto" runs where CT2 cannot)
+    many.py                   several narrations in one batch on that engine (a school's GPU)
+    gathering.py              transcriptions asked at once, gathered into those batches
+    batch.py                  what a batch is asked (Narration) and what each comes to (Heard)
     guards.py                 token budget, repetition measure, loop cutting (every engine)
     heard.py                  whether usable words were heard: silence, or a misheard language
     translation.py            English per <=30 s window, given to timed spans (sentences, scenes)
