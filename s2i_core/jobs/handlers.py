@@ -52,7 +52,8 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
         raise StorageError(
             f"Story {story.id} has no stored narration to transcribe. Record the story again."
         )
-    decoded = _stored_narration(library.path(story.narration_path), settings)
+    decoded = runtime.recordings.pop(story.id, None)  # a live story's recording, already decoded
+    decoded = decoded or _stored_narration(library.path(story.narration_path), settings)
     context.progress(0.0, decoded.duration, "Loading the speech model")
     engine = runtime.speech_engine()
     context.progress(0.0, decoded.duration, "Listening to the narration")
