@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -107,3 +108,23 @@ def test_kontext_is_never_offered_as_a_story_model_and_lists_what_it_accepts(stu
         accepts = client.reference_models[KONTEXT_ID].options()["accepts"]
     assert accepts["reference_images"] == 1 and accepts["text_to_image"] is False
     assert "composed sheet" in accepts["several_characters"]
+
+
+def test_models_json_lists_what_each_model_accepts(monkeypatch, capsys, tmp_path):
+    from s2i_core.cli import main
+
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+    monkeypatch.setenv("S2I_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("S2I_NVIDIA_BASE_URL", "http://nim.school.example:8000/v1/infer")
+    assert main(["models", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {m["accepts"]["reference_images"] for m in listed["models"]} == {0}
+    [kontext] = listed["reference_models"]
+    assert kontext["id"] == KONTEXT_ID and kontext["ready"] is True  # a school's own container
+    assert kontext["accepts"]["reference_types"] == ["image/png", "image/jpeg"]
+    assert kontext["steps"] == {"min": 10, "max": 50, "default": 30}
+
+    monkeypatch.delenv("S2I_NVIDIA_BASE_URL")
+    assert main(["models", "--json"]) == 0
+    [hosted] = json.loads(capsys.readouterr().out)["reference_models"]
+    assert hosted["ready"] is False and "example pictures" in hosted["note"]
