@@ -203,3 +203,17 @@ def test_the_sheet_and_its_history_go_with_the_story(library, stub):
     assert all(library.path(p).exists() for p in paths)
     library.delete_story(story_id)
     assert not any(library.path(p).exists() for p in paths)
+
+
+def test_the_word_list_stops_a_hero_frame_before_anything_is_sent(library, stub):
+    story_id = make_story(library, stub)
+    upload_character(library, story_id, "Rosie", class_drawing(), "rosie.jpg")
+    record = dict(library.get_story(story_id).image_params) | {"blocklist": ["balloon"]}
+    library.update_story(story_id, image_params=record)  # the teacher's own words
+
+    list(generate_story(library, stub_client(stub), story_id))
+
+    frames = library.get_story(story_id).frames
+    assert frames[0].status == "filtered" and "balloon" in frames[0].error
+    assert all("balloon" not in r.body["prompt"] for r in stub.generation_requests()
+               if r.model == KONTEXT_ID)  # fmt: skip
