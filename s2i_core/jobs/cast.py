@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..errors import StorageError
+from ..errors import ContentFilteredError, StorageError
 from ..pictures import GeneratedImage, ImageParams, PictureBackend, fit_params
 from ..pictures.reference import ReferencePicture, compose_sheet, reference_from_png
 from ..pictures.reference_models import ReferenceModel
@@ -74,4 +74,11 @@ def draw_frame(
         return backend.generate(frame.prompt, params), params.model
     model = cast.model.model
     fitted, _ = fit_params(replace(params, steps=None, cfg_scale=None, sampler=None), model)
-    return backend.generate(frame.prompt, fitted, reference=reference), model.id
+    try:
+        return backend.generate(frame.prompt, fitted, reference=reference), model.id
+    except ContentFilteredError as error:
+        raise ContentFilteredError(
+            f"{error} It was drawn from {reference.character}'s picture on the character sheet: "
+            "if every frame with them is blocked, the picture may be what the filter rejects. "
+            "Choose or upload another one."
+        ) from None

@@ -165,8 +165,10 @@ def test_a_hero_the_filter_rejects_is_a_filtered_frame(library, stub):
 
     list(generate_story(library, stub_client(stub), story_id))
 
-    statuses = {f.index: f.status for f in library.get_story(story_id).frames}
-    assert statuses == {0: "filtered", 1: "done", 2: "filtered", 3: "filtered"}
+    frames = library.get_story(story_id).frames
+    assert {f.index: f.status for f in frames} == {0: "filtered", 1: "done", 2: "filtered",
+                                                   3: "filtered"}  # fmt: skip
+    assert "safety filter" in frames[0].error and "Rosie's picture" in frames[0].error
 
 
 def test_a_drawn_hero_keeps_every_try_and_the_teacher_picks_one(library, stub):
