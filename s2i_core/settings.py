@@ -46,6 +46,8 @@ ENV_NAMES = {
     "pictures_per_teacher_day": "S2I_PICTURES_PER_TEACHER_DAY",
 }
 LLM_MODES = ("auto", "off")
+# S2I_IMAGE_BACKEND's words: the picture plug-ins' names (s2i_core.pictures.PLUGINS), "auto"
+# and "none"; tests/test_settings.py checks that the two lists agree
 IMAGE_BACKENDS = ("auto", "nvidia", "local", "none")
 
 

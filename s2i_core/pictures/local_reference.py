@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from .models import ImageModel
 from .reference import ReferencePicture, fitted
 from .reference_models import ReferenceModel
 
@@ -26,6 +27,17 @@ HOW = {
 def takes_image(pipeline: Any) -> bool:
     """Whether the pipeline's own call takes an input ``image`` (Kontext does; SD does not)."""
     return "image" in inspect.signature(pipeline.__call__).parameters
+
+
+LOCAL_NOTE = (
+    "Draws from the character's picture: as an input image where the model's pipeline takes one "
+    "(FLUX.1 Kontext), else as image-to-image with the same weights."
+)
+
+
+def local_references(catalogue: dict[str, ImageModel]) -> dict[str, ReferenceModel]:
+    """Before loading: every local model draws from a picture one way or the other."""
+    return {m.id: ReferenceModel(m, max_references=1, note=LOCAL_NOTE) for m in catalogue.values()}
 
 
 def local_reference_models(model, pipeline: Any) -> dict[str, ReferenceModel]:

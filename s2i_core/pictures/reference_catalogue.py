@@ -1,28 +1,20 @@
 """The models that can draw from a character's picture under these settings, known without
-loading any model (``models --json``, the pages)."""
+loading any model (``models --json``, the pages): the chosen plug-in's ``references``."""
 
 from __future__ import annotations
 
 from ..settings import Settings
-from .base import choose_backend
-from .local import local_catalogue
-from .reference_models import ReferenceModel, nvidia_reference_models
+from .backends import PLUGINS, choose_backend
+from .reference_models import ReferenceModel
 
-LOCAL_NOTE = (
-    "Draws from the character's picture: as an input image where the model's pipeline takes one "
-    "(FLUX.1 Kontext), else as image-to-image with the same weights."
-)
 TEXT_ONLY = {"text": True, "reference_images": 0, "text_to_image": True}  # every story model
 
 
 def reference_catalogue(settings: Settings) -> dict[str, ReferenceModel]:
-    """Like ``catalogue``: with no backend set up, NVIDIA's, which a key would bring."""
-    if choose_backend(settings).name == "local":
-        return {
-            model.id: ReferenceModel(model, max_references=1, note=LOCAL_NOTE)
-            for model in local_catalogue(settings).values()
-        }
-    return nvidia_reference_models(settings.nvidia_base_url)
+    """Like ``catalogue``: with no backend set up, the first plug-in's, which its setting would
+    bring."""
+    plugin = PLUGINS.get(choose_backend(settings).name) or next(iter(PLUGINS.values()))
+    return plugin.references(settings)
 
 
 def reference_ready(settings: Settings) -> ReferenceModel | None:

@@ -6,13 +6,13 @@ mode that lasts the lesson; phones and tablets. Screenshots go to test-artifacts
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
 from tests.nvidia_stub import NvidiaStub, draw_picture
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -156,9 +157,14 @@ def replay_ready(page: Page) -> Frame:
 def until_none(problems: Callable[[], list[str]], timeout: float = 30) -> list[str]:
     """Ask ``problems`` until it finds none (the layout settles on the picture, the frame's size
     and the window's in its own time), or until ``timeout``, a hang guard; what it found last."""
-    deadline = time.monotonic() + timeout
-    while (found := problems()) and time.monotonic() < deadline:
-        time.sleep(0.25)
+    found: list[str] = []
+
+    def settled() -> bool:
+        found[:] = problems()
+        return not found
+
+    with contextlib.suppress(AssertionError):  # the caller shows what was still wrong
+        wait_for(settled, "the layout to settle", timeout, every=0.25)
     return found
 
 

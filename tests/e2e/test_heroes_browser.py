@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from s2i_core.pictures.reference_models import KONTEXT_ID
+from s2i_core.pictures.nvidia import KONTEXT_ID
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from s2i_core.story.bible import Character, StoryBible

@@ -15,11 +15,11 @@ from PIL import Image, ImageDraw
 
 from s2i_core.errors import ContentFilteredError
 from s2i_core.jobs.drawing import Drawing, generate_story
-from s2i_core.pictures.reference_models import KONTEXT_ID
+from s2i_core.pictures.nvidia import KONTEXT_ID
 from s2i_core.storage import FrameDraft, Library
 from s2i_core.story.bible import Character, StoryBible
 from s2i_core.story.characters import draw_character, upload_character
-from s2i_core.story.picture_settings import default_params, params_record
+from s2i_core.story.picture_settings import default_params
 from s2i_core.story.scenes import set_bible
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
@@ -60,7 +60,7 @@ def make_story(library: Library, stub: NvidiaStub) -> int:
     settings = stub_settings(stub)
     params = default_params(settings)
     story = library.create_story(
-        "Rosie's balloon", image_model=params.model, image_params=params_record(params, ())
+        "Rosie's balloon", image_model=params.model, image_params=params.record()
     )
     for index, text in enumerate(SENTENCES):
         library.add_frame(story.id, FrameDraft(index, index, index + 1.0, text, text, text))
@@ -210,8 +210,7 @@ def test_the_sheet_and_its_history_go_with_the_story(library, stub):
 def test_the_word_list_stops_a_hero_frame_before_anything_is_sent(library, stub):
     story_id = make_story(library, stub)
     upload_character(library, story_id, "Rosie", class_drawing(), "rosie.jpg")
-    record = dict(library.get_story(story_id).image_params) | {"blocklist": ["balloon"]}
-    library.update_story(story_id, image_params=record)  # the teacher's own words
+    library.update_story(story_id, word_list=["balloon"])  # the teacher's own words
 
     list(generate_story(library, stub_client(stub), story_id))
 

@@ -18,8 +18,8 @@ from PIL import Image
 from s2i_core.errors import ContentFilteredError, InvalidRequestError
 from s2i_core.pictures import ImageParams
 from s2i_core.pictures.nvidia import NvidiaBackend, request_schema, schema_problems
+from s2i_core.pictures.nvidia.kontext import HOSTED_EXAMPLES_ONLY, KONTEXT_ID
 from s2i_core.pictures.reference import compose_sheet, reference_from_png
-from s2i_core.pictures.reference_models import HOSTED_EXAMPLES_ONLY, KONTEXT_ID
 from tests.conftest_nvidia import stub_client, stub_settings
 from tests.nvidia_stub import NvidiaStub
 
