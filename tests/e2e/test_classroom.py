@@ -41,6 +41,7 @@ SENTENCES = [
     "Then the fox and the balloon slept by the fire.",
 ]
 BLOCKED = 2
+STOPPED = "Stopped by the classroom word list: “blood” in the sentence."  # what drawing left
 FIXED = "The fox came home with red berries on its paw."
 CLASSROOM_SCREENS = {
     "laptop-1366x768": {"width": 1366, "height": 768},
@@ -78,9 +79,7 @@ def seed_story(library: Library, title: str, pictures: bool) -> int:
     if pictures:
         for frame in frames:
             if frame.index == BLOCKED:
-                library.save_frame_result(
-                    frame.id, "filtered", error="Stopped by the classroom word list (blood)."
-                )
+                library.save_frame_result(frame.id, "filtered", error=STOPPED)
             else:
                 picture = draw_picture(frame.prompt, 640, 480)  # 4:3, not the stage's default
                 library.save_frame_result(
@@ -307,7 +306,9 @@ def test_teacher_fixes_a_frame_stopped_by_the_word_list_after_a_reload(
     fix.get_by_text("Fix this picture").click()
     fix.get_by_label("Picture prompt").fill("A fox with a red paw walking home.")
     fix.get_by_role("button", name="Use this prompt").click()
-    expect(fix.get_by_text(re.compile(r"word list \(blood\)"))).to_be_visible()
+    # The new prompt is clean, but the sentence still holds the word: said, with where it is.
+    said = fix.get_by_text(re.compile(r"word list: “blood” in the sentence"))
+    expect(said).to_be_visible()
     snap(page, artifacts, "fix-word-list-said")
 
     fix.get_by_label("Sentence", exact=True).fill(FIXED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
 import subprocess
 import sys
@@ -281,6 +282,7 @@ def test_a_long_title_is_cut_between_characters_not_inside_one():
 def test_the_cli_names_an_export_in_a_folder_from_the_title(library: Library, tmp_path: Path):
     story = make_story(library, "es", *STORIES["es"])
     env = {"S2I_DATA_DIR": str(library.data_dir), "PATH": "/usr/bin:/bin"}
+    env |= {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}  # where packages may live
     done = subprocess.run(
         [sys.executable, "-m", "s2i_core", "export", str(story.id), "--pdf", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

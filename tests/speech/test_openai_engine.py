@@ -73,7 +73,7 @@ def test_converted_model_encodes_audio_like_ctranslate2(
     torch_model = engine_for("openai-whisper", model).whisper
     mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(clip_audio("en_story")))[None]
     with torch.no_grad():
-        ours = torch_model.encoder(mel).numpy()
+        ours = torch_model.encoder(mel.to(torch_model.device)).cpu().numpy()  # a GPU box: cuda
     folder = resolve_model(model, engine_settings.cache_dir)
     reference = ctranslate2.models.Whisper(folder, device="cpu", compute_type="float32")
     theirs = np.asarray(reference.encode(ctranslate2.StorageView.from_array(mel.numpy())))
@@ -96,7 +96,9 @@ def test_conversion_is_cached_once_as_a_standard_whisper_checkpoint(
     assert cache_file.stat().st_mtime_ns == written_at
     assert reloaded.dims == engine.whisper.dims
     ours = engine.whisper.state_dict()
-    assert all(torch.equal(ours[name], value) for name, value in reloaded.state_dict().items())
+    assert all(
+        torch.equal(ours[name].cpu(), value) for name, value in reloaded.state_dict().items()
+    )
 
 
 def test_model_folder_is_converted_again_when_its_weights_change(engine_settings, tmp_path):

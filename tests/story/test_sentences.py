@@ -105,6 +105,17 @@ def test_a_run_on_is_cut_at_its_longest_pause():
     assert all(len(s.text) <= 100 for s in sentences)
 
 
+def test_a_long_silence_ends_a_sentence_whisper_left_unpunctuated():
+    # Flat narration, as Whisper sometimes writes it: no marks, but the teller paused after
+    # "balloon" (0.9 s) and took a breath after "fox" (0.4 s), as inside a sentence.
+    told = "the little fox found a blue balloon the balloon carried the fox over the river"
+    segment = spoken(told, pause_after={3: 0.4, 6: 0.9})
+    assert texts(split_sentences([segment], "en")) == [
+        "the little fox found a blue balloon",
+        "the balloon carried the fox over the river",
+    ]
+
+
 def test_tiny_fragments_join_a_neighbour():
     middle = spoken("Was he afraid of the storm? No. He sang a happy song.")
     assert texts(split_sentences([middle], "en")) == [
