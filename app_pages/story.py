@@ -7,7 +7,7 @@ from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.languages import language_name
 from s2i_core.storage import can_edit, can_manage, can_see, parse_id
-from s2i_ui import exports, media_routes, resources, roles, scenes, storyboard, widgets
+from s2i_ui import characters, exports, media_routes, resources, roles, scenes, storyboard, widgets
 
 settings = resources.settings()
 library = resources.library(settings)
@@ -146,4 +146,5 @@ if teacher:
 st.subheader("Storyboard")
 if teacher:
     scenes.bible_editor(library, settings, story, "story")
+characters.sheet_panel(library, settings, story, "story", controls=teacher)
 storyboard.storyboard(story, library, settings, controls=teacher)

@@ -26,6 +26,7 @@ from ..languages import language_name
 from ..storage import FrameRecord, Library, StoryRecord
 from .fonts import DEJAVU, Face, FontSet, font_set, missing_message
 from .lines import break_lines, clip
+from .pdf_cast import CastMember, cast_members, cast_row
 from .text import PLACEHOLDERS, clock, is_right_to_left
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None
     """
     pictures = _print_ready_pictures(story, library)
     pdf = _new_document(story)
-    _title_page(pdf, story)
+    _title_page(pdf, story, cast_members(story, library))
     show_english = story.language.lower() not in ("", "en", "english")
     for first in range(0, len(story.frames), 2):
         pdf.add_page()
@@ -116,6 +117,7 @@ def _new_document(story: StoryRecord) -> _StoryboardPDF:
     pdf.set_auto_page_break(False)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     texts = [story.title, story.class_name]
+    texts += [c.get("name", "") for c in (story.bible or {}).get("characters") or ()]
     texts += [text for frame in story.frames for text in (frame.text, frame.text_en)]
     faces = _faces_needed(fonts, texts)
     for face in faces:
@@ -144,10 +146,10 @@ def _faces_needed(fonts: FontSet, texts: list[str]) -> list[Face]:
     return list(needed)
 
 
-def _title_page(pdf: _StoryboardPDF, story: StoryRecord) -> None:
+def _title_page(pdf: _StoryboardPDF, story: StoryRecord, cast: list[CastMember]) -> None:
     pdf.add_page()
     width = PAGE_W - 2 * MARGIN
-    pdf.set_xy(MARGIN, 52)
+    pdf.set_xy(MARGIN, 30 if cast else 52)
     title = story.title.strip() or "Untitled story"
     _paragraph(pdf, title, ("B", 30, 13), width, TITLE_MAX_LINES, "C")
     pdf.ln(10)
@@ -163,6 +165,12 @@ def _title_page(pdf: _StoryboardPDF, story: StoryRecord) -> None:
     for label, value in facts:
         if value:
             _paragraph(pdf, f"{label}: {value}", ("", 15, 9), width, 2, "C")
+    cast_row(pdf, cast, pdf.get_y() + 8, PAGE_W, lambda *at: _name(pdf, *at))
+
+
+def _name(pdf: _StoryboardPDF, name: str, x: float, y: float, width: float) -> None:
+    pdf.set_xy(x, y)
+    _paragraph(pdf, name, ("B", 12, 6), width, 2, "C")
 
 
 def _frame_label(pdf: _StoryboardPDF, frame: FrameRecord, x: float) -> None:

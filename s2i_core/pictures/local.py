@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import ContentFilteredError, ImageAPIError, PictureModelError
 from ..settings import Settings
+from .local_reference import ReferencePipelines, local_reference_models, local_references
 from .models import (
     CLIP_TOKENS,
     MAX_SEED,
@@ -34,6 +35,7 @@ from .models import (
     get_model,
 )
 from .plugin import BackendChoice, PictureBackend, Plugin, SharedLimits
+from .reference import ReferencePicture
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +133,12 @@ def shape_for(side: int, ratio: str) -> tuple[int, int]:
 class _Job:
     prompt: str
     params: ImageParams  # resolved
+    reference: ReferencePicture | None = None  # the character's picture to draw from
     future: Future = field(default_factory=Future)
 
     def batch_key(self) -> tuple[Any, ...]:
-        return (self.params.aspect_ratio, self.params.steps, self.params.cfg_scale)
+        drawn_from = None if self.reference is None else hash(self.reference.png)
+        return (self.params.aspect_ratio, self.params.steps, self.params.cfg_scale, drawn_from)
 
 
 class LocalBackend:
@@ -153,6 +157,8 @@ class LocalBackend:
         self.model = self.models[model_id]
         self.concurrency = max(1, settings.image_concurrency)
         self.pipeline, self.device = load_pipeline(model_id)
+        self.reference_models = local_reference_models(self.model, self.pipeline)
+        self._references = ReferencePipelines(self.pipeline)
         self.label = f"Local model on {device_name(self.device)}"
         self._gather_s = gather_s
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -176,9 +182,12 @@ class LocalBackend:
             self._worker = None
 
     # --- pictures ------------------------------------------------------------------------------
-    def generate(self, prompt: str, params: ImageParams) -> GeneratedImage:
-        """One picture, drawn in a batch with whatever other pictures are waiting."""
-        job = _Job(_check_prompt(prompt), self._resolve(params))
+    def generate(
+        self, prompt: str, params: ImageParams, reference: ReferencePicture | None = None
+    ) -> GeneratedImage:
+        """One picture (from ``reference``, a character's picture, when given), drawn in a batch
+        with whatever other pictures are waiting."""
+        job = _Job(_check_prompt(prompt), self._resolve(params), reference)
         self._ensure_worker()
         self._jobs.put(job)
         return job.future.result()
@@ -251,17 +260,17 @@ class LocalBackend:
         ]
         negatives = [job.params.negative_prompt for job in batch]
         self.batch_sizes.append(len(batch))
+        pipeline, options = self._pipeline_for(batch, width, height)
         try:
             with torch.inference_mode():
-                output = self.pipeline(
+                output = pipeline(
                     prompt=[job.prompt for job in batch],
                     negative_prompt=negatives if any(negatives) else None,
-                    width=width,
-                    height=height,
                     num_inference_steps=params.steps,
                     guidance_scale=params.cfg_scale,
                     generator=generators,
                     output_type="pil",
+                    **options,
                 )
         except torch.OutOfMemoryError:
             if self.device == "cuda":
@@ -284,6 +293,13 @@ class LocalBackend:
             seed = job.params.seed
             results.append(GeneratedImage(data, "PNG", image.width, image.height, seed, 1, elapsed))
         return results
+
+    def _pipeline_for(self, batch: list[_Job], width: int, height: int) -> tuple[Any, dict]:
+        """The text pipeline, or the one that draws from the batch's reference picture."""
+        if batch[0].reference is None:
+            return self.pipeline, {"width": width, "height": height}
+        references = [job.reference for job in batch]
+        return self._references.pipeline(), self._references.options(references, (width, height))
 
 
 def _batches(jobs: list[_Job], size: int) -> list[list[_Job]]:
@@ -393,4 +409,5 @@ PLUGIN = Plugin(
     catalogue=local_catalogue,
     entry=_entry,
     load=_load,
+    references=lambda settings: local_references(local_catalogue(settings)),
 )

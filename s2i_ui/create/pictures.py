@@ -6,7 +6,7 @@ import streamlit as st
 
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
-from s2i_ui import scenes, storyboard, widgets
+from s2i_ui import characters, scenes, storyboard, widgets
 
 from . import live
 from .draft import Draft, start_over
@@ -24,4 +24,5 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})
     row.button("Start a new story", icon=":material/add:", on_click=start_over, key="c_new")
     scenes.bible_editor(library, settings, story, "storyboard")
+    characters.sheet_panel(library, settings, story, "storyboard")
     storyboard.storyboard(story, library, settings, controls=True)

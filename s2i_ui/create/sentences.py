@@ -16,7 +16,7 @@ from s2i_core.speech import language_name
 from s2i_core.storage import Library, StoryRecord
 from s2i_core.story.bible import LLM
 from s2i_core.story.sentences import Sentence
-from s2i_ui import languages, roles, scenes, storyboard, widgets
+from s2i_ui import characters, languages, roles, scenes, storyboard, widgets
 
 from .draft import Draft
 
@@ -51,6 +51,7 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         storyboard.save_sentences(library, settings, story, edited)
         draft.sentences = edited
     scenes.bible_editor(library, settings, library.get_story(story.id), "draft")
+    characters.sheet_panel(library, settings, library.get_story(story.id), "draft")
     if st.button(
         "Generate storyboard", icon=":material/palette:", type="primary", key="c_generate"
     ):

@@ -5,6 +5,7 @@ The parts:
   transport.py  how a request reaches the service: over ``requests``, or a MockTransport in tests
   poller.py     collecting a picture the service queued (202, then its status endpoint)
   client.py     ``NvidiaBackend``: retries, the rate limit, and errors a teacher can act on
+  kontext.py    FLUX.1 Kontext [dev]: frames drawn from a character's picture
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .catalogue import (
     NVIDIA_MODELS,
     RETIRED_MODELS,
     SCHEMAS_DIR,
+    build_reference_request,
     build_request_body,
     entry,
     offered,
@@ -25,6 +27,7 @@ from .catalogue import (
     schema_problems,
 )
 from .client import NvidiaBackend
+from .kontext import KONTEXT_ID, nvidia_reference_models
 from .transport import (
     MockTransport,
     Request,
@@ -68,10 +71,12 @@ PLUGIN = Plugin(
     catalogue=_catalogue,
     entry=entry,
     load=_load,
+    references=lambda settings: nvidia_reference_models(settings.nvidia_base_url),
 )
 
 __all__ = [
     "DEFAULT_MODEL",
+    "KONTEXT_ID",
     "NVIDIA_MODELS",
     "PLUGIN",
     "RETIRED_MODELS",
@@ -83,6 +88,7 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "Unreachable",
+    "build_reference_request",
     "build_request_body",
     "readable_detail",
     "request_schema",

@@ -16,6 +16,8 @@ import jsonschema
 
 from ...errors import InvalidRequestError
 from ..models import T5_TOKENS, CfgRange, ImageModel, ImageParams
+from ..reference import ReferencePicture
+from .kontext import reference_body
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl"
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
@@ -211,6 +213,17 @@ def build_request_body(model: ImageModel, prompt: str, params: ImageParams) -> d
         body = {"prompt": prompt, "width": width, "height": height, "seed": p.seed}
         body |= {"steps": p.steps, "mode": MODES[model.family]}
         body["cfg_scale"] = 0 if p.cfg_scale is None else _number(p.cfg_scale)
+    return _checked(model, body)
+
+
+def build_reference_request(
+    model: ImageModel, prompt: str, params: ImageParams, reference: ReferencePicture
+) -> dict[str, Any]:
+    """The JSON body for a reference model (FLUX.1 Kontext), checked against its schema."""
+    return _checked(model, reference_body(model, prompt, params, reference))
+
+
+def _checked(model: ImageModel, body: dict[str, Any]) -> dict[str, Any]:
     problems = schema_problems(model.id, body)
     if problems:  # a bug in this module, never the teacher's input: resolved() checked that
         raise InvalidRequestError(

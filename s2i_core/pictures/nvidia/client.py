@@ -36,7 +36,15 @@ from ...settings import Settings
 from ..images import BlankImageError, verify_image
 from ..limiter import RequestLimiter, limiter_for
 from ..models import GeneratedImage, ImageModel, ImageParams, get_model
-from .catalogue import _validator, build_request_body, offered, readable_detail
+from ..reference import ReferencePicture
+from .catalogue import (
+    _validator,
+    build_reference_request,
+    build_request_body,
+    offered,
+    readable_detail,
+)
+from .kontext import nvidia_reference_models
 from .poller import Poller, TimedOut
 from .transport import (
     Request,
@@ -99,8 +107,10 @@ class NvidiaBackend:
         self.name = "nvidia"
         self.label = "NVIDIA (hosted)"
         self.models = offered(settings.image_model)
+        self.reference_models = nvidia_reference_models(settings.nvidia_base_url)
         self.concurrency = max(1, settings.image_concurrency)
-        for model_id in self.models:  # compiled once here, not while a storyboard waits
+        # compiled once here, not while a storyboard waits
+        for model_id in [*self.models, *self.reference_models]:
             _validator(model_id)
         self._key = settings.nvidia_api_key.strip()
         self._base_url = settings.nvidia_base_url.rstrip("/")
@@ -138,17 +148,18 @@ class NvidiaBackend:
         self._transport.close()
 
     # --- one picture ---------------------------------------------------------------------------
-    def generate(self, prompt: str, params: ImageParams) -> GeneratedImage:
-        """Draw one picture. Retries 429, 5xx, timeouts and broken answers within
-        ``settings.image_timeout`` seconds; fails at once when the service cannot be reached at
-        all; raises an ImageAPIError subclass otherwise."""
+    def generate(
+        self, prompt: str, params: ImageParams, reference: ReferencePicture | None = None
+    ) -> GeneratedImage:
+        """Draw one picture (from ``reference`` with a reference model). Retries 429, 5xx,
+        timeouts and broken answers within ``settings.image_timeout`` seconds; fails at once when
+        the service cannot be reached at all; raises an ImageAPIError subclass otherwise."""
         if not self._key:
             raise MissingKeyError(
                 "No NVIDIA API key is set, so no pictures can be drawn. Add NVIDIA_API_KEY to the "
                 "environment or to .streamlit/secrets.toml, then try again."
             )
-        model = get_model(self.models, params.model)
-        body = build_request_body(model, prompt, params)
+        model, body = self._body(prompt, params, reference)
         started = self._clock()
         deadline = started + self.settings.image_timeout
         retrying = Retrying(
@@ -178,6 +189,19 @@ class NvidiaBackend:
             attempts,
             elapsed,
         )
+
+    def _body(
+        self, prompt: str, params: ImageParams, reference: ReferencePicture | None
+    ) -> tuple[ImageModel, dict[str, Any]]:
+        if reference is None:
+            model = get_model(self.models, params.model)
+            return model, build_request_body(model, prompt, params)
+        entry = self.reference_models.get(params.model)
+        if entry is None or not entry.ready:
+            raise InvalidRequestError(
+                entry.note if entry else f"{params.model} cannot draw from a picture."
+            )
+        return entry.model, build_reference_request(entry.model, prompt, params, reference)
 
     def _wait_before_retry(self, state: RetryCallState) -> float:
         backoff = self._backoff(state)
