@@ -22,6 +22,7 @@ import av
 import numpy as np
 
 from ..errors import ExportPathError, NarrationMissingError, NothingToExportError
+from ..i18n import export_locale
 from ..storage import Library, StoryRecord
 from . import captions
 from .fonts import font_set, missing_message, unprintable
@@ -208,7 +209,7 @@ class _Interleaver:
 def _pictures(story, shots: list[Shot], options: VideoOptions, total: int) -> Iterator[np.ndarray]:
     """Every video frame as a YUV 4:2:0 array (the encoder's own format), shot by shot. Without
     a title card of its own, the title lies over the first picture for its first seconds."""
-    layout = Layout(*options.size, font_set(story.language))
+    layout = Layout(*options.size, font_set(story.language), export_locale(story.language))
     frames = _shot_frames(story, shots, options, total, layout)
     if shots[0].frame is None:
         yield from frames

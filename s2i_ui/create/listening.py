@@ -14,6 +14,7 @@ from s2i_core.errors import S2IError
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_ui import roles, widgets
+from s2i_ui.i18n import _, tr
 
 from . import draft as drafts
 from .draft import Draft
@@ -22,7 +23,7 @@ REFRESH_SECONDS = 1.0
 
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
-    st.subheader("Transcribing the narration")
+    st.subheader(_("Transcribing the narration"))
     watch(draft.story_id, library, settings)
 
 
@@ -36,15 +37,15 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
     if job is None:  # it stopped (an error, a cancel, a worker that died and gave up)
         stopped(story_id, library, settings, state)
         return
-    with st.status(state.summary, state="running", expanded=True):
+    with st.status(tr(state.summary), state="running", expanded=True):
         if job.state == "queued":
-            st.write("Waiting for a worker to start…")
+            st.write(_("Waiting for a worker to start…"))
         elif not state.story.frames:
-            st.write(job.detail + "…")
+            st.write(tr(job.detail) + "…")
         for frame in state.story.frames:
             st.write(f"{widgets.clock(frame.start)} · {widgets.plain(frame.text)}")
-    if st.button("Cancel", icon=":material/stop_circle:", key="c_cancel_transcription"):
-        roles.require_teacher(settings, "cancel transcriptions", story_id)
+    if st.button(_("Cancel"), icon=":material/stop_circle:", key="c_cancel_transcription"):
+        roles.require_teacher(settings, _("cancel transcriptions"), story_id)
         jobs.cancel(library, story_id)
         st.rerun()
 
@@ -52,19 +53,21 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
 def stopped(story_id: int, library: Library, settings: Settings, state: jobs.StoryProgress) -> None:
     last = state.last
     if last is not None and last.state == "failed":
-        st.error(last.error, icon=":material/error:")
+        st.error(tr(last.error), icon=":material/error:")
     else:
-        st.info("The transcription was stopped.", icon=":material/stop_circle:")
+        st.info(_("The transcription was stopped."), icon=":material/stop_circle:")
     again, over = st.columns(2)
-    if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
-        roles.require_teacher(settings, "transcribe stories", story_id)
+    if again.button(
+        _("Transcribe again"), icon=":material/replay:", key="c_again", width="stretch"
+    ):
+        roles.require_teacher(settings, _("transcribe stories"), story_id)
         try:
             jobs.queue_transcription(settings, library, story_id, state.story.language or None)
         except S2IError as error:
             widgets.show_error(error)
             return
         st.rerun()
-    if over.button("Start over", icon=":material/add:", key="c_over", width="stretch"):
+    if over.button(_("Start over"), icon=":material/add:", key="c_over", width="stretch"):
         if not state.story.frames and not heard_before(library, story_id):
             library.delete_story(story_id)  # nothing was ever heard: nothing worth keeping
         drafts.start_over()
