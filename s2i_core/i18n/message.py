@@ -70,7 +70,7 @@ def translate(text: object, locale: str) -> str:
             return text
         text = found
     params = {
-        name: translate(value, locale) if isinstance(value, str) else value
+        name: translate(value, locale) if isinstance(value, str | BaseException) else value
         for name, value in text.params.items()
     }
     speaker = translator(locale)

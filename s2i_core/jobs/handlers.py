@@ -18,6 +18,7 @@ from contextlib import closing
 from ..audio import DecodedAudio, decode_audio
 from ..errors import FramesNotDrawnError, NoSpeechError, StorageError
 from ..exports.stored import ExportOptions, make
+from ..i18n import msg
 from ..speech import NO_WORDS_HEARD, normalize_language
 from ..storage import StoryHold
 from ..story.drafts import frame_draft
@@ -40,12 +41,15 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
     story = library.get_story(job.story)
     if not story.narration_path:
         raise StorageError(
-            f"Story {story.id} has no stored narration to transcribe. Record the story again."
+            msg(
+                "Story {id} has no stored narration to transcribe. Record the story again.",
+                id=story.id,
+            )
         )
     decoded = decode_audio(library.path(story.narration_path), settings)
-    context.progress(0.0, decoded.duration, "Loading the speech model")
+    context.progress(0.0, decoded.duration, msg("Loading the speech model"))
     engine = runtime.speech_engine()
-    context.progress(0.0, decoded.duration, "Listening to the narration")
+    context.progress(0.0, decoded.duration, msg("Listening to the narration"))
     if "scenes" in job.followers:  # the writer's client loads while Whisper listens
         threading.Thread(target=warm_up, name="scene-writer-warm-up", daemon=True).start()
     with StoryHold(library, story.id, settings.work_lease_s):
@@ -83,7 +87,7 @@ def _heard(
 ) -> Iterator[Sentence]:
     """The sentences as Whisper finishes them, each counted on the job's progress."""
     for count, sentence in enumerate(sentences, 1):
-        context.progress(sentence.end, decoded.duration, f"Heard {count} sentences")
+        context.progress(sentence.end, decoded.duration, msg("Heard {n} sentences", n=count))
         yield sentence
 
 
@@ -92,7 +96,7 @@ def write_scenes(job: WriteScenes, context: JobContext) -> str:
     """Write the scenes the story's frames are missing (or only those of ``frames``): one
     request to the LLM, or the offline lines. Run again, it finds them written."""
     runtime = context.runtime
-    context.progress(0, 1, "Writing a scene for every picture")
+    context.progress(0, 1, msg("Writing a scene for every picture"))
     frames = None if job.frames is None else list(job.frames)
     written = write_missing_scenes(runtime.library, runtime.settings, job.story, frames)
     if written is None:
@@ -122,13 +126,18 @@ def draw(job: Draw, context: JobContext) -> str:
             for count, frame in enumerate(pictures, 1):
                 context.report(StoryEvent("frame_done", job.story, frame))
                 total = len(drawing.tried)
-                context.progress(count, total, f"Drew {count} of {total} pictures")
+                context.progress(
+                    count, total, msg("Drew {done} of {total} pictures", done=count, total=total)
+                )
     finally:
         stop_listening()
     if drawing.transient and runtime.retried_by_queue:
         raise FramesNotDrawnError(
-            f"{len(drawing.transient)} pictures failed for a reason that may pass "
-            "(the picture service was busy or down); they will be tried again."
+            msg(
+                "{transient} pictures failed for a reason that may pass (the picture "
+                "service was busy or down); they will be tried again.",
+                transient=len(drawing.transient),
+            )
         )
     # a retired model: the teacher is told
     return " ".join([f"{len(drawing.tried)} pictures.", *drawing.notes])
@@ -151,10 +160,13 @@ def export(job: Export, context: JobContext) -> str:
     library = context.runtime.library
     options = ExportOptions(job.format, job.resolution)
     story = library.get_story(job.story)
-    context.progress(0, 1, f"Making the {options.label}")
+    context.progress(0, 1, msg("Making the {export}", export=options.label))
 
     def encoded(fraction: float) -> None:  # the video's frames; raises Stop once cancelled
-        context.progress(fraction, 1, f"Making the {options.label}: {fraction:.0%}")
+        done = f"{fraction:.0%}"
+        context.progress(
+            fraction, 1, msg("Making the {export}: {done}", export=options.label, done=done)
+        )
 
     path = make(library, story, options, encoded)
     return path.relative_to(library.data_dir).as_posix()

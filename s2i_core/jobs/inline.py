@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 
 from ..errors import StorageError
+from ..i18n import msg
 from ..pictures import PictureBackend
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine
@@ -161,8 +162,11 @@ def finish_here(
         return run_here(settings, library, [Draw(story_id)], backend, engine)
     if not story.narration_path:
         raise StorageError(
-            f"Story {story_id} lost its narration, so its missing sentences cannot be "
-            "transcribed again. Record the story again."
+            msg(
+                "Story {story_id} lost its narration, so its missing sentences cannot be "
+                "transcribed again. Record the story again.",
+                story_id=story_id,
+            )
         )
     jobs = transcription_jobs(settings, story_id, story.language or None, then_draw=True)
     return run_here(settings, library, jobs, backend, engine)

@@ -17,6 +17,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task, TaskWrapper
 
 from ..errors import QueueUnavailableError, SettingsError
+from ..i18n import msg
 from ..settings import Settings
 from .book import JobRecord
 from .registry import queue_of, run_job
@@ -40,8 +41,12 @@ class Queues:
             self.tasks[queue_of(job.spec)](job.id)
         except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
             raise QueueUnavailableError(
-                f"The job queue ({describe(self.settings)}) cannot be reached: "
-                f"{type(error).__name__}. Check that it is running, then try again."
+                msg(
+                    "The job queue ({describe}) cannot be reached: {kind}. Check that it "
+                    "is running, then try again.",
+                    describe=describe(self.settings),
+                    kind=type(error).__name__,
+                )
             ) from error
 
     def pending(self, queue: str) -> int:
@@ -92,8 +97,11 @@ def _huey(settings: Settings, queue: str) -> Huey:
         huey = RedisHuey(name, url=url, results=False)
     else:
         raise SettingsError(
-            "The setting S2I_QUEUE_URL must be empty (a queue file in the data folder) or a "
-            f"redis:// address, not one starting with {urlsplit(url).scheme or url[:10]!r}."
+            msg(
+                "The setting S2I_QUEUE_URL must be empty (a queue file in the data "
+                "folder) or a redis:// address, not one starting with {scheme}.",
+                scheme=f"{urlsplit(url).scheme or url[:10]!r}",
+            )
         )
     return huey
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from ..errors import ImageAPIError, InvalidRequestError, SettingsError, UnknownModelError
+from ..i18n import msg
 from ..settings import IMAGE_BACKENDS as BACKEND_CHOICES
 from ..settings import Settings
 
@@ -219,7 +220,13 @@ def _is_number(value: Any) -> bool:
 
 def _invalid(problem: str, allowed: Iterable[str] | None = None) -> NoReturn:
     choices = f" (choose one of {', '.join(allowed)})" if allowed is not None else ""
-    raise InvalidRequestError(f"{problem}{choices}. Change the picture settings and try again.")
+    raise InvalidRequestError(
+        msg(
+            "{problem}{choices}. Change the picture settings and try again.",
+            problem=problem,
+            choices=choices,
+        )
+    )
 
 
 # --- what comes back ---------------------------------------------------------------------------
@@ -270,8 +277,12 @@ def get_model(models: Mapping[str, ImageModel], model_id: str | None) -> ImageMo
         return models[model_id.strip()]
     except KeyError:
         raise UnknownModelError(
-            f"{model_id!r} is not a picture model we can draw with here. "
-            f"Choose one of: {', '.join(models)}."
+            msg(
+                "{model_id} is not a picture model we can draw with here. "
+                "Choose one of: {choices}.",
+                model_id=f"{model_id!r}",
+                choices=", ".join(models),
+            )
         ) from None
 
 
@@ -303,7 +314,7 @@ def outcome(result: Callable[[], GeneratedImage]) -> GeneratedImage | ImageAPIEr
     except Exception:  # one broken frame must not stop the others; the log keeps the bug
         logging.getLogger(__name__).exception("unexpected failure while drawing a picture")
         return ImageAPIError(
-            "Something unexpected went wrong while drawing this picture. Try drawing it again."
+            msg("Something unexpected went wrong while drawing this picture. Try drawing it again.")
         )
 
 
@@ -323,31 +334,39 @@ def choose_backend(settings: Settings) -> BackendChoice:
     wanted = (settings.image_backend or "auto").strip().lower()
     if wanted not in BACKEND_CHOICES:
         raise SettingsError(
-            f"S2I_IMAGE_BACKEND must be one of {', '.join(BACKEND_CHOICES)}, not {wanted!r}. "
-            "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+            msg(
+                "S2I_IMAGE_BACKEND must be one of {choices}, not {wanted}. Fix it in the "
+                "environment or in .streamlit/secrets.toml and start the app again.",
+                choices=", ".join(BACKEND_CHOICES),
+                wanted=f"{wanted!r}",
+            )
         )
     has_key = bool(settings.nvidia_api_key.strip())
     local_model = settings.local_image_model.strip()
     if wanted == "nvidia" or (wanted == "auto" and has_key):
         detail = (
-            "Pictures come from NVIDIA's hosted models."
+            msg("Pictures come from NVIDIA's hosted models.")
             if has_key
-            else "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
-            "fail until a key is added."
+            else msg(
+                "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
+                "fail until a key is added."
+            )
         )
-        return BackendChoice("nvidia", "NVIDIA (hosted)", detail, ready=has_key)
+        return BackendChoice("nvidia", msg("NVIDIA (hosted)"), detail, ready=has_key)
     if wanted == "local" or (wanted == "auto" and local_model):
         detail = (
-            f"Pictures are drawn on this computer with {local_model}."
+            msg("Pictures are drawn on this computer with {model}.", model=local_model)
             if local_model
-            else "S2I_IMAGE_BACKEND is local but S2I_LOCAL_IMAGE_MODEL names no model."
+            else msg("S2I_IMAGE_BACKEND is local but S2I_LOCAL_IMAGE_MODEL names no model.")
         )
-        return BackendChoice("local", "Local model", detail, ready=bool(local_model))
+        return BackendChoice("local", msg("Local model"), detail, ready=bool(local_model))
     return BackendChoice(
         "none",
-        "No picture backend",
-        "Neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL is set, so frames get a "
-        "'no picture yet' card until one is.",
+        msg("No picture backend"),
+        msg(
+            "Neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL is set, so frames get a "
+            "'no picture yet' card until one is."
+        ),
         ready=False,
     )
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ContentFilteredError, ImageAPIError, PictureModelError
+from ..i18n import msg
 from ..settings import Settings
 from .base import MAX_SEED, CfgRange, GeneratedImage, ImageModel, ImageParams, get_model, register
 
@@ -50,7 +51,7 @@ def local_catalogue(settings: Settings) -> dict[str, ImageModel]:
         # distilled "turbo" models are trained without guidance: 0 is their default
         cfg=CfgRange(low=0.0, high=20.0, default=0.0 if turbo else 7.5, low_included=True),
         negative_prompt=True,
-        note=f"Drawn on this computer; about {side} px a side.",
+        note=msg("Drawn on this computer; about {side} px a side.", side=side),
     )
     return {model.id: model}
 
@@ -121,8 +122,11 @@ class LocalBackend:
         model_id = settings.local_image_model.strip()
         if not model_id:
             raise PictureModelError(
-                "S2I_IMAGE_BACKEND is local, but S2I_LOCAL_IMAGE_MODEL names no model. Set it to "
-                "a Hugging Face model id or a folder saved with save_pretrained."
+                msg(
+                    "S2I_IMAGE_BACKEND is local, but S2I_LOCAL_IMAGE_MODEL names no model. "
+                    "Set it to a Hugging Face model id or a folder saved with "
+                    "save_pretrained."
+                )
             )
         self.name = "local"
         self.models = local_catalogue(settings)
@@ -206,7 +210,11 @@ class LocalBackend:
             results = [error] * len(batch)
         except Exception as error:  # a bug or a driver fault: every waiting frame hears of it
             log.exception("the local picture model failed")
-            results = [PictureModelError(f"The local picture model failed ({error}). Try again.")]
+            results = [
+                PictureModelError(
+                    msg("The local picture model failed ({error}). Try again.", error=error)
+                )
+            ]
             results *= len(batch)
         for job, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
@@ -246,8 +254,12 @@ class LocalBackend:
                 half = len(batch) // 2
                 return self._draw(batch[:half]) + self._draw(batch[half:])
             raise PictureModelError(
-                f"The GPU ran out of memory drawing one {width}x{height} picture. Choose a "
-                "smaller shape or a smaller model (S2I_LOCAL_IMAGE_MODEL)."
+                msg(
+                    "The GPU ran out of memory drawing one {width}x{height} picture. Choose "
+                    "a smaller shape or a smaller model (S2I_LOCAL_IMAGE_MODEL).",
+                    width=width,
+                    height=height,
+                )
             ) from None
         elapsed = time.monotonic() - started
         flagged = getattr(output, "nsfw_content_detected", None) or [False] * len(batch)
@@ -271,8 +283,10 @@ def _batches(jobs: list[_Job], size: int) -> list[list[_Job]]:
 
 def _filtered() -> ContentFilteredError:
     return ContentFilteredError(
-        "The local model's safety checker blocked the picture for this sentence. Reword the "
-        "sentence or leave this frame without a picture."
+        msg(
+            "The local model's safety checker blocked the picture for this sentence. "
+            "Reword the sentence or leave this frame without a picture."
+        )
     )
 
 
@@ -280,7 +294,7 @@ def _check_prompt(prompt: str) -> str:
     from ..errors import InvalidRequestError
 
     if not prompt.strip():
-        raise InvalidRequestError("There is no sentence to draw. Write one and try again.")
+        raise InvalidRequestError(msg("There is no sentence to draw. Write one and try again."))
     return prompt.strip()
 
 
@@ -304,8 +318,11 @@ def load_pipeline(model_id: str) -> tuple[Any, str]:
         from diffusers import AutoPipelineForText2Image
     except ImportError as error:
         raise PictureModelError(
-            f"The local picture model needs the diffusers and transformers packages ({error}). "
-            "Install requirements.txt again."
+            msg(
+                "The local picture model needs the diffusers and transformers packages "
+                "({error}). Install requirements.txt again.",
+                error=error,
+            )
         ) from error
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.float16 if device == "cuda" else torch.float32
@@ -314,9 +331,13 @@ def load_pipeline(model_id: str) -> tuple[Any, str]:
         pipeline = AutoPipelineForText2Image.from_pretrained(model_id, dtype=dtype)
     except (OSError, ValueError) as error:
         raise PictureModelError(
-            f"The local picture model {model_id!r} could not be loaded ({_short(error)}). "
-            "S2I_LOCAL_IMAGE_MODEL must be a folder saved with save_pretrained, or a Hugging Face "
-            "model id on a computer that can download it."
+            msg(
+                "The local picture model {model_id} could not be loaded ({short}). "
+                "S2I_LOCAL_IMAGE_MODEL must be a folder saved with save_pretrained, or a "
+                "Hugging Face model id on a computer that can download it.",
+                model_id=f"{model_id!r}",
+                short=_short(error),
+            )
         ) from error
     pipeline = pipeline.to(device)
     pipeline.set_progress_bar_config(disable=True)

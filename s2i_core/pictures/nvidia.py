@@ -41,6 +41,7 @@ from ..errors import (
     ServiceUnreachableError,
     UnknownModelError,
 )
+from ..i18n import msg
 from ..settings import Settings
 from .base import CfgRange, GeneratedImage, ImageModel, ImageParams, get_model, register
 from .images import BlankImageError, verify_image
@@ -103,7 +104,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             cfg=GUIDED,
             samplers=("K_DPM_2_ANCESTRAL", "K_EULER_ANCESTRAL", "DDIM", "K_LMS"),
             negative_prompt=True,
-            note="Square pictures only.",
+            note=msg("Square pictures only."),
         ),
         ImageModel(
             id="stabilityai/stable-diffusion-3-medium",
@@ -115,7 +116,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             default_steps=50,
             cfg=GUIDED,
             negative_prompt=True,
-            note="Seven shapes; good at text in pictures.",
+            note=msg("Seven shapes; good at text in pictures."),
         ),
         ImageModel(
             id="black-forest-labs/flux.1-schnell",
@@ -126,7 +127,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             steps=(1, 4),
             default_steps=4,
             cfg=None,
-            note="Four steps: the quickest pictures.",
+            note=msg("Four steps: the quickest pictures."),
         ),
         ImageModel(
             id="black-forest-labs/flux.1-dev",
@@ -137,7 +138,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             steps=(5, 100),
             default_steps=50,
             cfg=GUIDED,
-            note="Detailed pictures; slower.",
+            note=msg("Detailed pictures; slower."),
         ),
         ImageModel(
             id="black-forest-labs/flux.2-klein-4b",
@@ -148,7 +149,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             steps=(1, 4),
             default_steps=4,
             cfg=None,
-            note="FLUX.2 in four steps.",
+            note=msg("FLUX.2 in four steps."),
         ),
     )
 }
@@ -184,7 +185,7 @@ def build_request_body(model: ImageModel, prompt: str, params: ImageParams) -> d
     """The JSON body for ``POST {base}/{model.id}``, checked against the model's schema."""
     prompt = prompt.strip()
     if not prompt:
-        raise InvalidRequestError("There is no sentence to draw. Write one and try again.")
+        raise InvalidRequestError(msg("There is no sentence to draw. Write one and try again."))
     p = params.resolved(model)
     if model.family == "sdxl":
         text_prompts = [{"text": prompt, "weight": 1}]
@@ -219,8 +220,12 @@ def build_request_body(model: ImageModel, prompt: str, params: ImageParams) -> d
     problems = schema_problems(model.id, body)
     if problems:  # a bug in this module, never the teacher's input: resolved() checked that
         raise InvalidRequestError(
-            f"We built a request {model.label} would refuse ({readable_detail(problems)}). "
-            "Choose other picture settings, and report this to whoever looks after the app."
+            msg(
+                "We built a request {label} would refuse ({readable_detail}). Choose "
+                "other picture settings, and report this to whoever looks after the app.",
+                label=model.label,
+                readable_detail=readable_detail(problems),
+            )
         )
     return body
 
@@ -269,8 +274,10 @@ class _SessionPool:
     def session(self, timeout: float) -> Iterator[requests.Session]:
         if not self._slots.acquire(timeout=max(0.0, timeout)):
             raise ServiceUnavailableError(
-                "Every connection to the picture service stayed busy until this picture's time "
-                "ran out. Try again in a minute."
+                msg(
+                    "Every connection to the picture service stayed busy until this "
+                    "picture's time ran out. Try again in a minute."
+                )
             )
         try:
             with self._lock:
@@ -398,8 +405,11 @@ class NvidiaBackend:
         all; raises an ImageAPIError subclass otherwise."""
         if not self._key:
             raise MissingKeyError(
-                "No NVIDIA API key is set, so no pictures can be drawn. Add NVIDIA_API_KEY to the "
-                "environment or to .streamlit/secrets.toml, then try again."
+                msg(
+                    "No NVIDIA API key is set, so no pictures can be drawn. Add "
+                    "NVIDIA_API_KEY to the environment or to .streamlit/secrets.toml, then "
+                    "try again."
+                )
             )
         model = get_model(self.models, params.model)
         body = build_request_body(model, prompt, params)
@@ -446,9 +456,13 @@ class NvidiaBackend:
         self._check_not_offline()
         if self._limiter and not self._limiter.acquire(deadline):
             raise RateLimitedError(
-                f"This app already asked for {self._limiter.max_per_window} pictures in the last "
-                f"{self._limiter.window_s:g} seconds, the most the picture service allows. "
-                "Wait a minute and try again.",
+                msg(
+                    "This app already asked for {max_per_window} pictures in the last "
+                    "{window_s} seconds, the most the picture service allows. Wait a minute "
+                    "and try again.",
+                    max_per_window=self._limiter.max_per_window,
+                    window_s=f"{self._limiter.window_s:g}",
+                ),
                 retry_after=self._limiter.wait_time(),
             )
         response = self._send("POST", f"{self._base_url}/{model.id}", deadline, json=body)
@@ -475,8 +489,11 @@ class NvidiaBackend:
                 if _is_unreachable(error):
                     raise self._unreachable(self._describe(error)) from None
                 raise ServiceUnavailableError(
-                    f"We could not reach the picture service ({self._describe(error)}). "
-                    "Check the internet connection and try again in a minute."
+                    msg(
+                        "We could not reach the picture service ({describe}). Check the internet "
+                        "connection and try again in a minute.",
+                        describe=self._describe(error),
+                    )
                 ) from None
         log.debug("%s %s -> %d", method, url, response.status_code)
         return response
@@ -499,8 +516,10 @@ class NvidiaBackend:
         request_id = response.headers.get("NVCF-REQID", "").strip()
         if not request_id:
             raise ServiceUnavailableError(
-                "The picture service queued this picture without a ticket to collect it. "
-                "Try again in a minute."
+                msg(
+                    "The picture service queued this picture without a ticket to collect it. "
+                    "Try again in a minute."
+                )
             )
         queued_at = self._clock()
         url = f"{self._status_url}/{request_id}"
@@ -514,12 +533,15 @@ class NvidiaBackend:
                 except _TimedOut:
                     pass
             raise ServiceUnavailableError(
-                f"The picture service still had this picture queued after "
-                f"{self._clock() - queued_at:.0f} s. Try again in a few minutes."
+                msg(
+                    "The picture service still had this picture queued after {seconds} s. Try "
+                    "again in a few minutes.",
+                    seconds=f"{self._clock() - queued_at:.0f}",
+                )
             )
         if response.status_code == 404:  # the queued request expired or was dropped
             raise ServiceUnavailableError(
-                "The picture service lost this queued picture. Try drawing it again."
+                msg("The picture service lost this queued picture. Try drawing it again.")
             )
         return response
 
@@ -529,35 +551,56 @@ class NvidiaBackend:
             return
         if status in (401, 403):
             raise InvalidKeyError(
-                f"The picture service refused the NVIDIA API key (HTTP {status}). Check "
-                f"NVIDIA_API_KEY: it may be mistyped, expired, or not allowed to use {model.label}."
+                msg(
+                    "The picture service refused the NVIDIA API key (HTTP {status}). Check "
+                    "NVIDIA_API_KEY: it may be mistyped, expired, or not allowed to use "
+                    "{label}.",
+                    status=status,
+                    label=model.label,
+                )
             )
         if status == 404:
             raise UnknownModelError(
-                f"The picture service no longer offers {model.id} (HTTP 404). "
-                "Choose another picture model in the settings."
+                msg(
+                    "The picture service no longer offers {id} (HTTP 404). Choose another "
+                    "picture model in the settings.",
+                    id=model.id,
+                )
             )
         if status == 422:
             reason = self._problem_detail(response)
             raise InvalidRequestError(
-                f"The picture service refused these picture settings ({reason}). "
-                "Change the picture settings and try again."
+                msg(
+                    "The picture service refused these picture settings ({reason}). Change "
+                    "the picture settings and try again.",
+                    reason=reason,
+                )
             )
         if status == 429:
             retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
             wait = "a minute" if retry_after is None else _seconds(math.ceil(retry_after))
             raise RateLimitedError(
-                f"The picture service says we are asking for pictures too fast (HTTP 429). "
-                f"Wait {wait} and try again.",
+                msg(
+                    "The picture service says we are asking for pictures too fast (HTTP "
+                    "429). Wait {wait} and try again.",
+                    wait=wait,
+                ),
                 retry_after=retry_after,
             )
         if status >= 500 or status < 400:
             raise ServiceUnavailableError(
-                f"The picture service is having trouble (HTTP {status}). Try again in a minute."
+                msg(
+                    "The picture service is having trouble (HTTP {status}). Try again in a minute.",
+                    status=status,
+                )
             )
         raise InvalidRequestError(
-            f"The picture service refused the request (HTTP {status}: "
-            f"{self._problem_detail(response)}). Change the picture settings and try again."
+            msg(
+                "The picture service refused the request (HTTP {status}: "
+                "{problem_detail}). Change the picture settings and try again.",
+                status=status,
+                problem_detail=self._problem_detail(response),
+            )
         )
 
     def _read_picture(self, response: requests.Response) -> tuple[bytes, str, int, int, int | None]:
@@ -575,13 +618,16 @@ class NvidiaBackend:
             )
         if reason not in (None, "SUCCESS"):
             raise ServiceUnavailableError(
-                f"The picture service could not draw this picture ({reason}). Try again."
+                msg(
+                    "The picture service could not draw this picture ({reason}). Try again.",
+                    reason=reason,
+                )
             )
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise BadImageError(
-                "The picture service sent a picture we could not decode. Try drawing it again."
+                msg("The picture service sent a picture we could not decode. Try drawing it again.")
             ) from None
         try:
             image_format, width, height = verify_image(data, reject_blank=True)
@@ -620,7 +666,7 @@ class NvidiaBackend:
 
 def _filtered(reason: str) -> ContentFilteredError:
     return ContentFilteredError(
-        f"{reason} Reword the sentence or leave this frame without a picture."
+        msg("{reason} Reword the sentence or leave this frame without a picture.", reason=reason)
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from ..errors import SpeechModelError
+from ..i18n import msg
 from ..settings import Settings
 from .base import DecodingOptions, Segment, TranscriptionInfo, Word
 from .devices import choose_device, cuda_available
@@ -269,8 +270,14 @@ def _segment(s: Any) -> Segment:
 
 def _model_error(setting: str, exc: Exception) -> SpeechModelError:
     return SpeechModelError(
-        f"The Whisper model {setting!r} could not be loaded ({type(exc).__name__}: "
-        f"{str(exc)[:200]}). Other names need an internet connection to download; set "
-        f"S2I_WHISPER_MODEL to one of the bundled models ({', '.join(BUNDLED_MODELS)}) or to "
-        "a folder holding a CTranslate2 Whisper model."
+        msg(
+            "The Whisper model {setting} could not be loaded ({kind}: {detail}). "
+            "Other names need an internet connection to download; set "
+            "S2I_WHISPER_MODEL to one of the bundled models ({bundled}) or to a folder "
+            "holding a CTranslate2 Whisper model.",
+            setting=f"{setting!r}",
+            kind=type(exc).__name__,
+            detail=str(exc)[:200],
+            bundled=", ".join(BUNDLED_MODELS),
+        )
     )

@@ -31,6 +31,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import NotJSONError, SceneWriterError
+from ..i18n import msg
 from ..settings import Settings
 from .bible import (
     LLM,
@@ -225,7 +226,9 @@ class OpenAITransport:
             raise SceneWriterError(_status_message(error.status_code)) from None
         except openai.APIConnectionError:
             raise SceneWriterError(
-                "The scene writer could not reach the LLM service (no connection or no answer)."
+                msg(
+                    "The scene writer could not reach the LLM service (no connection or no answer)."
+                )
             ) from None
         choice = answer.choices[0] if answer.choices else None
         return (choice.message.content or "") if choice else ""
@@ -255,7 +258,10 @@ def parse_answer(text: str, request: SceneRequest) -> Scenes:
         jsonschema.validate(data, ANSWER_SCHEMA)
     except jsonschema.ValidationError as error:
         raise NotJSONError(
-            f"The scene writer's answer did not have the asked shape ({error.message})."
+            msg(
+                "The scene writer's answer did not have the asked shape ({message}).",
+                message=error.message,
+            )
         ) from None
     characters = []
     for entry in data["characters"][:MAX_CHARACTERS]:
@@ -286,7 +292,7 @@ def _json_object(text: str) -> Any:
             return json.loads(cleaned[first : last + 1])
         except ValueError:
             pass
-    raise NotJSONError("The scene writer's answer was not a JSON object.")
+    raise NotJSONError(msg("The scene writer's answer was not a JSON object."))
 
 
 def _valid(entry: Any, schema: dict[str, Any]) -> bool:
@@ -319,15 +325,20 @@ def _assemble(
     frames = tuple(written.get(i) or fallback.frame(i) for i in request.wanted)
     missing = [i for i in request.wanted if i not in written]
     if not written:
-        reason = problems[0] if problems else "The scene writer's answer had no usable frames."
-        notice = f"{reason} The pictures use the offline scenes (Whisper's English lines)."
+        reason = problems[0] if problems else msg("The scene writer's answer had no usable frames.")
+        notice = msg(
+            "{reason} The pictures use the offline scenes (Whisper's English lines).", reason=reason
+        )
         return replace(fallback, notice=notice, seconds=seconds)
     bible = bible or fallback.bible
     if not missing:
         return Scenes(bible, frames, LLM, "", seconds)  # type: ignore[arg-type]
     numbers = ", ".join(str(i + 1) for i in missing)
-    notice = f"The scene writer gave no usable scene for sentence(s) {numbers}; those use the "
-    notice += "offline scene (the English line)."
+    notice = msg(
+        "The scene writer gave no usable scene for sentence(s) {numbers}; those use the offline "
+        "scene (the English line).",
+        numbers=numbers,
+    )
     return Scenes(bible, frames, "mixed", notice, seconds)  # type: ignore[arg-type]
 
 
@@ -394,9 +405,10 @@ class SceneJob:
         remaining = self.settings.llm_timeout - (time.monotonic() - self.started)
         if self._done.wait(max(0.0, remaining)) and self._result is not None:
             return self._result
-        notice = (
-            f"The scene writer did not answer within {self.settings.llm_timeout:g} s, so the "
-            "pictures use the offline scenes (Whisper's English lines)."
+        notice = msg(
+            "The scene writer did not answer within {seconds} s, so the pictures use the offline "
+            "scenes (Whisper's English lines).",
+            seconds=f"{self.settings.llm_timeout:g}",
         )
         return replace(
             offline_scenes(self.request, notice), seconds=time.monotonic() - self.started
@@ -420,8 +432,8 @@ def warm_up() -> None:
 
 def offline_reason(settings: Settings) -> str:
     if settings.llm == "off":
-        return "The scene writer is off (S2I_LLM=off): scenes are the English lines."
-    return "No NVIDIA API key is set, so scenes are the English lines (the offline path)."
+        return msg("The scene writer is off (S2I_LLM=off): scenes are the English lines.")
+    return msg("No NVIDIA API key is set, so scenes are the English lines (the offline path).")
 
 
 # --- text helpers ------------------------------------------------------------------------------
