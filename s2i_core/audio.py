@@ -375,12 +375,19 @@ def _frames(container, stream) -> Iterator[av.AudioFrame | None]:
 
 
 def _too_long(limit: float, actual: float | None) -> AudioTooLongError:
-    length = f" ({_minutes(actual)})" if actual is not None else ""
+    if actual is None:
+        return AudioTooLongError(
+            msg(
+                "This recording is too long; stories can be at most {minutes}. "
+                "Record a shorter story or split it in parts.",
+                minutes=_minutes(limit),
+            )
+        )
     return AudioTooLongError(
         msg(
-            "This recording is too long{length}; stories can be at most {minutes}. "
+            "This recording is too long ({length}); stories can be at most {minutes}. "
             "Record a shorter story or split it in parts.",
-            length=length,
+            length=_minutes(actual),
             minutes=_minutes(limit),
         )
     )
@@ -388,7 +395,9 @@ def _too_long(limit: float, actual: float | None) -> AudioTooLongError:
 
 def _minutes(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min" + (f" {secs} s" if secs else "") if minutes else f"{secs} s"
+    if minutes and secs:
+        return msg("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
+    return msg("{minutes} min", minutes=minutes) if minutes else msg("{seconds} s", seconds=secs)
 
 
 def _looks_like_audio(head: bytes) -> bool:

@@ -209,10 +209,10 @@ def load_whisper_model(name: str, cache_dir: Path, device: str = "cpu") -> Whisp
         msg(
             "There is no Whisper model called {name}. Set S2I_WHISPER_MODEL to a "
             "bundled model ({bundled}), a model folder, a .pt checkpoint or one of "
-            "{join2} (these download once, online).",
+            "{downloadable} (these download once, online).",
             name=f"{name!r}",
             bundled=", ".join(BUNDLED_MODELS),
-            join2=", ".join(whisper.available_models()),
+            downloadable=", ".join(whisper.available_models()),
         )
     )
 

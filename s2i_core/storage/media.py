@@ -32,10 +32,10 @@ class MediaFiles:
             except OSError as error:
                 raise StorageError(
                     msg(
-                        "The data folder {data_dir} cannot be used ({lower}). Choose another "
+                        "The data folder {data_dir} cannot be used ({reason}). Choose another "
                         "folder with S2I_DATA_DIR or ask for write access to it.",
                         data_dir=data_dir,
-                        lower=error.strerror.lower(),
+                        reason=error.strerror.lower(),
                     )
                 ) from error
 
