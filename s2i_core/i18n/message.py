@@ -140,4 +140,28 @@ def _templates() -> tuple[_Template, ...]:
 def recognise(text: str) -> Message | None:
     """The engine's message this English text was made from, with its parameters; None when
     it is not one (a teacher's words, an outside service's message)."""
-    return next((m for t in _templates() if (m := t.match(text)) is not None), None)
+    return _explain(text)[1]
+
+
+_PLAIN = re.compile(r"[^A-Za-z]*")  # numbers, sizes, punctuation: nothing to translate
+
+
+@functools.lru_cache(maxsize=4096)
+def _explain(text: str) -> tuple[int, Message | None]:
+    """(how many characters of ``text`` our messages account for, the best such message). Of
+    several templates that fit ("Drawing: {done}" and "{done} of {total} pictures" both fit
+    "Drawing: 3 of 8 pictures"), the one whose parameters are themselves explained wins; of
+    equals, the shorter template, which wraps the other (its parameter holds the longer one)."""
+    if _PLAIN.fullmatch(text):
+        return len(text), None
+    best: tuple[int, int, Message | None] = (0, 0, None)  # (covered, -literal, message)
+    for template in _templates():
+        found = template.match(text)
+        if found is None:
+            continue
+        covered = template.literal + sum(
+            _explain(value)[0] for value in found.params.values() if isinstance(value, str)
+        )
+        if best[2] is None or (covered, -template.literal) > best[:2]:
+            best = (covered, -template.literal, found)
+    return best[0], best[2]
