@@ -44,7 +44,8 @@ format: $(STAMP)
 # than its .mo by itself, so a fresh clone needs no build step).
 LOCALES := es fr de pt hi zh ja ar
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k msg -k msg_n:1,2 --project=s2i --width=100 \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k msg -k msg_n:1,2 --project=s2i \
+		--add-location=file --sort-output \
 		--no-wrap -o s2i_core/locales/messages.pot Home.py app_pages s2i_ui s2i_core
 	for locale in $(LOCALES); do \
 		$(VENV)/bin/pybabel update -i s2i_core/locales/messages.pot -d s2i_core/locales \

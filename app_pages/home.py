@@ -177,7 +177,7 @@ with st.expander(_("Details"), icon=":material/info:"):
             _(
                 "Pictures: {service} · {model}",
                 service=tr(pictures_backend.label),
-                model=model.label,
+                model=tr(model.label),
             )
         )
         st.caption(tr(pictures_backend.detail))

@@ -63,17 +63,22 @@ query = search.text_input(
     key="lib_query",
     placeholder=_("for example: {words}", words=_("fox balloon")),
 )
+classes = [ALL_CLASSES, *library.class_names(viewer)]
 class_name = class_filter.selectbox(
     _("Class"),
-    [ALL_CLASSES, *library.class_names(viewer)],
+    classes,
     key="lib_class",
-    format_func=lambda name: _("All classes") if name == ALL_CLASSES else name,
+    format_func=i18n.labels(
+        classes, lambda name: _("All classes") if name == ALL_CLASSES else name
+    ),
 )
 language = language_filter.selectbox(
     _("Language"),
-    [ALL_LANGUAGES, *library.languages(viewer)],
+    languages := [ALL_LANGUAGES, *library.languages(viewer)],
     key="lib_language",
-    format_func=lambda code: _("All languages") if code == ALL_LANGUAGES else i18n.language(code),
+    format_func=i18n.labels(
+        languages, lambda code: _("All languages") if code == ALL_LANGUAGES else i18n.language(code)
+    ),
 )
 
 

@@ -63,7 +63,7 @@ language = st.selectbox(
     _("Language of the sentence"),
     codes,
     index=codes.index("en"),
-    format_func=i18n.language,
+    format_func=i18n.labels(codes, i18n.language),
     key="wl_lang",
     help=_("Words count in every form in this language too (knives for knife)."),
 )

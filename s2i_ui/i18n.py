@@ -52,6 +52,13 @@ def tr(text: object) -> str:
     return i18n.translate(text, locale())
 
 
+def labels(options, say=None):
+    """A menu's ``format_func``: each option said now, in the reader's language, then looked
+    up (Streamlit may call a format_func after the page's run, where no reader is known)."""
+    said = {option: (say or _)(option) for option in options}
+    return lambda option: said.get(option, str(option))
+
+
 def date(value: dt.date | dt.datetime, length: str = "long") -> str:
     return i18n.format_date(value, locale(), length)
 

@@ -8,6 +8,7 @@ from s2i_core.pictures import MAX_SEED, ImageModel, ImageParams, catalogue
 from s2i_core.settings import Settings
 from s2i_core.story.prompts import NEGATIVE_PROMPT
 
+from . import i18n
 from .i18n import _, tr
 
 
@@ -18,7 +19,7 @@ def picture_options(settings: Settings, prefix: str = "c") -> None:
     model_id = st.selectbox(
         _("Image model"),
         list(models),
-        format_func=lambda m: models[m].label,
+        format_func=i18n.labels(models, lambda m: tr(models[m].label)),
         key=f"{prefix}_model",
     )
     model = models[model_id]
@@ -29,7 +30,7 @@ def picture_options(settings: Settings, prefix: str = "c") -> None:
         right.selectbox(
             _("Shape"),
             list(model.shapes),
-            format_func=lambda ratio: _shape_label(model, ratio),
+            format_func=i18n.labels(model.shapes, lambda ratio: _shape_label(model, ratio)),
             key=f"{prefix}_shape_{model_id}",
         )
     else:

@@ -159,7 +159,8 @@ def test_dates_numbers_and_durations_are_written_the_language_way():
     assert format_duration(95, "en") == "1 min 35 secs"
     assert spaced(format_duration(95, "fr")) == "1 min 35 s"
     assert spaced(format_duration(40, "ja")) == "40 秒"
-    assert translator("de").gettext("Pictures: {n}", n=1234) == "Bilder: 1.234"
+    assert translator("de").gettext("Pictures: {n}", n=2.5) == "Bilder: 2,5"
+    assert translator("de").gettext("Pictures: {n}", n=1024) == "Bilder: 1024"
     assert language_name("es", "fr") == "Espagnol" and language_name("ja", "ja") == "日本語"
 
 

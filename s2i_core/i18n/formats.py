@@ -28,11 +28,13 @@ def format_date(value: dt.date | dt.datetime, locale: str, length: str = "long")
     """ "5 de diciembre de 2026" (long), "5 dic 2026" (medium)."""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return _babel_date(value, length, locale=babel_locale(locale))
+    said = _babel_date(value, length, locale=babel_locale(locale))
+    return pseudo(said) if locale == PSEUDO else said
 
 
 def format_number(value: float, locale: str) -> str:
-    return format_decimal(value, locale=babel_locale(locale))
+    """ "2,5" in German; no thousands separators (picture sizes, story numbers: 1024, 2026)."""
+    return format_decimal(value, locale=babel_locale(locale), group_separator=False)
 
 
 def format_duration(seconds: float, locale: str) -> str:
@@ -45,7 +47,8 @@ def format_duration(seconds: float, locale: str) -> str:
         parts.append(format_unit(minutes, "duration-minute", length="short", locale=where))
     if rest or not minutes:
         parts.append(format_unit(rest, "duration-second", length="short", locale=where))
-    return format_list(parts, style="unit-narrow", locale=where)
+    said = format_list(parts, style="unit-narrow", locale=where)
+    return pseudo(said) if locale == PSEUDO else said
 
 
 def format_count(value: int, locale: str) -> str:

@@ -42,7 +42,7 @@ def local_catalogue(settings: Settings) -> dict[str, ImageModel]:
     turbo = "turbo" in model_id.lower()
     model = ImageModel(
         id=model_id,
-        label=f"Local model ({Path(model_id).name or model_id})",
+        label=msg("Local model ({name})", name=Path(model_id).name or model_id),
         backend="local",
         family="diffusers",
         shapes=_distinct({ratio: shape_for(side, ratio) for ratio in SHAPES}),

@@ -120,7 +120,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
         ),
         ImageModel(
             id="black-forest-labs/flux.1-schnell",
-            label="FLUX.1 schnell (fast)",
+            label=msg("{name} (fast)", name="FLUX.1 schnell"),
             backend="nvidia",
             family="flux1",
             shapes=_flux_shapes(),
@@ -142,7 +142,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
         ),
         ImageModel(
             id="black-forest-labs/flux.2-klein-4b",
-            label="FLUX.2 klein 4B (fast)",
+            label=msg("{name} (fast)", name="FLUX.2 klein 4B"),
             backend="nvidia",
             family="flux2",
             shapes=_flux_shapes(),

@@ -88,14 +88,15 @@ def story_details(settings: Settings, library: Library) -> None:
         _("Picture style"),
         list(STYLES),
         index=list(STYLES).index(DEFAULT_STYLE),
-        format_func=lambda name: tr(STYLES[name].label),
+        format_func=i18n.labels(STYLES, lambda name: tr(STYLES[name].label)),
         key="c_style",
     )
+    codes = ["auto", *sorted(LANGUAGE_NAMES, key=i18n.language)]
     right.selectbox(
         _("Language"),
-        ["auto", *sorted(LANGUAGE_NAMES, key=i18n.language)],
-        format_func=lambda code: (
-            _("Detect automatically") if code == "auto" else i18n.language(code)
+        codes,
+        format_func=i18n.labels(
+            codes, lambda code: _("Detect automatically") if code == "auto" else i18n.language(code)
         ),
         key="c_language",
     )
@@ -131,7 +132,7 @@ def narration_input(settings: Settings) -> None:
     how = st.radio(
         _("How do you want to tell the story?"),
         [RECORD, UPLOAD, USE_SAMPLE],
-        format_func=_,
+        format_func=i18n.labels([RECORD, UPLOAD, USE_SAMPLE]),
         horizontal=True,
         key="c_how",
     )

@@ -109,7 +109,7 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
             _("Language of the narration"),
             codes,
             index=codes.index(draft.language) if draft.language in codes else 0,
-            format_func=i18n.language,
+            format_func=i18n.labels(codes, i18n.language),
             key=f"c_relanguage_{draft.story_id}",
         )
         if st.button(_("Transcribe again"), icon=":material/refresh:", key="c_transcribe_again"):
