@@ -275,3 +275,23 @@ def test_the_engine_raises_its_errors_with_messages():
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, "raise these with msg(...):\n" + "\n".join(found)
+
+
+# --- the server keeps the language chosen in this browser --------------------------------------
+def test_the_language_route_sets_a_lasting_cookie_for_shipped_languages_only():
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from s2i_ui import language_routes
+
+    app = Starlette(routes=language_routes.routes(lambda path: path))
+    with TestClient(app) as client:
+        answer = client.get("/s2i/language?code=pt-BR")
+        assert answer.status_code == 204
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("s2i_lang=pt;") and "Max-Age=34560000" in cookie
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        for refused in ("xx", PSEUDO, ""):
+            assert "set-cookie" not in client.get(f"/s2i/language?code={refused}").headers
+        elsewhere = {"Sec-Fetch-Site": "cross-site"}  # a link on another site changes nothing
+        assert "set-cookie" not in client.get("/s2i/language?code=es", headers=elsewhere).headers
