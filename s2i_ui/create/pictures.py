@@ -9,12 +9,14 @@ from s2i_core.storage import Library
 from s2i_ui import scenes, storyboard, widgets
 from s2i_ui.i18n import _
 
+from . import live
 from .draft import Draft, start_over
 
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     story = library.get_story(draft.story_id)
     st.subheader(_("4 · Storyboard"))
+    live.suggestions(story.id, settings, library)  # a live story, heard again at the end
     missing = storyboard.missing_frames(story)
     row = st.container(horizontal=True)
     if missing and row.button(
