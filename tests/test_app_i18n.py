@@ -72,8 +72,12 @@ def seed(library: Library, pictures: bool = True, language: str = "el") -> int:
     return story.id
 
 
-def open_page(page: str | None, lang: str = PSEUDO, locale: str | None = None, **query) -> AppTest:
+def open_page(
+    page: str | None, lang: str = PSEUDO, locale: str | None = None, state=None, **query
+) -> AppTest:
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=TIMEOUT)
+    for name, value in (state or {}).items():
+        at.session_state[name] = value
     if locale:
         at.context["locale"] = locale
     if page:
@@ -119,6 +123,7 @@ def page_views(library: Library) -> list[tuple[str, str | None, dict]]:
         ("story", STORY, {"story": story_id}),
         ("story, no id", STORY, {}),
         ("create", CREATE, {}),
+        ("create, telling it live", CREATE, {"state": {"c_live": True}}),
         ("create, sentences of a draft", CREATE, {"draft": draft_id}),
         ("word list", WORD_LIST, {"wl_try": ""}),
     ]
