@@ -76,13 +76,13 @@ def story_details(settings: Settings, library: Library) -> None:
         _("Title"),
         key="c_title",
         max_chars=200,
-        placeholder=_("for example: {title}", title=_("The fox and the balloon")),
+        placeholder=_("The fox and the balloon"),  # an example: the label says what it is
     )
     right.text_input(
         _("Class"),
         key="c_class",
         max_chars=100,
-        placeholder=_("for example: {title}", title=_("Year 2 Robins")),
+        placeholder=_("Year 2 Robins"),
     )
     left.selectbox(
         _("Picture style"),

@@ -17,7 +17,7 @@ from playwright.sync_api import Page
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from tests.e2e.test_accessible import PASSCODE, SIZES, drawn, streamlit_app, unlock
-from tests.e2e.test_browser import idle, replay_frame
+from tests.e2e.test_browser import idle, replay_frame, shot
 from tests.e2e.test_classroom import seed_story
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +70,18 @@ LAYOUT_PROBLEMS = r"""
       const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
       const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
       if (w > 3 && h > 3) problems.push(`overlap: ${name(leaves[i])} / ${name(leaves[j])}`);
+    }
+  }
+  // a one-line box's placeholder wider than the box is cut off too
+  const ruler = document.createElement('canvas').getContext('2d');
+  for (const input of document.querySelectorAll('input[placeholder]')) {
+    const box = input.getBoundingClientRect();
+    if (box.width < 2 || box.left >= innerWidth || box.right <= 0 || input.value) continue;
+    const s = getComputedStyle(input);
+    ruler.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    if (ruler.measureText(input.placeholder).width > room + 2) {
+      problems.push(`cut off: placeholder "${input.placeholder.slice(0, 50)}"`);
     }
   }
   if (document.documentElement.scrollWidth > innerWidth + 1) problems.push('page scrolls sideways');
@@ -130,8 +142,8 @@ def test_every_page_in_a_longer_language_fits(browser, school, size, role):
         page.goto(address + ("&" if "?" in address else "?") + "lang=qps")
         settle(page, name)
         assert page.locator("text=⟦").count() > 0, f"{name} is not in the pseudo-language"
-        page.screenshot(path=ARTIFACTS / f"{name}-{role}-{size}.png", full_page=True)
-        report[name] = layout_problems(page)
+        report[name] = layout_problems(page)  # at the window's own size
+        shot(page, ARTIFACTS, f"{name}-{role}-{size}")  # the whole page, to look at
     (ARTIFACTS / f"layout-{role}-{size}.json").write_text(json.dumps(report, indent=2))
     context.close()
     assert {name: found for name, found in report.items() if found} == {}
@@ -158,7 +170,7 @@ def test_arabic_runs_right_to_left_and_the_menu_remembers_it(browser, school):
     replay = replay_frame(page)
     assert replay.evaluate("document.documentElement.dir") == "rtl"
     assert replay.locator("#next").inner_text().startswith("التالية")
-    page.screenshot(path=ARTIFACTS / "arabic-story-laptop.png", full_page=True)
+    shot(page, ARTIFACTS, "arabic-story-laptop")
     # a new tab of this browser opens in Arabic: the server kept the choice in a cookie
     other = context.new_page()
     other.goto(f"{url}/library")
