@@ -9,7 +9,7 @@ student out.
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections import Counter
 
 import streamlit as st
@@ -23,9 +23,9 @@ from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
 from s2i_core.story.drafts import frame_drafts
 from s2i_core.story.picture_settings import story_params
-from s2i_core.story.prompts import blocked_reason
 from s2i_core.story.scenes import keep_scenes, scene_after_fix, shown_scene
 from s2i_core.story.sentences import Sentence
+from s2i_core.wordlist import frame_stop_reason
 
 from . import resources, roles, scenes, widgets
 from .i18n import _, ngettext, tr
@@ -339,28 +339,15 @@ SAVED_MESSAGES = {  # what a fix changed -> the toast's first words (whole sente
 
 
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
-    """Say so, in place, when a word-list word would stop this frame's picture again."""
+    """Say so, in place, when a word-list word would stop this frame's picture again: which
+    words, and where (the sentence, the English line, the scene or the prompt)."""
     _params, blocklist = story_params(story)
-    words = (
-        f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt if prompt is None else prompt}"
-    )
-    reason = blocked_reason(words, blocklist, story.language)
+    checked = frame if prompt is None else dataclasses.replace(frame, prompt=prompt)
+    reason = frame_stop_reason(checked, blocklist, story.language)
     if reason:
-        hits = re.search(r"\(([^)]*)\)", reason)
-        if hits:
-            message = _(
-                "No picture was asked for: this picture still has a word from the classroom word "
-                "list ({words}). Change the sentence above so it no longer has it, then press "
-                "Save and redraw.",
-                words=hits.group(1),
-            )
-        else:
-            message = _(
-                "No picture was asked for: this picture still has a word from the classroom word "
-                "list. Change the sentence above so it no longer has it, then press Save and "
-                "redraw."
-            )
-        st.error(message, icon=":material/block:")
+        st.error(
+            _("No picture was asked for. {reason}", reason=tr(reason)), icon=":material/block:"
+        )
     return bool(reason)
 
 

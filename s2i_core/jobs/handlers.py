@@ -26,6 +26,7 @@ from ..story.narration import final_sentences
 from ..story.scene_writer import warm_up
 from ..story.scenes import write_missing_scenes
 from ..story.sentences import Sentence, with_english
+from . import leftovers
 from .drawing import Choose, Drawing, missing_pictures
 from .runtime import JobContext, StoryEvent
 from .specs import Draw, Export, Transcribe, WriteScenes
@@ -168,5 +169,6 @@ def export(job: Export, context: JobContext) -> str:
             fraction, 1, msg("Making the {export}: {done}", export=options.label, done=done)
         )
 
-    path = make(library, story, options, encoded)
+    with leftovers.tidied(context.runtime, context.job):  # what a killed or failed export left
+        path = make(library, story, options, encoded)
     return path.relative_to(library.data_dir).as_posix()

@@ -19,6 +19,7 @@ from huey.api import Task, TaskWrapper
 from ..errors import QueueUnavailableError, SettingsError
 from ..i18n import msg
 from ..settings import Settings
+from . import queue_file
 from .book import JobRecord
 from .registry import queue_of, run_job
 from .runtime import runtime_for
@@ -40,6 +41,8 @@ class Queues:
         try:
             self.tasks[queue_of(job.spec)](job.id)
         except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
+            if queue_file.repair(self):  # a damaged SQLite file was set aside: use the new one
+                return self.enqueue(job)
             raise QueueUnavailableError(
                 msg(
                     "The job queue ({describe}) cannot be reached: {kind}. Check that it "
@@ -79,9 +82,11 @@ def open_queues(settings: Settings) -> Queues:
     key = (settings.queue_url, str(settings.data_dir.resolve()))
     with _lock:
         if key not in _opened:
+            aside = queue_file.check(settings)  # a damaged file is set aside, a new one made
             hueys = {q: _huey(settings, q) for q in QUEUES}
             _opened[key] = queues = Queues(settings, hueys, {})
             queues.tasks.update({q: _register(hueys[q], queues) for q in QUEUES})
+            queue_file.opened(queues, aside)
         return _opened[key]
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from huey.consumer import Consumer
 
 from ..settings import Settings
+from . import leftovers, queue_file
 from .queues import open_queues
 from .runtime import runtime_for
 from .specs import QUEUES
@@ -68,6 +69,7 @@ class WorkerPool:
         self._watch = threading.Thread(target=self._watch_leases, name="job-watch", daemon=True)
 
     def start(self) -> WorkerPool:
+        leftovers.remove_stale_files(self.runtime)  # what a killed worker was writing
         self.runtime.stopping.clear()
         for consumer in self.consumers.values():
             consumer.start()
@@ -101,6 +103,7 @@ class WorkerPool:
         queues = open_queues(self.settings)
         while True:
             try:
+                queue_file.repair(queues, self.runtime.book, thorough=False)  # damaged, replaced
                 for job in self.runtime.book.take_abandoned(lease):
                     log.warning("job %s (%s) lost its worker; queued again", job.id, job.kind)
                     queues.enqueue(job)

@@ -123,7 +123,9 @@ def advanced_settings(settings: Settings) -> None:
         ", ".join(classroom_word_list(resources.library(settings))),
         key="c_blocklist",
         height=70,
-        help=_("A sentence containing one of these words gets no picture."),
+        help=_(
+            "Words that stop a picture, on top of the school's list; !word lets a word through."
+        ),
     )
 
 
