@@ -27,7 +27,7 @@ def progress_note(story) -> None:
             )
         )
     elif story.status == "queued":
-        st.caption(":material/schedule: Queued: waiting for a worker")
+        st.caption(":material/schedule: " + _("Queued: waiting for a worker"))
     elif story.frame_count == 0:
         st.caption(":material/edit_note: " + _("Draft: nothing heard yet"))
     elif story.done_count == 0:

@@ -130,4 +130,5 @@ with st.expander(_("The school's list"), icon=":material/menu_book:"):
         title = kind(category)
         st.markdown(f"**{title[:1].upper() + title[1:]}** ({len(listed)}): `{', '.join(listed)}`")
     # where the school's words come from: a note for whoever looks after the list (English)
+    st.caption(_("Where these words come from, for whoever looks after the list (in English):"))
     st.markdown(SOURCE_NOTE.read_text(encoding="utf-8"))

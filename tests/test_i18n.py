@@ -198,6 +198,35 @@ def test_a_stored_message_is_recognised_and_said_in_the_reader_language():
     assert translate("Una frase de la maestra.", "de") == "Una frase de la maestra."
 
 
+def test_a_stored_word_list_stop_is_said_whole_in_the_reader_language():
+    """A stopped frame's reason names words in several places, joined; read back from the
+    database it is said in the reader's language, every place included."""
+    from types import SimpleNamespace
+
+    from s2i_core.wordlist import frame_stop_reason
+
+    frame = SimpleNamespace(
+        text="El pirata sacó un cuchillo lleno de sangre.",
+        text_en="The pirate drew a knife covered in blood.",
+        scene="A bloody knife on the deck.",
+        prompt="",
+    )
+    stored = str(frame_stop_reason(frame, (), "es"))
+    assert "“sangre” in the sentence; “knife” and “blood” in the English line;" in stored
+    spanish = translate(stored, "es")
+    assert "en la frase; “knife” y “blood” en la línea en inglés;" in spanish
+    assert "en la escena" in spanish and "Arreglar este dibujo" in spanish
+    japanese = translate(stored, "ja")
+    assert "英語の文の“knife”と“blood”" in japanese and "the " not in japanese
+    assert translate("Tom said: hello; goodbye", "zh") == "Tom said: hello; goodbye"
+
+
+def test_a_word_list_takes_the_commas_of_every_keyboard():
+    from s2i_core.wordlist import parse_words
+
+    assert parse_words("龙，鬼、火, ghost\nشبح،تنين") == ("龙", "鬼", "火", "ghost", "شبح", "تنين")
+
+
 def test_the_pseudo_language_is_accented_longer_and_keeps_what_must_not_change():
     text = "**Signed in as {email}.** Set `S2I_TEACHER_PASSCODE` :material/lock: now"
     said = pseudo(text)
@@ -261,7 +290,8 @@ def test_the_engine_raises_its_errors_with_messages():
     from s2i_core import errors
 
     names = {n for n, v in vars(errors).items() if isinstance(v, type)}
-    english_only = ("cli.py", "lan.py", "ct2_to_whisper.py")  # the command line stays English
+    # the command line stays English (exports/targets.py checks the CLI's --pdf/--mp4 paths)
+    english_only = ("cli.py", "lan.py", "ct2_to_whisper.py", "targets.py")
     found = []
     for path in (ROOT / "s2i_core").rglob("*.py"):
         if path.name in english_only:

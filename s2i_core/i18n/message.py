@@ -131,7 +131,7 @@ def _templates() -> tuple[_Template, ...]:
             singular, plural, forms = message.id, None, (message.id,)
         for form in forms:
             template = _Template(singular, plural, form)
-            if template.literal >= 4:  # "{a}: {b}" alone would match anything
+            if template.literal >= 2:  # a shorter one ("{a}{b}") would fit any text
                 found.append(template)
     return tuple(sorted(found, key=lambda t: -t.literal))
 
@@ -143,6 +143,7 @@ def recognise(text: str) -> Message | None:
     return _explain(text)[1]
 
 
+SHORT = 4  # a template with fewer literal characters is recognised only around our messages
 _PLAIN = re.compile(r"[^A-Za-z]*")  # numbers, sizes, punctuation: nothing to translate
 
 
@@ -159,9 +160,12 @@ def _explain(text: str) -> tuple[int, Message | None]:
         found = template.match(text)
         if found is None:
             continue
-        covered = template.literal + sum(
+        explained = sum(
             _explain(value)[0] for value in found.params.values() if isinstance(value, str)
         )
+        if template.literal < SHORT and not explained:
+            continue  # "{a}; {b}" fits much of what people write: only around our messages
+        covered = template.literal + explained
         if best[2] is None or (covered, -template.literal) > best[:2]:
             best = (covered, -template.literal, found)
     return best[0], best[2]

@@ -112,9 +112,10 @@ def frame_stop_reason(
     places: dict[str, list[str]] = {}
     for hit in hits[:MAX_SHOWN]:
         places.setdefault(hit.where, []).append(_quoted(hit))
-    said = "; ".join(
-        msg("{words} in {where}", words=_and(found), where=where) for where, found in places.items()
-    )
+    said = ""
+    for where, found in places.items():
+        place = msg("{words} in {where}", words=_and(found), where=where)
+        said = msg("{earlier}; {later}", earlier=said, later=place) if said else place
     if len(hits) > MAX_SHOWN:
         said = msg("{words} and {n} more", words=said, n=len(hits) - MAX_SHOWN)
     return msg(
@@ -137,8 +138,9 @@ def stop_reason(text: str, words: tuple[str, ...] | list[str] = (), language: st
 
 
 def parse_words(text: str) -> tuple[str, ...]:
-    """A teacher's comma- or line-separated word list."""
-    return tuple(w.strip() for w in re.split(r"[,\n]", text) if w.strip())
+    """A teacher's comma- or line-separated word list (the comma of Chinese, Japanese and
+    Arabic keyboards too: ，、،)."""
+    return tuple(w.strip() for w in re.split(r"[,，、،\n]", text) if w.strip())
 
 
 def classroom_words(library: Any) -> tuple[str, ...]:
