@@ -65,7 +65,10 @@ def sign_in_box(settings: Settings, who: Viewer, key: str) -> None:
         st.caption(who.signed_in_as)
     problem = signin.current_problem()
     if problem:
-        st.error(problem, icon=":material/settings:")  # for the IT person: English
+        lead = _(
+            "Sign-in is not set up right. Show this to whoever looks after the app (in English):"
+        )
+        st.error(f"{lead}\n\n{problem}", icon=":material/settings:")  # the detail: for IT
         return
     section = signin.auth_section() or {}
     for provider in signin.providers(section):
