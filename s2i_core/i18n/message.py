@@ -160,12 +160,10 @@ def _explain(text: str) -> tuple[int, Message | None]:
         found = template.match(text)
         if found is None:
             continue
-        explained = sum(
-            _explain(value)[0] for value in found.params.values() if isinstance(value, str)
-        )
-        if template.literal < SHORT and not explained:
+        parts = [_explain(value) for value in found.params.values() if isinstance(value, str)]
+        if template.literal < SHORT and not any(inner for _, inner in parts):
             continue  # "{a}; {b}" fits much of what people write: only around our messages
-        covered = template.literal + explained
+        covered = template.literal + sum(count for count, _ in parts)
         if best[2] is None or (covered, -template.literal) > best[:2]:
             best = (covered, -template.literal, found)
     return best[0], best[2]
