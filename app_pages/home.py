@@ -108,7 +108,12 @@ if settings.public_url and teacher:
                 "*Show details* → *visit this website* (Safari) once on each tablet."
             )
         )
-        code.image(qr_png(settings.public_url, scale=6), caption=_("Scan to join"), width=150)
+        code.image(
+            qr_png(settings.public_url, scale=6),
+            caption=_("Scan to join"),
+            width=150,
+            alt=_("QR code of the address students open: {address}", address=settings.public_url),
+        )
 
 account.classes_panel(settings, viewer)
 

@@ -8,8 +8,8 @@ start with this list; each story keeps the one it was made with.
 
 import streamlit as st
 
-from s2i_core.exports import LANGUAGE_NAMES
 from s2i_core.i18n import N_
+from s2i_core.languages import LANGUAGE_NAMES
 from s2i_core.wordlist import (
     SOURCE_NOTE,
     WORD_LIST_SETTING,

@@ -132,8 +132,8 @@ def _aspect(image: bytes | str | None) -> float | None:
         return round(picture.width / picture.height, 4)
 
 
-# The page itself: HTML, CSS and script, with "__DATA__" where the story goes.
-_PAGE = Path(__file__).with_name("replay_page.html").read_text(encoding="utf-8")
+# the page itself: markup, style and the player's script, with __DATA__ for the story
+_PAGE = Path(__file__).with_name("replay.html").read_text(encoding="utf-8")
 
 
 AUDIO_TYPES = {

@@ -156,7 +156,10 @@ def classes_panel(settings: Settings, who: Viewer) -> None:
                 st.rerun()
             if link.startswith("http"):
                 picture.image(
-                    qr_png(link, scale=4), caption=_("Scan to open {name}", name=name), width=130
+                    qr_png(link, scale=4),
+                    caption=_("Scan to open {name}", name=name),
+                    width=130,
+                    alt=_("QR code of the class link for {name}: {link}", name=name, link=link),
                 )
 
 

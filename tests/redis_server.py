@@ -13,13 +13,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.postgres import free_port
+from tests.waiting import wait_for
 
 REDIS_SERVER = "redis-server"
 
@@ -56,14 +56,18 @@ def redis_url() -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not _answers_ping(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                pytest.fail(f"redis-server did not start on port {port}:\n{tail}", pytrace=False)
-            time.sleep(0.05)
+        try:
+            wait_for(lambda: _up(server, port), "redis-server", timeout=30, every=0.05)
+        except AssertionError:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            pytest.fail(f"redis-server did not start on port {port}:\n{tail}", pytrace=False)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _up(server: subprocess.Popen, port: int) -> bool:
+    assert server.poll() is None, "redis-server exited"
+    return _answers_ping(port)

@@ -17,27 +17,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from .formats import format_number
 from .pseudo import pseudo
+from .shipped import DEFAULT, LANGUAGES, PSEUDO, RTL
 
 log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
 DOMAIN = "messages"
-DEFAULT = "en"
-PSEUDO = "qps"  # ISO 639's private-use code, as Microsoft's pseudo-locales use it
-# code -> the language's name in itself, as the menu shows it (each reader finds their own)
-LANGUAGES = {
-    "en": "English",
-    "es": "Español",
-    "fr": "Français",
-    "de": "Deutsch",
-    "pt": "Português",
-    "hi": "हिन्दी",
-    "zh": "中文（简体）",
-    "ja": "日本語",
-    "ar": "العربية",
-}
-RTL = frozenset({"ar"})
 _TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{4}))?(?:[-_]([a-zA-Z]{2}|\d{3}))?")
 
 
@@ -135,8 +122,6 @@ class Translator:
     def _fill(self, template: str, english: str, params: dict[str, object]) -> str:
         if not params:
             return template
-        from .formats import format_number
-
         shown = {
             name: format_number(value, self.locale)
             if isinstance(value, int | float) and not isinstance(value, bool)

@@ -11,8 +11,8 @@ from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
-from .catalogue import DEFAULT, LANGUAGES, PSEUDO
 from .pseudo import pseudo
+from .shipped import DEFAULT, LANGUAGES, PSEUDO
 
 # How each shipped language is written: English the British way ("5 December 2026"), as the
 # app always wrote it; the pseudo-language as English.

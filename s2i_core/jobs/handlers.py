@@ -47,7 +47,8 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
                 id=story.id,
             )
         )
-    decoded = decode_audio(library.path(story.narration_path), settings)
+    decoded = runtime.recordings.pop(story.id, None)
+    decoded = decoded or decode_audio(library.path(story.narration_path), settings)
     context.progress(0.0, decoded.duration, msg("Loading the speech model"))
     engine = runtime.speech_engine()
     context.progress(0.0, decoded.duration, msg("Listening to the narration"))
