@@ -120,15 +120,7 @@ if teacher:
                 st.error(_("A story needs a title."))
 
         if story.status == "interrupted":
-            st.warning(
-                _(
-                    "Making this story stopped half-way (the app was closed or stopped). "
-                    "Finishing it keeps everything saved and makes only what is missing."
-                ),
-                icon=":material/pause_circle:",
-            )
-            if st.button(_("Finish this story"), type="primary", key="finish_story"):
-                storyboard.request_finish(settings, story)
+            storyboard.finish_controls(settings, library, story)
 
         missing = storyboard.missing_frames(story)
         label = _("Draw the missing pictures ({n})", n=len(missing))

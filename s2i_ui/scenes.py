@@ -22,7 +22,7 @@ from .i18n import _, tr
 
 SOURCE_LABELS = {
     LLM: N_("written by the scene writer"),
-    OFFLINE: N_("the English line (offline path)"),
+    OFFLINE: N_("Whisper's English line"),
     TEACHER: N_("written by you"),
 }
 
@@ -59,7 +59,10 @@ def writer_status(library: Library, settings: Settings, story: StoryRecord) -> N
     """Which path wrote (or is writing) the scenes, in one line."""
     path, notice = scene_path(story)
     if not path:  # one element either way, so what follows keeps its place when the writer ends
-        if _writing(library, story.id):
+        waiting = jobs.progress(library, story.id).writer_waiting
+        if waiting is not None:
+            st.caption(":material/hourglass_top: " + tr(waiting.detail))
+        elif _writing(library, story.id):
             st.caption(":material/hourglass_top: " + _("The scene writer is reading the story…"))
         else:
             st.empty()
@@ -113,6 +116,17 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
                 )
             )
             st.rerun()
+
+
+def written_by(frame: FrameRecord, story: StoryRecord) -> str:
+    """Which path wrote the words this frame's picture is drawn from, in one line."""
+    if frame.scene_source in SOURCE_LABELS:
+        return ":material/draw: " + _("Scene {source}", source=_(SOURCE_LABELS[frame.scene_source]))
+    if frame.prompt.strip():
+        english = story.language.lower().startswith("en") or not story.language
+        source = _("the sentence") if english else _("Whisper's English line")
+        return ":material/draw: " + _("Scene: {source}", source=source)
+    return ":material/hourglass_top: " + _("No English words yet: this picture waits for them")
 
 
 def scene_field(frame: FrameRecord, key: str) -> str:

@@ -29,8 +29,6 @@ from faster_whisper import WhisperModel
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 
-from ..errors import SpeechModelError
-from ..i18n import msg
 from ..settings import Settings
 from .base import DecodingOptions, Segment, TranscriptionInfo, Word
 from .calibration import (
@@ -45,7 +43,7 @@ from .calibration import (
 )
 from .devices import choose_device, cuda_available
 from .guards import compression_ratio, cut_before_loop, token_budget
-from .weights import BUNDLED_MODELS, resolve_model
+from .weights import model_error, resolve_model
 from .windows import SAMPLE_RATE, Window, plan_windows
 
 log = logging.getLogger(__name__)
@@ -82,7 +80,7 @@ class FasterWhisperEngine:
             self._whisper = self._load(model_path)
         except Exception as exc:
             if self.device != "cuda" or (device or "auto").strip().lower() != "auto":
-                raise _model_error(model, exc) from exc
+                raise model_error(model, exc) from exc
             # A GPU is present but its CUDA libraries (cuBLAS, cuDNN) are not: use the CPU.
             log.warning("Whisper on CUDA failed (%s); falling back to the CPU.", exc)
             self.device, self.compute_type = "cpu", CPU_COMPUTE_TYPE
@@ -157,7 +155,8 @@ class FasterWhisperEngine:
         except BaseException as exc:
             call.ready.set_exception(exc)
             raise
-        summary = self._info(language, probability, len(audio) / SAMPLE_RATE)
+        speech = sum(window.seconds for window in call.windows)  # VAD's speech, padded a little
+        summary = self._info(language, probability, len(audio) / SAMPLE_RATE, speech)
         return _in_order(jobs, call), summary
 
     def _language(self, call: Call, language: str | None) -> tuple[str, float]:
@@ -231,9 +230,12 @@ class FasterWhisperEngine:
             **_decoding_kwargs(options),
         )
         whisper.ladder = Ladder(options, info.language_probability)  # 1.0 for a given language
-        return segments, self._info(info.language, info.language_probability, info.duration)
+        speech = float(info.duration_after_vad) if word_timestamps else None
+        return segments, self._info(info.language, info.language_probability, info.duration, speech)
 
-    def _info(self, language: str, probability: float, duration: float) -> TranscriptionInfo:
+    def _info(
+        self, language: str, probability: float, duration: float, speech: float | None
+    ) -> TranscriptionInfo:
         return TranscriptionInfo(
             language=language,
             language_probability=float(probability),
@@ -242,6 +244,7 @@ class FasterWhisperEngine:
             model=self.model,
             device=self.device,
             compute_type=self.compute_type,
+            speech_seconds=speech,
         )
 
 
@@ -482,18 +485,3 @@ def _moved(segment: Segment, offset: float) -> Segment:
         return replace(segment, start=words[0].start, end=words[-1].end, words=words)
     start, end = round(segment.start + offset, 3), round(segment.end + offset, 3)
     return replace(segment, start=start, end=end)
-
-
-def _model_error(setting: str, exc: Exception) -> SpeechModelError:
-    return SpeechModelError(
-        msg(
-            "The Whisper model {setting} could not be loaded ({kind}: {detail}). "
-            "Other names need an internet connection to download; set "
-            "S2I_WHISPER_MODEL to one of the bundled models ({bundled}) or to a folder "
-            "holding a CTranslate2 Whisper model.",
-            setting=f"{setting!r}",
-            kind=type(exc).__name__,
-            detail=str(exc)[:200],
-            bundled=", ".join(BUNDLED_MODELS),
-        )
-    )

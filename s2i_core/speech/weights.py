@@ -146,3 +146,18 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def model_error(setting: str, exc: Exception) -> SpeechModelError:
+    return SpeechModelError(
+        msg(
+            "The Whisper model {setting} could not be loaded ({kind}: {detail}). "
+            "Other names need an internet connection to download; set "
+            "S2I_WHISPER_MODEL to one of the bundled models ({bundled}) or to a folder "
+            "holding a CTranslate2 Whisper model.",
+            setting=f"{setting!r}",
+            kind=type(exc).__name__,
+            detail=str(exc)[:200],
+            bundled=", ".join(BUNDLED_MODELS),
+        )
+    )
