@@ -10,6 +10,7 @@ The parts:
 
 from __future__ import annotations
 
+from ...i18n import msg
 from ...settings import Settings
 from ..models import ImageModel
 from ..plugin import BackendChoice, PictureBackend, Plugin, SharedLimits
@@ -44,12 +45,14 @@ def _has_key(settings: Settings) -> bool:
 
 def _choice(settings: Settings) -> BackendChoice:
     detail = (
-        "Pictures come from NVIDIA's hosted models."
+        msg("Pictures come from NVIDIA's hosted models.")
         if _has_key(settings)
-        else "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
-        "fail until a key is added."
+        else msg(
+            "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
+            "fail until a key is added."
+        )
     )
-    return BackendChoice("nvidia", "NVIDIA (hosted)", detail, ready=_has_key(settings))
+    return BackendChoice("nvidia", msg("NVIDIA (hosted)"), detail, ready=_has_key(settings))
 
 
 def _catalogue(settings: Settings) -> dict[str, ImageModel]:

@@ -32,6 +32,7 @@ from ...errors import (
     ServiceUnreachableError,
     UnknownModelError,
 )
+from ...i18n import msg
 from ...settings import Settings
 from ..images import BlankImageError, verify_image
 from ..limiter import RequestLimiter, limiter_for
@@ -156,8 +157,11 @@ class NvidiaBackend:
         the service cannot be reached at all; raises an ImageAPIError subclass otherwise."""
         if not self._key:
             raise MissingKeyError(
-                "No NVIDIA API key is set, so no pictures can be drawn. Add NVIDIA_API_KEY to the "
-                "environment or to .streamlit/secrets.toml, then try again."
+                msg(
+                    "No NVIDIA API key is set, so no pictures can be drawn. Add "
+                    "NVIDIA_API_KEY to the environment or to .streamlit/secrets.toml, then "
+                    "try again."
+                )
             )
         model, body = self._body(prompt, params, reference)
         started = self._clock()
@@ -216,9 +220,13 @@ class NvidiaBackend:
         self._check_not_offline()
         if self._limiter and not self._limiter.acquire(deadline):
             raise RateLimitedError(
-                f"This app already asked for {self._limiter.max_per_window} pictures in the last "
-                f"{self._limiter.window_s:g} seconds, the most the picture service allows. "
-                "Wait a minute and try again.",
+                msg(
+                    "This app already asked for {max_per_window} pictures in the last "
+                    "{window_s} seconds, the most the picture service allows. Wait a minute "
+                    "and try again.",
+                    max_per_window=self._limiter.max_per_window,
+                    window_s=f"{self._limiter.window_s:g}",
+                ),
                 retry_after=self._limiter.wait_time(),
             )
         response = self._send("POST", f"{self._base_url}/{model.id}", deadline, body)
@@ -240,8 +248,11 @@ class NvidiaBackend:
             raise self._unreachable(self._redact(error.reason)) from None
         except TransportError as error:
             raise ServiceUnavailableError(
-                f"We could not reach the picture service ({self._redact(error.reason)}). "
-                "Check the internet connection and try again in a minute."
+                msg(
+                    "We could not reach the picture service ({describe}). Check the internet "
+                    "connection and try again in a minute.",
+                    describe=self._redact(error.reason),
+                )
             ) from None
         log.debug("%s %s -> %d", method, url, response.status_code)
         return response
@@ -269,35 +280,56 @@ class NvidiaBackend:
             return
         if status in (401, 403):
             raise InvalidKeyError(
-                f"The picture service refused the NVIDIA API key (HTTP {status}). Check "
-                f"NVIDIA_API_KEY: it may be mistyped, expired, or not allowed to use {model.label}."
+                msg(
+                    "The picture service refused the NVIDIA API key (HTTP {status}). Check "
+                    "NVIDIA_API_KEY: it may be mistyped, expired, or not allowed to use "
+                    "{label}.",
+                    status=status,
+                    label=model.label,
+                )
             )
         if status == 404:
             raise UnknownModelError(
-                f"The picture service no longer offers {model.id} (HTTP 404). "
-                "Choose another picture model in the settings."
+                msg(
+                    "The picture service no longer offers {id} (HTTP 404). Choose another "
+                    "picture model in the settings.",
+                    id=model.id,
+                )
             )
         if status == 422:
             reason = self._problem_detail(response)
             raise InvalidRequestError(
-                f"The picture service refused these picture settings ({reason}). "
-                "Change the picture settings and try again."
+                msg(
+                    "The picture service refused these picture settings ({reason}). Change "
+                    "the picture settings and try again.",
+                    reason=reason,
+                )
             )
         if status == 429:
             retry_after = _retry_after_seconds(response.header("Retry-After") or None)
             wait = "a minute" if retry_after is None else _seconds(math.ceil(retry_after))
             raise RateLimitedError(
-                f"The picture service says we are asking for pictures too fast (HTTP 429). "
-                f"Wait {wait} and try again.",
+                msg(
+                    "The picture service says we are asking for pictures too fast (HTTP "
+                    "429). Wait {wait} and try again.",
+                    wait=wait,
+                ),
                 retry_after=retry_after,
             )
         if status >= 500 or status < 400:
             raise ServiceUnavailableError(
-                f"The picture service is having trouble (HTTP {status}). Try again in a minute."
+                msg(
+                    "The picture service is having trouble (HTTP {status}). Try again in a minute.",
+                    status=status,
+                )
             )
         raise InvalidRequestError(
-            f"The picture service refused the request (HTTP {status}: "
-            f"{self._problem_detail(response)}). Change the picture settings and try again."
+            msg(
+                "The picture service refused the request (HTTP {status}: "
+                "{problem_detail}). Change the picture settings and try again.",
+                status=status,
+                problem_detail=self._problem_detail(response),
+            )
         )
 
     def _read_picture(self, response: Response) -> tuple[bytes, str, int, int, int | None]:
@@ -315,13 +347,16 @@ class NvidiaBackend:
             )
         if reason not in (None, "SUCCESS"):
             raise ServiceUnavailableError(
-                f"The picture service could not draw this picture ({reason}). Try again."
+                msg(
+                    "The picture service could not draw this picture ({reason}). Try again.",
+                    reason=reason,
+                )
             )
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise BadImageError(
-                "The picture service sent a picture we could not decode. Try drawing it again."
+                msg("The picture service sent a picture we could not decode. Try drawing it again.")
             ) from None
         try:
             image_format, width, height = verify_image(data, reject_blank=True)
@@ -351,7 +386,7 @@ class NvidiaBackend:
 
 def _filtered(reason: str) -> ContentFilteredError:
     return ContentFilteredError(
-        f"{reason} Reword the sentence or leave this frame without a picture."
+        msg("{reason} Reword the sentence or leave this frame without a picture.", reason=reason)
     )
 
 
