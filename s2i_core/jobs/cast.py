@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..errors import ContentFilteredError, StorageError
+from ..i18n import msg
 from ..pictures import GeneratedImage, ImageParams, PictureBackend, fit_params
 from ..pictures.reference import ReferencePicture, compose_sheet, reference_from_png
 from ..pictures.reference_models import ReferenceModel
@@ -60,7 +61,11 @@ def load_cast(library: Library, story_id: int, backend: PictureBackend | None) -
     offered = list(getattr(backend, "reference_models", {}).values())
     ready = [entry for entry in offered if entry.ready]
     if not ready:
-        why = offered[0].note if offered else f"{backend.label} cannot draw from a picture"
+        why = (
+            offered[0].note
+            if offered
+            else msg("{model} cannot draw from a picture.", model=backend.label)
+        )
         return Cast(bible, references, None, (why,) if references else ())
     return Cast(bible, references, ready[0])
 
@@ -78,7 +83,11 @@ def draw_frame(
         return backend.generate(frame.prompt, fitted, reference=reference), model.id
     except ContentFilteredError as error:
         raise ContentFilteredError(
-            f"{error} It was drawn from {reference.character}'s picture on the character sheet: "
-            "if every frame with them is blocked, the picture may be what the filter rejects. "
-            "Choose or upload another one."
+            msg(
+                "{error} It was drawn from {name}'s picture on the character sheet: if every "
+                "frame with them is blocked, the picture may be what the filter rejects. Choose "
+                "or upload another one.",
+                error=error,
+                name=reference.character,
+            )
         ) from None

@@ -13,14 +13,15 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ..i18n import msg
 from .models import ImageModel
 from .reference import ReferencePicture, fitted
 from .reference_models import ReferenceModel
 
 REFERENCE_STRENGTH = 0.75  # image-to-image: how much of the reference picture is redrawn
 HOW = {
-    True: "Draws from the character's picture as image-to-image (the same model's weights).",
-    False: "Draws from the character's picture (the model takes an input image).",
+    True: msg("Draws from the character's picture as image-to-image (the same model's weights)."),
+    False: msg("Draws from the character's picture (the model takes an input image)."),
 }
 
 
@@ -29,9 +30,10 @@ def takes_image(pipeline: Any) -> bool:
     return "image" in inspect.signature(pipeline.__call__).parameters
 
 
-LOCAL_NOTE = (
+LOCAL_NOTE = msg(
     "Draws from the character's picture: as an input image where the model's pipeline takes one "
-    "(FLUX.1 Kontext), else as image-to-image with the same weights."
+    "({name}), else as image-to-image with the same weights.",
+    name="FLUX.1 Kontext",
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageChops, ImageOps, ImageStat, UnidentifiedImageError
 
 from ..errors import ReferencePictureError
+from ..i18n import msg
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # a phone photo is 2-8 MB
 MAX_REFERENCE_SIDE = 1024  # what reference models read; larger only slows the request
@@ -36,7 +37,7 @@ class Crop:
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
         if not (0 <= self.left < self.right <= 1 and 0 <= self.top < self.bottom <= 1):
             raise ReferencePictureError(
-                "The part of the picture to keep is empty or outside it. Choose it again."
+                msg("The part of the picture to keep is empty or outside it. Choose it again.")
             )
         return (
             round(self.left * width),
@@ -71,21 +72,43 @@ HEIF_READY = _register_heif()
 def open_upload(data: bytes, filename: str = "") -> Image.Image:
     """The uploaded picture, upright (EXIF orientation applied), as RGB on white."""
     if not data:
-        raise ReferencePictureError("The file is empty. Choose the photo of the drawing again.")
+        raise ReferencePictureError(
+            msg("The file is empty. Choose the photo of the drawing again.")
+        )
     if len(data) > MAX_UPLOAD_BYTES:
         raise ReferencePictureError(
-            f"The photo is {len(data) / 1e6:.0f} MB; the most we take is "
-            f"{MAX_UPLOAD_BYTES // 1_000_000} MB. Take it again at a smaller size."
+            msg(
+                "The photo is {size} MB; the most we take is {most} MB. Take it again at a "
+                "smaller size.",
+                size=f"{len(data) / 1e6:.0f}",
+                most=MAX_UPLOAD_BYTES // 1_000_000,
+            )
         )
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, ValueError):
-        heic = filename.lower().endswith((".heic", ".heif"))
-        hint = " (HEIC needs the pillow-heif package)" if heic and not HEIF_READY else ""
+        if filename.lower().endswith((".heic", ".heif")) and not HEIF_READY:
+            raise ReferencePictureError(
+                msg(
+                    "{name} is a HEIC photo, which is not a picture we can read without the "
+                    "pillow-heif package. Upload a PNG or JPEG photo of the drawing.",
+                    name=filename,
+                )
+            ) from None
+        if filename:
+            raise ReferencePictureError(
+                msg(
+                    "{name} is not a picture we can read. Upload a PNG, JPEG or HEIC photo of "
+                    "the drawing.",
+                    name=filename,
+                )
+            ) from None
         raise ReferencePictureError(
-            f"{filename or 'This file'} is not a picture we can read{hint}. Upload a PNG, JPEG "
-            "or HEIC photo of the drawing."
+            msg(
+                "This file is not a picture we can read. Upload a PNG, JPEG or HEIC photo of the "
+                "drawing."
+            )
         ) from None
     image = ImageOps.exif_transpose(image)
     return _on_white(image)
@@ -113,8 +136,10 @@ def clean_background(image: Image.Image, tolerance: int = PAPER_TOLERANCE) -> Im
     box = ink.getbbox()
     if box is None:
         raise ReferencePictureError(
-            "We could not find a drawing in this photo: it looks like blank paper. Take the "
-            "photo closer, with the drawing in the middle."
+            msg(
+                "We could not find a drawing in this photo: it looks like blank paper. Take the "
+                "photo closer, with the drawing in the middle."
+            )
         )
     margin = max(4, round(0.04 * max(image.size)))
     left, top, right, bottom = box
@@ -153,8 +178,13 @@ def prepare_upload(
         image = clean_background(image)
     if min(image.size) < MIN_REFERENCE_SIDE // 4 or max(image.size) < MIN_REFERENCE_SIDE:
         raise ReferencePictureError(
-            f"The drawing is only {image.width}x{image.height} pixels after cropping; it needs "
-            f"at least {MIN_REFERENCE_SIDE} on its longer side. Keep more of the photo."
+            msg(
+                "The drawing is only {width}x{height} pixels after cropping; it needs at least "
+                "{least} on its longer side. Keep more of the photo.",
+                width=image.width,
+                height=image.height,
+                least=MIN_REFERENCE_SIDE,
+            )
         )
     image.thumbnail((MAX_REFERENCE_SIDE, MAX_REFERENCE_SIDE), Image.Resampling.LANCZOS)
     return png_bytes(image)

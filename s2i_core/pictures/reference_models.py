@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import msg
 from .models import ImageModel
 from .reference import ReferencePicture
 
@@ -30,8 +31,8 @@ class ReferenceModel:
     def several_characters(self) -> str:
         """How a frame with several characters is sent."""
         if self.max_references > 1:
-            return "several reference pictures"
-        return "one composed sheet (the characters side by side)"
+            return msg("several reference pictures")
+        return msg("one composed sheet (the characters side by side)")
 
     def options(self) -> dict[str, Any]:
         """What it accepts, as plain data (``models --json``)."""

@@ -22,6 +22,7 @@ import torch
 from whisper.audio import HOP_LENGTH, SAMPLE_RATE
 
 from ..errors import AudioError, EmptyAudioError, S2IError
+from ..i18n import msg
 from .base import Segment, TranscriptionInfo, normalize_language
 from .batch import Heard, Narration
 from .torch_batched_engine import (
@@ -91,7 +92,11 @@ def _plan_all(
             continue
         except Exception as error:  # what the VAD made of it is this one's alone
             heard[index].error = AudioError(
-                f"This recording could not be listened to ({type(error).__name__}: {error})."
+                msg(
+                    "This recording could not be listened to ({kind}: {error}).",
+                    kind=type(error).__name__,
+                    error=error,
+                )
             )
             continue
         language = normalize_language(narration.language)
@@ -104,11 +109,16 @@ def _windows(engine: BatchedTorchEngine, samples: np.ndarray) -> tuple[np.ndarra
     it is short and one stretch of speech."""
     audio = np.asarray(samples, dtype=np.float32)
     if audio.ndim != 1:
-        raise AudioError(f"A narration must be one channel of samples, not shape {audio.shape}.")
+        raise AudioError(
+            msg(
+                "A narration must be one channel of samples, not shape {shape}.",
+                shape=str(audio.shape),
+            )
+        )
     if not np.isfinite(audio).all():
-        raise AudioError("This recording holds samples that are not numbers; record it again.")
+        raise AudioError(msg("This recording holds samples that are not numbers; record it again."))
     if not len(audio):
-        raise EmptyAudioError("This recording is empty.")
+        raise EmptyAudioError(msg("This recording is empty."))
     gap = engine.options.hallucination_silence_threshold
     windows = plan_windows(audio, gap, engine.batch.window_seconds)
     short = len(audio) <= engine.batch.window_seconds * SAMPLE_RATE

@@ -10,6 +10,7 @@ import dataclasses
 import random
 
 from ..errors import ContentFilteredError, InvalidRequestError
+from ..i18n import msg
 from ..pictures import ImageParams, PictureBackend
 from ..pictures.images import thumbnail
 from ..pictures.reference import Crop, prepare_upload
@@ -63,8 +64,11 @@ def draw_character(
         raise ContentFilteredError(reason)
     if not character.look.strip():
         raise InvalidRequestError(
-            f"The story bible says nothing about how {character.name} looks. Describe "
-            f"{character.name} there, or upload the class's drawing instead."
+            msg(
+                "The story bible says nothing about how {name} looks. Describe {name} there, or "
+                "upload the class's drawing instead.",
+                name=character.name,
+            )
         )
     prompt = sheet_prompt(character, story.style, params.model)
     params = _square(dataclasses.replace(params, seed=random.randint(1, 2**31 - 1)), backend)

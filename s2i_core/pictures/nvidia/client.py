@@ -203,7 +203,9 @@ class NvidiaBackend:
         entry = self.reference_models.get(params.model)
         if entry is None or not entry.ready:
             raise InvalidRequestError(
-                entry.note if entry else f"{params.model} cannot draw from a picture."
+                entry.note
+                if entry
+                else msg("{model} cannot draw from a picture.", model=params.model)
             )
         return entry.model, build_reference_request(entry.model, prompt, params, reference)
 

@@ -13,17 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidRequestError
+from ...i18n import msg
 from ..models import CfgRange, ImageModel, ImageParams
 from ..reference import ReferencePicture, data_url
 from ..reference_models import ReferenceModel, reference_instruction
 
 KONTEXT_ID = "black-forest-labs/flux.1-kontext-dev"
 HOSTED_GENAI_HOST = "ai.api.nvidia.com"
-HOSTED_EXAMPLES_ONLY = (
+HOSTED_EXAMPLES_ONLY = msg(
     "NVIDIA's hosted FLUX.1 Kontext takes only its own example pictures, not a class's "
     "characters, so with the hosted service frames are drawn from words alone. Characters are "
     "drawn from their pictures with a school's own NIM container of the model "
-    "(S2I_NVIDIA_BASE_URL) or a local model (S2I_LOCAL_IMAGE_MODEL)."
+    "({base_url}) or a local model ({local_model}).",
+    base_url="S2I_NVIDIA_BASE_URL",
+    local_model="S2I_LOCAL_IMAGE_MODEL",
 )
 
 
@@ -44,14 +47,14 @@ def _kontext_shapes() -> dict[str, tuple[int, int]]:
 
 KONTEXT = ImageModel(
     id=KONTEXT_ID,
-    label="FLUX.1 Kontext dev (draws from a picture)",
+    label=msg("{name} (draws from a picture)", name="FLUX.1 Kontext dev"),
     backend="nvidia",
     family="kontext",
     shapes=_kontext_shapes(),
     steps=(10, 50),
     default_steps=30,
     cfg=CfgRange(low=1.0, high=9.0, default=3.5),
-    note="Draws a new scene with the character of a reference picture.",
+    note=msg("Draws a new scene with the character of a reference picture."),
 )
 
 
@@ -66,7 +69,9 @@ def nvidia_reference_models(base_url: str) -> dict[str, ReferenceModel]:
         KONTEXT,
         max_references=1,
         ready=not hosted,
-        note=HOSTED_EXAMPLES_ONLY if hosted else "One input picture; several characters share one.",
+        note=HOSTED_EXAMPLES_ONLY
+        if hosted
+        else msg("One input picture; several characters share one."),
     )
     return {KONTEXT_ID: entry}
 
@@ -78,7 +83,7 @@ def reference_body(
     before it is sent)."""
     prompt = prompt.strip()
     if not prompt:
-        raise InvalidRequestError("There is no sentence to draw. Write one and try again.")
+        raise InvalidRequestError(msg("There is no sentence to draw. Write one and try again."))
     p = params.resolved(model)
     body: dict[str, Any] = {
         "prompt": reference_instruction(prompt, reference),
