@@ -57,6 +57,7 @@ class Drawing:
     tried: set[int] = dataclasses.field(default_factory=set)  # frame ids begun or held elsewhere
     transient: set[int] = dataclasses.field(default_factory=set)
     notes: list[str] = dataclasses.field(default_factory=list)  # settings changed to fit a model
+    wordless: set[int] = dataclasses.field(default_factory=set)  # left waiting for English words
 
     def pictures(self) -> Iterator[FrameRecord]:
         params, word_list = self._settings()
@@ -137,7 +138,10 @@ class _Starter:
         drawing = self.drawing
         story = drawing.library.get_story(drawing.story_id)
         self.language = story.language or "en"
-        fresh = [f.id for f in drawing.choose(story) if f.id not in drawing.tried]
+        chosen = drawing.choose(story)
+        # no prompt: no English words to draw from yet (the scene writer's or the teacher's)
+        drawing.wordless = {f.id for f in chosen if not f.prompt.strip()}
+        fresh = [f.id for f in chosen if f.id not in drawing.tried | drawing.wordless]
         drawing.tried.update(fresh)  # a frame held elsewhere is that worker's to draw
         if fresh:
             self.claimed.extend(self.hold.claim(fresh))
