@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install run run-lan test lint format bench gpu-test-pack clean
+.PHONY: install run run-lan test lint format bench gpu-test-pack clean messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The app's words: extract them from the code into messages.pot, merge it into every language's
+# catalogue (README, "Adding a language"), compile them (the app also compiles a catalogue newer
+# than its .mo by itself, so a fresh clone needs no build step).
+LOCALES := es fr de pt hi zh ja ar
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k msg -k msg_n:1,2 --project=s2i \
+		--add-location=file --sort-output \
+		--no-wrap -o s2i_core/locales/messages.pot Home.py app_pages s2i_ui s2i_core
+	for locale in $(LOCALES); do \
+		$(VENV)/bin/pybabel update -i s2i_core/locales/messages.pot -d s2i_core/locales \
+			-l $$locale --no-wrap --ignore-obsolete || exit 1; \
+	done
+	$(VENV)/bin/pybabel compile -d s2i_core/locales --statistics
 
 bench: $(STAMP)
 	$(PY) -m bench

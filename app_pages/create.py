@@ -11,10 +11,11 @@ from s2i_core.errors import StoryNotFoundError
 from s2i_ui import resources, widgets
 from s2i_ui.create import draft as drafts
 from s2i_ui.create import listening, live, pictures, record, sentences
+from s2i_ui.i18n import _
 
 settings = resources.settings()
-st.title("Create a story")
-widgets.teacher_gate(settings, "create stories")
+st.title(_("Create a story"))
+widgets.teacher_gate(settings, _("create stories"))
 library = resources.library(settings)
 
 draft = drafts.current(library)
@@ -46,11 +47,11 @@ with st.container(key=f"create_{step}"):
         except StoryNotFoundError:  # deleted from the library meanwhile
             drafts.start_over()
             st.rerun()
-        saved_as = "" if draft.generated else " as a draft"
-        st.success(
-            f"**{widgets.plain(title)}** is saved in the library{saved_as}.",
-            icon=":material/save:",
-        )
+        if draft.generated:
+            saved = _("**{title}** is saved in the library.", title=widgets.plain(title))
+        else:
+            saved = _("**{title}** is saved in the library as a draft.", title=widgets.plain(title))
+        st.success(saved, icon=":material/save:")
         if draft.transcribing:
             listening.step(draft, settings, library)
         elif draft.generated:
@@ -58,8 +59,8 @@ with st.container(key=f"create_{step}"):
         else:
             sentences.step(draft, settings, library)
             st.button(
-                "Start a new story instead",
+                _("Start a new story instead"),
                 on_click=drafts.start_over,
                 key="c_restart",
-                help="This draft stays in the library.",
+                help=_("This draft stays in the library."),
             )

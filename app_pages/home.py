@@ -6,47 +6,58 @@ from s2i_core.lan import qr_png
 from s2i_core.pictures import catalogue, choose_backend
 from s2i_core.speech import device_label
 from s2i_ui import account, resources, roles, widgets
+from s2i_ui.i18n import _, ngettext, tr
 
 settings = resources.settings()
 viewer = roles.viewer(settings)
 
-st.title("Speech to Storyboard")
+st.title(_("Speech to Storyboard"))
 st.markdown(
-    "Tell a story out loud and watch it become a picture book: each sentence you say gets its own "
-    "picture. Save the storyboard, replay it as a read-along with your class, or print it as a PDF."
+    _(
+        "Tell a story out loud and watch it become a picture book: each sentence you say gets its "
+        "own picture. Save the storyboard, replay it as a read-along with your class, or print it "
+        "as a PDF."
+    )
 )
 
 if roles.single_user(settings):
     st.info(
-        "**Single-user mode.** No teacher passcode is set, so everyone using this app can create, "
-        "edit and delete stories. Set `S2I_TEACHER_PASSCODE` to give students a read-only view.",
+        _(
+            "**Single-user mode.** No teacher passcode is set, so everyone using this app can "
+            "create, edit and delete stories. Set `S2I_TEACHER_PASSCODE` to give students a "
+            "read-only view."
+        ),
         icon=":material/person:",
     )
 elif viewer.teacher and viewer.signed_in_as:
     st.success(
-        f"**Signed in as {viewer.signed_in_as}.** You can create stories and change yours and "
-        "those shared with the school."
-        + (" As an admin you manage every story." if viewer.admin else ""),
+        _(
+            "**Signed in as {email}.** You can create stories and change yours and those shared "
+            "with the school.",
+            email=viewer.signed_in_as,
+        )
+        + (" " + _("As an admin you manage every story.") if viewer.admin else ""),
         icon=":material/verified_user:",
     )
 elif viewer.teacher:
     st.success(
-        "**Teacher mode.** You can create, edit and delete stories.", icon=":material/lock_open:"
+        _("**Teacher mode.** You can create, edit and delete stories."),
+        icon=":material/lock_open:",
     )
 else:
-    st.info("**Student view.** Browse the library and replay stories.", icon=":material/school:")
+    st.info(_("**Student view.** Browse the library and replay stories."), icon=":material/school:")
 
 teacher = viewer.teacher
 if teacher:
     left, right = st.columns(2)
     if left.button(
-        "Start a storytelling session", icon=":material/mic:", type="primary", width="stretch"
+        _("Start a storytelling session"), icon=":material/mic:", type="primary", width="stretch"
     ):
         st.switch_page(widgets.CREATE_PAGE)
 else:
     right = st.container()
 if right.button(
-    "Open the library",
+    _("Open the library"),
     icon=":material/local_library:",
     type="secondary" if teacher else "primary",
     width="stretch",
@@ -55,18 +66,27 @@ if right.button(
 
 if not teacher:  # on a phone the sidebar is hidden: the passcode is right here too
     if roles.school_mode() and viewer.class_name is None:
-        st.markdown("**Student?** Type the class code your teacher shows you.")
+        st.markdown(_("**Student?** Type the class code your teacher shows you."))
         account.class_form(settings, key="home_class")
     if roles.school_mode():
-        with st.expander("Teacher? Sign in", icon=":material/login:"):
+        with st.expander(_("Teacher? Sign in"), icon=":material/login:"):
             account.sign_in_box(settings, viewer, key="home")
     if roles.passcode_allowed(settings):
-        with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
+        with st.expander(_("Teacher? Unlock teacher mode"), icon=":material/lock:"):
             widgets.unlock_form(settings, key="home_unlock")
     library = resources.library(settings)
     count = library.count_stories(viewer=viewer, watchable=True)
-    where = f" of {viewer.class_name}" if viewer.class_name else ""
-    st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library{where}")
+    if viewer.class_name:
+        st.caption(
+            ngettext(
+                "{n} story in the library of {name}",
+                "{n} stories in the library of {name}",
+                count,
+                name=viewer.class_name,
+            )
+        )
+    else:
+        st.caption(ngettext("{n} story in the library", "{n} stories in the library", count))
     st.stop()
 
 account.pictures_line(settings, viewer)
@@ -74,69 +94,99 @@ account.pictures_line(settings, viewer)
 if settings.public_url and teacher:
     with st.container(border=True):
         words, code = st.columns([3, 1], vertical_alignment="center")
-        words.markdown("**:material/devices: Students join on their own tablets**")
-        words.markdown(f"Open **{settings.public_url}** in the tablet's browser, or scan the code.")
+        words.markdown("**:material/devices: " + _("Students join on their own tablets") + "**")
+        words.markdown(
+            _(
+                "Open **{address}** in the tablet's browser, or scan the code.",
+                address=settings.public_url,
+            )
+        )
         words.caption(
-            "The first time, the browser warns that the connection is not private: this computer "
-            "made its own certificate. Choose *Advanced* → *Proceed* (Chrome) or *Show details* → "
-            "*visit this website* (Safari) once on each tablet."
+            _(
+                "The first time, the browser warns that the connection is not private: this "
+                "computer made its own certificate. Choose *Advanced* → *Proceed* (Chrome) or "
+                "*Show details* → *visit this website* (Safari) once on each tablet."
+            )
         )
         code.image(
             qr_png(settings.public_url, scale=6),
-            caption="Scan to join",
+            caption=_("Scan to join"),
             width=150,
-            alt=f"QR code of the address students open: {settings.public_url}",
+            alt=_("QR code of the address students open: {address}", address=settings.public_url),
         )
 
 account.classes_panel(settings, viewer)
 
-st.subheader("Status")
+st.subheader(_("Status"))
 library = resources.library(settings)
 engine = resources.loaded_engine(settings)
 pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
 on_workers = engine is None and "speech" not in settings.app_worker_queues
 with speech, st.container(border=True):
-    st.markdown("**:material/record_voice_over: Speech recognition**")
+    st.markdown("**:material/record_voice_over: " + _("Speech recognition") + "**")
     if on_workers:
-        st.markdown("Ready on the school's workers")
+        st.markdown(_("Ready on the school's workers"))
     elif engine is None:
-        st.markdown("Ready")
-        st.caption("The first story of the day takes a little longer: the listener wakes up.")
+        st.markdown(_("Ready"))
+        st.caption(_("The first story of the day takes a little longer: the listener wakes up."))
     else:
-        st.markdown("Ready")
+        st.markdown(_("Ready"))
 with pictures, st.container(border=True):
-    st.markdown("**:material/palette: Pictures**")
+    st.markdown("**:material/palette: " + _("Pictures") + "**")
     if pictures_backend.ready:
-        st.markdown("Ready")
-        st.caption(":material/check_circle: Each sentence gets its picture.")
+        st.markdown(_("Ready"))
+        st.caption(":material/check_circle: " + _("Each sentence gets its picture."))
     else:
-        st.markdown("Not set up")
-        st.caption(f":material/cancel: {pictures_backend.detail}")
+        st.markdown(_("Not set up"))
+        st.caption(":material/cancel: " + tr(pictures_backend.detail))
 with stories, st.container(border=True):
-    st.markdown("**:material/local_library: Library**")
+    st.markdown("**:material/local_library: " + _("Library") + "**")
     count = library.count_stories(viewer=viewer)
-    st.markdown(f"{count} {'story' if count == 1 else 'stories'} saved")
-    st.caption("Open the library to search, replay and print them.")
+    st.markdown(ngettext("{n} story saved", "{n} stories saved", count))
+    st.caption(_("Open the library to search, replay and print them."))
 
-with st.expander("Details", icon=":material/info:"):
+with st.expander(_("Details"), icon=":material/info:"):
     if on_workers:
-        st.markdown(f"Speech: Whisper `{settings.whisper_model}` on separate workers")
+        st.markdown(
+            _("Speech: Whisper `{model}` on separate workers", model=settings.whisper_model)
+        )
         st.caption(
-            "`python -m s2i_core worker` transcribes: this app process holds no speech model."
+            _("`python -m s2i_core worker` transcribes: this app process holds no speech model.")
         )
     elif engine is None:
         name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
-        st.markdown(f"Speech: {name} · Whisper `{settings.whisper_model}` · {device}")
-        st.caption("The model is not loaded yet: it loads with the first transcription.")
+        st.markdown(
+            _(
+                "Speech: {engine} · Whisper `{model}` · {device}",
+                engine=name,
+                model=settings.whisper_model,
+                device=device,
+            )
+        )
+        st.caption(_("The model is not loaded yet: it loads with the first transcription."))
     else:
-        st.markdown(f"Speech: {engine.name} · Whisper `{engine.model}`")
-        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
+        st.markdown(
+            _("Speech: {engine} · Whisper `{model}`", engine=engine.name, model=engine.model)
+        )
+        st.caption(
+            _(
+                "Running on {device} ({compute}).",
+                device=device_label(engine.device),
+                compute=engine.compute_type,
+            )
+        )
     if pictures_backend.ready:
         model = next(iter(catalogue(settings).values()))
-        st.markdown(f"Pictures: {pictures_backend.label} · {model.label}")
-        st.caption(pictures_backend.detail)
+        st.markdown(
+            _(
+                "Pictures: {service} · {model}",
+                service=tr(pictures_backend.label),
+                model=tr(model.label),
+            )
+        )
+        st.caption(tr(pictures_backend.detail))
     else:
-        st.markdown(f"Pictures: {pictures_backend.label}")
+        st.markdown(_("Pictures: {service}", service=tr(pictures_backend.label)))
     if settings.llm != "off":
-        st.markdown(f"Scene writer: `{settings.llm_model}`")
+        st.markdown(_("Scene writer: `{model}`", model=settings.llm_model))

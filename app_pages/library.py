@@ -6,33 +6,43 @@ import streamlit as st
 
 from s2i_core import jobs
 from s2i_core.jobs import JobBook
-from s2i_core.languages import language_name
-from s2i_ui import account, media_routes, resources, roles, widgets
+from s2i_ui import account, i18n, media_routes, resources, roles, widgets
+from s2i_ui.i18n import _, ngettext, tr
 
 PAGE_SIZE = 12
 COLUMNS = 3
-ALL_CLASSES = "All classes"
-ALL_LANGUAGES = "All languages"
+ALL_CLASSES = "\x00all classes"  # the filters' first choices (no class or language is named so)
+ALL_LANGUAGES = "\x00all languages"
 
 
 def progress_note(story) -> None:
     """How far a story's pictures got, for the teacher, when no work runs on it now."""
     if story.status == "interrupted":
         st.caption(
-            f":material/pause_circle: Interrupted: {story.done_count} "
-            f"of {story.frame_count} pictures so far; open it to finish it"
+            ":material/pause_circle: "
+            + _(
+                "Interrupted: {done} of {total} pictures so far; open it to finish it",
+                done=story.done_count,
+                total=story.frame_count,
+            )
         )
     elif story.status == "queued":
-        st.caption(":material/schedule: Queued: waiting for a worker")
+        st.caption(":material/schedule: " + _("Queued: waiting for a worker"))
     elif story.frame_count == 0:
-        st.caption(":material/edit_note: Draft: nothing heard yet")
+        st.caption(":material/edit_note: " + _("Draft: nothing heard yet"))
     elif story.done_count == 0:
-        st.caption(":material/edit_note: Draft: its sentences wait for their pictures")
+        st.caption(":material/edit_note: " + _("Draft: its sentences wait for their pictures"))
     elif story.done_count < story.frame_count:
         missing = story.frame_count - story.done_count
         st.caption(
-            f":material/warning: {story.done_count} of {story.frame_count} pictures; "
-            f"{missing} without one (open the story to fix {'it' if missing == 1 else 'them'})"
+            ":material/warning: "
+            + ngettext(
+                "{done} of {total} pictures; {n} without one (open the story to fix it)",
+                "{done} of {total} pictures; {n} without one (open the story to fix them)",
+                missing,
+                done=story.done_count,
+                total=story.frame_count,
+            )
         )
 
 
@@ -41,26 +51,36 @@ library = resources.library(settings)
 viewer = roles.viewer(settings)
 teacher = viewer.teacher
 
-st.title("Library")
+st.title(_("Library"))
 if not teacher and viewer.class_name is None and not viewer.every_class:
     st.info(
-        "Type your class code to open your class's library (your teacher shows it).",
+        _("Type your class code to open your class's library (your teacher shows it)."),
         icon=":material/school:",
     )
     account.class_form(settings, key="library_class")
     st.stop()
 search, class_filter, language_filter = st.columns([2, 1, 1])
 query = search.text_input(
-    "Search titles and sentences", key="lib_query", placeholder="for example: fox balloon"
+    _("Search titles and sentences"),
+    key="lib_query",
+    placeholder=_("for example: {words}", words=_("fox balloon")),
 )
+classes = [ALL_CLASSES, *library.class_names(viewer)]
 class_name = class_filter.selectbox(
-    "Class", [ALL_CLASSES, *library.class_names(viewer)], key="lib_class"
+    _("Class"),
+    classes,
+    key="lib_class",
+    format_func=i18n.labels(
+        classes, lambda name: _("All classes") if name == ALL_CLASSES else name
+    ),
 )
 language = language_filter.selectbox(
-    "Language",
-    [ALL_LANGUAGES, *library.languages(viewer)],
+    _("Language"),
+    languages := [ALL_LANGUAGES, *library.languages(viewer)],
     key="lib_language",
-    format_func=lambda code: code if code == ALL_LANGUAGES else language_name(code),
+    format_func=i18n.labels(
+        languages, lambda code: _("All languages") if code == ALL_LANGUAGES else i18n.language(code)
+    ),
 )
 
 
@@ -78,11 +98,11 @@ total = library.count_stories(**filters, viewer=viewer)
 if total == 0:
     if filters["query"] or filters["class_name"] or filters["language"]:
         st.info(
-            "No story matches. Try fewer words or another class or language.",
+            _("No story matches. Try fewer words or another class or language."),
             icon=":material/search:",
         )
     else:
-        st.info("The library is empty. Stories appear here as soon as they are transcribed.")
+        st.info(_("The library is empty. Stories appear here as soon as they are transcribed."))
     st.stop()
 
 pages = math.ceil(total / PAGE_SIZE)
@@ -94,8 +114,8 @@ stories = library.list_stories(
     **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, viewer=viewer
 )
 st.caption(
-    f"{total} {'story' if total == 1 else 'stories'}"
-    + (f" · page {page} of {pages}" if pages > 1 else "")
+    ngettext("{n} story", "{n} stories", total)
+    + (" · " + _("page {page} of {pages}", page=page, pages=pages) if pages > 1 else "")
 )
 
 running = {job.story_id for job in JobBook(library).active() if job.kind != "export"}
@@ -106,7 +126,7 @@ def work_in_progress(story_id: int) -> None:
     """A running story's progress, refreshed from the database while its workers go on."""
     state = jobs.progress(library, story_id)
     icon = ":material/autorenew:" if state.running else ":material/check_circle:"
-    st.caption(f"{icon} {widgets.plain(state.summary)}")
+    st.caption(f"{icon} {widgets.plain(tr(state.summary))}")
 
 
 for row_start in range(0, len(stories), COLUMNS):
@@ -117,19 +137,21 @@ for row_start in range(0, len(stories), COLUMNS):
             cover = widgets.readable(library, story.cover_thumb_path)
             if cover is not None:
                 cover = media_routes.picture_source(library, story.cover_thumb_path, full=False)
-                st.image(cover, width="stretch", alt=f"Cover of {story.title}")
+                st.image(cover, width="stretch", alt=_("Cover of {title}", title=story.title))
             else:
-                widgets.no_picture("No pictures yet")
+                widgets.no_picture(_("No pictures yet"))
             st.markdown(f"**{widgets.plain(story.title)}**")
             details = [
                 story.class_name,
-                f"{story.created_at:%d %b %Y}",
-                language_name(story.language) if story.language else "",
-                f"{story.frame_count} {'picture' if story.frame_count == 1 else 'pictures'}"
+                i18n.date(story.created_at, "medium"),
+                i18n.language(story.language) if story.language else "",
+                ngettext("{n} picture", "{n} pictures", story.frame_count)
                 if story.frame_count
                 else "",
-                f"by {story.owner}" if teacher and story.owner != viewer.user else "",
-                "shared with the school" if teacher and story.shared else "",
+                _("by {owner}", owner=story.owner)
+                if teacher and story.owner != viewer.user
+                else "",
+                _("shared with the school") if teacher and story.shared else "",
             ]
             st.caption(widgets.plain(" · ".join(d for d in details if d)))
             # how far the pictures got is the teacher's business, not the class's
@@ -137,7 +159,7 @@ for row_start in range(0, len(stories), COLUMNS):
                 work_in_progress(story.id)
             elif teacher:
                 progress_note(story)
-            if st.button("Open story", key=f"open_{story.id}", width="stretch"):
+            if st.button(_("Open story"), key=f"open_{story.id}", width="stretch"):
                 st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})
 
 if pages > 1:

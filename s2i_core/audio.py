@@ -22,6 +22,7 @@ from .errors import (
     NoSpeechError,
     NotAudioError,
 )
+from .i18n import msg
 from .settings import Settings
 
 SAMPLE_RATE = 16000
@@ -30,7 +31,7 @@ MIN_SECONDS = 0.1
 # is still around -35 dBFS, so this only refuses true silence or a muted microphone.
 SILENCE_RMS = 10 ** (-50 / 20)
 WINDOW = SAMPLE_RATE // 20
-ACCEPTED = "Record again or upload a WAV, MP3, M4A, OGG, WEBM or FLAC file."
+ACCEPTED = msg("Record again or upload a WAV, MP3, M4A, OGG, WEBM or FLAC file.")
 
 # Containers PyAV names with a list ("mov,mp4,m4a,3gp,3g2,mj2"), reduced to one short name.
 _SHORT_NAMES = {"mov": "mp4", "mp4": "mp4", "m4a": "mp4", "matroska": "webm", "webm": "webm"}
@@ -65,11 +66,17 @@ def decode_audio(source: str | Path | bytes, settings: Settings) -> DecodedAudio
     size = len(source) if isinstance(source, bytes | bytearray) else os.stat(source).st_size
     if size > settings.max_audio_bytes:
         raise AudioTooLargeError(
-            f"This file is {size / 1_048_576:.1f} MB; the limit is {settings.max_audio_mb:g} MB. "
-            "Record a shorter story or upload a compressed file such as MP3 or M4A."
+            msg(
+                "This file is {size} MB; the limit is {limit} MB. Record a "
+                "shorter story or upload a compressed file such as MP3 or M4A.",
+                size=f"{size / 1_048_576:.1f}",
+                limit=f"{settings.max_audio_mb:g}",
+            )
         )
     if size == 0:
-        raise EmptyAudioError("The recording is empty. Record again and speak into the microphone.")
+        raise EmptyAudioError(
+            msg("The recording is empty. Record again and speak into the microphone.")
+        )
     with _open(source) as container:
         tracks = _track_order(container)
     silent: list[int] = []
@@ -80,12 +87,19 @@ def decode_audio(source: str | Path | bytes, settings: Settings) -> DecodedAudio
         silent.append(track)
     if len(tracks) == 1:
         raise NoSpeechError(
-            "The recording is silent, so there is nothing to turn into pictures. Check that the "
-            "right microphone is selected and not muted, then record again."
+            msg(
+                "The recording is silent, so there is nothing to turn into pictures. "
+                "Check that the right microphone is selected and not muted, then record "
+                "again."
+            )
         )
     raise NoSpeechError(
-        f"Every sound track of this file is silent (tried {_track_names(source, silent)}), so "
-        "there is nothing to turn into pictures. Check the recording, then record again."
+        msg(
+            "Every sound track of this file is silent (tried {track_names}), so "
+            "there is nothing to turn into pictures. Check the recording, then "
+            "record again.",
+            track_names=_track_names(source, silent),
+        )
     )
 
 
@@ -107,13 +121,19 @@ def _decode_track(
         if several:
             return None
         raise EmptyAudioError(
-            "The recording has no sound in it (it is shorter than a tenth of a second). "
-            "Record again and speak into the microphone."
+            msg(
+                "The recording has no sound in it (it is shorter than a tenth of a "
+                "second). Record again and speak into the microphone."
+            )
         )
     if expected and fmt in _EXACT_DURATION and expected - duration > max(0.5, 0.1 * expected):
         raise CorruptAudioError(
-            f"This file is cut off: it should last {expected:.1f} s but only {duration:.1f} s "
-            "could be read. Upload the complete file or record again."
+            msg(
+                "This file is cut off: it should last {expected} s but only {duration} s "
+                "could be read. Upload the complete file or record again.",
+                expected=f"{expected:.1f}",
+                duration=f"{duration:.1f}",
+            )
         )
     if loudest_rms(samples) < SILENCE_RMS:
         return None
@@ -124,7 +144,13 @@ def _track_order(container: av.container.InputContainer) -> list[int]:
     """Sound tracks to try, as positions among the file's audio streams: default ones first."""
     streams = container.streams.audio
     if not streams:
-        raise NotAudioError(f"This file is not audio: {_what_it_is(container)}. {ACCEPTED}")
+        raise NotAudioError(
+            msg(
+                "This file is not audio: {what_it_is}. {accepted}",
+                what_it_is=_what_it_is(container),
+                accepted=ACCEPTED,
+            )
+        )
     default = [i for i, s in enumerate(streams) if s.disposition & av.stream.Disposition.default]
     return default + [i for i in range(len(streams)) if i not in default]
 
@@ -233,8 +259,11 @@ def _open(source: str | Path | bytes) -> av.container.InputContainer:
     data = source if isinstance(source, bytes | bytearray) else None
     if data is None and not os.access(source, os.R_OK):
         raise NotAudioError(
-            f"{Path(source).name} cannot be read (permission denied). Upload a copy this app may "
-            "read, or record again."
+            msg(
+                "{name} cannot be read (permission denied). Upload a copy this app may "
+                "read, or record again.",
+                name=Path(source).name,
+            )
         )
     try:
         target = io.BytesIO(data) if data is not None else str(source)
@@ -243,10 +272,18 @@ def _open(source: str | Path | bytes) -> av.container.InputContainer:
         head = _head(source, 12)
         if _looks_like_audio(head):
             raise CorruptAudioError(
-                f"This audio file is damaged and cannot be read ({_reason(exc)}). {ACCEPTED}"
+                msg(
+                    "This audio file is damaged and cannot be read ({reason}). {accepted}",
+                    reason=_reason(exc),
+                    accepted=ACCEPTED,
+                )
             ) from exc
         raise NotAudioError(
-            f"This file is not audio we can read ({_reason(exc)}). {ACCEPTED}"
+            msg(
+                "This file is not audio we can read ({reason}). {accepted}",
+                reason=_reason(exc),
+                accepted=ACCEPTED,
+            )
         ) from exc
 
 
@@ -254,11 +291,20 @@ def _audio_stream(
     container: av.container.InputContainer, track: int = 0
 ) -> av.audio.stream.AudioStream:
     if not container.streams.audio:
-        raise NotAudioError(f"This file is not audio: {_what_it_is(container)}. {ACCEPTED}")
+        raise NotAudioError(
+            msg(
+                "This file is not audio: {what_it_is}. {accepted}",
+                what_it_is=_what_it_is(container),
+                accepted=ACCEPTED,
+            )
+        )
     stream = container.streams.audio[track]
     if stream.codec_context is None:  # FFmpeg found a sound track but no codec it can decode
         raise CorruptAudioError(
-            f"This audio file is damaged: its sound format cannot be read. {ACCEPTED}"
+            msg(
+                "This audio file is damaged: its sound format cannot be read. {accepted}",
+                accepted=ACCEPTED,
+            )
         )
     return stream
 
@@ -301,12 +347,20 @@ def _decode_samples(container, stream, max_seconds: float) -> np.ndarray:
         chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
     except _AV_ERRORS as exc:  # the container itself broke (not just one bad packet)
         raise CorruptAudioError(
-            f"This audio file is damaged and cannot be read ({_reason(exc)}). {ACCEPTED}"
+            msg(
+                "This audio file is damaged and cannot be read ({reason}). {accepted}",
+                reason=_reason(exc),
+                accepted=ACCEPTED,
+            )
         ) from exc
     if not chunks and bad_packets:
         raise CorruptAudioError(
-            f"This audio file is damaged: none of its {bad_packets} audio packets could be "
-            f"decoded. {ACCEPTED}"
+            msg(
+                "This audio file is damaged: none of its {bad_packets} audio packets "
+                "could be decoded. {accepted}",
+                bad_packets=bad_packets,
+                accepted=ACCEPTED,
+            )
         )
     return np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, "f4")
 
@@ -321,16 +375,29 @@ def _frames(container, stream) -> Iterator[av.AudioFrame | None]:
 
 
 def _too_long(limit: float, actual: float | None) -> AudioTooLongError:
-    length = f" ({_minutes(actual)})" if actual is not None else ""
+    if actual is None:
+        return AudioTooLongError(
+            msg(
+                "This recording is too long; stories can be at most {minutes}. "
+                "Record a shorter story or split it in parts.",
+                minutes=_minutes(limit),
+            )
+        )
     return AudioTooLongError(
-        f"This recording is too long{length}; stories can be at most {_minutes(limit)}. "
-        "Record a shorter story or split it in parts."
+        msg(
+            "This recording is too long ({length}); stories can be at most {minutes}. "
+            "Record a shorter story or split it in parts.",
+            length=_minutes(actual),
+            minutes=_minutes(limit),
+        )
     )
 
 
 def _minutes(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min" + (f" {secs} s" if secs else "") if minutes else f"{secs} s"
+    if minutes and secs:
+        return msg("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
+    return msg("{minutes} min", minutes=minutes) if minutes else msg("{seconds} s", seconds=secs)
 
 
 def _looks_like_audio(head: bytes) -> bool:

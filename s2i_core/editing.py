@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 
 from .errors import EditError
+from .i18n import msg
 from .speech import Word
 from .storage import FrameRecord, Library, StoryRecord
 from .story.drafts import frame_draft
@@ -134,7 +135,7 @@ def reword_frame(
     ``text_en`` None: the English line follows the sentence (English stories)."""
     frame = next(f for f in story.frames if f.id == frame_id)
     if not text.strip():
-        raise EditError("A sentence cannot be empty. Type what the picture should show.")
+        raise EditError(msg("A sentence cannot be empty. Type what the picture should show."))
     [sentence] = edit_text([sentence_of(frame)], 0, text, text_en)
     draft = frame_draft(sentence, frame.index, story)
     saved = library.update_frame_text(

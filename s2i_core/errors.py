@@ -223,3 +223,10 @@ class PictureLimitError(S2IError):
 
 class SignInSetupError(SettingsError):
     """Sign-in with the school account ([auth] in secrets.toml) is set up wrong."""
+
+
+# --- character sheets --------------------------------------------------------------------------
+class ReferencePictureError(S2IError):
+    """A character's picture (an uploaded drawing) cannot be used: not a picture, too small."""
+
+    user_error = True

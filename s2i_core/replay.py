@@ -23,6 +23,7 @@ from PIL import Image
 
 from s2i_core.errors import StorageError
 from s2i_core.exports.timeline import shown_picture
+from s2i_core.i18n import DEFAULT, PSEUDO, direction, translator
 from s2i_core.replay_media import aspect_of, replay_copy, scaled_jpeg
 from s2i_core.storage import Library, StoryRecord, narration_readable, picture_readable
 
@@ -61,11 +62,38 @@ def safe_json(value: object) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+def replay_texts(locale: str = DEFAULT) -> dict[str, str]:
+    """The replay's own words (buttons, hints, the card) in the reader's language."""
+    t = translator(locale)
+    return {
+        "region": t.gettext("Read-along replay"),
+        "tab": t.gettext("Read-along: {title}"),
+        "imagine": t.gettext("Imagine this picture!"),
+        "empty": t.gettext("This story has no sentences yet."),
+        "previous": t.gettext("Previous"),
+        "previousHint": t.gettext("Previous picture (left arrow)"),
+        "next": t.gettext("Next"),
+        "nextHint": t.gettext("Next picture (right arrow)"),
+        "play": t.gettext("Play"),
+        "pause": t.gettext("Pause"),
+        "playHint": t.gettext("Play or pause (space)"),
+        "full": t.gettext("Full screen"),
+        "fullHint": t.gettext("Full screen (F)"),
+        "exitFull": t.gettext("Exit full screen"),
+    }
+
+
 def replay_html(
-    frames: Sequence[ReplayFrame], audio: bytes | str | None, audio_mime: str, title: str
+    frames: Sequence[ReplayFrame],
+    audio: bytes | str | None,
+    audio_mime: str,
+    title: str,
+    locale: str = DEFAULT,
 ) -> str:
-    """The page; ``audio`` is the narration's bytes or its URL (None: no narration)."""
+    """The page; ``audio`` is the narration's bytes or its URL (None: no narration); its own
+    words in ``locale`` (Arabic lays out right to left)."""
     payload = {
+        "texts": replay_texts(locale),
         "title": title,
         "audio": _source(audio, audio_mime),
         "frames": [
@@ -81,7 +109,9 @@ def replay_html(
             for f in frames
         ],
     }
-    return _PAGE.replace("__DATA__", safe_json(payload))
+    tag = "en" if locale == PSEUDO else {"zh": "zh-Hans"}.get(locale, locale)
+    page = _PAGE.replace('<html lang="en">', f'<html lang="{tag}" dir="{direction(locale)}">')
+    return page.replace("__DATA__", safe_json(payload))
 
 
 def _letters(text: str) -> str:
@@ -120,7 +150,10 @@ AUDIO_TYPES = {
 
 
 def story_replay_html(
-    story: StoryRecord, library: Library, link: Callable[[str], str | None] | None = None
+    story: StoryRecord,
+    library: Library,
+    link: Callable[[str], str | None] | None = None,
+    locale: str = DEFAULT,
 ) -> str:
     """The replay page of a saved story. With ``link`` (a stored file's path relative to the data
     folder -> a URL the browser can fetch it by, or None), the pictures' replay-size copies (made
@@ -143,7 +176,7 @@ def story_replay_html(
     if narration is not None:
         audio = (link and link(story.narration_path)) or narration.read_bytes()
         mime = AUDIO_TYPES.get(narration.suffix.lstrip(".").lower(), "audio/webm")
-    return replay_html(frames, audio, mime, story.title)
+    return replay_html(frames, audio, mime, story.title, locale)
 
 
 def _narration(story: StoryRecord, library: Library) -> Path | None:

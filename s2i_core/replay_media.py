@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from .errors import StorageError
+from .i18n import msg
 from .storage import Library
 
 REPLAY_SIDE = 960  # pixels: sharp on a classroom screen, small enough for a class's tablets
@@ -28,7 +29,9 @@ def replay_copy(picture: Path, library: Library) -> str:
     library stores paths), made now if it does not exist yet."""
     story_folder = picture.parent
     if story_folder.parent != library.media_dir or not story_folder.name.isdigit():
-        raise StorageError(f"{picture} is not a story's picture; no copy was made.")
+        raise StorageError(
+            msg("{picture} is not a story's picture; no copy was made.", picture=picture)
+        )
     name = picture.stem + COPY_SUFFIX
     rel = f"media/{story_folder.name}/{name}"
     if not (story_folder / name).is_file():

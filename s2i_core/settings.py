@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
+from .i18n import msg
 
 ENV_NAMES = {
     "data_dir": "S2I_DATA_DIR",
@@ -117,15 +118,22 @@ class Settings:
             values["data_dir"] = Path(values["data_dir"])
         if values.get("llm", "auto") not in LLM_MODES:
             raise SettingsError(
-                f"The setting S2I_LLM must be auto or off, not {str(values['llm'])[:40]!r}. "
-                "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+                msg(
+                    "The setting S2I_LLM must be auto or off, not {given}. Fix it in the "
+                    "environment or in .streamlit/secrets.toml and start the app again.",
+                    given=f"{str(values['llm'])[:40]!r}",
+                )
             )
         backend = str(values.get("image_backend", "auto")).lower()
         if backend not in IMAGE_BACKENDS:
             raise SettingsError(
-                f"The setting S2I_IMAGE_BACKEND must be one of {', '.join(IMAGE_BACKENDS)}, "
-                f"not {backend[:40]!r}. Fix it in the environment or in .streamlit/secrets.toml "
-                "and start the app again."
+                msg(
+                    "The setting S2I_IMAGE_BACKEND must be one of {choices}, not {given}. Fix "
+                    "it in the environment or in .streamlit/secrets.toml and start the app "
+                    "again.",
+                    choices=", ".join(IMAGE_BACKENDS),
+                    given=f"{backend[:40]!r}",
+                )
             )
         values["image_backend"] = backend
         return cls(**values)
@@ -153,9 +161,13 @@ class Settings:
         choices["pictures"] = ("pictures",)
         if choice not in choices:
             raise SettingsError(
-                f"The setting S2I_APP_WORKER must be one of {', '.join(choices)}, not "
-                f"{self.app_worker[:40]!r}. Use 'none' when separate workers "
-                "(python -m s2i_core worker) serve every queue."
+                msg(
+                    "The setting S2I_APP_WORKER must be one of {choices}, not {given}. Use "
+                    "'none' when separate workers (python -m s2i_core worker) serve every "
+                    "queue.",
+                    choices=", ".join(choices),
+                    given=f"{self.app_worker[:40]!r}",
+                )
             )
         return choices[choice]
 
@@ -186,9 +198,14 @@ def _coerce(type_name: Any, raw: str, env_name: str) -> Any:
     except ValueError:
         value = None
     if value is None or not (math.isfinite(value) and value > 0):
-        number = "a whole number" if whole else "a number"
+        number = msg("a whole number") if whole else msg("a number")
         raise SettingsError(
-            f"The setting {env_name} must be {number} above 0, not {raw[:40]!r}. "
-            "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+            msg(
+                "The setting {env_name} must be {number} above 0, not {given}. Fix it in "
+                "the environment or in .streamlit/secrets.toml and start the app again.",
+                env_name=env_name,
+                number=number,
+                given=f"{raw[:40]!r}",
+            )
         )
     return value

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from s2i_core.i18n import N_
 from s2i_core.lan import qr_png
 from s2i_core.settings import Settings
 from s2i_core.storage import ClassBook, Viewer
@@ -14,26 +15,37 @@ from s2i_core.storage.classes import CODE_LENGTH
 from s2i_core.storage.quota import pictures_today
 
 from . import resources, roles, signin, web
+from .i18n import _
 
 NOTES = {
-    "not-a-teacher": "is not on this school's list of teachers, so this is the student view.",
-    "signed-out": "signed out, or teacher mode ended (after the lesson, or on every device). "
-    "Sign in again to go on as a teacher.",
+    "not-a-teacher": N_(
+        "{email} is not on this school's list of teachers, so this is the student view."
+    ),
+    "signed-out": N_(
+        "{email} signed out, or teacher mode ended (after the lesson, or on every device). "
+        "Sign in again to go on as a teacher."
+    ),
+    "no-email": N_("Your school account did not give a confirmed e-mail address."),
 }
 
 
 def signed_in_box(settings: Settings, who: Viewer) -> None:
     """The sidebar for a signed-in teacher: who, and the ways out."""
-    role = "admin" if who.admin else "teacher"
-    st.success(f"Signed in as {who.signed_in_as} ({role}).", icon=":material/verified_user:")
-    st.button("Sign out", on_click=roles.sign_out, args=(settings,), key="sign_out")
+    if who.admin:
+        signed = _("Signed in as {email} (admin).", email=who.signed_in_as)
+    else:
+        signed = _("Signed in as {email} (teacher).", email=who.signed_in_as)
+    st.success(signed, icon=":material/verified_user:")
+    st.button(_("Sign out"), on_click=roles.sign_out, args=(settings,), key="sign_out")
     st.button(
-        "Sign out on every device",
+        _("Sign out on every device"),
         on_click=_sign_out_everywhere,
         args=(settings,),
         key="sign_out_everywhere",
-        help="Ends teacher mode on every computer and tablet you signed in on: for a laptop left "
-        "behind or a shared computer.",
+        help=_(
+            "Ends teacher mode on every computer and tablet you signed in on: for a laptop left "
+            "behind or a shared computer."
+        ),
     )
 
 
@@ -41,17 +53,22 @@ def sign_in_box(settings: Settings, who: Viewer, key: str) -> None:
     """For a student view in school mode: what happened to a sign-in, and the sign-in buttons."""
     if st.query_params.get("signin") == "failed":
         st.warning(
-            "Signing in did not work: the school account service refused it or it expired. "
-            "Try again.",
+            _(
+                "Signing in did not work: the school account service refused it or it expired. "
+                "Try again."
+            ),
             icon=":material/error:",
         )
-    if who.signed_in_as:
-        st.caption(f"{who.signed_in_as} {NOTES.get(who.note, '')}")
-    elif who.note:
-        st.caption(who.note)
+    if who.note in NOTES:
+        st.caption(_(NOTES[who.note], email=who.signed_in_as))
+    elif who.signed_in_as:
+        st.caption(who.signed_in_as)
     problem = signin.current_problem()
     if problem:
-        st.error(problem, icon=":material/settings:")
+        lead = _(
+            "Sign-in is not set up right. Show this to whoever looks after the app (in English):"
+        )
+        st.error(f"{lead}\n\n{problem}", icon=":material/settings:")  # the detail: for IT
         return
     section = signin.auth_section() or {}
     for provider in signin.providers(section):
@@ -64,7 +81,7 @@ def sign_in_box(settings: Settings, who: Viewer, key: str) -> None:
             width="stretch",
         )
     if who.signed_in_as:
-        st.button("Sign out", on_click=roles.sign_out, args=(settings,), key=f"{key}_sign_out")
+        st.button(_("Sign out"), on_click=roles.sign_out, args=(settings,), key=f"{key}_sign_out")
 
 
 def _sign_out_everywhere(settings: Settings) -> None:
@@ -76,21 +93,27 @@ def class_form(settings: Settings, key: str) -> None:
     """A student types the class code the teacher shows (or scans the class link)."""
     with st.form(key, clear_on_submit=True, border=False):
         typed = st.text_input(
-            "Class code", max_chars=12, placeholder="for example K7Q3AB", key=f"{key}_code"
+            _("Class code"),
+            max_chars=12,
+            placeholder=_("for example {code}", code="K7Q3AB"),
+            key=f"{key}_code",
         )
-        if st.form_submit_button("Open my class", icon=":material/school:"):
+        if st.form_submit_button(_("Open my class"), icon=":material/school:"):
             if roles.open_class(settings, typed or "") is not None:
                 st.rerun()
             st.error(
-                f"That is not a class code here. A class code has {CODE_LENGTH} letters and "
-                "digits: ask your teacher for it.",
+                _(
+                    "That is not a class code here. A class code has {n} letters and digits: "
+                    "ask your teacher for it.",
+                    n=CODE_LENGTH,
+                ),
                 icon=":material/school:",
             )
 
 
 def student_class_line(settings: Settings, who: Viewer) -> None:
     if who.class_name:
-        st.caption(f":material/school: Class: {who.class_name}")
+        st.caption(":material/school: " + _("Class: {name}", name=who.class_name))
 
 
 def class_link(code: str) -> str:
@@ -111,28 +134,32 @@ def classes_panel(settings: Settings, who: Viewer) -> None:
     names = book.names(None if who.admin else who.user)
     if not names:
         st.caption(
-            "Your classes appear here with a code for each once a story names its class: "
-            "students type the code (or scan it) to open that class's library."
+            _(
+                "Your classes appear here with a code for each once a story names its class: "
+                "students type the code (or scan it) to open that class's library."
+            )
         )
         return
-    st.subheader("Your classes")
+    st.subheader(_("Your classes"))
     for name in names:
         code = book.code_for(name)
         link = class_link(code)
         with st.container(border=True, key=f"class_{code}"):
             words, picture = st.columns([3, 1], vertical_alignment="center")
-            words.markdown(f"**{_plain(name)}** · class code **{code}**")
-            words.caption(f"Students open {link} or type the code on the Home page.")
-            if words.button("New code", key=f"rotate_{name}", help="The old code stops working."):
-                roles.require_teacher(settings, "change class codes")
+            words.markdown(_("**{name}** · class code **{code}**", name=_plain(name), code=code))
+            words.caption(_("Students open {link} or type the code on the Home page.", link=link))
+            if words.button(
+                _("New code"), key=f"rotate_{name}", help=_("The old code stops working.")
+            ):
+                roles.require_teacher(settings, _("change class codes"))
                 book.rotate(name)
                 st.rerun()
             if link.startswith("http"):
                 picture.image(
                     qr_png(link, scale=4),
-                    caption=f"Scan to open {name}",
+                    caption=_("Scan to open {name}", name=name),
                     width=130,
-                    alt=f"QR code of the class link for {name}: {link}",
+                    alt=_("QR code of the class link for {name}: {link}", name=name, link=link),
                 )
 
 
@@ -142,8 +169,13 @@ def pictures_line(settings: Settings, who: Viewer) -> None:
         return
     used = pictures_today(resources.library(settings).engine, who.user)
     st.caption(
-        f":material/palette: Pictures today: {used} of {limit} "
-        f"({max(limit - used, 0)} left; a new day brings {limit} again)."
+        ":material/palette: "
+        + _(
+            "Pictures today: {used} of {limit} ({left} left; a new day brings {limit} again).",
+            used=used,
+            limit=limit,
+            left=max(limit - used, 0),
+        )
     )
 
 

@@ -16,42 +16,52 @@ from s2i_core import jobs
 from s2i_core.errors import S2IError
 from s2i_core.exports import export_file_name, missing_note
 from s2i_core.exports.stored import ExportOptions, find, require_content, stored_path
+from s2i_core.i18n import N_
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
 
 from . import roles, widgets
+from .i18n import _, tr
 from .storyboard import REFRESH_SECONDS
 
 
 @dataclass(frozen=True)
 class Kind:
     options: ExportOptions
-    noun: str  # "PDF", "video": in the page's sentences
-    make: str  # the button that asks for it
+    make: str  # the button that asks for it (msgids, shown in the reader's language)
     download: str  # the button that hands it over
     icon: str
     mime: str
     help: str
+    coming: str  # while the workers make it
+    changed: str  # made, for an earlier version of the story
+    fresh: str  # the button that asks for this version's
 
 
 PDF = Kind(
     ExportOptions("pdf"),
-    "PDF",
-    "Make the PDF",
-    "Download PDF",
+    N_("Make the PDF"),
+    N_("Download PDF"),
     ":material/picture_as_pdf:",
     "application/pdf",
-    "A printable storyboard: two pictures a page, each with its sentence.",
+    N_("A printable storyboard: two pictures a page, each with its sentence."),
+    N_("The PDF will be ready to download soon."),
+    N_("The story changed after its PDF was made."),
+    N_("Make a fresh PDF"),
 )
 VIDEO = Kind(
     ExportOptions("video"),
-    "video",
-    "Make a narrated video",
-    "Download video (MP4)",
+    N_("Make a narrated video"),
+    N_("Download video (MP4)"),
     ":material/movie:",
     "video/mp4",
-    "The pictures in turn with the teacher's voice, to watch at home. "
-    "It needs the story's recording and at least one sentence.",
+    N_(
+        "The pictures in turn with the teacher's voice, to watch at home. "
+        "It needs the story's recording and at least one sentence."
+    ),
+    N_("The video will be ready to download soon."),
+    N_("The story changed after its video was made."),
+    N_("Make a fresh video"),
 )
 
 
@@ -62,7 +72,7 @@ def export_buttons(settings: Settings, library: Library, story: StoryRecord) -> 
     teacher = roles.is_teacher(settings)
     note = missing_note(story) if teacher else None
     if note:  # characters no font here has would print as empty boxes
-        st.warning(note, icon=":material/warning:")
+        st.warning(tr(note), icon=":material/warning:")
     for column, kind in zip(st.columns(2), (PDF, VIDEO), strict=True):
         with column:
             if teacher:
@@ -87,14 +97,14 @@ def coming(library: Library, story_id: int, kind: Kind) -> None:
     job = jobs.latest_export(library, story_id, kind.options)
     if job is None or not job.active:
         st.rerun()
-    st.caption(f":material/hourglass_top: The {kind.noun} will be ready to download soon.")
+    st.caption(":material/hourglass_top: " + _(kind.coming))
 
 
 def download(library: Library, story: StoryRecord, kind: Kind) -> None:
     path = find(library, story, kind.options)
     if path is not None:
         st.download_button(
-            kind.download,
+            _(kind.download),
             icon=kind.icon,
             data=path.read_bytes,  # read when clicked, not on every run of the page
             file_name=export_file_name(story.title, path.suffix),  # the title, in any script
@@ -118,18 +128,18 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind) 
     if job is not None and job.active:
         watch(library, story.id, kind)
         return
-    label = kind.make
+    label = _(kind.make)
     if job is not None and job.state == "failed":
-        st.error(job.error, icon=":material/error:")
+        st.error(tr(job.error), icon=":material/error:")
     elif job is not None and job.state == "done" and job.detail != _stored(library, story, kind):
-        st.caption(f"The story changed after its {kind.noun} was made.")
-        label = f"Make a fresh {kind.noun}"
+        st.caption(_(kind.changed))
+        label = _(kind.fresh)
     missing = _missing(story, kind)
     if st.button(
         label,
         icon=kind.icon,
         disabled=missing is not None,
-        help=missing or kind.help,
+        help=missing or _(kind.help),
         width="stretch",
         key=f"make_{kind.options.format}",
     ):
@@ -142,9 +152,12 @@ def watch(library: Library, story_id: int, kind: Kind) -> None:
     job = jobs.latest_export(library, story_id, kind.options)
     if job is None or not job.active:
         st.rerun()  # the whole page: the download button, or what went wrong
-    st.progress(job.fraction or 0.0, text=job.detail)
+    st.progress(job.fraction or 0.0, text=tr(job.detail))
     if kind.options.format == "video" and st.button(
-        "Stop making the video", icon=":material/stop_circle:", key="cancel_video", width="stretch"
+        _("Stop making the video"),
+        icon=":material/stop_circle:",
+        key="cancel_video",
+        width="stretch",
     ):
         jobs.cancel_export(library, job)
         st.rerun()
@@ -165,9 +178,9 @@ def _missing(story: StoryRecord, kind: Kind) -> str | None:
     try:
         require_content(story, kind.options)
     except S2IError as error:
-        return str(error)
+        return tr(error)
     if kind.options.format == "video" and not story.narration_path:
-        return "This story has no recording, and a narrated video needs one."
+        return _("This story has no recording, and a narrated video needs one.")
     return None
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import time
 from collections.abc import Callable
@@ -30,7 +31,10 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from s2i_core.i18n import PSEUDO, direction, negotiate, normalise, translate, translator
 from s2i_core.live import LIVE, LiveStory
+
+from .i18n import LANG_COOKIE
 
 EVENT_POLL_S = 0.05  # how often a connection looks for new events to send
 # How often the page is told how much audio was kept (it resends the rest after a drop): on a
@@ -38,6 +42,7 @@ EVENT_POLL_S = 0.05  # how often a connection looks for new events to send
 ACK_EVERY_S = 0.25
 HERE = Path(__file__).resolve().parent
 PROJECTOR_PAGE = HERE / "live_projector.html"
+SAID = {"message", "note", "error"}  # event fields a person reads (the engine's messages)
 
 
 def live_routes(url_path: Callable[[str], str]) -> list:
@@ -59,7 +64,7 @@ async def live_socket(socket: WebSocket) -> None:
     if telling:
         live.connected()
     await socket.send_json({"type": "hello", "samples": live.heard_samples, "story": live.story_id})
-    sending = asyncio.create_task(_send_events(socket, live, since))
+    sending = asyncio.create_task(_send_events(socket, live, since, _locale(socket)))
     acked = 0.0
     try:
         while True:
@@ -96,12 +101,15 @@ def _command(text: str | None) -> str:
     return ""
 
 
-async def _send_events(socket: WebSocket, live: LiveStory, position: int) -> None:
+async def _send_events(socket: WebSocket, live: LiveStory, position: int, locale: str) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
         while True:
             events = live.events.since(position)
             for event in events:
-                await socket.send_json({k: v for k, v in event.items() if k != "at"})
+                said = {k: v for k, v in event.items() if k != "at"}
+                for name in SAID & said.keys():  # the engine's words, in the reader's language
+                    said[name] = translate(said[name], locale)
+                await socket.send_json(said)
             position += len(events)
             await asyncio.sleep(EVENT_POLL_S)
 
@@ -119,9 +127,28 @@ async def picture(request: Request) -> Response:
 
 
 async def projector(request: Request) -> Response:
+    locale = _locale(request)
+    t = translator(locale)
     if LIVE.get(request.path_params["token"]) is None:
-        return HTMLResponse("<p>This live story is not here any more.</p>", status_code=404)
-    return HTMLResponse(PROJECTOR_PAGE.read_text(encoding="utf-8"))
+        gone = html.escape(t.gettext("This live story is not here any more."))
+        return HTMLResponse(f"<p>{gone}</p>", status_code=404)
+    page = PROJECTOR_PAGE.read_text(encoding="utf-8")
+    for mark, text in (
+        ("__TITLE__", html.escape(t.gettext("Live story"))),
+        ("__WAITING__", html.escape(t.gettext("Waiting for the story to begin…"))),
+        ("__RECONNECTING__", json.dumps(t.gettext("reconnecting…"))),
+        ("__LANG__", "en" if locale == PSEUDO else locale),
+        ("__DIR__", direction(locale)),
+    ):
+        page = page.replace(mark, text)
+    return HTMLResponse(page)
+
+
+def _locale(connection) -> str:
+    """The language the page asked for (``?lang=``), else the browser's chosen or preferred."""
+    asked = normalise(connection.query_params.get("lang"))
+    chosen = asked or normalise(connection.cookies.get(LANG_COOKIE))
+    return chosen or negotiate(connection.headers.get("accept-language"))
 
 
 def _number(text: str | None) -> int:

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from s2i_core.i18n import N_
+
+from .i18n import _
+
 HOME = "app_pages/home.py"
 CREATE_PAGE = "app_pages/create.py"
 LIBRARY_PAGE = "app_pages/library.py"
@@ -26,7 +30,7 @@ WORD_LIST_PAGE = "app_pages/word_list.py"
 @dataclass(frozen=True)
 class PageSpec:
     path: str  # the page script, relative to Home.py; its file name is its URL ("/library")
-    title: str  # menu label and browser tab title
+    title: str  # menu label and browser tab title (a msgid: shown in the reader's language)
     icon: str
     teacher_only: bool = False  # listed in the menu only in teacher mode
     in_menu: bool = True  # False: reached through links only (one story needs its ?story= id)
@@ -35,19 +39,19 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec(HOME, "Home", ":material/home:", layout="centered", aliases=("Home",)),
+    PageSpec(HOME, N_("Home"), ":material/home:", layout="centered", aliases=("Home",)),
     PageSpec(
         CREATE_PAGE,
-        "Create a story",
+        N_("Create a story"),
         ":material/mic:",
         teacher_only=True,
         aliases=("Create_a_story", "create_a_story", "Create"),
     ),
-    PageSpec(LIBRARY_PAGE, "Library", ":material/local_library:", aliases=("Library",)),
-    PageSpec(STORY_PAGE, "Story", ":material/auto_stories:", in_menu=False, aliases=("Story",)),
+    PageSpec(LIBRARY_PAGE, N_("Library"), ":material/local_library:", aliases=("Library",)),
+    PageSpec(STORY_PAGE, N_("Story"), ":material/auto_stories:", in_menu=False, aliases=("Story",)),
     PageSpec(
         WORD_LIST_PAGE,
-        "Word list",
+        N_("Word list"),
         ":material/block:",
         teacher_only=True,
         layout="centered",
@@ -61,10 +65,10 @@ def navigate() -> tuple[StreamlitPage, PageSpec]:
     # No icon here: Streamlit would make a page's Material icon the tab's icon, fetched from
     # Google's font server (widgets.setup sets our bundled one); the menu shows the icons.
     registered = [
-        (st.Page(spec.path, title=spec.title, default=spec.path == HOME), spec) for spec in PAGES
+        (st.Page(spec.path, title=_(spec.title), default=spec.path == HOME), spec) for spec in PAGES
     ]
     registered += [
-        (st.Page(_forward(spec), title=spec.title, url_path=alias, visibility="hidden"), spec)
+        (st.Page(_forward(spec), title=_(spec.title), url_path=alias, visibility="hidden"), spec)
         for spec in PAGES
         for alias in spec.aliases
     ]
@@ -84,4 +88,4 @@ def menu(teacher: bool) -> None:
     """The sidebar links this role can use."""
     for spec in PAGES:
         if spec.in_menu and (teacher or not spec.teacher_only):
-            st.page_link(spec.path, label=spec.title, icon=spec.icon)
+            st.page_link(spec.path, label=_(spec.title), icon=spec.icon)

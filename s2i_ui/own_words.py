@@ -18,6 +18,7 @@ from s2i_core.storage import FrameRecord, Library
 from s2i_core.story.scenes import set_frame_scene
 
 from . import roles, widgets
+from .i18n import _, ngettext, tr
 
 DRAWN = ("done", "drawing")
 
@@ -41,19 +42,22 @@ def panel(library: Library, settings: Settings, state: jobs.StoryProgress) -> No
     if not frames:
         return
     writer = state.writer_waiting
-    count = f"{len(frames)} picture{'s' if len(frames) > 1 else ''}"
     if writer is not None:
-        st.info(writer.detail, icon=":material/hourglass_top:")
+        st.info(tr(writer.detail), icon=":material/hourglass_top:")
     else:
         st.warning(
-            f"{count} wait for an English line: Whisper's English for "
-            f"{'their sentences' if len(frames) > 1 else 'its sentence'} could not be trusted, "
-            "and the scene writer did not write one.",
+            ngettext(
+                "{n} picture waits for an English line: Whisper's English for its sentence "
+                "could not be trusted, and the scene writer did not write one.",
+                "{n} pictures wait for an English line: Whisper's English for their sentences "
+                "could not be trusted, and the scene writer did not write one.",
+                len(frames),
+            ),
             icon=":material/translate:",
         )
     key = f"own_words_{state.story.id}"
-    if st.button("Draw from my own words", icon=":material/edit_note:", key=f"{key}_open"):
-        roles.require_teacher(settings, "write scenes", state.story.id)
+    if st.button(_("Draw from my own words"), icon=":material/edit_note:", key=f"{key}_open"):
+        roles.require_teacher(settings, _("write scenes"), state.story.id)
         st.session_state[key] = True
     if st.session_state.get(key):
         own_words_form(library, settings, state, frames, key)
@@ -68,20 +72,23 @@ def own_words_form(
 ) -> None:
     with st.form(f"{key}_form", border=True):
         st.caption(
-            "Say in English what each picture should show (the sentence in English is enough). "
-            "A line left empty keeps waiting."
+            _(
+                "Say in English what each picture should show (the sentence in English is "
+                "enough). A line left empty keeps waiting."
+            )
         )
         typed = {}
         for frame in frames:
-            st.markdown(f"**Sentence {frame.index + 1}:** {widgets.plain(frame.text)}")
+            number = frame.index + 1
+            st.markdown(f"**{_('Sentence {number}:', number=number)}** {widgets.plain(frame.text)}")
             typed[frame.id] = st.text_input(
-                f"Sentence {frame.index + 1} in English, for the picture",
+                _("Sentence {number} in English, for the picture", number=number),
                 frame.text_en,
                 max_chars=400,
                 key=f"{key}_{frame.id}",
             )
-        if st.form_submit_button("Draw these pictures", type="primary"):
-            roles.require_teacher(settings, "write scenes", state.story.id)
+        if st.form_submit_button(_("Draw these pictures"), type="primary"):
+            roles.require_teacher(settings, _("write scenes"), state.story.id)
             draw_from_words(library, settings, state, {i: t for i, t in typed.items() if t.strip()})
 
 
@@ -91,7 +98,7 @@ def draw_from_words(
     """The teacher's lines become those frames' scenes ("written by you") and they are drawn
     now; a scene writer left with nothing to write stops waiting."""
     if not typed:
-        st.error("Type an English line for at least one picture.", icon=":material/edit_note:")
+        st.error(_("Type an English line for at least one picture."), icon=":material/edit_note:")
         return
     story = state.story
     for frame_id, english in typed.items():
@@ -109,5 +116,5 @@ def draw_from_words(
         widgets.show_error(error)
         return
     st.session_state.pop(f"own_words_{story.id}", None)
-    widgets.notify("Your words are saved; those pictures are being drawn.")
+    widgets.notify(_("Your words are saved; those pictures are being drawn."))
     st.rerun()

@@ -55,6 +55,7 @@ from s2i_core.storage import (
 from s2i_core.storage.access import first_admin
 
 from . import signin, web
+from .i18n import _
 
 SESSION_KEY = "s2i_teacher_session"  # this tab's teacher session id (server side only)
 CLASS_KEY = "s2i_class_code"  # the class code this student device opened
@@ -138,7 +139,7 @@ def unlock(settings: Settings, entered: str) -> Verdict:
     if single_user(settings):
         return Verdict(True)
     if not passcode_allowed(settings):
-        return Verdict(False, "Teachers sign in with their school account here.")
+        return Verdict(False, _("Teachers sign in with their school account here."))
     throttle = PasscodeThrottle(_engine(settings))
     verdict = throttle.check(settings.teacher_passcode, entered, browser_name(), _address())
     if verdict:
@@ -185,20 +186,27 @@ def sign_out(settings: Settings) -> None:
     st.logout()
 
 
-def require_teacher(
-    settings: Settings, action: str = "do this", story_id: int | None = None
-) -> None:
+def require_teacher(settings: Settings, action: str = "", story_id: int | None = None) -> None:
     """Stop the script run unless this session is a teacher's (one who may change story
-    ``story_id``, when given). Call it where the action runs."""
+    ``story_id``, when given). Call it where the action runs; ``action`` is in the reader's
+    language ("rename stories")."""
+    action = action or _("do this")
     who = viewer(settings)
     if not who.teacher:
-        how = (
-            "Sign in as a teacher first." if school_mode() else "Enter the teacher passcode first."
-        )
-        st.error(f"Only a teacher can {action}. {how}")
+        if school_mode():
+            st.error(_("Only a teacher can {action}. Sign in as a teacher first.", action=action))
+        else:
+            st.error(
+                _("Only a teacher can {action}. Enter the teacher passcode first.", action=action)
+            )
         st.stop()
     if story_id is not None and not _story_editable(settings, who, story_id):
-        st.error(f"You cannot {action} in this story: it is another teacher's and not shared.")
+        st.error(
+            _(
+                "You cannot {action} in this story: it is another teacher's and not shared.",
+                action=action,
+            )
+        )
         st.stop()
 
 
@@ -241,7 +249,7 @@ def _signed_in(settings: Settings) -> Viewer | None:
         return None
     email = signin.email_of(info)
     if not email:
-        return Viewer(note="Your school account did not give a confirmed e-mail address.")
+        return Viewer(note="no-email")
     role = ADMIN if signin.listed(email, settings.admins) else STUDENT
     if role == STUDENT and signin.listed(email, settings.teachers):
         role = TEACHER

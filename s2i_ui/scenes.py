@@ -11,17 +11,19 @@ import streamlit as st
 
 from s2i_core import jobs
 from s2i_core.errors import S2IError
+from s2i_core.i18n import N_
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
 from s2i_core.story.bible import LLM, OFFLINE, TEACHER, Character, StoryBible
 from s2i_core.story.scenes import scene_path, set_bible, shown_scene, story_bible
 
 from . import roles, widgets
+from .i18n import _, tr
 
 SOURCE_LABELS = {
-    LLM: "written by the scene writer",
-    OFFLINE: "Whisper's English line",
-    TEACHER: "written by you",
+    LLM: N_("written by the scene writer"),
+    OFFLINE: N_("Whisper's English line"),
+    TEACHER: N_("written by you"),
 }
 
 
@@ -59,37 +61,43 @@ def writer_status(library: Library, settings: Settings, story: StoryRecord) -> N
     if not path:  # one element either way, so what follows keeps its place when the writer ends
         waiting = jobs.progress(library, story.id).writer_waiting
         if waiting is not None:
-            st.caption(f":material/hourglass_top: {waiting.detail}")
+            st.caption(":material/hourglass_top: " + tr(waiting.detail))
         elif _writing(library, story.id):
-            st.caption(":material/hourglass_top: The scene writer is reading the story…")
+            st.caption(":material/hourglass_top: " + _("The scene writer is reading the story…"))
         else:
             st.empty()
         return
     if path == LLM:
-        st.caption(":material/auto_awesome: Scenes by the scene writer.")
+        st.caption(":material/auto_awesome: " + _("Scenes by the scene writer."))
     else:
-        st.caption(f":material/info: {notice}" if notice else "Scenes are the English lines.")
+        st.caption(
+            ":material/info: " + tr(notice) if notice else _("Scenes are the English lines.")
+        )
 
 
 def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: str) -> None:
     """Characters with their looks and the setting: used by every picture and every redo."""
     bible = story_bible(story)
     writer_status(library, settings, story)
-    with st.expander("Characters and setting (used in every picture)", expanded=False):
+    with st.expander(_("Characters and setting (used in every picture)"), expanded=False):
         rows = [{"name": c.name, "look": c.look} for c in bible.characters]
         edited = st.data_editor(
             rows or [{"name": "", "look": ""}],
             num_rows="dynamic",
             column_config={
-                "name": st.column_config.TextColumn("Name", max_chars=80),
-                "look": st.column_config.TextColumn("How they look", max_chars=300, width="large"),
+                "name": st.column_config.TextColumn(_("Name"), max_chars=80),
+                "look": st.column_config.TextColumn(
+                    _("How they look"), max_chars=300, width="large"
+                ),
             },
             key=f"bible_chars_{key}",
             width="stretch",
         )
-        setting = st.text_input("Setting", bible.setting, max_chars=300, key=f"bible_setting_{key}")
-        if st.button("Save characters and setting", key=f"bible_save_{key}"):
-            roles.require_teacher(settings, "edit the story bible", story.id)
+        setting = st.text_input(
+            _("Setting"), bible.setting, max_chars=300, key=f"bible_setting_{key}"
+        )
+        if st.button(_("Save characters and setting"), key=f"bible_save_{key}"):
+            roles.require_teacher(settings, _("edit the story bible"), story.id)
             if hasattr(edited, "to_dict"):  # a DataFrame, in Streamlit versions that give one
                 edited = edited.to_dict("records")
             characters = tuple(
@@ -102,7 +110,10 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
             )
             set_bible(library, story.id, StoryBible(characters, " ".join(setting.split()), TEACHER))
             widgets.notify(
-                "The characters and setting are saved. Every picture drawn from now on uses them."
+                _(
+                    "The characters and setting are saved. Every picture drawn from now on uses "
+                    "them."
+                )
             )
             st.rerun()
 
@@ -110,23 +121,27 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
 def written_by(frame: FrameRecord, story: StoryRecord) -> str:
     """Which path wrote the words this frame's picture is drawn from, in one line."""
     if frame.scene_source in SOURCE_LABELS:
-        return f":material/draw: Scene {SOURCE_LABELS[frame.scene_source]}"
+        return ":material/draw: " + _("Scene {source}", source=_(SOURCE_LABELS[frame.scene_source]))
     if frame.prompt.strip():
         english = story.language.lower().startswith("en") or not story.language
-        return ":material/draw: Scene: " + ("the sentence" if english else "Whisper's English line")
-    return ":material/hourglass_top: No English words yet: this picture waits for them"
+        source = _("the sentence") if english else _("Whisper's English line")
+        return ":material/draw: " + _("Scene: {source}", source=source)
+    return ":material/hourglass_top: " + _("No English words yet: this picture waits for them")
 
 
 def scene_field(frame: FrameRecord, key: str) -> str:
     """One frame's scene, editable; says who wrote it."""
     source = SOURCE_LABELS.get(frame.scene_source, "")
     return st.text_area(
-        "What the picture shows (the scene)",
+        _("What the picture shows (the scene)"),
         shown_scene(frame),
         key=f"scene_{key}",
         height=90,
-        help=f"Now: {source}. Change it to redraw the picture from your words; change the "
-        "sentence instead and the scene is written again."
+        help=_(
+            "Now: {source}. Change it to redraw the picture from your words; change the "
+            "sentence instead and the scene is written again.",
+            source=_(source),
+        )
         if source
         else None,
     )

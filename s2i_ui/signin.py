@@ -66,9 +66,12 @@ def providers(section: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 def label(provider: str) -> str:
+    from .i18n import _
+
     if provider == "default":
-        return "Sign in with your school account"
-    return f"Sign in with {LABELS.get(provider.lower(), provider.replace('-', ' ').title())}"
+        return _("Sign in with your school account")
+    name = LABELS.get(provider.lower(), provider.replace("-", " ").title())
+    return _("Sign in with {provider}", provider=name)
 
 
 def problem(section: Mapping[str, Any] | None, reach=None) -> str | None:

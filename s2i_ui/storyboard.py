@@ -17,6 +17,7 @@ import streamlit as st
 from s2i_core import jobs
 from s2i_core.editing import reword_frame
 from s2i_core.errors import EditError, S2IError
+from s2i_core.i18n import N_
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
 from s2i_core.speech import uncertain_language
@@ -28,6 +29,7 @@ from s2i_core.story.sentences import Sentence
 from s2i_core.wordlist import frame_stop_reason
 
 from . import languages, own_words, resources, roles, scenes, widgets
+from .i18n import _, ngettext, tr
 
 COLUMNS = 3
 MISSING = ("pending", "drawing", "failed", "filtered", "no_backend")  # claimed ones are skipped
@@ -53,7 +55,7 @@ def save_sentences(
 ) -> None:
     """Replace the draft's frames with the edited sentences (before any picture exists); the
     sentences left as they were keep their scenes."""
-    roles.require_teacher(settings, "edit sentences", story.id)
+    roles.require_teacher(settings, _("edit sentences"), story.id)
     library.set_frames(story.id, keep_scenes(story, frame_drafts(sentences, story)))
     library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
 
@@ -83,21 +85,21 @@ def live_grid(
         st.rerun()  # the whole page again: the finished storyboard, or what pictures wait for
     frames = len(state.story.frames)
     fraction = state.pictures_done / frames if frames else 0.0
-    st.progress(fraction, text=state.summary)
+    st.progress(fraction, text=tr(state.summary))
     if controls:
         choice = choose_backend(settings)
         if not choice.ready:
-            st.warning(choice.detail, icon=":material/key:")
-        if st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{story_id}"):
+            st.warning(tr(choice.detail), icon=":material/key:")
+        if st.button(_("Cancel"), icon=":material/stop_circle:", key=f"cancel_{story_id}"):
             cancel(library, settings, story_id)
-    st.caption("You can leave this page: the pictures keep coming, and are saved as they come.")
+    st.caption(_("You can leave this page: the pictures keep coming, and are saved as they come."))
     show_grid(state.story, library, settings, controls=False, sources=controls)
 
 
 def cancel(library: Library, settings: Settings, story_id: int) -> None:
-    roles.require_teacher(settings, "cancel pictures", story_id)
+    roles.require_teacher(settings, _("cancel pictures"), story_id)
     jobs.cancel(library, story_id)
-    widgets.notify("Stopped. The pictures finished so far are kept.")
+    widgets.notify(_("Stopped. The pictures finished so far are kept."))
     st.rerun()
 
 
@@ -111,7 +113,7 @@ def request_generation(
     """Queue the pictures (every missing one, or ``frame_ids`` again), after the scenes they are
     missing with ``scenes_first``; a story interrupted while it was transcribed is transcribed
     again first. The page then shows the live grid."""
-    roles.require_teacher(settings, "make pictures", story.id)
+    roles.require_teacher(settings, _("make pictures"), story.id)
     library = resources.library(settings)
     try:
         if frame_ids is None and story.sentences_missing:
@@ -132,7 +134,7 @@ def request_finish(settings: Settings, story: StoryRecord, language: str | None 
     """Finish an interrupted story on the workers: transcribe the stored narration again if
     sentences are missing (in ``language``; None: detect it), then draw what is missing (the
     page shows the live grid)."""
-    roles.require_teacher(settings, "finish stories", story.id)
+    roles.require_teacher(settings, _("finish stories"), story.id)
     if not story.sentences_missing:
         request_generation(settings, story)
         return
@@ -151,13 +153,16 @@ def finish_controls(settings: Settings, library: Library, story: StoryRecord) ->
     missing (a misheard language is chosen here)."""
     last = jobs.progress(library, story.id).last
     if last is not None and last.state == "failed" and last.error:
-        why = f"Making this story stopped: {last.error}"
+        why = _("Making this story stopped: {error}", error=tr(last.error))
     elif last is not None and last.state == "cancelled":
-        why = "Making this story was cancelled."
+        why = _("Making this story was cancelled.")
     else:
-        why = "Making this story stopped half-way (the app was closed or stopped)."
+        why = _("Making this story stopped half-way (the app was closed or stopped).")
     st.warning(
-        f"{why} Finishing it keeps everything saved and makes only what is missing.",
+        _(
+            "{why} Finishing it keeps everything saved and makes only what is missing.",
+            why=why,
+        ),
         icon=":material/pause_circle:",
     )
     language, guessed = None, False
@@ -165,11 +170,16 @@ def finish_controls(settings: Settings, library: Library, story: StoryRecord) ->
         guessed = uncertain_language(story.language_probability)
         current = None if guessed else story.language or "auto"
         language = languages.pick(
-            "Language of the narration", f"finish_language_{story.id}", current, detect=not guessed
+            _("Language of the narration"),
+            f"finish_language_{story.id}",
+            current,
+            detect=not guessed,
         )
-    if st.button("Finish this story", type="primary", key="finish_story"):
+    if st.button(_("Finish this story"), type="primary", key="finish_story"):
         if guessed and language is None:
-            st.error("Choose the language the story is told in first.", icon=":material/translate:")
+            st.error(
+                _("Choose the language the story is told in first."), icon=":material/translate:"
+            )
             return
         request_finish(settings, story, language)
 
@@ -179,11 +189,16 @@ def show_problems(state: jobs.StoryProgress) -> None:
     times, and a job that stopped says why."""
     last = state.last
     if last and last.state == "failed" and last.error:
-        st.error(last.error, icon=":material/error:")
+        st.error(tr(last.error), icon=":material/error:")
     frames = state.story.frames
     problems = Counter(f.error for f in frames if f.status in ("failed", "filtered") and f.error)
     for message, count in problems.items():
-        st.warning(f"{_count(count, 'picture')}: {message}", icon=":material/warning:")
+        st.warning(
+            ngettext(
+                "{n} picture: {problem}", "{n} pictures: {problem}", count, problem=tr(message)
+            ),
+            icon=":material/warning:",
+        )
 
 
 def damaged_notice(story: StoryRecord, library: Library, settings: Settings) -> None:
@@ -194,28 +209,36 @@ def damaged_notice(story: StoryRecord, library: Library, settings: Settings) -> 
         return
     pictures = [d.frame for d in damaged if d.frame is not None]
     lines = [
-        f"- picture {d.frame.index + 1}: `{d.path}`"
+        "- " + _("picture {number}: `{path}`", number=d.frame.index + 1, path=d.path)
         if d.frame is not None
-        else f"- the narration: `{d.path}` (the replay plays without sound)"
+        else "- " + _("the narration: `{path}` (the replay plays without sound)", path=d.path)
         for d in damaged
     ]
     with st.container(border=True, key="damaged_files"):
         st.warning(
-            "These files in the library's data folder cannot be read (cut short or missing); "
-            "everyone sees the sentence on its card instead:\n" + "\n".join(lines),
+            _(
+                "These files in the library's data folder cannot be read (cut short or missing); "
+                "everyone sees the sentence on its card instead:"
+            )
+            + "\n"
+            + "\n".join(lines),
             icon=":material/broken_image:",
         )
         if pictures and st.button(
-            f"Draw {_count(len(pictures), 'damaged picture')} again",
+            ngettext(
+                "Draw {n} damaged picture again", "Draw {n} damaged pictures again", len(pictures)
+            ),
             icon=":material/brush:",
             key="redraw_damaged",
         ):
-            widgets.notify(f"Drawing {_count(len(pictures), 'damaged picture')} again.")
+            widgets.notify(
+                ngettext(
+                    "Drawing {n} damaged picture again.",
+                    "Drawing {n} damaged pictures again.",
+                    len(pictures),
+                )
+            )
             request_generation(settings, story, [f.id for f in pictures], reseed=False)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def show_grid(
@@ -245,31 +268,35 @@ def frame_controls(
     # Its open state lives in the session, so it stays open across the rerun an action causes
     # (and a message in it stays in sight); its fields are only drawn while it is open.
     box = st.expander(
-        "Fix this picture", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
+        _("Fix this picture"), icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
     )
     if not box.open:
         return
     with box:
-        text = st.text_area("Sentence", frame.text, key=f"text_{key}", height=80)
+        text = st.text_area(_("Sentence"), frame.text, key=f"text_{key}", height=80)
         text_en = None
         if not story.language.lower().startswith("en"):
-            text_en = st.text_input("In English, for the picture", frame.text_en, key=f"en_{key}")
+            text_en = st.text_input(
+                _("In English, for the picture"), frame.text_en, key=f"en_{key}"
+            )
         scene = scene_fields(story, frame, key)
         if st.button(
-            "Save and redraw", icon=":material/brush:", key=f"fix_{frame.id}", type="primary"
+            _("Save and redraw"), icon=":material/brush:", key=f"fix_{frame.id}", type="primary"
         ):
             fix_frame(library, settings, story, frame, text, text_en, scene)
         st.divider()
-        prompt = st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
+        prompt = st.text_area(_("Picture prompt"), frame.prompt, key=f"prompt_{key}", height=110)
         if frame.picture_id is not None and shown_scene(frame) not in frame.prompt:
             st.caption(
-                "The picture shown was drawn from this prompt, before the scene above was "
-                "written: Save and redraw draws the scene above."
+                _(
+                    "The picture shown was drawn from this prompt, before the scene above was "
+                    "written: Save and redraw draws the scene above."
+                )
             )
         new_seed, with_prompt = st.columns(2)
-        if new_seed.button("New picture", key=f"reseed_{frame.id}", width="stretch"):
+        if new_seed.button(_("New picture"), key=f"reseed_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, reseed=True)
-        if with_prompt.button("Use this prompt", key=f"reprompt_{frame.id}", width="stretch"):
+        if with_prompt.button(_("Use this prompt"), key=f"reprompt_{frame.id}", width="stretch"):
             regenerate_frame(library, settings, story, frame, prompt=prompt)
         earlier_pictures(library, settings, frame)
 
@@ -280,22 +307,28 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
     if len(pictures) < 2:
         return
     st.divider()
-    st.caption(f"Earlier pictures ({len(pictures)}). The one shown now is marked.")
+    st.caption(_("Earlier pictures ({n}). The one shown now is marked.", n=len(pictures)))
     columns = st.columns(min(len(pictures), 4))
     for number, picture in enumerate(reversed(pictures)):
         with columns[number % len(columns)]:
             path = widgets.readable(library, picture.thumb_path or picture.image_path)
             if path is not None:
-                st.image(str(path), width="stretch", alt=f"Try {picture.attempt}")
+                st.image(str(path), width="stretch", alt=_("Try {n}", n=picture.attempt))
             else:
-                widgets.no_picture("Damaged file")
+                widgets.no_picture(_("Damaged file"))
             if picture.id == frame.picture_id:
-                st.caption(f"Try {picture.attempt} · shown")
-            elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):
-                roles.require_teacher(settings, "choose pictures", frame.story_id)
+                st.caption(_("Try {n} · shown", n=picture.attempt))
+            elif st.button(_("Use try {n}", n=picture.attempt), key=f"use_{frame.id}_{picture.id}"):
+                roles.require_teacher(settings, _("choose pictures"), frame.story_id)
                 library.show_picture(frame.id, picture.id)
                 forget_fields(frame)  # the boxes show the chosen try's prompt, not the last one's
-                widgets.notify(f"Picture {frame.index + 1} shows try {picture.attempt} again.")
+                widgets.notify(
+                    _(
+                        "Picture {number} shows try {n} again.",
+                        number=frame.index + 1,
+                        n=picture.attempt,
+                    )
+                )
                 st.rerun()
 
 
@@ -321,7 +354,7 @@ def fix_frame(
 ) -> None:
     """Save the teacher's new sentence (and English line, and scene) and redraw that frame. A
     new sentence gets its scene written again, unless the teacher wrote one."""
-    roles.require_teacher(settings, "fix sentences", story.id)
+    roles.require_teacher(settings, _("fix sentences"), story.id)
     try:
         fixed = reword_frame(library, story, frame.id, text, text_en)
     except EditError as error:
@@ -330,7 +363,9 @@ def fix_frame(
     fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
     if still_blocked(story, fixed):
         return
-    widgets.notify(f"{saved_what(frame, text, text_en, scene)} Its picture is being drawn again.")
+    widgets.notify(
+        saved_what(frame, text, text_en, scene) + " " + _("Its picture is being drawn again.")
+    )
     request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
 
 
@@ -341,21 +376,40 @@ def saved_what(before: FrameRecord, text: str, text_en: str | None, scene: str) 
         ("English line", before.text_en, before.text_en if text_en is None else text_en),
         ("scene", shown_scene(before), scene or shown_scene(before)),
     )
-    changed = [name for name, old, new in typed if " ".join(old.split()) != " ".join(new.split())]
+    changed = {name for name, old, new in typed if " ".join(old.split()) != " ".join(new.split())}
+    number = before.index + 1
     if not changed:
-        return f"Nothing changed in picture {before.index + 1}."
-    what = " and ".join(changed) if len(changed) < 3 else "sentence, English line and scene"
-    return f"The {what} of picture {before.index + 1} {'is' if len(changed) == 1 else 'are'} saved."
+        return _("Nothing changed in picture {number}.", number=number)
+    return _(SAVED_MESSAGES[frozenset(changed)], number=number)
+
+
+SAVED_MESSAGES = {  # what a fix changed -> the toast's first words (whole sentences translate)
+    frozenset({"sentence"}): N_("The sentence of picture {number} is saved."),
+    frozenset({"English line"}): N_("The English line of picture {number} is saved."),
+    frozenset({"scene"}): N_("The scene of picture {number} is saved."),
+    frozenset({"sentence", "English line"}): N_(
+        "The sentence and English line of picture {number} are saved."
+    ),
+    frozenset({"sentence", "scene"}): N_("The sentence and scene of picture {number} are saved."),
+    frozenset({"English line", "scene"}): N_(
+        "The English line and scene of picture {number} are saved."
+    ),
+    frozenset({"sentence", "English line", "scene"}): N_(
+        "The sentence, English line and scene of picture {number} are saved."
+    ),
+}
 
 
 def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
     """Say so, in place, when a word-list word would stop this frame's picture again: which
     words, and where (the sentence, the English line, the scene or the prompt)."""
-    _, blocklist = story_params(story)
+    _params, blocklist = story_params(story)
     checked = frame if prompt is None else dataclasses.replace(frame, prompt=prompt)
     reason = frame_stop_reason(checked, blocklist, story.language)
     if reason:
-        st.error(f"No picture was asked for. {reason}", icon=":material/block:")
+        st.error(
+            _("No picture was asked for. {reason}", reason=tr(reason)), icon=":material/block:"
+        )
     return bool(reason)
 
 
@@ -367,16 +421,16 @@ def regenerate_frame(
     prompt: str | None = None,
     reseed: bool = False,
 ) -> None:
-    roles.require_teacher(settings, "redraw pictures", story.id)
+    roles.require_teacher(settings, _("redraw pictures"), story.id)
     if prompt is not None:
         if not prompt.strip():
-            st.error("The prompt is empty. Describe what the picture should show.")
+            st.error(_("The prompt is empty. Describe what the picture should show."))
             return
         if still_blocked(story, frame, prompt):
             return
         library.update_frame_text(frame.id, prompt=prompt.strip())
     elif still_blocked(story, frame):
         return
-    saved = "Its new prompt is saved. " if prompt is not None else ""
-    widgets.notify(f"{saved}Drawing picture {frame.index + 1} again.")
+    again = _("Drawing picture {number} again.", number=frame.index + 1)
+    widgets.notify(_("Its new prompt is saved.") + " " + again if prompt is not None else again)
     request_generation(settings, story, [frame.id], reseed=reseed)

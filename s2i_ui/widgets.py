@@ -11,10 +11,12 @@ import streamlit as st
 
 from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.exports.timeline import SHOWS_PICTURE
+from s2i_core.i18n import N_
 from s2i_core.settings import Settings
 from s2i_core.storage import picture_readable
 
-from . import account, media_routes, navigation, resources, roles
+from . import account, i18n, media_routes, navigation, resources, roles
+from .i18n import _, ngettext, tr
 
 if TYPE_CHECKING:
     from s2i_core.storage import FrameRecord, Library
@@ -33,12 +35,12 @@ log = logging.getLogger("s2i_ui")
 ICON = Path(__file__).with_name("static") / "icon.png"
 TOASTS_KEY = "s2i_toasts"
 STATUS_LABELS = {
-    "pending": ":material/hourglass_empty: Waiting",
-    "drawing": ":material/brush: Drawing",
-    "done": ":material/check_circle: Done",
-    "filtered": ":material/shield: Filtered",
-    "failed": ":material/error: Failed",
-    "no_backend": ":material/image_not_supported: No picture service",
+    "pending": N_(":material/hourglass_empty: Waiting"),
+    "drawing": N_(":material/brush: Drawing"),
+    "done": N_(":material/check_circle: Done"),
+    "filtered": N_(":material/shield: Filtered"),
+    "failed": N_(":material/error: Failed"),
+    "no_backend": N_(":material/image_not_supported: No picture service"),
 }
 
 # Keeps pages readable on a 768 px tablet: no fixed widths, long words wrap, no sideways scroll.
@@ -60,14 +62,17 @@ _CSS = """
 def setup(spec: navigation.PageSpec) -> Settings:
     """Once per run, in the entry point: page config, shared style, settings, sidebar."""
     st.set_page_config(
-        page_title=f"{spec.title} · Speech to Storyboard", page_icon=str(ICON), layout=spec.layout
+        page_title=_("{page} · Speech to Storyboard", page=_(spec.title)),
+        page_icon=str(ICON),
+        layout=spec.layout,
     )
     st.html(_CSS)
+    i18n.page_language()
     try:
         settings = resources.settings()
         resources.app_worker(settings)
     except SettingsError as error:  # a typo in the deployment: say which setting, nothing else
-        st.error(str(error), icon=":material/settings:")
+        st.error(tr(error), icon=":material/settings:")
         st.stop()
     sidebar(settings, spec)
     roles.navigate_browser()
@@ -80,15 +85,18 @@ def page_failed(spec: navigation.PageSpec, error: Exception) -> None:
     way on; the details (server paths, the trace) go to the log only."""
     log.error("the %s page failed", spec.title, exc_info=error)
     st.error(
-        "Something went wrong on this page. Other stories and pages still work; if it happens "
-        "again, tell the teacher (the details are in the app's log).",
+        _(
+            "Something went wrong on this page. Other stories and pages still work; if it "
+            "happens again, tell the teacher (the details are in the app's log)."
+        ),
         icon=":material/sentiment_dissatisfied:",
     )
-    st.page_link(LIBRARY_PAGE, label="Open the library", icon=":material/local_library:")
+    st.page_link(LIBRARY_PAGE, label=_("Open the library"), icon=":material/local_library:")
 
 
 def notify(message: str) -> None:
-    """A short confirmation that survives the rerun an action causes (shown as a toast)."""
+    """A short confirmation that survives the rerun an action causes (shown as a toast); pages
+    pass it in the reader's language."""
     st.session_state.setdefault(TOASTS_KEY, []).append(message)
 
 
@@ -101,6 +109,7 @@ def sidebar(settings: Settings, spec: navigation.PageSpec) -> None:
     with st.sidebar:
         navigation.menu(roles.is_teacher(settings))
         st.divider()
+        i18n.language_menu()
         # One passcode box on screen: Home and the teacher pages have theirs on the page.
         role_box(settings, passcode=not (spec.teacher_only or spec.path == HOME))
         st.html(_CLOSE_SIDEBAR_ON_PHONES, unsafe_allow_javascript=True)
@@ -126,24 +135,31 @@ if (!window.__s2iSidebarCloser) {
 def role_box(settings: Settings, passcode: bool = True) -> None:
     who = roles.viewer(settings)
     if roles.single_user(settings):
-        st.caption("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
+        st.caption(
+            _("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
+        )
     elif who.teacher and who.signed_in_as:
         account.signed_in_box(settings, who)
     elif who.teacher:
-        st.success("Teacher mode is on.", icon=":material/lock_open:")
+        st.success(_("Teacher mode is on."), icon=":material/lock_open:")
         st.button(
-            "Lock (back to student view)", on_click=roles.lock, args=(settings,), key="lock_teacher"
+            _("Lock (back to student view)"),
+            on_click=roles.lock,
+            args=(settings,),
+            key="lock_teacher",
         )
         st.button(
-            "Lock on every device",
+            _("Lock on every device"),
             on_click=lock_everywhere,
             args=(settings,),
             key="lock_everywhere",
-            help="Ends teacher mode on every computer and tablet where it is on: for a laptop "
-            "left behind or a shared computer.",
+            help=_(
+                "Ends teacher mode on every computer and tablet where it is on: for a laptop "
+                "left behind or a shared computer."
+            ),
         )
     else:
-        st.caption("Student view: browse and replay stories.")
+        st.caption(_("Student view: browse and replay stories."))
         account.student_class_line(settings, who)
         if roles.school_mode():
             account.sign_in_box(settings, who, key="sidebar")
@@ -151,44 +167,55 @@ def role_box(settings: Settings, passcode: bool = True) -> None:
             if passcode:
                 unlock_form(settings, key="sidebar_unlock")
             else:
-                st.caption("Teacher? The passcode box is on this page.")
+                st.caption(_("Teacher? The passcode box is on this page."))
 
 
 def lock_everywhere(settings: Settings) -> None:
     ended = roles.lock_everywhere(settings)
-    notify(f"Teacher mode ended on {ended} {'device' if ended == 1 else 'devices'}.")
+    notify(
+        ngettext("Teacher mode ended on {n} device.", "Teacher mode ended on {n} devices.", ended)
+    )
 
 
 def unlock_form(settings: Settings, key: str) -> None:
     """Passcode entry; on success the page reruns in teacher mode for this browser session."""
     with st.form(key, clear_on_submit=True, border=False):
-        entered = st.text_input("Teacher passcode", type="password", key=f"{key}_passcode")
-        if st.form_submit_button("Unlock teacher mode"):
-            with st.spinner("Checking the passcode…"):
+        entered = st.text_input(_("Teacher passcode"), type="password", key=f"{key}_passcode")
+        if st.form_submit_button(_("Unlock teacher mode")):
+            with st.spinner(_("Checking the passcode…")):
                 verdict = roles.unlock(settings, entered or "")
             if verdict:
                 st.rerun()
-            st.error(verdict.message, icon=":material/lock:")
+            st.error(tr(verdict.message), icon=":material/lock:")
 
 
 def teacher_gate(settings: Settings, action: str) -> None:
     """Top of a teacher-only page: students get the passcode form and nothing else."""
     if roles.is_teacher(settings):
         return
-    how = "Sign in as a teacher" if roles.school_mode() else "Enter the teacher passcode"
-    st.info(f"Only a teacher can {action}. {how} to continue.", icon=":material/lock:")
+    if roles.school_mode():
+        message = _("Only a teacher can {action}. Sign in as a teacher to continue.", action=action)
+    else:
+        message = _(
+            "Only a teacher can {action}. Enter the teacher passcode to continue.", action=action
+        )
+    st.info(message, icon=":material/lock:")
     if roles.school_mode():
         account.sign_in_box(settings, roles.viewer(settings), key="page")
     if roles.passcode_allowed(settings):
         unlock_form(settings, key="page_unlock")
-    st.page_link(LIBRARY_PAGE, label="Browse the library instead", icon=":material/local_library:")
+    st.page_link(
+        LIBRARY_PAGE, label=_("Browse the library instead"), icon=":material/local_library:"
+    )
     st.stop()
 
 
 def show_error(error: S2IError) -> None:
-    message = str(error)
-    if isinstance(error, RateLimitedError) and error.retry_after and "second" not in message:
-        message += f" Try again in about {error.retry_after:.0f} seconds."
+    message = tr(error)
+    if isinstance(error, RateLimitedError) and error.retry_after and "second" not in str(error):
+        message += " " + _(
+            "Try again in about {seconds} seconds.", seconds=f"{error.retry_after:.0f}"
+        )
     st.error(message, icon=":material/warning:")
 
 
@@ -203,22 +230,22 @@ def frame_card(
         source = media_routes.picture_source(library, rel, full=not thumbnail)
         st.image(source, width="stretch", alt=scene_of(frame))
     elif details and frame.status in SHOWS_PICTURE and frame.image_path:
-        no_picture("The picture file is damaged: draw it again")
+        no_picture(_("The picture file is damaged: draw it again"))
     elif details:
         waiting = frame.status in ("pending", "drawing")
-        no_picture("Waiting for its picture…" if waiting else "No picture")
+        no_picture(_("Waiting for its picture…") if waiting else _("No picture"))
     else:
-        no_picture("✏️ Imagine this picture!")
+        no_picture(_("✏️ Imagine this picture!"))
     if details:
         st.markdown(
             f"**{frame.index + 1}** · {clock(frame.start)}–{clock(frame.end)} · "
-            f"{STATUS_LABELS.get(frame.status, frame.status)}"
+            f"{_(STATUS_LABELS[frame.status]) if frame.status in STATUS_LABELS else frame.status}"
         )
     else:
         st.markdown(f"**{frame.index + 1}**")
     st.markdown(plain(frame.text))
     if details and frame.error:  # on a done frame: why a redo left the earlier picture
-        st.caption(plain(frame.error))
+        st.caption(plain(tr(frame.error)))
 
 
 def stored_picture(frame: FrameRecord, library: Library, thumbnail: bool = False) -> Path | None:
@@ -257,10 +284,10 @@ def no_picture(label: str) -> None:
 def file_size(size: int) -> str:
     """1.2 MB, 48 KB, 900 bytes: never "0.0 MB" for a short recording."""
     if size >= 1_000_000:
-        return f"{size / 1e6:.1f} MB"
+        return _("{size} MB", size=i18n.number(round(size / 1e6, 1)))
     if size >= 1_000:
-        return f"{size / 1e3:.0f} KB"
-    return f"{size} bytes"
+        return _("{size} KB", size=i18n.number(round(size / 1e3)))
+    return ngettext("{n} byte", "{n} bytes", size)
 
 
 def clock(seconds: float) -> str:

@@ -78,6 +78,7 @@ MODELS: dict[str, str] = {
     "black-forest-labs/flux.1-schnell": "flux",
     "black-forest-labs/flux.1-dev": "flux",
     "black-forest-labs/flux.2-klein-4b": "flux",
+    "black-forest-labs/flux.1-kontext-dev": "kontext",
 }
 SD3_RATIOS = {
     "1:1": (1, 1),
@@ -109,6 +110,10 @@ class StubBehaviour:
     always: str | None = None  # a fault for every generation request
     retired_models: set[str] = field(default_factory=set)  # known to the contract, 404 here
     fail_next: deque[str] = field(default_factory=deque)  # one fault per request, then normal
+    # True: like NVIDIA's hosted preview, an input ``image`` must be one of its examples
+    # (data:image/png;example_id,N); False: like a NIM container, it takes the picture itself
+    examples_only: bool = False
+    filter_references: bool = False  # True: every picture drawn from an input image is filtered
 
 
 @dataclass(frozen=True)
@@ -418,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
             return answer(404, _problem(404, "Not Found", f"Function '{model}' not found."))
         if body is None:
             return answer(422, _problem(422, "Unprocessable Entity", "Body is not valid JSON."))
-        problems = validate_body(model, body)
+        problems = validate_body(model, body) or self._example_problems(body)
         if problems:
             return answer(422, {"detail": problems})
 
@@ -450,13 +455,22 @@ class _Handler(BaseHTTPRequestHandler):
             return answer(202, {"status": "pending"}, {"NVCF-REQID": job_id})
         return answer(200, payload)
 
+    def _example_problems(self, body: Any) -> list[dict[str, Any]]:
+        image = body.get("image", "") if isinstance(body, dict) else ""
+        if not self.stub.behaviour.examples_only or not image or ";example_id," in image:
+            return []
+        msg = "Only example images are supported: data:image/png;example_id,N"
+        return [{"loc": ["body", "image"], "msg": msg, "type": "value_error"}]
+
     def _payload(self, model: str, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
         family = MODELS[model]
         prompt = body["text_prompts"][0]["text"] if family == "sdxl" else body["prompt"]
-        width, height = _stub_size(family, body)
+        reference = _input_image(body.get("image", ""))
+        width, height = _stub_size(family, body, reference)
         seed = body.get("seed") or int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4])
         reason = "SUCCESS"
-        if self.stub.behaviour.filter_word and self.stub.behaviour.filter_word in prompt:
+        filtered = self.stub.behaviour.filter_word and self.stub.behaviour.filter_word in prompt
+        if filtered or (reference is not None and self.stub.behaviour.filter_references):
             reason, picture = "CONTENT_FILTERED", b"" if family == "sd3" else _black(width, height)
         elif fault == "not_image":
             picture = b"this is not a picture, just some text"
@@ -465,7 +479,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "black":
             picture = _black(width, height)
         else:
-            picture = draw_picture(prompt, width, height)
+            picture = draw_picture(prompt, width, height, reference)
         encoded = base64.b64encode(picture).decode()
         if family == "sd3":
             return {"image": encoded, "finish_reason": reason, "seed": seed}
@@ -554,8 +568,24 @@ def validate_body(model: str, body: Any) -> list[dict[str, Any]]:
 
 
 # --- pictures --------------------------------------------------------------------------------
-def _stub_size(family: str, body: dict[str, Any]) -> tuple[int, int]:
-    if family == "sd3":
+def _input_image(image: str) -> Image.Image | None:
+    """The picture of a body's ``image`` data URL (None for none, or for an example)."""
+    if ";base64," not in image:
+        return None
+    picture = Image.open(io.BytesIO(base64.b64decode(image.split(",", 1)[1])))
+    picture.load()
+    return picture.convert("RGB")
+
+
+def _stub_size(
+    family: str, body: dict[str, Any], reference: Image.Image | None = None
+) -> tuple[int, int]:
+    ratio = body.get("aspect_ratio", "1:1")
+    if family == "kontext" and ratio == "match_input_image":
+        w, h = reference.size if reference is not None else (1, 1)
+    elif family == "kontext":
+        w, h = (int(side) for side in ratio.split(":"))
+    elif family == "sd3":
         w, h = SD3_RATIOS[body.get("aspect_ratio", "1:1")]
     else:
         w, h = body.get("width", 1024), body.get("height", 1024)
@@ -563,9 +593,12 @@ def _stub_size(family: str, body: dict[str, Any]) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def draw_picture(prompt: str, width: int, height: int) -> bytes:
+def draw_picture(
+    prompt: str, width: int, height: int, reference: Image.Image | None = None
+) -> bytes:
     """A PNG whose colours and shapes come from the prompt's hash, with the prompt written on it,
-    so different sentences give visibly different pictures."""
+    so different sentences give visibly different pictures. An input picture (Kontext) is pasted
+    whole into the bottom-right corner, a third of the height: the same hero in every frame."""
     digest = hashlib.sha256(prompt.encode()).digest()
     sky, ground, accent = digest[0:3], digest[3:6], digest[6:9]
     image = Image.new("RGB", (width, height), tuple(sky))
@@ -587,6 +620,10 @@ def draw_picture(prompt: str, width: int, height: int) -> bytes:
     ink = (0, 0, 0) if sum(sky) > 384 else (255, 255, 255)
     for number, line in enumerate(lines[:4]):
         draw.text((8, 8 + number * font_size * 5 // 4), line, font=font, fill=ink)
+    if reference is not None:
+        hero = reference.copy()
+        hero.thumbnail((width // 2, height // 3))
+        image.paste(hero, (width - hero.width, height - hero.height))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -16,15 +16,18 @@ from .parser import UsageError
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     from ..pictures import catalogue, choose_backend
+    from ..pictures.reference_catalogue import TEXT_ONLY, reference_catalogue
 
     choice = choose_backend(settings)
     models = catalogue(settings)
+    references = reference_catalogue(settings)
     if args.json:
         print_json(
             {
                 "backend": {"name": choice.name, "label": choice.label, "detail": choice.detail},
                 "default": next(iter(models), None),
-                "models": [model.options() for model in models.values()],
+                "models": [model.options() | {"accepts": TEXT_ONLY} for model in models.values()],
+                "reference_models": [entry.options() for entry in references.values()],
             }
         )
         return 0
@@ -34,6 +37,10 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\n{model.id}{default}\n  {model.label}. {model.note}".rstrip())
         for name, value in _model_lines(model):
             print(f"  {name:<9}{value}")
+    for entry in references.values():  # frames that name a character with a picture
+        state = "" if entry.ready else "  (not usable here)"
+        print(f"\n{entry.model.id}{state}\n  {entry.model.label}. {entry.note}")
+        print(f"  {'several':<9}{entry.several_characters}")
     return 0
 
 

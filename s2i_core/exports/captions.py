@@ -17,6 +17,7 @@ from functools import lru_cache
 from PIL import ImageDraw, ImageFont, features
 
 from ..errors import ExportError
+from ..i18n import msg
 from .fonts import Face, FontSet
 from .lines import break_lines, clip
 from .text import is_right_to_left
@@ -39,8 +40,11 @@ def require_shaping() -> None:
     unjoined letters, which is worse than no caption at all."""
     if not features.check("raqm"):
         raise ExportError(
-            "Captions cannot be shaped on this computer: Pillow found no libraqm/FriBiDi. "
-            "Install the system package libfribidi0 (Debian/Ubuntu) and try again."
+            msg(
+                "Captions cannot be shaped on this computer: Pillow found no "
+                "libraqm/FriBiDi. Install the system package libfribidi0 (Debian/Ubuntu) "
+                "and try again."
+            )
         )
 
 

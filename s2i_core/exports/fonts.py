@@ -27,6 +27,8 @@ from fontTools.ttLib import TTFont
 from fpdf.unicode_script import get_unicode_script
 from icu4py.breakers import CharacterBreaker
 
+from ..i18n import msg
+
 if TYPE_CHECKING:
     from ..storage import StoryRecord
 
@@ -203,17 +205,20 @@ def missing_note(story: StoryRecord) -> str | None:
 def missing_message(characters: str) -> str:
     """What to tell the teacher about characters that print as empty boxes."""
     shown = " ".join(characters[:12]) + (" …" if len(characters) > 12 else "")
-    message = (
-        f"Some characters of this story have no font on this computer and show as empty boxes "
-        f"in the PDF and the video: {shown}."
-    )
     if any(script(char) in CJK_SCRIPTS for char in characters):
-        message += (
-            f" Chinese, Japanese and Korean need the font package {CJK_PACKAGE} "
-            f"(`sudo apt-get install {CJK_PACKAGE}`, see the README); install it, then make "
-            "the export again."
+        return msg(
+            "Some characters of this story have no font on this computer and show as empty "
+            "boxes in the PDF and the video: {shown}. Chinese, Japanese and Korean need the font "
+            "package {package} (`sudo apt-get install {package}`, see the README); install it, "
+            "then make the export again.",
+            shown=shown,
+            package=CJK_PACKAGE,
         )
-    return message
+    return msg(
+        "Some characters of this story have no font on this computer and show as empty boxes "
+        "in the PDF and the video: {shown}.",
+        shown=shown,
+    )
 
 
 @lru_cache(maxsize=8192)

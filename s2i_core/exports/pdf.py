@@ -22,11 +22,12 @@ from fpdf.enums import XPos, YPos
 from PIL import Image
 
 from ..errors import StorageError
-from ..languages import language_name
+from ..i18n import export_locale, format_date, format_duration, language_name, translate, translator
 from ..storage import FrameRecord, Library, StoryRecord
 from .fonts import DEJAVU, Face, FontSet, font_set, missing_message
 from .lines import break_lines, clip
-from .text import PLACEHOLDERS, clock, is_right_to_left
+from .pdf_cast import CastMember, cast_members, cast_row
+from .text import PLACEHOLDERS, UNTITLED, clock, is_right_to_left
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ NEXT_LINE = {"new_x": XPos.LEFT, "new_y": YPos.NEXT}  # multi_cell ends at the s
 class _StoryboardPDF(FPDF):
     planned_pages = 1
 
-    def __init__(self, fonts: FontSet):
+    def __init__(self, fonts: FontSet, locale: str = "en"):
         super().__init__(orientation="landscape", unit="mm", format="A4")
+        self.locale = locale  # the language of its own words (labels, cards)
         self.font_set = fonts
         self.face = DEJAVU  # the main face of the text being set (see use)
 
@@ -89,7 +91,7 @@ def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None
     """
     pictures = _print_ready_pictures(story, library)
     pdf = _new_document(story)
-    _title_page(pdf, story)
+    _title_page(pdf, story, cast_members(story, library))
     show_english = story.language.lower() not in ("", "en", "english")
     for first in range(0, len(story.frames), 2):
         pdf.add_page()
@@ -110,12 +112,13 @@ def export_pdf(story: StoryRecord, library: Library, out: Path | BinaryIO | None
 
 def _new_document(story: StoryRecord) -> _StoryboardPDF:
     fonts = font_set(story.language)
-    pdf = _StoryboardPDF(fonts)
+    pdf = _StoryboardPDF(fonts, export_locale(story.language))  # its words: the story's language
     pdf.planned_pages = 1 + (len(story.frames) + 1) // 2
     pdf.alias_nb_pages(None)  # else "{nb}" typed in a title would turn into the page count
     pdf.set_auto_page_break(False)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    texts = [story.title, story.class_name]
+    texts = [story.title, story.class_name, *_facts(story, pdf.locale)]
+    texts += [c.get("name", "") for c in (story.bible or {}).get("characters") or ()]
     texts += [text for frame in story.frames for text in (frame.text, frame.text_en)]
     faces = _faces_needed(fonts, texts)
     for face in faces:
@@ -125,7 +128,12 @@ def _new_document(story: StoryRecord) -> _StoryboardPDF:
     if missing := fonts.missing(texts):
         log.warning("Story %s: %s", story.id, missing_message(missing))
     pdf.set_title(story.title)
-    pdf.set_subject(f"Storyboard for {story.class_name}" if story.class_name else "Storyboard")
+    t = translator(pdf.locale)
+    pdf.set_subject(
+        t.gettext("Storyboard for {name}", name=story.class_name)
+        if story.class_name
+        else t.gettext("Storyboard")
+    )
     pdf.set_creator("Speech-to-Image storyboards")
     return pdf
 
@@ -144,25 +152,37 @@ def _faces_needed(fonts: FontSet, texts: list[str]) -> list[Face]:
     return list(needed)
 
 
-def _title_page(pdf: _StoryboardPDF, story: StoryRecord) -> None:
+def _title_page(pdf: _StoryboardPDF, story: StoryRecord, cast: list[CastMember]) -> None:
     pdf.add_page()
     width = PAGE_W - 2 * MARGIN
-    pdf.set_xy(MARGIN, 52)
-    title = story.title.strip() or "Untitled story"
+    pdf.set_xy(MARGIN, 30 if cast else 52)
+    title = story.title.strip() or translator(pdf.locale).gettext(UNTITLED)
     _paragraph(pdf, title, ("B", 30, 13), width, TITLE_MAX_LINES, "C")
     pdf.ln(10)
-    minutes, seconds = divmod(round(story.duration), 60)
-    facts = [
-        ("Class", story.class_name),
-        ("Date", f"{story.created_at.day} {story.created_at:%B %Y}"),
-        ("Language", language_name(story.language)),
-        ("Pictures", str(len(story.frames))),
-        ("Length", f"{minutes}:{seconds:02d}" if story.duration else ""),
-    ]
     pdf.set_text_color(60)
-    for label, value in facts:
-        if value:
-            _paragraph(pdf, f"{label}: {value}", ("", 15, 9), width, 2, "C")
+    for line in _facts(story, pdf.locale):
+        _paragraph(pdf, line, ("", 15, 9), width, 2, "C")
+    cast_row(pdf, cast, pdf.get_y() + 8, PAGE_W, lambda *at: _name(pdf, *at))
+
+
+def _name(pdf: _StoryboardPDF, name: str, x: float, y: float, width: float) -> None:
+    pdf.set_xy(x, y)
+    _paragraph(pdf, name, ("B", 12, 6), width, 2, "C")
+
+
+def _facts(story: StoryRecord, locale: str) -> list[str]:
+    """The title page's facts in ``locale``: "Date: 5 December 2026", "Length: 1 min 35 s"."""
+    t = translator(locale)
+    facts = [t.gettext("Class: {name}", name=story.class_name)] if story.class_name else []
+    facts.append(t.gettext("Date: {date}", date=format_date(story.created_at, locale)))
+    if story.language:
+        name = language_name(story.language, locale)
+        facts.append(t.gettext("Language: {language}", language=name))
+    facts.append(t.gettext("Pictures: {n}", n=len(story.frames)))
+    if story.duration:
+        length = format_duration(story.duration, locale)
+        facts.append(t.gettext("Length: {duration}", duration=length))
+    return facts
 
 
 def _frame_label(pdf: _StoryboardPDF, frame: FrameRecord, x: float) -> None:
@@ -199,15 +219,17 @@ def _picture(pdf: _StoryboardPDF, jpeg: bytes | None, frame: FrameRecord, x: flo
         return
     pdf.set_fill_color(236, 236, 236)
     pdf.rect(x, PICTURE_TOP, PICTURE, PICTURE, style="F", round_corners=True, corner_radius=4)
-    message = PLACEHOLDERS.get(frame.status, PLACEHOLDERS["pending"])
+    t = translator(pdf.locale)
+    message = t.gettext(PLACEHOLDERS.get(frame.status, PLACEHOLDERS["pending"]))
     pdf.set_xy(x + 10, PICTURE_TOP + PICTURE / 2 - 12)
     pdf.use(message, "", 13)
     pdf.set_text_color(90)
     pdf.multi_cell(PICTURE - 20, 7, message, align="C", **NEXT_LINE)
     if frame.status == "failed" and frame.error:
+        error = translate(frame.error, pdf.locale)
         pdf.set_x(x + 10)
-        pdf.use(frame.error, "", 9)
-        pdf.multi_cell(PICTURE - 20, 5, frame.error[:240], align="C")
+        pdf.use(error, "", 9)
+        pdf.multi_cell(PICTURE - 20, 5, error[:240], align="C")
 
 
 def _caption(pdf: _StoryboardPDF, text: str, english: str, x: float) -> None:

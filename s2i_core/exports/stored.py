@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportPathError, NothingToExportError, StoryNotFoundError
+from ..i18n import msg
 from ..storage import Library, StoryRecord
 from .pdf import export_pdf
 from .video import RESOLUTIONS, VideoOptions, export_video
@@ -51,7 +52,7 @@ class ExportOptions:
 
     @property
     def label(self) -> str:
-        return "PDF" if self.format == "pdf" else f"{self.resolution} video"
+        return msg("PDF") if self.format == "pdf" else msg("{size} video", size=self.resolution)
 
     @property
     def stem(self) -> str:
@@ -126,13 +127,19 @@ def require_content(story: StoryRecord, options: ExportOptions) -> None:
     """Refuse, with what to do, an export that would show nothing."""
     if not story.frames:
         raise NothingToExportError(
-            f"“{story.title}” has no sentences yet, so there is nothing to export. "
-            "Transcribe the recording first."
+            msg(
+                "“{title}” has no sentences yet, so there is nothing to export. "
+                "Transcribe the recording first.",
+                title=story.title,
+            )
         )
     if options.format == "pdf" and not any(f.status == "done" for f in story.frames):
         raise NothingToExportError(
-            f"No picture of “{story.title}” has been drawn yet, so the PDF would show empty "
-            "frames. Draw the pictures first, then make the PDF."
+            msg(
+                "No picture of “{title}” has been drawn yet, so the PDF would show empty "
+                "frames. Draw the pictures first, then make the PDF.",
+                title=story.title,
+            )
         )
 
 
@@ -155,4 +162,10 @@ def _not_written(target: Path, error: OSError) -> ExportPathError:
         reason = "the disk is full; free some space, then make it again"
     else:
         reason = f"{error.strerror or error}; check that the data folder can be written to"
-    return ExportPathError(f"The export could not be saved in {target.parent} ({reason}).")
+    return ExportPathError(
+        msg(
+            "The export could not be saved in {parent} ({reason}).",
+            parent=target.parent,
+            reason=reason,
+        )
+    )

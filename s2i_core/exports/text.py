@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import unicodedata
 
-PLACEHOLDERS = {
-    "pending": "This picture has not been made yet.",
-    "failed": "This picture could not be made.",
-    "filtered": "This picture was held back by the safety filter.",
-    "no_backend": "No picture service was set up when this story was made.",
-    "done": "The picture file is missing from the library.",
+from ..i18n import N_
+
+PLACEHOLDERS = {  # msgids: said in the export's language
+    "pending": N_("This picture has not been made yet."),
+    "failed": N_("This picture could not be made."),
+    "filtered": N_("This picture was held back by the safety filter."),
+    "no_backend": N_("No picture service was set up when this story was made."),
+    "done": N_("The picture file is missing from the library."),
 }
+UNTITLED = N_("Untitled story")
 
 
 def is_right_to_left(text: str) -> bool:

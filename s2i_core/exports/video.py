@@ -22,6 +22,7 @@ import av
 import numpy as np
 
 from ..errors import ExportPathError, NarrationMissingError, NothingToExportError
+from ..i18n import export_locale, msg
 from ..storage import Library, StoryRecord
 from . import captions
 from .fonts import font_set, missing_message, unprintable
@@ -74,7 +75,10 @@ def export_video(
         raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
     if not story.frames:
         raise NothingToExportError(
-            f"Story {story.id} has no sentences yet, so there is nothing to put in a video."
+            msg(
+                "Story {id} has no sentences yet, so there is nothing to put in a video.",
+                id=story.id,
+            )
         )
     captions.require_shaping()
     if missing := unprintable(story):
@@ -124,18 +128,25 @@ def _narration(story: StoryRecord, library: Library) -> _Narration:
     path = story.narration_path and library.path(story.narration_path)
     if not path or not path.is_file():
         raise NarrationMissingError(
-            f"Story {story.id} has no narration recording, and a narrated video needs one. "
-            "Export it as a PDF instead, or record the story again."
+            msg(
+                "Story {id} has no narration recording, and a narrated video needs one. "
+                "Export it as a PDF instead, or record the story again.",
+                id=story.id,
+            )
         )
     try:
         samples = sum(frame.samples for frame in _Narration(path, 0).frames())
     except (av.FFmpegError, OSError, ValueError, IndexError) as error:
         raise NarrationMissingError(
-            f"The narration of story {story.id} cannot be read ({error}). "
-            "Record the story again to make a video of it."
+            msg(
+                "The narration of story {id} cannot be read ({error}). Record the story "
+                "again to make a video of it.",
+                id=story.id,
+                error=error,
+            )
         ) from error
     if not samples:
-        raise NarrationMissingError(f"The narration of story {story.id} holds no sound.")
+        raise NarrationMissingError(msg("The narration of story {id} holds no sound.", id=story.id))
     return _Narration(path, samples)
 
 
@@ -153,7 +164,11 @@ def _part_file(out: Path) -> Path:
     except OSError as error:
         reason = error.strerror or str(error)
         raise ExportPathError(
-            f"Cannot write the video to {out} ({reason}). Choose a folder you can write to."
+            msg(
+                "Cannot write the video to {out} ({reason}). Choose a folder you can write to.",
+                out=out,
+                reason=reason,
+            )
         ) from error
 
 
@@ -208,7 +223,7 @@ class _Interleaver:
 def _pictures(story, shots: list[Shot], options: VideoOptions, total: int) -> Iterator[np.ndarray]:
     """Every video frame as a YUV 4:2:0 array (the encoder's own format), shot by shot. Without
     a title card of its own, the title lies over the first picture for its first seconds."""
-    layout = Layout(*options.size, font_set(story.language))
+    layout = Layout(*options.size, font_set(story.language), export_locale(story.language))
     frames = _shot_frames(story, shots, options, total, layout)
     if shots[0].frame is None:
         yield from frames

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from ..languages import language_name
+from ..i18n import export_locale, format_date, language_name, translator
 from ..storage import StoryRecord
 from .captions import line_height
-from .text import is_right_to_left
+from .text import UNTITLED, is_right_to_left
 from .timeline import Shot
 from .video_frames import Layout
 
@@ -85,7 +85,8 @@ def card(page: Image.Image, shot: Shot, layout: Layout) -> None:
     lines = layout.type.wrap(text, "", size, inner[1] - inner[0])
     lines = layout.type.clip(lines, 9, "", size, inner[1] - inner[0])
     top = y + (layout.box - line_height(label) * 2 - len(lines) * line_height(size)) // 2
-    layout.type.draw_line(draw, "No picture yet", inner, top, "", label, ACCENT, align="center")
+    words = translator(layout.locale).gettext("No picture yet")
+    layout.type.draw_line(draw, words, inner, top, "", label, ACCENT, align="center")
     top += line_height(label) * 2
     _lines(draw, layout, text, inner, top, ("", size, INK), 9, align="center")
 
@@ -114,7 +115,7 @@ def title_card(story: StoryRecord, layout: Layout) -> Image.Image:
 def _title_block(draw, story, layout, inner, span, sizes, max_lines, gap=False) -> None:
     """The title (bold, at most ``max_lines``) over the story's facts, centred in ``span``."""
     size, small = sizes
-    title = story.title.strip() or "Untitled story"
+    title = story.title.strip() or translator(export_locale(story.language)).gettext(UNTITLED)
     count = len(
         layout.type.clip(
             layout.type.wrap(title, "B", size, inner[1] - inner[0]),
@@ -147,11 +148,13 @@ def _lines(draw, layout, text, box, top, look, max_lines, align="start") -> int:
 
 
 def _facts(story: StoryRecord) -> str:
-    pictures = f"{len(story.frames)} {'picture' if len(story.frames) == 1 else 'pictures'}"
+    """The title card's line under the title, in the story's language (when shipped)."""
+    locale = export_locale(story.language)
+    pictures = translator(locale).ngettext("{n} picture", "{n} pictures", len(story.frames))
     facts = [
         story.class_name,
-        f"{story.created_at.day} {story.created_at:%B %Y}",
-        language_name(story.language) if story.language else "",
+        format_date(story.created_at, locale),
+        language_name(story.language, locale) if story.language else "",
         pictures,
     ]
     return " · ".join(fact for fact in facts if fact)

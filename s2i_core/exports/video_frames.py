@@ -30,10 +30,11 @@ def yuv420(image: Image.Image) -> np.ndarray:
 
 class Layout:
     """Where things go on a frame: the picture square on the left, the caption panel beside it;
-    ``type`` sets text in the story's fonts."""
+    ``type`` sets text in the story's fonts; ``locale`` is the language of the video's own words."""
 
-    def __init__(self, width: int, height: int, fonts: FontSet):
+    def __init__(self, width: int, height: int, fonts: FontSet, locale: str = "en"):
         self.width, self.height = width, height
+        self.locale = locale
         self.type = Typesetter(fonts)
         self.scale = height / 720
         self.margin = round(18 * self.scale) * 2  # even: the colour planes are half size

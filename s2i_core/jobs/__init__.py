@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..errors import EditError, StorageError
 from ..exports.stored import ExportOptions
+from ..i18n import msg
 from ..settings import Settings
 from ..speech import normalize_language
 from ..storage import Library, StoryRecord
@@ -124,11 +125,14 @@ def check_hearing_again(library: Library, story_id: int) -> StoryRecord:
     story = library.get_story(story_id)
     if not story.narration_path:
         raise StorageError(
-            f"Story {story_id} lost its narration, so it cannot be transcribed again. "
-            "Record the story again."
+            msg(
+                "Story {story_id} lost its narration, so it cannot be transcribed again. "
+                "Record the story again.",
+                story_id=story_id,
+            )
         )
     if any(f.status != "pending" for f in story.frames):
-        raise EditError("This story has pictures already; its sentences can only be edited.")
+        raise EditError(msg("This story has pictures already; its sentences can only be edited."))
     return story
 
 
@@ -225,26 +229,32 @@ class StoryProgress:
     def summary(self) -> str:
         """One line: what is happening now, or what went wrong last."""
         frames = len(self.story.frames)
-        done = f"{self.pictures_done} of {frames} pictures"
+        done = msg("{done} of {total} pictures", done=self.pictures_done, total=frames)
         if any(j.kind == "transcribe" for j in self.jobs):
             job = next(j for j in self.jobs if j.kind == "transcribe")
-            heard = f"{job.done:.0f} of {job.total:.0f} s heard" if job.total else "waiting"
+            heard = (
+                msg("{done} of {total} s heard", done=f"{job.done:.0f}", total=f"{job.total:.0f}")
+                if job.total
+                else msg("waiting")
+            )
             if job.spec.replace_sentences:  # type: ignore[attr-defined]
-                return f"Transcribing again: {heard}"
-            return f"Transcribing: {heard}, {frames} sentences so far"
+                return msg("Transcribing again: {heard}", heard=heard)
+            return msg("Transcribing: {heard}, {n} sentences so far", heard=heard, n=frames)
         if self.writer_waiting:
             return self.writer_waiting.detail
         if any(j.kind == "scenes" for j in self.jobs):
-            return "Writing a scene for every picture"
+            return msg("Writing a scene for every picture")
         if any(j.kind == "draw" for j in self.jobs):
             job = next(j for j in self.jobs if j.kind == "draw")
-            return f"Drawing: {done}" + (" (waiting for a worker)" if job.state == "queued" else "")
+            if job.state == "queued":
+                return msg("Drawing: {done} (waiting for a worker)", done=done)
+            return msg("Drawing: {done}", done=done)
         if self.jobs:
             return self.jobs[0].detail
         if self.last and self.last.state == "failed":
-            return f"Stopped: {self.last.error}"
+            return msg("Stopped: {error}", error=self.last.error)
         if self.last and self.last.state == "cancelled":
-            return f"Cancelled: {done}"
+            return msg("Cancelled: {done}", done=done)
         return done
 
 

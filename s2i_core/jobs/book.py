@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import JobNotFoundError
+from ..i18n import msg
 from ..storage import Job, Library
 from .specs import JobSpec
 
@@ -79,7 +80,10 @@ class JobBook:
             job = session.get(Job, job_id)
             if job is None:
                 raise JobNotFoundError(
-                    f"Job {job_id} is not in the library; its story may have been deleted."
+                    msg(
+                        "Job {job_id} is not in the library; its story may have been deleted.",
+                        job_id=job_id,
+                    )
                 )
             return _record(job)
 
@@ -175,7 +179,7 @@ class JobBook:
         statement = (
             update(Job)
             .where(Job.story_id == story_id, Job.state.in_(ACTIVE))
-            .values(state="cancelled", detail="Cancelled", lease_until=None, updated_at=_now())
+            .values(state="cancelled", detail=msg("Cancelled"), lease_until=None, updated_at=_now())
         )
         with self._writing.begin() as session:
             return session.execute(statement).rowcount
@@ -185,7 +189,7 @@ class JobBook:
         statement = (
             update(Job)
             .where(Job.id == job_id, Job.state.in_(ACTIVE))
-            .values(state="cancelled", detail="Cancelled", lease_until=None, updated_at=_now())
+            .values(state="cancelled", detail=msg("Cancelled"), lease_until=None, updated_at=_now())
         )
         with self._writing.begin() as session:
             return session.execute(statement).rowcount == 1
@@ -243,7 +247,7 @@ def _new_job(session: Session, spec: JobSpec) -> Job:
         options=_options(spec),
         done=0.0,
         total=0.0,
-        detail="Waiting for a worker",
+        detail=msg("Waiting for a worker"),
         error="",
         attempts=0,
         lease_until=moment + timedelta(seconds=QUEUE_PATIENCE),

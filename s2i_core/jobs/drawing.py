@@ -22,6 +22,7 @@ from ..pictures.images import placeholder_card, thumbnail
 from ..storage import DEFAULT_LEASE_S, FrameRecord, Library, StoryHold, StoryRecord
 from ..story.picture_settings import refit_story_params, story_params
 from ..wordlist import frame_stop_reason
+from .cast import Cast, draw_frame, load_cast
 
 FOLLOW_POLL_SECONDS = 0.5  # how often a drawing looks for frames another process added
 
@@ -58,6 +59,7 @@ class Drawing:
     transient: set[int] = dataclasses.field(default_factory=set)
     notes: list[str] = dataclasses.field(default_factory=list)  # settings changed to fit a model
     wordless: set[int] = dataclasses.field(default_factory=set)  # left waiting for English words
+    cast: Cast | None = None  # the characters drawn from their pictures (jobs/cast.py)
 
     def pictures(self) -> Iterator[FrameRecord]:
         params, word_list = self._settings()
@@ -85,6 +87,8 @@ class Drawing:
         params, word_list, self.notes = refit_story_params(
             self.library, self.story_id, self.backend.models
         )
+        self.cast = load_cast(self.library, self.story_id, self.backend)
+        self.notes += self.cast.notes
         return params, word_list
 
 
@@ -184,13 +188,15 @@ def draw_one(
         return library.save_frame_result(
             frame.id, "no_backend", image=card, thumbnail=thumbnail(card), error=no_backend_note()
         )
+    model = params.model
     try:
-        result: GeneratedImage | ImageAPIError = backend.generate(frame.prompt, params)
+        result: GeneratedImage | ImageAPIError
+        result, model = draw_frame(backend, frame, params, drawing.cast or Cast(None))
     except ImageAPIError as error:
         result = error
         if error.retryable:
             drawing.transient.add(frame.id)
-    return _save_result(library, frame.id, result, params.model)
+    return _save_result(library, frame.id, result, model)
 
 
 def _seeded(params: ImageParams, reseed: bool) -> ImageParams:

@@ -25,6 +25,7 @@ from ..errors import (
     StorageError,
 )
 from ..exports.stored import ExportOptions, make
+from ..i18n import msg
 from ..speech import Segment, normalize_language, nothing_heard, usable_segments
 from ..storage import StoryHold
 from ..story.bible import TEACHER
@@ -50,13 +51,16 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
     story = library.get_story(job.story)
     if not story.narration_path:
         raise StorageError(
-            f"Story {story.id} has no stored narration to transcribe. Record the story again."
+            msg(
+                "Story {id} has no stored narration to transcribe. Record the story again.",
+                id=story.id,
+            )
         )
     decoded = runtime.recordings.pop(story.id, None)  # a live story's recording, already decoded
     decoded = decoded or _stored_narration(library.path(story.narration_path), settings)
-    context.progress(0.0, decoded.duration, "Loading the speech model")
+    context.progress(0.0, decoded.duration, msg("Loading the speech model"))
     engine = runtime.speech_engine()
-    context.progress(0.0, decoded.duration, "Listening to the narration")
+    context.progress(0.0, decoded.duration, msg("Listening to the narration"))
     if "scenes" in job.followers:  # the writer's client loads while Whisper listens
         threading.Thread(target=warm_up, name="scene-writer-warm-up", daemon=True).start()
     if job.replace_sentences:
@@ -113,7 +117,7 @@ def _hear_again(job: Transcribe, context: JobContext, decoded: DecodedAudio, eng
     story = library.get_story(job.story)
     if any(frame.status != "pending" for frame in story.frames):
         raise EditError(
-            "This story got pictures while it was heard again, so its sentences were kept."
+            msg("This story got pictures while it was heard again, so its sentences were kept.")
         )
     heard = replace_record(story, language=info.language)
     library.set_frames(
@@ -137,7 +141,7 @@ def _sentences(
     usable = usable_segments(segments, info, engine.options)
     heard = final_sentences(usable, info.language, decoded, max_frames)
     for count, sentence in enumerate(with_english(heard, decoded, engine, info.language), 1):
-        context.progress(sentence.end, decoded.duration, f"Heard {count} sentences")
+        context.progress(sentence.end, decoded.duration, msg("Heard {n} sentences", n=count))
         yield sentence
 
 
@@ -158,7 +162,7 @@ def write_scenes(job: WriteScenes, context: JobContext) -> str:
     wait too); after WRITER_TRIES, or where no queue retries it (the CLI), the offline lines
     are used, those that can be trusted."""
     runtime = context.runtime
-    context.progress(0, 1, "Writing a scene for every picture")
+    context.progress(0, 1, msg("Writing a scene for every picture"))
     frames = None if job.frames is None else list(job.frames)
     wait = runtime.retried_by_queue and context.job.attempts < WRITER_TRIES
     written = write_missing_scenes(
@@ -202,13 +206,18 @@ def draw(job: Draw, context: JobContext) -> str:
             for count, frame in enumerate(pictures, 1):
                 context.report(StoryEvent("frame_done", job.story, frame))
                 total = len(drawing.tried)
-                context.progress(count, total, f"Drew {count} of {total} pictures")
+                context.progress(
+                    count, total, msg("Drew {done} of {total} pictures", done=count, total=total)
+                )
     finally:
         stop_listening()
     if drawing.transient and runtime.retried_by_queue:
         raise FramesNotDrawnError(
-            f"{len(drawing.transient)} pictures failed for a reason that may pass "
-            "(the picture service was busy or down); they will be tried again."
+            msg(
+                "{transient} pictures failed for a reason that may pass (the picture "
+                "service was busy or down); they will be tried again.",
+                transient=len(drawing.transient),
+            )
         )
     waiting = [WAITING_FOR_WORDS.format(count=len(drawing.wordless))] if drawing.wordless else []
     # a retired model: the teacher is told
@@ -232,10 +241,13 @@ def export(job: Export, context: JobContext) -> str:
     library = context.runtime.library
     options = ExportOptions(job.format, job.resolution)
     story = library.get_story(job.story)
-    context.progress(0, 1, f"Making the {options.label}")
+    context.progress(0, 1, msg("Making the {export}", export=options.label))
 
     def encoded(fraction: float) -> None:  # the video's frames; raises Stop once cancelled
-        context.progress(fraction, 1, f"Making the {options.label}: {fraction:.0%}")
+        done = f"{fraction:.0%}"
+        context.progress(
+            fraction, 1, msg("Making the {export}: {done}", export=options.label, done=done)
+        )
 
     with leftovers.tidied(context.runtime, context.job):  # what a killed or failed export left
         path = make(library, story, options, encoded)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, event
 
 from ..audio import DecodedAudio
 from ..errors import StorageError
+from ..i18n import msg
 from ..pictures import PictureBackend
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine, normalize_language
@@ -166,8 +167,11 @@ def finish_here(
         return run_here(settings, library, [Draw(story_id)], backend, engine)
     if not story.narration_path:
         raise StorageError(
-            f"Story {story_id} lost its narration, so its missing sentences cannot be "
-            "transcribed again. Record the story again."
+            msg(
+                "Story {story_id} lost its narration, so its missing sentences cannot be "
+                "transcribed again. Record the story again.",
+                story_id=story_id,
+            )
         )
     heard_in = language or story.language or None
     jobs = transcription_jobs(settings, story_id, heard_in, then_draw=True)

@@ -18,6 +18,7 @@ from huey.api import Task, TaskWrapper
 from huey.exceptions import RetryTask
 
 from ..errors import QueueUnavailableError, SceneWriterUnavailableError, SettingsError
+from ..i18n import msg
 from ..settings import Settings
 from . import queue_file
 from .book import JobRecord
@@ -44,8 +45,12 @@ class Queues:
             if queue_file.repair(self):  # a damaged SQLite file was set aside: use the new one
                 return self.enqueue(job)
             raise QueueUnavailableError(
-                f"The job queue ({describe(self.settings)}) cannot be reached: "
-                f"{type(error).__name__}. Check that it is running, then try again."
+                msg(
+                    "The job queue ({describe}) cannot be reached: {kind}. Check that it "
+                    "is running, then try again.",
+                    describe=describe(self.settings),
+                    kind=type(error).__name__,
+                )
             ) from error
 
     def pending(self, queue: str) -> int:
@@ -98,8 +103,11 @@ def _huey(settings: Settings, queue: str) -> Huey:
         huey = RedisHuey(name, url=url, results=False)
     else:
         raise SettingsError(
-            "The setting S2I_QUEUE_URL must be empty (a queue file in the data folder) or a "
-            f"redis:// address, not one starting with {urlsplit(url).scheme or url[:10]!r}."
+            msg(
+                "The setting S2I_QUEUE_URL must be empty (a queue file in the data "
+                "folder) or a redis:// address, not one starting with {scheme}.",
+                scheme=f"{urlsplit(url).scheme or url[:10]!r}",
+            )
         )
     return huey
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import S2IError
+from ..i18n import msg
 from . import handlers
 from .book import JobBook, JobRecord
 from .runtime import JobContext, Runtime, Stop
@@ -87,7 +88,11 @@ def run_job(
     except Exception as error:  # a bug: say so on the job, keep the worker alive
         log.exception("job %s failed", job.id)
         runtime.book.finish(
-            job.id, "failed", error=f"Unexpected failure ({type(error).__name__}): {error}"
+            job.id,
+            "failed",
+            error=msg(
+                "Unexpected failure ({kind}): {error}", kind=type(error).__name__, error=error
+            ),
         )
         if reraise:
             raise

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .. import jobs
 from ..audio import decode_audio
 from ..errors import AudioError, S2IError
+from ..i18n import msg, msg_n
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine
 from ..storage import Library
@@ -110,7 +111,7 @@ def hear_again(
     library.refresh_story_status(story_id)
     note = _note(len(comparison.suggestions), len(new_ids))
     if not segments and not story.frames:
-        note = "No words were heard: check that the microphone is on and not muted"
+        note = msg("No words were heard: check that the microphone is on and not muted")
     state = LiveState(DONE, comparison.suggestions, note)
     state.write(library, story_id)
     if new_ids:
@@ -141,15 +142,19 @@ def _queue_pictures(settings: Settings, library: Library, story_id: int) -> None
 
 
 def _note(suggestions: int, added: int) -> str:
-    parts = []
-    if suggestions:
-        parts.append(
-            f"{suggestions} sentence{'s' if suggestions > 1 else ''} read differently when the "
-            "whole recording was heard again"
-        )
-    if added:
-        parts.append(f"{added} sentence{'s' if added > 1 else ''} heard only at the end was added")
-    return "; ".join(parts)
+    read = msg_n(
+        "{n} sentence read differently when the whole recording was heard again",
+        "{n} sentences read differently when the whole recording was heard again",
+        suggestions,
+    )
+    joined = msg_n(
+        "{n} sentence heard only at the end was added",
+        "{n} sentences heard only at the end were added",
+        added,
+    )
+    if suggestions and added:
+        return msg("{read}; and {joined}", read=read, joined=joined)
+    return read if suggestions else joined if added else ""
 
 
 def live_stories_to_recover(library: Library) -> list[int]:

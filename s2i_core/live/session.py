@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ..audio import DecodedAudio
+from ..i18n import msg
 from ..jobs.drawing import generate_story
 from ..pictures import PictureBackend
 from ..settings import Settings
@@ -164,7 +165,8 @@ class LiveStory:
                 finish_story(self, self.events)
         except Exception as error:  # the recording is safe on disk: say so and finish later
             log.exception("live story %s failed", self.story_id)
-            self.events.add("problem", message=f"Listening stopped ({type(error).__name__}).")
+            stopped = msg("Listening stopped ({kind}).", kind=type(error).__name__)
+            self.events.add("problem", message=stopped)
             self.recording.close()
         finally:
             self._drawing.shutdown(wait=True)
@@ -190,7 +192,8 @@ class LiveStory:
                 pcm = self._audio.get(timeout=0.25)
             except queue.Empty:
                 if self._gone_too_long():
-                    self.events.add("problem", message="The connection was lost; story kept.")
+                    lost = msg("The connection was lost; story kept.")
+                    self.events.add("problem", message=lost)
                     return
                 continue
             if pcm is None:
@@ -256,8 +259,11 @@ class LiveStory:
             self._full_notice = True
             self.events.add(
                 "problem",
-                message=f"The storyboard is full ({self.settings.max_frames} pictures): the "
-                "rest of the story joins the last picture's sentence.",
+                message=msg(
+                    "The storyboard is full ({n} pictures): the rest of the story joins the last "
+                    "picture's sentence.",
+                    n=self.settings.max_frames,
+                ),
             )
         words = (*last.words, *((w.start, w.end, w.word) for w in sentence.words))
         self.library.retime_frame(last.id, last.start, sentence.end, words)

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 from ..errors import ImageAPIError, SettingsError
+from ..i18n import msg
 from ..settings import Settings
 from . import local, nvidia
 from .models import CLIP_TOKENS, GeneratedImage, ImageModel, ImageParams
@@ -29,11 +30,20 @@ CHOICES = ("auto", *PLUGINS, "none")
 
 def no_backend_note() -> str:
     """Why a frame has no picture when no backend is set up, and what to do."""
-    settings = " nor ".join(plugin.setting for plugin in PLUGINS.values())
-    return (
-        f"No picture backend is set up (neither {settings}), so this frame has no picture yet. "
-        "Set one up and choose 'Generate missing pictures'."
+    return msg(
+        "No picture backend is set up (neither {settings}), so this frame has no picture yet. "
+        "Set one up and choose 'Generate missing pictures'.",
+        settings=_neither(),
     )
+
+
+def _neither() -> str:
+    """The plug-ins' settings, "A nor B" (in the reader's language too)."""
+    said = ""
+    for plugin in PLUGINS.values():
+        later = plugin.setting
+        said = msg("{earlier} nor {later}", earlier=said, later=later) if said else later
+    return said
 
 
 def choose_backend(settings: Settings) -> BackendChoice:
@@ -42,18 +52,24 @@ def choose_backend(settings: Settings) -> BackendChoice:
     wanted = (settings.image_backend or "auto").strip().lower()
     if wanted not in CHOICES:
         raise SettingsError(
-            f"S2I_IMAGE_BACKEND must be one of {', '.join(CHOICES)}, not {wanted!r}. "
-            "Fix it in the environment or in .streamlit/secrets.toml and start the app again."
+            msg(
+                "S2I_IMAGE_BACKEND must be one of {choices}, not {wanted}. Fix it in the "
+                "environment or in .streamlit/secrets.toml and start the app again.",
+                choices=", ".join(CHOICES),
+                wanted=f"{wanted!r}",
+            )
         )
     if wanted == "auto":
         wanted = next((p.name for p in PLUGINS.values() if p.configured(settings)), "none")
     if wanted in PLUGINS:
         return PLUGINS[wanted].choice(settings)
-    names = " nor ".join(plugin.setting for plugin in PLUGINS.values())
     return BackendChoice(
         "none",
-        "No picture backend",
-        f"Neither {names} is set, so frames get a 'no picture yet' card until one is.",
+        msg("No picture backend"),
+        msg(
+            "Neither {names} is set, so frames get a 'no picture yet' card until one is.",
+            names=_neither(),
+        ),
         ready=False,
     )
 
@@ -166,5 +182,5 @@ def outcome(result: Callable[[], GeneratedImage]) -> GeneratedImage | ImageAPIEr
     except Exception:  # one broken frame must not stop the others; the log keeps the bug
         log.exception("unexpected failure while drawing a picture")
         return ImageAPIError(
-            "Something unexpected went wrong while drawing this picture. Try drawing it again."
+            msg("Something unexpected went wrong while drawing this picture. Try drawing it again.")
         )

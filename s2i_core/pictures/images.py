@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageStat, UnidentifiedImageError
 
 from ..errors import BadImageError
+from ..i18n import msg
 
 MAX_IMAGE_SIDE = 4096
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -33,11 +34,15 @@ def verify_image(data: bytes, *, reject_blank: bool = False) -> tuple[str, int, 
     ``reject_blank`` is set).
     """
     if not data:
-        raise BadImageError("The picture service sent an empty picture. Try drawing it again.")
+        raise BadImageError(msg("The picture service sent an empty picture. Try drawing it again."))
     if len(data) > MAX_IMAGE_BYTES:
         raise BadImageError(
-            f"The picture service sent a picture of {len(data) / 1e6:.0f} MB, more than the "
-            f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB we accept. Try drawing it again."
+            msg(
+                "The picture service sent a picture of {size} MB, more than the "
+                "{limit} MB we accept. Try drawing it again.",
+                size=f"{len(data) / 1e6:.0f}",
+                limit=MAX_IMAGE_BYTES // (1024 * 1024),
+            )
         )
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -51,12 +56,17 @@ def verify_image(data: bytes, *, reject_blank: bool = False) -> tuple[str, int, 
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as error:
         raise BadImageError(
-            "The picture service sent something that is not a picture we can read. "
-            "Try drawing it again."
+            msg(
+                "The picture service sent something that is not a picture we can read. "
+                "Try drawing it again."
+            )
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise BadImageError(
-            f"The picture service sent a damaged picture ({error}). Try drawing it again."
+            msg(
+                "The picture service sent a damaged picture ({error}). Try drawing it again.",
+                error=error,
+            )
         ) from error
     if blank:
         raise BlankImageError("The picture service sent an empty, all-black picture.")
@@ -66,8 +76,13 @@ def verify_image(data: bytes, *, reject_blank: bool = False) -> tuple[str, int, 
 def _check_size(width: int, height: int) -> None:
     if max(width, height) > MAX_IMAGE_SIDE:
         raise BadImageError(
-            f"The picture service sent a picture of {width}x{height} pixels, larger than the "
-            f"{MAX_IMAGE_SIDE} pixels a side we accept. Try drawing it again."
+            msg(
+                "The picture service sent a picture of {width}x{height} pixels, larger "
+                "than the {max_image_side} pixels a side we accept. Try drawing it again.",
+                width=width,
+                height=height,
+                max_image_side=MAX_IMAGE_SIDE,
+            )
         )
 
 

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ContentFilteredError, ImageAPIError, PictureModelError
+from ..i18n import msg
 from ..settings import Settings
+from .local_reference import ReferencePipelines, local_reference_models, local_references
 from .models import (
     CLIP_TOKENS,
     MAX_SEED,
@@ -34,6 +36,7 @@ from .models import (
     get_model,
 )
 from .plugin import BackendChoice, PictureBackend, Plugin, SharedLimits
+from .reference import ReferencePicture
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def model_entry(model_id: str) -> ImageModel:
     turbo = "turbo" in model_id.lower()
     return ImageModel(
         id=model_id,
-        label=f"Local model ({Path(model_id).name or model_id})",
+        label=msg("Local model ({name})", name=Path(model_id).name or model_id),
         backend="local",
         family="diffusers",
         shapes=_distinct({ratio: shape_for(side, ratio) for ratio in SHAPES}),
@@ -66,7 +69,7 @@ def model_entry(model_id: str) -> ImageModel:
         # distilled "turbo" models are trained without guidance: 0 is their default
         cfg=CfgRange(low=0.0, high=20.0, default=0.0 if turbo else 7.5, low_included=True),
         negative_prompt=True,
-        note=f"Drawn on this computer; about {side} px a side.",
+        note=msg("Drawn on this computer; about {side} px a side.", side=side),
         prompt_tokens=T5_TOKENS if _reads_t5(model_id) else CLIP_TOKENS,
     )
 
@@ -131,10 +134,12 @@ def shape_for(side: int, ratio: str) -> tuple[int, int]:
 class _Job:
     prompt: str
     params: ImageParams  # resolved
+    reference: ReferencePicture | None = None  # the character's picture to draw from
     future: Future = field(default_factory=Future)
 
     def batch_key(self) -> tuple[Any, ...]:
-        return (self.params.aspect_ratio, self.params.steps, self.params.cfg_scale)
+        drawn_from = None if self.reference is None else hash(self.reference.png)
+        return (self.params.aspect_ratio, self.params.steps, self.params.cfg_scale, drawn_from)
 
 
 class LocalBackend:
@@ -145,14 +150,19 @@ class LocalBackend:
         model_id = settings.local_image_model.strip()
         if not model_id:
             raise PictureModelError(
-                "S2I_IMAGE_BACKEND is local, but S2I_LOCAL_IMAGE_MODEL names no model. Set it to "
-                "a Hugging Face model id or a folder saved with save_pretrained."
+                msg(
+                    "S2I_IMAGE_BACKEND is local, but S2I_LOCAL_IMAGE_MODEL names no model. "
+                    "Set it to a Hugging Face model id or a folder saved with "
+                    "save_pretrained."
+                )
             )
         self.name = "local"
         self.models = local_catalogue(settings)
         self.model = self.models[model_id]
         self.concurrency = max(1, settings.image_concurrency)
         self.pipeline, self.device = load_pipeline(model_id)
+        self.reference_models = local_reference_models(self.model, self.pipeline)
+        self._references = ReferencePipelines(self.pipeline)
         self.label = f"Local model on {device_name(self.device)}"
         self._gather_s = gather_s
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -176,9 +186,12 @@ class LocalBackend:
             self._worker = None
 
     # --- pictures ------------------------------------------------------------------------------
-    def generate(self, prompt: str, params: ImageParams) -> GeneratedImage:
-        """One picture, drawn in a batch with whatever other pictures are waiting."""
-        job = _Job(_check_prompt(prompt), self._resolve(params))
+    def generate(
+        self, prompt: str, params: ImageParams, reference: ReferencePicture | None = None
+    ) -> GeneratedImage:
+        """One picture (from ``reference``, a character's picture, when given), drawn in a batch
+        with whatever other pictures are waiting."""
+        job = _Job(_check_prompt(prompt), self._resolve(params), reference)
         self._ensure_worker()
         self._jobs.put(job)
         return job.future.result()
@@ -230,7 +243,11 @@ class LocalBackend:
             results = [error] * len(batch)
         except Exception as error:  # a bug or a driver fault: every waiting frame hears of it
             log.exception("the local picture model failed")
-            results = [PictureModelError(f"The local picture model failed ({error}). Try again.")]
+            results = [
+                PictureModelError(
+                    msg("The local picture model failed ({error}). Try again.", error=error)
+                )
+            ]
             results *= len(batch)
         for job, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
@@ -251,17 +268,17 @@ class LocalBackend:
         ]
         negatives = [job.params.negative_prompt for job in batch]
         self.batch_sizes.append(len(batch))
+        pipeline, options = self._pipeline_for(batch, width, height)
         try:
             with torch.inference_mode():
-                output = self.pipeline(
+                output = pipeline(
                     prompt=[job.prompt for job in batch],
                     negative_prompt=negatives if any(negatives) else None,
-                    width=width,
-                    height=height,
                     num_inference_steps=params.steps,
                     guidance_scale=params.cfg_scale,
                     generator=generators,
                     output_type="pil",
+                    **options,
                 )
         except torch.OutOfMemoryError:
             if self.device == "cuda":
@@ -270,8 +287,12 @@ class LocalBackend:
                 half = len(batch) // 2
                 return self._draw(batch[:half]) + self._draw(batch[half:])
             raise PictureModelError(
-                f"The GPU ran out of memory drawing one {width}x{height} picture. Choose a "
-                "smaller shape or a smaller model (S2I_LOCAL_IMAGE_MODEL)."
+                msg(
+                    "The GPU ran out of memory drawing one {width}x{height} picture. Choose "
+                    "a smaller shape or a smaller model (S2I_LOCAL_IMAGE_MODEL).",
+                    width=width,
+                    height=height,
+                )
             ) from None
         elapsed = time.monotonic() - started
         flagged = getattr(output, "nsfw_content_detected", None) or [False] * len(batch)
@@ -285,6 +306,13 @@ class LocalBackend:
             results.append(GeneratedImage(data, "PNG", image.width, image.height, seed, 1, elapsed))
         return results
 
+    def _pipeline_for(self, batch: list[_Job], width: int, height: int) -> tuple[Any, dict]:
+        """The text pipeline, or the one that draws from the batch's reference picture."""
+        if batch[0].reference is None:
+            return self.pipeline, {"width": width, "height": height}
+        references = [job.reference for job in batch]
+        return self._references.pipeline(), self._references.options(references, (width, height))
+
 
 def _batches(jobs: list[_Job], size: int) -> list[list[_Job]]:
     groups: dict[tuple[Any, ...], list[_Job]] = {}
@@ -295,8 +323,10 @@ def _batches(jobs: list[_Job], size: int) -> list[list[_Job]]:
 
 def _filtered() -> ContentFilteredError:
     return ContentFilteredError(
-        "The local model's safety checker blocked the picture for this sentence. Reword the "
-        "sentence or leave this frame without a picture."
+        msg(
+            "The local model's safety checker blocked the picture for this sentence. "
+            "Reword the sentence or leave this frame without a picture."
+        )
     )
 
 
@@ -304,7 +334,7 @@ def _check_prompt(prompt: str) -> str:
     from ..errors import InvalidRequestError
 
     if not prompt.strip():
-        raise InvalidRequestError("There is no sentence to draw. Write one and try again.")
+        raise InvalidRequestError(msg("There is no sentence to draw. Write one and try again."))
     return prompt.strip()
 
 
@@ -328,8 +358,11 @@ def load_pipeline(model_id: str) -> tuple[Any, str]:
         from diffusers import AutoPipelineForText2Image
     except ImportError as error:
         raise PictureModelError(
-            f"The local picture model needs the diffusers and transformers packages ({error}). "
-            "Install requirements.txt again."
+            msg(
+                "The local picture model needs the diffusers and transformers packages "
+                "({error}). Install requirements.txt again.",
+                error=error,
+            )
         ) from error
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.float16 if device == "cuda" else torch.float32
@@ -338,9 +371,13 @@ def load_pipeline(model_id: str) -> tuple[Any, str]:
         pipeline = AutoPipelineForText2Image.from_pretrained(model_id, dtype=dtype)
     except (OSError, ValueError) as error:
         raise PictureModelError(
-            f"The local picture model {model_id!r} could not be loaded ({_short(error)}). "
-            "S2I_LOCAL_IMAGE_MODEL must be a folder saved with save_pretrained, or a Hugging Face "
-            "model id on a computer that can download it."
+            msg(
+                "The local picture model {model_id} could not be loaded ({short}). "
+                "S2I_LOCAL_IMAGE_MODEL must be a folder saved with save_pretrained, or a "
+                "Hugging Face model id on a computer that can download it.",
+                model_id=f"{model_id!r}",
+                short=_short(error),
+            )
         ) from error
     pipeline = pipeline.to(device)
     pipeline.set_progress_bar_config(disable=True)
@@ -368,11 +405,11 @@ def _configured(settings: Settings) -> bool:
 def _choice(settings: Settings) -> BackendChoice:
     model = settings.local_image_model.strip()
     detail = (
-        f"Pictures are drawn on this computer with {model}."
+        msg("Pictures are drawn on this computer with {model}.", model=model)
         if model
-        else "S2I_IMAGE_BACKEND is local but S2I_LOCAL_IMAGE_MODEL names no model."
+        else msg("S2I_IMAGE_BACKEND is local but S2I_LOCAL_IMAGE_MODEL names no model.")
     )
-    return BackendChoice("local", "Local model", detail, ready=bool(model))
+    return BackendChoice("local", msg("Local model"), detail, ready=bool(model))
 
 
 def _entry(model_id: str) -> ImageModel | None:
@@ -393,4 +430,5 @@ PLUGIN = Plugin(
     catalogue=local_catalogue,
     entry=_entry,
     load=_load,
+    references=lambda settings: local_references(local_catalogue(settings)),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from ..errors import InvalidRequestError, UnknownModelError
+from ..i18n import msg
 
 MAX_SEED = 4_294_967_295
 CLIP_TOKENS = 75  # CLIP reads 77 tokens, start and end markers included (SD 1.5, SDXL, SD3)
@@ -123,32 +124,42 @@ class ImageParams:
             raise ValueError(f"params for {self.model} resolved against {model.id}")
         aspect = self.aspect_ratio or model.default_shape
         if aspect not in model.shapes:
-            _invalid(f"The shape {aspect!r} is not one {model.label} draws", model.shapes)
+            _invalid(
+                msg(
+                    "The shape {aspect} is not one {label} draws",
+                    aspect=f"{aspect!r}",
+                    label=model.label,
+                ),
+                model.shapes,
+            )
         steps = model.default_steps if self.steps is None else self.steps
         low, high = model.steps
         if not _is_int(steps) or not low <= steps <= high:
             _invalid(
-                f"Steps must be a whole number from {low} to {high} for {model.label} "
-                f"(got {steps!r})"
+                msg(
+                    "Steps must be a whole number from {low} to {high} for {label} (got {steps})",
+                    low=low,
+                    high=high,
+                    label=model.label,
+                    steps=f"{steps!r}",
+                )
             )
         cfg = None
         if model.cfg is not None:
             cfg = model.cfg.default if self.cfg_scale is None else self.cfg_scale
             if not _is_number(cfg) or not model.cfg.accepts(cfg):
                 _invalid(
-                    f"The guidance scale (cfg) must be {model.cfg.describe()} for {model.label} "
-                    f"(got {cfg!r})"
+                    msg(
+                        "The guidance scale (cfg) must be {describe} for {label} (got {cfg})",
+                        describe=model.cfg.describe(),
+                        label=model.label,
+                        cfg=f"{cfg!r}",
+                    )
                 )
             cfg = float(cfg)
         elif self.cfg_scale not in (None, 0):
-            _invalid(f"{model.label} takes no guidance scale (cfg); leave it out")
-        sampler = None
-        if model.samplers:
-            sampler = self.sampler or model.default_sampler
-            if sampler not in model.samplers:
-                _invalid(f"The sampler {sampler!r} is not one {model.label} offers", model.samplers)
-        elif self.sampler:
-            _invalid(f"{model.label} has no choice of sampler; leave it out")
+            _invalid(msg("{label} takes no guidance scale (cfg); leave it out", label=model.label))
+        sampler = self._sampler(model)
         check_seed(self.seed)
         negative = self.negative_prompt.strip() if model.negative_prompt else ""
         return dataclasses.replace(
@@ -159,6 +170,23 @@ class ImageParams:
             sampler=sampler,
             negative_prompt=negative,
         )
+
+    def _sampler(self, model: ImageModel) -> str | None:
+        if not model.samplers:
+            if self.sampler:
+                _invalid(msg("{label} has no choice of sampler; leave it out", label=model.label))
+            return None
+        sampler = self.sampler or model.default_sampler
+        if sampler not in model.samplers:
+            _invalid(
+                msg(
+                    "The sampler {sampler} is not one {label} offers",
+                    sampler=f"{sampler!r}",
+                    label=model.label,
+                ),
+                model.samplers,
+            )
+        return sampler
 
     def size(self, model: ImageModel) -> tuple[int, int]:
         return model.shapes[self.aspect_ratio or model.default_shape]
@@ -182,7 +210,13 @@ class ImageParams:
 
 def check_seed(seed: Any) -> int:
     if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
-        _invalid(f"The seed must be a whole number from 0 to {MAX_SEED} (got {seed!r})")
+        _invalid(
+            msg(
+                "The seed must be a whole number from 0 to {max_seed} (got {seed})",
+                max_seed=MAX_SEED,
+                seed=f"{seed!r}",
+            )
+        )
     return seed
 
 
@@ -234,8 +268,17 @@ def _is_number(value: Any) -> bool:
 
 
 def _invalid(problem: str, allowed: Iterable[str] | None = None) -> NoReturn:
-    choices = f" (choose one of {', '.join(allowed)})" if allowed is not None else ""
-    raise InvalidRequestError(f"{problem}{choices}. Change the picture settings and try again.")
+    if allowed is None:
+        raise InvalidRequestError(
+            msg("{problem}. Change the picture settings and try again.", problem=problem)
+        )
+    raise InvalidRequestError(
+        msg(
+            "{problem} (choose one of {choices}). Change the picture settings and try again.",
+            problem=problem,
+            choices=", ".join(allowed),
+        )
+    )
 
 
 def get_model(models: Mapping[str, ImageModel], model_id: str | None) -> ImageModel:
@@ -246,8 +289,12 @@ def get_model(models: Mapping[str, ImageModel], model_id: str | None) -> ImageMo
         return models[model_id.strip()]
     except KeyError:
         raise UnknownModelError(
-            f"{model_id!r} is not a picture model we can draw with here. "
-            f"Choose one of: {', '.join(models)}."
+            msg(
+                "{model_id} is not a picture model we can draw with here. "
+                "Choose one of: {choices}.",
+                model_id=f"{model_id!r}",
+                choices=", ".join(models),
+            )
         ) from None
 
 

@@ -14,6 +14,7 @@ from typing import Protocol
 from ..settings import Settings
 from .limiter import RequestLimiter
 from .models import GeneratedImage, ImageModel, ImageParams
+from .reference_models import ReferenceModel
 
 # (API key, requests per minute) -> a request limiter shared by every process on that key (the
 # library's database keeps the count: Library.request_limiter)
@@ -54,3 +55,5 @@ class Plugin:
     catalogue: Callable[[Settings], dict[str, ImageModel]]  # offered, default first; no loading
     entry: Callable[[str], ImageModel | None]  # any model id it knows, retired ones included
     load: Callable[[Settings, SharedLimits | None], PictureBackend]  # raises ImageAPIError
+    # the models that draw a frame from a character's picture (reference_models.py); no loading
+    references: Callable[[Settings], dict[str, ReferenceModel]] = lambda settings: {}

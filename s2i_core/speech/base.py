@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import SpeechModelError
+from ..i18n import msg
 
 NO_WORDS_HEARD = (
     "No words could be heard in the recording. Speak closer to the microphone, in a quiet room, "
@@ -186,7 +187,10 @@ def normalize_language(language: str | None) -> str | None:
         return None
     if code not in whisper_languages():
         raise SpeechModelError(
-            f"Whisper does not know the language code {language!r}. Choose a language from the "
-            "list or let it be detected automatically."
+            msg(
+                "Whisper does not know the language code {language}. Choose a language "
+                "from the list or let it be detected automatically.",
+                language=f"{language!r}",
+            )
         )
     return code

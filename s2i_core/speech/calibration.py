@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpeechModelError
+from ..i18n import msg
 from .weights import exclusive_lock
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,12 @@ class Layout:
             workers = threads = 0
         if not (1 <= workers <= MAX_WORKERS and threads >= 1):
             raise SpeechModelError(
-                f"S2I_ASR_THREADS must be auto or WORKERSxTHREADS such as 2x1 (windows decoded "
-                f"at once, 1 to {MAX_WORKERS}, times threads each), not {text[:40]!r}. Fix the "
-                "setting."
+                msg(
+                    "S2I_ASR_THREADS must be auto or WORKERSxTHREADS such as 2x1 (windows decoded "
+                    "at once, 1 to {most}, times threads each), not {text}. Fix the setting.",
+                    most=MAX_WORKERS,
+                    text=f"{text[:40]!r}",
+                )
             )
         return cls(workers, threads)
 

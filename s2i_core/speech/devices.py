@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpeechModelError
+from ..i18n import msg
 
 
 def cuda_available(backend: str = "ctranslate2") -> bool:
@@ -27,12 +28,17 @@ def choose_device(requested: str, has_cuda: bool) -> str:
         return "cuda" if has_cuda else "cpu"
     if requested == "cuda" and not has_cuda:
         raise SpeechModelError(
-            "S2I_ASR_DEVICE is set to cuda, but no usable NVIDIA GPU was found. "
-            "Set S2I_ASR_DEVICE to auto or cpu."
+            msg(
+                "S2I_ASR_DEVICE is set to cuda, but no usable NVIDIA GPU was found. Set "
+                "S2I_ASR_DEVICE to auto or cpu."
+            )
         )
     if requested not in ("cpu", "cuda"):
         raise SpeechModelError(
-            f"S2I_ASR_DEVICE must be auto, cpu or cuda, not {requested!r}. Fix the setting."
+            msg(
+                "S2I_ASR_DEVICE must be auto, cpu or cuda, not {requested}. Fix the setting.",
+                requested=f"{requested!r}",
+            )
         )
     return requested
 

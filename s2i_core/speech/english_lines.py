@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 from .base import Segment
@@ -76,18 +77,39 @@ def check_line(
 
 
 def check_segments(
-    segments: Sequence[Segment], span: tuple[float, float], checks: LineChecks | None = None
+    segments: Sequence[Segment],
+    span: tuple[float, float],
+    checks: LineChecks | None = None,
+    looped: frozenset[str] = frozenset(),
 ) -> EnglishLine:
     """The English segments given to one span, joined into its line and checked (their log
     probability weighted by how much text each gave; a line borrowed from a longer stretch of
-    speech is measured against that stretch)."""
+    speech is measured against that stretch). ``looped``: the window's ``looped_lines``."""
     said = [s for s in segments if s.text.strip()]
     if not said:
         return EnglishLine("")
+    if any(_words(s.text) in looped for s in said):
+        return EnglishLine(" ".join(s.text.strip() for s in said), LOOP)
     weights = [len(s.text.strip()) for s in said]
     logprob = sum(w * s.avg_logprob for w, s in zip(weights, said, strict=True)) / sum(weights)
     seconds = max(span[1] - span[0], sum(s.end - s.start for s in said))
     return check_line(" ".join(s.text.strip() for s in said), seconds, logprob, checks)
+
+
+def looped_lines(segments: Sequence[Segment]) -> frozenset[str]:
+    """Lines of three words or more that one window's translation gives twice in a row, as
+    separate segments (or parts of one cut over sentences): Whisper caught in a loop ("I am very
+    happy" every 2 s over three different French sentences). Every span given one of them has
+    no trustworthy English. A refrain told again later in the story is not a loop."""
+    said = [_words(s.text) for s in segments if s.text.strip()]
+    return frozenset(
+        line for line, after in pairwise(said) if line == after and len(line.split()) >= 3
+    )
+
+
+LOOP = (
+    "Whisper wrote this line again and again over different sentences (a loop, not a translation)"
+)
 
 
 # --- the checks ------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from faster_whisper import WhisperModel
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 
-from ..errors import SpeechModelError
 from ..settings import Settings
 from .base import DecodingOptions, Segment, TranscriptionInfo, Word
 from .calibration import (
@@ -44,7 +43,7 @@ from .calibration import (
 )
 from .devices import choose_device, cuda_available
 from .guards import compression_ratio, cut_before_loop, token_budget
-from .weights import BUNDLED_MODELS, resolve_model
+from .weights import model_error, resolve_model
 from .windows import SAMPLE_RATE, Window, plan_windows
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class FasterWhisperEngine:
             self._whisper = self._load(model_path)
         except Exception as exc:
             if self.device != "cuda" or (device or "auto").strip().lower() != "auto":
-                raise _model_error(model, exc) from exc
+                raise model_error(model, exc) from exc
             # A GPU is present but its CUDA libraries (cuBLAS, cuDNN) are not: use the CPU.
             log.warning("Whisper on CUDA failed (%s); falling back to the CPU.", exc)
             self.device, self.compute_type = "cpu", CPU_COMPUTE_TYPE
@@ -486,12 +485,3 @@ def _moved(segment: Segment, offset: float) -> Segment:
         return replace(segment, start=words[0].start, end=words[-1].end, words=words)
     start, end = round(segment.start + offset, 3), round(segment.end + offset, 3)
     return replace(segment, start=start, end=end)
-
-
-def _model_error(setting: str, exc: Exception) -> SpeechModelError:
-    return SpeechModelError(
-        f"The Whisper model {setting!r} could not be loaded ({type(exc).__name__}: "
-        f"{str(exc)[:200]}). Other names need an internet connection to download; set "
-        f"S2I_WHISPER_MODEL to one of the bundled models ({', '.join(BUNDLED_MODELS)}) or to "
-        "a folder holding a CTranslate2 Whisper model."
-    )

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from ..errors import MisheardLanguageError, NoSpeechError
+from ..i18n import msg
 from .base import NO_WORDS_HEARD, DecodingOptions, Segment, TranscriptionInfo
 from .guards import compression_ratio
 from .languages import language_name
@@ -51,8 +52,9 @@ def loops(text: str, options: DecodingOptions) -> bool:
 
 
 def misheard_message(language: str) -> str:
-    return (
-        f"We could not make out words in {language_name(language)}. Which language is the story in?"
+    return msg(
+        "We could not make out words in {language}. Which language is the story in?",
+        language=language_name(language),
     )
 
 

@@ -23,6 +23,7 @@ from whisper.audio import N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram,
 from whisper.model import Whisper
 
 from ..errors import SpeechModelError
+from ..i18n import msg
 from ..settings import Settings
 from .base import (
     DecodingOptions,
@@ -183,8 +184,13 @@ def load_whisper_model(name: str, cache_dir: Path, device: str = "cpu") -> Whisp
             return whisper.load_model(str(path), device=device)
         except Exception as exc:
             raise SpeechModelError(
-                f"The file {path} is not an openai-whisper checkpoint ({_first_line(exc)}). Point "
-                "S2I_WHISPER_MODEL at a .pt checkpoint, a model folder or a model name."
+                msg(
+                    "The file {path} is not an openai-whisper checkpoint ({first_line}). "
+                    "Point S2I_WHISPER_MODEL at a .pt checkpoint, a model folder or a model "
+                    "name.",
+                    path=path,
+                    first_line=_first_line(exc),
+                )
             ) from exc
     if name in BUNDLED_MODELS or path.is_dir():
         folder = Path(resolve_model(name, cache_dir))
@@ -196,15 +202,24 @@ def load_whisper_model(name: str, cache_dir: Path, device: str = "cpu") -> Whisp
             return whisper.load_model(name, device=device, download_root=str(root))
         except (URLError, OSError, RuntimeError) as exc:  # offline, or a bad checksum
             raise SpeechModelError(
-                f"The Whisper model {name!r} could not be downloaded ({_first_line(exc)}). Connect "
-                "to the internet once, or use a bundled model: "
-                f"{', '.join(BUNDLED_MODELS)}."
+                msg(
+                    "The Whisper model {name} could not be downloaded ({first_line}). "
+                    "Connect to the internet once, or use a bundled model: {bundled}.",
+                    name=f"{name!r}",
+                    first_line=_first_line(exc),
+                    bundled=", ".join(BUNDLED_MODELS),
+                )
             ) from exc
     resolve_model(name, cache_dir)  # explains a missing folder
     raise SpeechModelError(
-        f"There is no Whisper model called {name!r}. Set S2I_WHISPER_MODEL to a bundled model "
-        f"({', '.join(BUNDLED_MODELS)}), a model folder, a .pt checkpoint or one of "
-        f"{', '.join(whisper.available_models())} (these download once, online)."
+        msg(
+            "There is no Whisper model called {name}. Set S2I_WHISPER_MODEL to a "
+            "bundled model ({bundled}), a model folder, a .pt checkpoint or one of "
+            "{downloadable} (these download once, online).",
+            name=f"{name!r}",
+            bundled=", ".join(BUNDLED_MODELS),
+            downloadable=", ".join(whisper.available_models()),
+        )
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..audio import DecodedAudio
 from ..errors import SpeechModelError
+from ..i18n import msg
 from ..settings import Settings
 from .base import SpeechEngine, Transcription, normalize_language
 from .devices import DeviceProbe, probe_devices
@@ -44,8 +45,11 @@ def _openai_whisper(settings: Settings) -> SpeechEngine:
         from .openai_whisper_engine import OpenAIWhisperEngine
     except ImportError as exc:
         raise SpeechModelError(
-            f"The openai-whisper engine is not available here ({exc}). Set S2I_ASR_ENGINE to "
-            "auto or faster-whisper."
+            msg(
+                "The openai-whisper engine is not available here ({exc}). Set "
+                "S2I_ASR_ENGINE to auto or faster-whisper.",
+                exc=exc,
+            )
         ) from exc
     return OpenAIWhisperEngine.from_settings(settings)
 
@@ -69,7 +73,11 @@ def choose_engine(engine: str, device: str, probe: DeviceProbe | None = None) ->
     device = (device or "auto").strip().lower()
     if engine not in ("auto", *ENGINES):
         raise SpeechModelError(
-            f"S2I_ASR_ENGINE must be auto, {' or '.join(ENGINES)}, not {engine!r}. Fix the setting."
+            msg(
+                "S2I_ASR_ENGINE must be auto, {choices}, not {engine}. Fix the setting.",
+                choices=" or ".join(ENGINES),
+                engine=f"{engine!r}",
+            )
         )
     if engine != "auto":
         return engine, device
@@ -81,8 +89,10 @@ def choose_engine(engine: str, device: str, probe: DeviceProbe | None = None) ->
             return name, chosen
     if device == "cuda":
         raise SpeechModelError(
-            "S2I_ASR_DEVICE is set to cuda, but no usable NVIDIA GPU was found. "
-            "Set S2I_ASR_DEVICE to auto or cpu."
+            msg(
+                "S2I_ASR_DEVICE is set to cuda, but no usable NVIDIA GPU was found. Set "
+                "S2I_ASR_DEVICE to auto or cpu."
+            )
         )
     return "faster-whisper", "cpu"
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from .base import Segment, SpeechEngine
-from .english_lines import EnglishLine, LineChecks, check_segments
+from .english_lines import EnglishLine, LineChecks, check_segments, looped_lines
 from .guards import WINDOW_SECONDS
 
 PAD = 0.2  # seconds of audio kept around a window, so its first and last words are whole
@@ -63,8 +63,10 @@ def english_for_spans(
             )
         ]
         given = spread_over_spans([(s.start, s.end, s) for s in shifted], window_spans)
+        looped = looped_lines(shifted)
         english += [
-            check_segments(g, span, checks) for g, span in zip(given, window_spans, strict=True)
+            check_segments(g, span, checks, looped)
+            for g, span in zip(given, window_spans, strict=True)
         ]
     return english
 

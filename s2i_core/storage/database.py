@@ -17,6 +17,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session
 
 from ..errors import StorageError
+from ..i18n import msg
 from .tables import MIGRATIONS_DIR
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -49,19 +50,23 @@ def _explain(context: ExceptionContext) -> None:
     if "not a database" in cause or "malformed" in cause:
         message = damaged(where)
     elif "readonly" in cause or "read-only" in cause:
-        message = (
-            f"The library {where} is read-only here, so nothing can be saved. Stories can still "
-            "be listed, shown and exported; ask for write access to the data folder to change them."
+        message = msg(
+            "The library {where} is read-only here, so nothing can be saved. Stories can still "
+            "be listed, shown and exported; ask for write access to the data folder to change "
+            "them.",
+            where=where,
         )
     elif "disk is full" in cause or "no space" in cause:
-        message = (
-            f"The disk holding the library {where} is full. Free some space and try again; "
-            "everything saved before is kept."
+        message = msg(
+            "The disk holding the library {where} is full. Free some space and try again; "
+            "everything saved before is kept.",
+            where=where,
         )
     elif "unable to open database" in cause:
-        message = (
-            f"The library database {where} cannot be opened: check that the data folder exists "
-            "and that this account may read and write it."
+        message = msg(
+            "The library database {where} cannot be opened: check that the data folder exists "
+            "and that this account may read and write it.",
+            where=where,
         )
     else:
         return  # anything else keeps its own error
@@ -69,9 +74,10 @@ def _explain(context: ExceptionContext) -> None:
 
 
 def damaged(where: str) -> str:
-    return (
-        f"The library database {where} is damaged and cannot be read. Restore it from a "
-        "backup, or move it away to start an empty library."
+    return msg(
+        "The library database {where} is damaged and cannot be read. Restore it from a "
+        "backup, or move it away to start an empty library.",
+        where=where,
     )
 
 
@@ -107,16 +113,18 @@ class LibraryFile:
 
     def _refusal(self, now: tuple[int, int] | None) -> str:
         if now is None:
-            return (
-                f"The library database {self.where} was moved or deleted while this program was "
+            return msg(
+                "The library database {where} was moved or deleted while this program was "
                 "running, so this change was not saved. Put it back, or restart to open the "
-                "library that is there then."
+                "library that is there then.",
+                where=self.where,
             )
         if not _readable(self.path):
             return damaged(self.where)
-        return (
-            f"The library database {self.where} was replaced while this program was running, "
-            "so this change was not saved. Restart to use the library that is there now."
+        return msg(
+            "The library database {where} was replaced while this program was running, "
+            "so this change was not saved. Restart to use the library that is there now.",
+            where=self.where,
         )
 
 

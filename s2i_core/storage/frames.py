@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ..errors import FrameNotFoundError, StorageError
+from ..i18n import msg
 from .media import MediaFiles, image_suffix
 from .quota import count_picture
 from .records import (
@@ -93,8 +94,12 @@ class FrameMethods:
             story = get_story(session, story_id)
             if any(frame.index == draft.index for frame in story.frames):
                 raise StorageError(
-                    f"Story {story_id} already has a frame number {draft.index}. "
-                    "Choose another number or edit that frame instead."
+                    msg(
+                        "Story {story_id} already has a frame number {index}. Choose another "
+                        "number or edit that frame instead.",
+                        story_id=story_id,
+                        index=draft.index,
+                    )
                 )
             frame = new_frame(draft, moment)
             if claim_s is not None:
@@ -210,8 +215,12 @@ class FrameMethods:
             picture = next((p for p in frame.pictures if p.id == picture_id), None)
             if picture is None:
                 raise StorageError(
-                    f"Frame {frame_id} has no picture {picture_id}; it may belong to another "
-                    "frame. Reload the story and choose again."
+                    msg(
+                        "Frame {frame_id} has no picture {picture_id}; it may belong to another "
+                        "frame. Reload the story and choose again.",
+                        frame_id=frame_id,
+                        picture_id=picture_id,
+                    )
                 )
             show(frame, picture)
             frame.updated_at = now()

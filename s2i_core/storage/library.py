@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..settings import Settings
 from .access import Viewer, first_admin, story_filter
+from .characters import CharacterMethods
 from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
@@ -37,7 +38,7 @@ from .tables import (
 )
 
 
-class Library(FrameMethods, ClaimMethods):
+class Library(FrameMethods, ClaimMethods, CharacterMethods):
     """All stories of one data folder. Thread-safe: share one instance across the app."""
 
     def __init__(self, settings: Settings):

@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import StorageError
+from ..i18n import msg
 
 IMAGE_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 
@@ -30,8 +31,12 @@ class MediaFiles:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise StorageError(
-                    f"The data folder {data_dir} cannot be used ({error.strerror.lower()}). "
-                    "Choose another folder with S2I_DATA_DIR or ask for write access to it."
+                    msg(
+                        "The data folder {data_dir} cannot be used ({reason}). Choose another "
+                        "folder with S2I_DATA_DIR or ask for write access to it.",
+                        data_dir=data_dir,
+                        reason=error.strerror.lower(),
+                    )
                 ) from error
 
     def path(self, rel: str) -> Path:
@@ -39,7 +44,10 @@ class MediaFiles:
         candidate = (self.data_dir / rel).resolve()
         if not candidate.is_relative_to(self.data_dir):
             raise StorageError(
-                f"The stored file path {rel!r} points outside the data folder; it was not opened."
+                msg(
+                    "The stored file path {rel} points outside the data folder; it was not opened.",
+                    rel=f"{rel!r}",
+                )
             )
         return candidate
 
@@ -79,7 +87,9 @@ def image_suffix(data: bytes) -> str:
     except UnidentifiedImageError:
         kind = None
     if kind not in IMAGE_SUFFIXES:
-        raise StorageError("The picture to save is not a PNG, JPEG or WebP image; it was not kept.")
+        raise StorageError(
+            msg("The picture to save is not a PNG, JPEG or WebP image; it was not kept.")
+        )
     return IMAGE_SUFFIXES[kind]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..errors import PictureLimitError
+from ..i18n import msg
 from .tables import Base, Story
 
 
@@ -54,9 +55,15 @@ def check_allowance(engine: Engine, owner: str, limit: int, wanted: int) -> None
     if wanted > left:
         more = f"only {left} more" if left else "no more"
         raise PictureLimitError(
-            f"Each teacher can have {limit} pictures a day on this server, and you can have "
-            f"{more} today: {wanted} were asked for. Tomorrow there are {limit} again (your "
-            "school's administrator sets S2I_PICTURES_PER_TEACHER_DAY)."
+            msg(
+                "Each teacher can have {limit} pictures a day on this server, and you "
+                "can have {more} today: {wanted} were asked for. Tomorrow there are "
+                "{limit} again (your school's administrator sets "
+                "S2I_PICTURES_PER_TEACHER_DAY).",
+                limit=limit,
+                more=more,
+                wanted=wanted,
+            )
         )
 
 

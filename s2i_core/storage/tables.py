@@ -35,6 +35,7 @@ from sqlalchemy.orm import (
 )
 
 from ..errors import FrameNotFoundError, StoryNotFoundError
+from ..i18n import msg
 from .records import (  # noqa: F401 (now: re-exported)
     EDITABLE_STORY_FIELDS,
     STORY_STATUSES,
@@ -182,15 +183,21 @@ def get_frame(session: Session, frame_id: int) -> Frame:
 
 def story_not_found(story_id: int) -> StoryNotFoundError:
     return StoryNotFoundError(
-        f"Story {story_id} is not in the library; it may have been deleted. "
-        "Go back to the library and pick another story."
+        msg(
+            "Story {story_id} is not in the library; it may have been deleted. Go "
+            "back to the library and pick another story.",
+            story_id=story_id,
+        )
     )
 
 
 def frame_not_found(frame_id: int) -> FrameNotFoundError:
     return FrameNotFoundError(
-        f"Frame {frame_id} is not in the library; its story may have been deleted or re-split. "
-        "Reload the story and try again."
+        msg(
+            "Frame {frame_id} is not in the library; its story may have been deleted "
+            "or re-split. Reload the story and try again.",
+            frame_id=frame_id,
+        )
     )
 
 

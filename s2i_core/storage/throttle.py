@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, Float, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..i18n import msg
 from .database import writer_of
 from .tables import Base
 
@@ -101,11 +102,17 @@ class PasscodeThrottle:
                 [{"scope": scope, "failed_at": now} for scope in (*scopes, OVERALL)],
             )
             wait = max(_wait(connection, scope, free, now) for scope, free in scopes.items())
-        wrong = "That passcode is not right. Ask the person who set up the app."
-        return Verdict(False, f"{wrong} {_too_many(wait)}" if wait else wrong, wait), 0.0
+        if wait:
+            message = msg(
+                "That passcode is not right. Ask the person who set up the app. {wait}",
+                wait=_too_many(wait),
+            )
+        else:
+            message = msg("That passcode is not right. Ask the person who set up the app.")
+        return Verdict(False, message, wait), 0.0
 
 
-BUSY = (
+BUSY = msg(
     "Many wrong passcodes are being tried on this app right now, so every try waits its turn. "
     "Try again in a minute."
 )
@@ -142,5 +149,9 @@ def _overall_turn(connection, now: float) -> float:
 
 def _too_many(wait_s: float) -> str:
     minutes, seconds = divmod(round(wait_s), 60)
-    when = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-    return f"Too many wrong passcodes: the next try is possible in {when}."
+    when = (
+        msg("{minutes} min {seconds} s", minutes=minutes, seconds=seconds)
+        if minutes
+        else msg("{seconds} s", seconds=seconds)
+    )
+    return msg("Too many wrong passcodes: the next try is possible in {when}.", when=when)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import wordlist
+from ..i18n import N_
 from ..pictures import prompt_tokens
 from .bible import StoryBible
 
@@ -24,38 +25,38 @@ STYLES: dict[str, Style] = {
     for style in (
         Style(
             "storybook",
-            "Storybook watercolour",
-            "Soft watercolour pictures like a children's picture book.",
+            N_("Storybook watercolour"),
+            N_("Soft watercolour pictures like a children's picture book."),
             "children's storybook illustration, soft watercolour, gentle colours, warm light",
         ),
         Style(
             "crayon",
-            "Crayon drawing",
-            "Bright crayon drawings, as if a pupil drew them.",
+            N_("Crayon drawing"),
+            N_("Bright crayon drawings, as if a pupil drew them."),
             "crayon drawing on paper, bold strokes, bright colours, naive child-like art",
         ),
         Style(
             "comic",
-            "Comic strip",
-            "Clean lines and flat colours, like a comic book panel.",
+            N_("Comic strip"),
+            N_("Clean lines and flat colours, like a comic book panel."),
             "comic book panel, clean ink outlines, flat bright colours, expressive",
         ),
         Style(
             "clay",
-            "Clay model",
-            "Friendly plasticine figures, like a stop-motion film.",
+            N_("Clay model"),
+            N_("Friendly plasticine figures, like a stop-motion film."),
             "claymation diorama, plasticine figures, soft studio lighting, playful",
         ),
         Style(
             "photo",
-            "Photograph",
-            "Realistic photographs.",
+            N_("Photograph"),
+            N_("Realistic photographs."),
             "realistic photograph, natural light, detailed, family friendly",
         ),
         Style(
             "pixel",
-            "Pixel art",
-            "Chunky pixels, like an old video game.",
+            N_("Pixel art"),
+            N_("Chunky pixels, like an old video game."),
             "pixel art, 16-bit video game style, crisp pixels, vivid palette",
         ),
     )

@@ -31,6 +31,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import NotJSONError, SceneWriterError, SceneWriterUnavailableError
+from ..i18n import msg
 from ..settings import Settings
 from .bible import (
     LLM,
@@ -46,10 +47,16 @@ from .bible import (
 )
 from .prompts import clip_tokens
 
-OFFLINE_NOTICE = (
-    "The pictures use the offline scenes: Whisper's English lines where they could be trusted "
-    "(the other sentences wait for an English line)."
-)
+
+def offline_notice(reason: str) -> str:
+    """Why the scene writer was not used, and what the pictures use instead."""
+    return msg(
+        "{reason} The pictures use the offline scenes: Whisper's English lines where they could "
+        "be trusted (the other sentences wait for an English line).",
+        reason=reason,
+    )
+
+
 MAX_PART_SENTENCES = 12  # longer stories go in parts, each told the characters found so far
 MAX_SCENE_WORDS = 60  # the model is asked for about 40; longer answers are cut at a word
 CLIENT_RETRIES = 2  # the openai client's own retries of 429, 5xx and timeouts, with backoff
@@ -237,11 +244,11 @@ class OpenAITransport:
             raise fault(_status_message(status)) from None
         except openai.APITimeoutError:
             raise SceneWriterUnavailableError(
-                "The scene writer's LLM service did not answer in time."
+                msg("The scene writer's LLM service did not answer in time.")
             ) from None
         except openai.APIConnectionError:  # no connection at all: not waited for (offline)
             raise SceneWriterError(
-                "The scene writer could not reach the LLM service (no connection)."
+                msg("The scene writer could not reach the LLM service (no connection).")
             ) from None
         choice = answer.choices[0] if answer.choices else None
         return (choice.message.content or "") if choice else ""
@@ -271,7 +278,10 @@ def parse_answer(text: str, request: SceneRequest) -> Scenes:
         jsonschema.validate(data, ANSWER_SCHEMA)
     except jsonschema.ValidationError as error:
         raise NotJSONError(
-            f"The scene writer's answer did not have the asked shape ({error.message})."
+            msg(
+                "The scene writer's answer did not have the asked shape ({message}).",
+                message=error.message,
+            )
         ) from None
     characters = []
     for entry in data["characters"][:MAX_CHARACTERS]:
@@ -302,7 +312,7 @@ def _json_object(text: str) -> Any:
             return json.loads(cleaned[first : last + 1])
         except ValueError:
             pass
-    raise NotJSONError("The scene writer's answer was not a JSON object.")
+    raise NotJSONError(msg("The scene writer's answer was not a JSON object."))
 
 
 def _valid(entry: Any, schema: dict[str, Any]) -> bool:
@@ -336,16 +346,19 @@ def _assemble(
     frames = tuple(f for i in request.wanted if (f := written.get(i) or fallback.frame(i)))
     missing = [i for i in request.wanted if i not in written]
     if not written:
-        reason = str(problems[0]) if problems else "The scene writer's answer had no usable frames."
-        notice = f"{reason} {OFFLINE_NOTICE}"
-        down = next((str(p) for p in problems if isinstance(p, SceneWriterUnavailableError)), "")
+        reason = problems[0] if problems else msg("The scene writer's answer had no usable frames.")
+        notice = offline_notice(reason)
+        down = next((p for p in problems if isinstance(p, SceneWriterUnavailableError)), "")
         return replace(fallback, notice=notice, seconds=seconds, unavailable=down)
     bible = bible or fallback.bible
     if not missing:
         return Scenes(bible, frames, LLM, "", seconds)  # type: ignore[arg-type]
     numbers = ", ".join(str(i + 1) for i in missing)
-    notice = f"The scene writer gave no usable scene for sentence(s) {numbers}; those use the "
-    notice += "offline scene (the English line)."
+    notice = msg(
+        "The scene writer gave no usable scene for sentence(s) {numbers}; those use the offline "
+        "scene (the English line).",
+        numbers=numbers,
+    )
     return Scenes(bible, frames, "mixed", notice, seconds)  # type: ignore[arg-type]
 
 
@@ -412,9 +425,12 @@ class SceneJob:
         remaining = self.settings.llm_timeout - (time.monotonic() - self.started)
         if self._done.wait(max(0.0, remaining)) and self._result is not None:
             return self._result
-        late = f"The scene writer did not answer within {self.settings.llm_timeout:g} s."
+        late = msg(
+            "The scene writer did not answer within {seconds} s.",
+            seconds=f"{self.settings.llm_timeout:g}",
+        )
         return replace(
-            offline_scenes(self.request, f"{late} {OFFLINE_NOTICE}"),
+            offline_scenes(self.request, offline_notice(late)),
             seconds=time.monotonic() - self.started,
             unavailable=late,
         )
@@ -437,8 +453,8 @@ def warm_up() -> None:
 
 def offline_reason(settings: Settings) -> str:
     if settings.llm == "off":
-        return "The scene writer is off (S2I_LLM=off): scenes are the English lines."
-    return "No NVIDIA API key is set, so scenes are the English lines (the offline path)."
+        return msg("The scene writer is off (S2I_LLM=off): scenes are the English lines.")
+    return msg("No NVIDIA API key is set, so scenes are the English lines (the offline path).")
 
 
 # --- text helpers ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..i18n import msg
 from .entries import SOURCE_NOTE, Entry, school_entries, school_languages
 from .forms import SNOWBALL_LANGUAGES
 from .matching import Hit, lists_for, matcher
@@ -49,10 +50,10 @@ WORD_LIST_SETTING = "word_list"  # the library's classroom setting that holds a 
 # What of a frame is checked, how the teacher is told where the word is, and which part it is
 # (the sentence is in the story's language; the rest is English: see matching.lists_for).
 FIELDS = (
-    ("text", "the sentence", "sentence"),
-    ("text_en", "the English line", "english"),
-    ("scene", "the scene", "english"),
-    ("prompt", "the picture prompt", "english"),
+    ("text", msg("the sentence"), "sentence"),
+    ("text_en", msg("the English line"), "english"),
+    ("scene", msg("the scene"), "english"),
+    ("prompt", msg("the picture prompt"), "english"),
 )
 MAX_SHOWN = 6  # words named in one message; the rest are counted
 
@@ -111,11 +112,16 @@ def frame_stop_reason(
     places: dict[str, list[str]] = {}
     for hit in hits[:MAX_SHOWN]:
         places.setdefault(hit.where, []).append(_quoted(hit))
-    said = "; ".join(f"{_and(found)} in {where}" for where, found in places.items())
-    more = f" and {len(hits) - MAX_SHOWN} more" if len(hits) > MAX_SHOWN else ""
-    return (
-        f"Stopped by the classroom word list: {said}{more}. Change the words in “Fix this "
-        "picture” (or let them through on the Word list page), then draw the picture again."
+    said = ""
+    for where, found in places.items():
+        place = msg("{words} in {where}", words=_and(found), where=where)
+        said = msg("{earlier}; {later}", earlier=said, later=place) if said else place
+    if len(hits) > MAX_SHOWN:
+        said = msg("{words} and {n} more", words=said, n=len(hits) - MAX_SHOWN)
+    return msg(
+        "Stopped by the classroom word list: {found}. Change the words in “Fix this picture” (or "
+        "let them through on the Word list page), then draw the picture again.",
+        found=said,
     )
 
 
@@ -124,15 +130,17 @@ def stop_reason(text: str, words: tuple[str, ...] | list[str] = (), language: st
     hits = WordList(tuple(words), language).hits(text)
     if not hits:
         return ""
-    return (
-        f"Stopped by the classroom word list ({', '.join(hits)}). "
-        "Edit the sentence or the word list, then generate this frame again."
+    return msg(
+        "Stopped by the classroom word list ({words}). "
+        "Edit the sentence or the word list, then generate this frame again.",
+        words=", ".join(hits),
     )
 
 
 def parse_words(text: str) -> tuple[str, ...]:
-    """A teacher's comma- or line-separated word list."""
-    return tuple(w.strip() for w in re.split(r"[,\n]", text) if w.strip())
+    """A teacher's comma- or line-separated word list (the comma of Chinese, Japanese and
+    Arabic keyboards too: ，、،)."""
+    return tuple(w.strip() for w in re.split(r"[,，、،\n]", text) if w.strip())
 
 
 def classroom_words(library: Any) -> tuple[str, ...]:
@@ -145,8 +153,14 @@ def _quoted(hit: Hit) -> str:
     """The words as found; with the listed word when they do not plainly start with it."""
     listed = hit.entry.text
     plain = hit.found.startswith(listed[:4]) or listed in hit.found.split()
-    return f"“{hit.found}”" if plain else f"“{hit.found}” (listed: {listed})"
+    return (
+        f"“{hit.found}”"
+        if plain
+        else msg("“{found}” (listed: {listed})", found=hit.found, listed=listed)
+    )
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if len(items) == 1:
+        return items[0]
+    return msg("{words} and {last}", words=", ".join(items[:-1]), last=items[-1])

@@ -18,6 +18,7 @@ from s2i_core.storage import Library, parse_id
 from s2i_core.story.sentences import Sentence
 
 from .. import resources, roles
+from ..i18n import _
 
 DRAFT_KEY = "draft"
 NARRATION_KEY = "narration"
@@ -62,7 +63,9 @@ def current(library: Library) -> Draft | None:
         draft = reopen(library, parse_id(st.query_params[QUERY_KEY]) or 0)
         if draft is None:
             del st.query_params[QUERY_KEY]
-            st.info("That draft was not found; it may have been deleted. Start a new story here.")
+            st.info(
+                _("That draft was not found; it may have been deleted. Start a new story here.")
+            )
         else:
             st.session_state[DRAFT_KEY] = draft
     return draft

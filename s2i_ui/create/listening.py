@@ -15,6 +15,7 @@ from s2i_core.settings import Settings
 from s2i_core.speech import uncertain_language
 from s2i_core.storage import Library
 from s2i_ui import languages, roles, widgets
+from s2i_ui.i18n import _, tr
 
 from . import draft as drafts
 from .draft import Draft
@@ -23,7 +24,7 @@ REFRESH_SECONDS = 1.0
 
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
-    st.subheader("Transcribing the narration")
+    st.subheader(_("Transcribing the narration"))
     state = jobs.progress(library, draft.story_id)
     if hearing(state) is None and state.story.sentences_missing:
         # it stopped (an error, a cancel, a worker that died and gave up): drawn once, outside
@@ -47,15 +48,15 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
             drafts.replace_draft(drafts.reopen(library, story_id))
         st.rerun()  # the whole page: the sentences, or why it stopped
     again = job.spec.replace_sentences  # type: ignore[attr-defined]
-    with st.status(state.summary, state="running", expanded=True):
+    with st.status(tr(state.summary), state="running", expanded=True):
         if job.state == "queued":
-            st.write("Waiting for a worker to start…")
+            st.write(_("Waiting for a worker to start…"))
         elif again or not state.story.frames:
-            st.write(job.detail + "…")
+            st.write(tr(job.detail) + "…")
         for frame in [] if again else state.story.frames:  # again: those are the old ones
             st.write(f"{widgets.clock(frame.start)} · {widgets.plain(frame.text)}")
-    if st.button("Cancel", icon=":material/stop_circle:", key="c_cancel_transcription"):
-        roles.require_teacher(settings, "cancel transcriptions", story_id)
+    if st.button(_("Cancel"), icon=":material/stop_circle:", key="c_cancel_transcription"):
+        roles.require_teacher(settings, _("cancel transcriptions"), story_id)
         jobs.cancel(library, story_id)
         st.rerun()
 
@@ -65,22 +66,26 @@ def stopped(story_id: int, library: Library, settings: Settings, state: jobs.Sto
     misheard language asks for it), transcribe again, or start over."""
     last = state.last
     if last is not None and last.state == "failed":
-        st.error(last.error, icon=":material/error:")
+        st.error(tr(last.error), icon=":material/error:")
     else:
-        st.info("The transcription was stopped.", icon=":material/stop_circle:")
+        st.info(_("The transcription was stopped."), icon=":material/stop_circle:")
     story = state.story
     guessed = uncertain_language(story.language_probability)
     language = languages.pick(
-        "Language of the narration",
+        _("Language of the narration"),
         f"c_again_language_{story_id}",
         None if guessed else story.language or "auto",
         detect=not guessed,  # detecting it again would mishear it again
     )
     again, over = st.columns(2)
-    if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
-        roles.require_teacher(settings, "transcribe stories", story_id)
+    if again.button(
+        _("Transcribe again"), icon=":material/replay:", key="c_again", width="stretch"
+    ):
+        roles.require_teacher(settings, _("transcribe stories"), story_id)
         if language is None and guessed:
-            st.error("Choose the language the story is told in first.", icon=":material/translate:")
+            st.error(
+                _("Choose the language the story is told in first."), icon=":material/translate:"
+            )
             return
         try:
             jobs.queue_transcription(settings, library, story_id, language)
@@ -88,7 +93,7 @@ def stopped(story_id: int, library: Library, settings: Settings, state: jobs.Sto
             widgets.show_error(error)
             return
         st.rerun()
-    if over.button("Start over", icon=":material/add:", key="c_over", width="stretch"):
+    if over.button(_("Start over"), icon=":material/add:", key="c_over", width="stretch"):
         if not state.story.frames and not heard_before(library, story_id):
             library.delete_story(story_id)  # nothing was ever heard: nothing worth keeping
         drafts.start_over()

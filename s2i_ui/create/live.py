@@ -22,7 +22,8 @@ from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_core.story.drafts import StoryOptions
 from s2i_core.story.prompts import DEFAULT_STYLE, classroom_word_list, parse_blocklist
-from s2i_ui import picture_options, roles, storyboard, widgets
+from s2i_ui import i18n, picture_options, roles, storyboard, widgets
+from s2i_ui.i18n import _
 
 from . import draft as drafts
 from . import record
@@ -38,10 +39,12 @@ state = st.session_state
 def offer() -> bool:
     """The choice between telling the story live and recording (or uploading) it."""
     return st.toggle(
-        "Tell it live: each sentence is drawn while you speak",
+        _("Tell it live: each sentence is drawn while you speak"),
         key=WANTED_KEY,
-        help="The microphone streams to this app; sentences and pictures appear as you go. "
-        "Everything heard is kept, even if the connection drops.",
+        help=_(
+            "The microphone streams to this app; sentences and pictures appear as you go. "
+            "Everything heard is kept, even if the connection drops."
+        ),
     )
 
 
@@ -61,16 +64,18 @@ def current(library: Library) -> tuple[str, LiveStory] | None:
 
 def setup(settings: Settings, library: Library) -> None:
     record.story_details(settings, library)
-    st.subheader("2 · Tell it live")
+    st.subheader(_("2 · Tell it live"))
     problem = insecure_page()
     if problem:
         st.warning(problem, icon=":material/lock_open:")
     st.caption(
-        "Press the button, then press ● Start telling below and tell your story. Pause a "
-        "moment after each sentence: it appears, then its picture."
+        _(
+            "Press the button, then press ● Start telling below and tell your story. Pause a "
+            "moment after each sentence: it appears, then its picture."
+        )
     )
     if st.button(
-        "Begin the live story",
+        _("Begin the live story"),
         icon=":material/mic:",
         type="primary",
         key="c_live_begin",
@@ -85,7 +90,7 @@ def insecure_page() -> str:
     url = urlsplit(str(st.context.url or ""))
     local = (url.hostname or "localhost") in ("localhost", "127.0.0.1", "::1")
     if url.scheme == "http" and not local:
-        return (
+        return _(
             "This page is not served over HTTPS, so a tablet's browser will not let it use the "
             "microphone. Start the app with make run-lan (HTTPS), or switch off Tell it live "
             "and record the story, then upload it."
@@ -96,13 +101,13 @@ def insecure_page() -> str:
 def begin(settings: Settings, library: Library) -> None:
     title = state.get("c_title", "").strip()
     if not title:
-        st.error("Give the story a title.", icon=":material/front_hand:")
+        st.error(_("Give the story a title."), icon=":material/front_hand:")
         return
     language = state.get("c_language", "auto")
     language = None if language == "auto" else language
     try:
         runtime = runtime_for(settings)  # the model and picture client the app's jobs use
-        with st.spinner("Getting the speech model ready…"):
+        with st.spinner(_("Getting the speech model ready…")):
             engine = runtime.speech_engine()
         backend = runtime.picture_backend()
         live = start_live_story(library, settings, story_options(settings, library), engine,
@@ -132,9 +137,12 @@ def story_options(settings: Settings, library: Library) -> StoryOptions:
 
 def step(found: tuple[str, LiveStory], settings: Settings, library: Library) -> None:
     token, live = found
-    st.subheader("Telling it live")
-    config = {"path": _url_path(f"/api/live/{token}")}
+    st.subheader(_("Telling it live"))
+    lang = i18n.locale()
+    config = {"path": _url_path(f"/api/live/{token}"), "lang": lang, "texts": texts()}
     html = COMPONENT.read_text(encoding="utf-8").replace("__CONFIG__", json.dumps(config))
+    html = html.replace("__LANG__", "en" if lang == "qps" else lang)
+    html = html.replace("__DIR__", i18n.direction())
     st.iframe(html, height=640)
     watch(live.story_id, settings, library)
 
@@ -145,13 +153,15 @@ def watch(story_id: int, settings: Settings, library: Library) -> None:
     live_state = LiveState.read(library, story_id)
     if found and not found[1].finished.is_set():
         st.caption(
-            "Cannot use the microphone here? Stop, then switch off Tell it live to record the "
-            "story or upload a file instead. What was heard so far stays in the library."
+            _(
+                "Cannot use the microphone here? Stop, then switch off Tell it live to record "
+                "the story or upload a file instead. What was heard so far stays in the library."
+            )
         )
         return
     if live_state is not None and live_state.suggestions:
         suggestions(story_id, settings, library)
-    if st.button("Open the storyboard", icon=":material/grid_view:", key="c_live_done"):
+    if st.button(_("Open the storyboard"), icon=":material/grid_view:", key="c_live_done"):
         state.pop(LIVE_KEY, None)
         drafts.replace_draft(drafts.reopen(library, story_id))
         st.rerun()
@@ -165,26 +175,66 @@ def suggestions(story_id: int, settings: Settings, library: Library) -> None:
         return
     story = library.get_story(story_id)
     frames = {f.id: f for f in story.frames}
-    st.markdown("**Heard again, the whole story reads some sentences differently:**")
+    st.markdown("**" + _("Heard again, the whole story reads some sentences differently:") + "**")
     for suggestion in live_state.suggestions:
         frame = frames.get(suggestion.frame_id)
         if frame is None:
             continue
         with st.container(border=True, key=f"c_heard_again_{frame.id}"):
-            st.markdown(
-                f"Sentence {frame.index + 1}, live: “{widgets.plain(frame.text)}”  \n"
-                f"Heard again: “{widgets.plain(suggestion.text)}”"
+            live_line = _(
+                "Sentence {number}, live: “{text}”",
+                number=frame.index + 1,
+                text=widgets.plain(frame.text),
             )
+            again = _("Heard again: “{text}”", text=widgets.plain(suggestion.text))
+            st.markdown(f"{live_line}  \n{again}")
             row = st.container(horizontal=True)
-            if row.button("Use the new sentence and redraw", key=f"c_take_{frame.id}"):
-                roles.require_teacher(settings, "fix sentences", story_id)
+            if row.button(_("Use the new sentence and redraw"), key=f"c_take_{frame.id}"):
+                roles.require_teacher(settings, _("fix sentences"), story_id)
                 storyboard.fix_frame(library, settings, story, frame, suggestion.text, None)
                 library.update_frame_text(frame.id, words=suggestion.words)
                 live_state.without(frame.id).write(library, story_id)
                 st.rerun()
-            if row.button("Keep the live sentence", key=f"c_keep_{frame.id}"):
+            if row.button(_("Keep the live sentence"), key=f"c_keep_{frame.id}"):
                 live_state.without(frame.id).write(library, story_id)
                 st.rerun()
+
+
+def texts() -> dict[str, str]:
+    """The live component's words, in the reader's language (live_component.html's T)."""
+    return {
+        "start": _("Start telling"),
+        "stop": _("Stop"),
+        "ready": _("Press start, then tell your story."),
+        "level": _("microphone level"),
+        "projector": _("Open the projector view"),
+        "insecure": _(
+            "This page is not a secure (HTTPS) page, so the browser does not let it use the "
+            "microphone. On a tablet, open the app through make run-lan (HTTPS), or record the "
+            "story and upload it below."
+        ),
+        "unsupported": _(
+            "This browser cannot stream the microphone. Record the story and upload it below."
+        ),
+        "denied": _(
+            "The microphone could not be opened ({reason}). Allow it in the browser's address "
+            "bar, or record the story and upload it below."
+        ),
+        "listening": _("Listening… tell your story."),
+        "finishing": _("Finishing…"),
+        "connected": _("Connected. Press start, then tell your story."),
+        "gone": _(
+            "This live story is no longer on the server (the app restarted). Everything heard "
+            "so far is saved in the library as a draft."
+        ),
+        "reconnecting": _("Connection lost — reconnecting… (the microphone keeps recording)"),
+        "drawing": _("drawing…"),
+        "doneNote": _("Done. {note}."),
+        "done": _("Done: the whole story was heard again, and every sentence stands."),
+        "hearingAgain": _("Hearing the whole story once more…"),
+        "noPicture": _("No picture."),
+        "finishingLast": _("Finishing the last sentence…"),
+    }
 
 
 def _url_path(path: str) -> str:

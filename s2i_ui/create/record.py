@@ -12,7 +12,8 @@ import streamlit as st
 
 from s2i_core import jobs
 from s2i_core.errors import S2IError
-from s2i_core.languages import LANGUAGE_NAMES, language_name
+from s2i_core.i18n import N_
+from s2i_core.languages import LANGUAGE_NAMES
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_core.story.drafts import StoryOptions, start_story
@@ -22,14 +23,15 @@ from s2i_core.story.prompts import (
     classroom_word_list,
     parse_blocklist,
 )
-from s2i_ui import picture_options, resources, roles, widgets
+from s2i_ui import i18n, picture_options, resources, roles, widgets
+from s2i_ui.i18n import _, tr
 
 from . import draft as drafts
 from .draft import Draft, Narration
 from .recorder import recorder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "fox_and_balloon.wav"
-SAMPLE_TITLE = "The fox and the balloon"
+SAMPLE_TITLE = "The fox and the balloon"  # the sample is told in English: its title too
 UPLOAD_TYPES = ["wav", "mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "webm", "flac"]
 AUDIO_TYPES = {
     "wav": "audio/wav",
@@ -43,7 +45,7 @@ AUDIO_TYPES = {
     "flac": "audio/flac",
     "aac": "audio/aac",
 }
-RECORD, UPLOAD, USE_SAMPLE = "Record", "Upload a file", "Sample story"
+RECORD, UPLOAD, USE_SAMPLE = N_("Record"), N_("Upload a file"), N_("Sample story")
 LAST_CLASS_KEY = "s2i_last_class"
 state = st.session_state
 
@@ -66,85 +68,103 @@ def last_class(library: Library) -> str:
 
 
 def story_details(settings: Settings, library: Library) -> None:
-    st.subheader("1 · The story")
+    st.subheader(_("1 · The story"))
     left, right = st.columns(2)
     if "c_class" not in state:  # the class of the last story, so a lesson's stories group up
         state["c_class"] = state.get(LAST_CLASS_KEY, last_class(library))
     left.text_input(
-        "Title", key="c_title", max_chars=200, placeholder="for example: The fox and the balloon"
+        _("Title"),
+        key="c_title",
+        max_chars=200,
+        placeholder=_("The fox and the balloon"),  # an example: the label says what it is
     )
     right.text_input(
-        "Class", key="c_class", max_chars=100, placeholder="for example: Year 2 Robins"
+        _("Class"),
+        key="c_class",
+        max_chars=100,
+        placeholder=_("Year 2 Robins"),
     )
     left.selectbox(
-        "Picture style",
+        _("Picture style"),
         list(STYLES),
         index=list(STYLES).index(DEFAULT_STYLE),
-        format_func=lambda name: STYLES[name].label,
+        format_func=i18n.labels(STYLES, lambda name: tr(STYLES[name].label)),
         key="c_style",
     )
+    codes = ["auto", *sorted(LANGUAGE_NAMES, key=i18n.language)]
     right.selectbox(
-        "Language",
-        ["auto", *sorted(LANGUAGE_NAMES, key=language_name)],
-        format_func=lambda code: "Detect automatically" if code == "auto" else language_name(code),
+        _("Language"),
+        codes,
+        format_func=i18n.labels(
+            codes, lambda code: _("Detect automatically") if code == "auto" else i18n.language(code)
+        ),
         key="c_language",
     )
-    st.caption(STYLES[state.get("c_style", DEFAULT_STYLE)].description)
+    st.caption(tr(STYLES[state.get("c_style", DEFAULT_STYLE)].description))
     st.text_area(
-        "Characters and setting (optional)",
+        _("Characters and setting (optional)"),
         key="c_characters",
         max_chars=400,
         height=80,
-        placeholder="for example: Rosie is a small red fox with a green scarf. "
-        "The story happens in a snowy forest.",
-        help="Added to every picture's prompt so characters look the same in every picture.",
+        placeholder=_(
+            "for example: Rosie is a small red fox with a green scarf. "
+            "The story happens in a snowy forest."
+        ),
+        help=_("Added to every picture's prompt so characters look the same in every picture."),
     )
-    with st.expander("Details: picture model and settings"):
+    with st.expander(_("Details: picture model and settings")):
         advanced_settings(settings)
 
 
 def advanced_settings(settings: Settings) -> None:
     picture_options.picture_options(settings)
     st.text_area(
-        "Classroom word list",
+        _("Classroom word list"),
         ", ".join(classroom_word_list(resources.library(settings))),
         key="c_blocklist",
         height=70,
-        help="Words that stop a picture, on top of the school's list; !word lets a word through.",
+        help=_(
+            "Words that stop a picture, on top of the school's list; !word lets a word through."
+        ),
     )
 
 
 def narration_input(settings: Settings) -> None:
-    st.subheader("2 · The narration")
+    st.subheader(_("2 · The narration"))
     how = st.radio(
-        "How do you want to tell the story?",
+        _("How do you want to tell the story?"),
         [RECORD, UPLOAD, USE_SAMPLE],
+        format_func=i18n.labels([RECORD, UPLOAD, USE_SAMPLE]),
         horizontal=True,
         key="c_how",
     )
     if how == RECORD:
         st.caption(
-            "Press Start recording, tell your story, then press Stop recording. The bar moves "
-            "while the microphone hears you."
+            _(
+                "Press Start recording, tell your story, then press Stop recording. The bar "
+                "moves while the microphone hears you."
+            )
         )
         recording = recorder("c_recorder")
         if recording is not None:
             drafts.set_narration(Narration(recording.data, recording.name, recording.source))
     elif how == UPLOAD:
         upload = st.file_uploader(
-            "Narration file",
+            _("Narration file"),
             type=UPLOAD_TYPES,
             key="c_upload",
             max_upload_size=upload_limit_mb(settings),
-            help=f"Up to {upload_limit_mb(settings)} MB. A longer story fits in a compressed "
-            "file (MP3, M4A, OGG).",
+            help=_(
+                "Up to {size} MB. A longer story fits in a compressed file (MP3, M4A, OGG).",
+                size=upload_limit_mb(settings),
+            ),
         )
         chosen = drafts.narration()
         if upload is not None and (chosen is None or chosen.source != upload.file_id):
             drafts.set_narration(Narration(upload.getvalue(), upload.name, upload.file_id))
     else:
-        st.caption(f"“{SAMPLE_TITLE}”: a 17-second story read by a computer voice.")
-        st.button("Use the sample story", on_click=use_sample, key="c_use_sample")
+        st.caption(_("“{title}”: a 17-second story read by a computer voice.", title=SAMPLE_TITLE))
+        st.button(_("Use the sample story"), on_click=use_sample, key="c_use_sample")
 
     narration = drafts.narration()
     if narration:
@@ -160,26 +180,34 @@ def upload_limit_mb(settings: Settings) -> int:
 
 def transcribe_step(settings: Settings, library: Library) -> None:
     if not st.button(
-        "Transcribe the narration", icon=":material/subtitles:", type="primary", key="c_transcribe"
+        _("Transcribe the narration"),
+        icon=":material/subtitles:",
+        type="primary",
+        key="c_transcribe",
     ):
         return
     title = state.get("c_title", "").strip()
     narration = drafts.narration()
     problems = []
     if not title:
-        problems.append("Give the story a title.")
+        problems.append(_("Give the story a title."))
     if not narration and state.get("c_how") == UPLOAD:
         problems.append(
-            "Choose the narration file first. A file over "
-            f"{upload_limit_mb(settings)} MB is refused: upload a compressed one (MP3, M4A, OGG) "
-            "or record a shorter story."
+            _(
+                "Choose the narration file first. A file over {size} MB is refused: upload a "
+                "compressed one (MP3, M4A, OGG) or record a shorter story.",
+                size=upload_limit_mb(settings),
+            )
         )
     elif not narration:
-        problems.append("Record, upload or choose the sample narration first.")
+        problems.append(_("Record, upload or choose the sample narration first."))
     elif len(narration.data) > settings.max_audio_bytes:
         problems.append(
-            f"The narration is larger than {settings.max_audio_mb:g} MB. "
-            "Record a shorter story or upload a compressed file (MP3, M4A, OGG)."
+            _(
+                "The narration is larger than {size} MB. Record a shorter story or upload a "
+                "compressed file (MP3, M4A, OGG).",
+                size=f"{settings.max_audio_mb:g}",
+            )
         )
     for problem in problems:
         st.error(problem, icon=":material/front_hand:")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..i18n import _
+
 STATIC = Path(__file__).resolve().parents[1] / "static"
 SUFFIXES = {"audio/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "m4a"}
 
@@ -34,11 +36,34 @@ def _component():
     )
 
 
+def texts() -> dict[str, str]:
+    """What the recorder says, in the reader's language (recorder.js has them in English too)."""
+    return {
+        "group": _("Record the narration"),
+        "start": _("Start recording"),
+        "stop": _("Stop recording"),
+        "time": _("Recording time"),
+        "level": _("Microphone level"),
+        "silent": _(
+            "No sound for {seconds} seconds. Is the microphone on, unmuted and close to the "
+            "speaker?"
+        ),
+        "denied": _(
+            "The browser did not allow the microphone. Allow it (the icon in the address bar), "
+            "then press Start recording again."
+        ),
+        "missing": _(
+            "No microphone could be opened here. Connect one, or upload a recording instead."
+        ),
+    }
+
+
 def recorder(key: str, on_start=None) -> Recording | None:
     """Draw the recorder; the finished recording on the run its Stop causes, else None.
     ``on_start`` runs when a recording begins (to clear messages left from before)."""
     result = _component()(
         key=key,
+        data={"texts": texts()},
         on_started_change=on_start or (lambda: None),
         on_recording_change=lambda: None,
     )

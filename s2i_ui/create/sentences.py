@@ -12,22 +12,25 @@ import streamlit as st
 from s2i_core import editing, jobs
 from s2i_core.errors import S2IError
 from s2i_core.settings import Settings
-from s2i_core.speech import language_name
 from s2i_core.storage import Library, StoryRecord
 from s2i_core.story.bible import LLM
 from s2i_core.story.sentences import Sentence
-from s2i_ui import languages, roles, scenes, storyboard, widgets
+from s2i_ui import characters, i18n, languages, roles, scenes, storyboard, widgets
+from s2i_ui.i18n import _, tr
 
 from .draft import Draft
 
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     story = library.get_story(draft.story_id)
-    st.subheader("3 · Check the sentences")
+    st.subheader(_("3 · Check the sentences"))
     language_notice(draft, settings, library)
     st.caption(
-        "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
-        f"To split a sentence at a chosen place, type {editing.SPLIT_MARK} there first."
+        _(
+            "Each sentence becomes one picture. Fix what the computer misheard, then generate. "
+            "To split a sentence at a chosen place, type {mark} there first.",
+            mark=editing.SPLIT_MARK,
+        )
     )
     scenes.write_in_background(library, settings, story)  # the writer reads meanwhile
     take_english_lines(draft, story)
@@ -39,20 +42,23 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
             edited = sentence_box(draft, n, sentence, key, edited)
             scene_line(story, n, edited[n] if n < len(edited) else sentence)
             row = st.container(horizontal=True)
-            if row.button("Merge with next", key=f"merge_{key}", disabled=n + 1 == len(sentences)):
+            if row.button(
+                _("Merge with next"), key=f"merge_{key}", disabled=n + 1 == len(sentences)
+            ):
                 apply(draft, story, editing.merge_with_next(edited, n), settings, library)
             if row.button(
-                "Split", key=f"split_{key}", disabled=len(sentences) >= settings.max_frames
+                _("Split"), key=f"split_{key}", disabled=len(sentences) >= settings.max_frames
             ):
                 apply(draft, story, editing.split(edited, n), settings, library)
-            if row.button("Delete", key=f"delete_{key}", disabled=len(sentences) == 1):
+            if row.button(_("Delete"), key=f"delete_{key}", disabled=len(sentences) == 1):
                 apply(draft, story, editing.delete(edited, n), settings, library)
     if edited != sentences:
         storyboard.save_sentences(library, settings, story, edited)
         draft.sentences = edited
     scenes.bible_editor(library, settings, library.get_story(story.id), "draft")
+    characters.sheet_panel(library, settings, library.get_story(story.id), "draft")
     if st.button(
-        "Generate storyboard", icon=":material/palette:", type="primary", key="c_generate"
+        _("Generate storyboard"), icon=":material/palette:", type="primary", key="c_generate"
     ):
         draft.generated = True
         storyboard.request_generation(settings, library.get_story(story.id), scenes_first=True)
@@ -65,7 +71,7 @@ def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
     if frame is None or frame.text != sentence.text:
         return
     if frame.scene_source == LLM:
-        st.caption(f":material/image: Picture: {widgets.plain(frame.scene)}")
+        st.caption(":material/image: " + _("Picture: {scene}", scene=widgets.plain(frame.scene)))
     elif frame.scene_source or not frame.prompt.strip():
         st.caption(scenes.written_by(frame, story))
 
@@ -93,29 +99,35 @@ def english_key(draft: Draft, n: int) -> str:
 def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
     """The language the narration was heard in, and a way to correct it: choose the language
     and a worker transcribes the saved narration again (its sentences are replaced)."""
-    name = language_name(draft.language)
+    name = i18n.language(draft.language)
     failed = failed_hearing(library, draft.story_id)
     if failed is not None:
-        asked = language_name(failed.spec.language)  # type: ignore[attr-defined]
+        asked = i18n.language(failed.spec.language)  # type: ignore[attr-defined]
         st.error(
-            f"Transcribing it again in {asked} did not work: {failed.error} The sentences below "
-            f"are the ones heard before, in {name}; nothing was lost.",
+            _(
+                "Transcribing it again in {asked} did not work: {error} The sentences below are "
+                "the ones heard before, in {language}; nothing was lost.",
+                asked=asked,
+                error=tr(failed.error),
+                language=name,
+            ),
             icon=":material/error:",
         )
     if draft.language_uncertain:
         st.warning(
-            f"Heard as **{name}**, but the computer is not sure.", icon=":material/translate:"
+            _("Heard as **{language}**, but the computer is not sure.", language=name),
+            icon=":material/translate:",
         )
     else:
-        st.caption(f"Heard as {name}.")
-    with st.expander("Not right? Choose the language and transcribe again"):
+        st.caption(_("Heard as {language}.", language=name))
+    with st.expander(_("Not right? Choose the language and transcribe again")):
         chosen = languages.pick(
-            "Language of the narration", f"c_relanguage_{draft.story_id}", draft.language
+            _("Language of the narration"), f"c_relanguage_{draft.story_id}", draft.language
         )
-        if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
-            roles.require_teacher(settings, "transcribe again", draft.story_id)
+        if st.button(_("Transcribe again"), icon=":material/refresh:", key="c_transcribe_again"):
+            roles.require_teacher(settings, _("transcribe again"), draft.story_id)
             if chosen is None:
-                st.error("Choose the language the story is told in first.")
+                st.error(_("Choose the language the story is told in first."))
                 return
             try:
                 jobs.transcribe_again(settings, library, draft.story_id, chosen)
@@ -139,9 +151,16 @@ def sentence_box(
     draft: Draft, n: int, sentence: Sentence, key: str, edited: list[Sentence]
 ) -> list[Sentence]:
     """One sentence's fields; returns the sentence list with this sentence's typed edit applied."""
-    st.caption(f"Sentence {n + 1} · {widgets.clock(sentence.start)}–{widgets.clock(sentence.end)}")
+    st.caption(
+        _(
+            "Sentence {number} · {start}–{end}",
+            number=n + 1,
+            start=widgets.clock(sentence.start),
+            end=widgets.clock(sentence.end),
+        )
+    )
     text = st.text_area(
-        f"Sentence {n + 1}",
+        _("Sentence {number}", number=n + 1),
         sentence.text,
         key=f"sent_{key}",
         label_visibility="collapsed",
@@ -151,17 +170,18 @@ def sentence_box(
     if draft.translated:
         st.session_state.setdefault(english_key(draft, n), sentence.text_en)
         text_en = st.text_input(
-            "In English, for the picture",
+            _("In English, for the picture"),
             key=english_key(draft, n),
-            placeholder="Whisper's English could not be trusted: type it, or let the scene "
-            "writer write it",
+            placeholder=_(
+                "Whisper's English could not be trusted: type it, or let the scene writer write it"
+            ),
         )
     if " ".join(text.split()) != sentence.text or (
         text_en is not None and text_en != sentence.text_en
     ):
         if text.strip():
             return editing.edit_text(edited, n, text, text_en)
-        st.error("A sentence cannot be empty. Use Delete to remove it.")
+        st.error(_("A sentence cannot be empty. Use Delete to remove it."))
     return edited
 
 

@@ -17,13 +17,30 @@ function clock(seconds) {
   return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
 }
 
+// What it says, in English unless the page sends the reader's language (recorder.py's texts()).
+const TEXTS = {
+  group: "Record the narration",
+  start: "Start recording",
+  stop: "Stop recording",
+  time: "Recording time",
+  level: "Microphone level",
+  silent: "No sound for {seconds} seconds. Is the microphone on, unmuted and close to the speaker?",
+  denied: "The browser did not allow the microphone. Allow it (the icon in the address bar), "
+    + "then press Start recording again.",
+  missing: "No microphone could be opened here. Connect one, or upload a recording instead.",
+};
+
 export default function (component) {
   const { parentElement, setTriggerValue } = component;
+  const text = { ...TEXTS, ...((component.data && component.data.texts) || {}) };
   const $ = (selector) => parentElement.querySelector(selector);
   const button = $(".rec-button"), label = $(".rec-label"), time = $(".rec-time");
   const meter = $(".rec-meter"), level = $(".rec-level");
   const warning = $(".rec-warning"), error = $(".rec-error");
   let session = null;  // the recording under way: stream, recorder, audio graph, timers
+  $(".rec").setAttribute("aria-label", text.group);
+  time.setAttribute("aria-label", text.time);
+  meter.setAttribute("aria-label", text.level);
 
   function say(element, text) {
     element.textContent = text || "";
@@ -32,7 +49,7 @@ export default function (component) {
 
   function show(recording) {
     button.dataset.state = recording ? "recording" : "idle";
-    label.textContent = recording ? "Stop recording" : "Start recording";
+    label.textContent = recording ? text.stop : text.start;
   }
 
   function listen(s) {  // the meter, the timer and the silence watch, about 20 times a second
@@ -51,8 +68,7 @@ export default function (component) {
       if (rms >= SILENT_RMS) quietSince = now;
       const silent = (now - quietSince) / 1000 >= SILENT_S;
       if (silent !== !warning.hidden) {
-        say(warning, silent ? "No sound for " + SILENT_S + " seconds. Is the microphone on, "
-          + "unmuted and close to the speaker?" : "");
+        say(warning, silent ? text.silent.replace("{seconds}", String(SILENT_S)) : "");
       }
     }, 50);
   }
@@ -77,10 +93,7 @@ export default function (component) {
       show(true);
       setTriggerValue("started", Date.now());
     } catch (e) {
-      say(error, e && e.name === "NotAllowedError"
-        ? "The browser did not allow the microphone. Allow it (the icon in the address bar), "
-          + "then press Start recording again."
-        : "No microphone could be opened here. Connect one, or upload a recording instead.");
+      say(error, e && e.name === "NotAllowedError" ? text.denied : text.missing);
     } finally {
       button.disabled = false;
     }
@@ -113,6 +126,7 @@ export default function (component) {
     show(false);
   }
 
+  show(false);
   button.addEventListener("click", () => (session ? stop() : start()));
   return () => {  // the page left this step: let go of the microphone
     if (!session) return;

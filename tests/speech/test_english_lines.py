@@ -109,6 +109,35 @@ def test_one_english_line_over_a_run_on_cut_into_sentences_is_cut_with_it():
     assert all(x.usable and x.text.startswith("The dog") for x in shared)
 
 
+def test_a_translation_caught_in_a_loop_gives_no_sentence_its_english():
+    """What base gave the French fixture: "I am very happy" every 2 s, over three different
+    sentences. Each part alone reads well, so the loop is seen across the window's segments."""
+    happy = [
+        Segment(i, 2.0 * i, 2.0 * i + 2, " I am very happy", avg_logprob=-0.8) for i in range(4)
+    ]
+    spans = [(0.0, 1.58), (1.92, 3.64), (4.12, 6.8)]
+    lines = english_for_spans(ScriptedEngine(happy), np.zeros(16000 * 7, np.float32), spans, "fr")
+    assert [line.text for line in lines][:2] == ["I am very happy"] * 2
+    assert not any(line.usable for line in lines)
+    assert all("again and again" in line.problem for line in lines[:2])
+    refrain = [  # a line told again later in the story, after another one, is kept
+        Segment(0, 0.0, 2.0, " The wolf knocked on the door.", avg_logprob=-0.8),
+        Segment(1, 2.0, 4.0, " Nobody answered.", avg_logprob=-0.8),
+        Segment(2, 4.0, 6.0, " The wolf knocked on the door.", avg_logprob=-0.8),
+    ]
+    told = english_for_spans(ScriptedEngine(refrain), np.zeros(16000 * 7), spans, "fr")
+    assert [line.text for line in told] == [s.text.strip() for s in refrain]
+    assert all(line.usable for line in told)
+
+
+class ScriptedEngine:
+    def __init__(self, segments: list[Segment]):
+        self.segments = segments
+
+    def translate(self, audio, language):
+        return self.segments
+
+
 class OneLineEngine:
     def __init__(self, segment: Segment):
         self.segment = segment

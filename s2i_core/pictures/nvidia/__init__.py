@@ -5,10 +5,12 @@ The parts:
   transport.py  how a request reaches the service: over ``requests``, or a MockTransport in tests
   poller.py     collecting a picture the service queued (202, then its status endpoint)
   client.py     ``NvidiaBackend``: retries, the rate limit, and errors a teacher can act on
+  kontext.py    FLUX.1 Kontext [dev]: frames drawn from a character's picture
 """
 
 from __future__ import annotations
 
+from ...i18n import msg
 from ...settings import Settings
 from ..models import ImageModel
 from ..plugin import BackendChoice, PictureBackend, Plugin, SharedLimits
@@ -17,6 +19,7 @@ from .catalogue import (
     NVIDIA_MODELS,
     RETIRED_MODELS,
     SCHEMAS_DIR,
+    build_reference_request,
     build_request_body,
     entry,
     offered,
@@ -25,6 +28,7 @@ from .catalogue import (
     schema_problems,
 )
 from .client import NvidiaBackend
+from .kontext import KONTEXT_ID, nvidia_reference_models
 from .transport import (
     MockTransport,
     Request,
@@ -41,12 +45,14 @@ def _has_key(settings: Settings) -> bool:
 
 def _choice(settings: Settings) -> BackendChoice:
     detail = (
-        "Pictures come from NVIDIA's hosted models."
+        msg("Pictures come from NVIDIA's hosted models.")
         if _has_key(settings)
-        else "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
-        "fail until a key is added."
+        else msg(
+            "S2I_IMAGE_BACKEND is nvidia but NVIDIA_API_KEY is not set, so pictures will "
+            "fail until a key is added."
+        )
     )
-    return BackendChoice("nvidia", "NVIDIA (hosted)", detail, ready=_has_key(settings))
+    return BackendChoice("nvidia", msg("NVIDIA (hosted)"), detail, ready=_has_key(settings))
 
 
 def _catalogue(settings: Settings) -> dict[str, ImageModel]:
@@ -68,10 +74,12 @@ PLUGIN = Plugin(
     catalogue=_catalogue,
     entry=entry,
     load=_load,
+    references=lambda settings: nvidia_reference_models(settings.nvidia_base_url),
 )
 
 __all__ = [
     "DEFAULT_MODEL",
+    "KONTEXT_ID",
     "NVIDIA_MODELS",
     "PLUGIN",
     "RETIRED_MODELS",
@@ -83,6 +91,7 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "Unreachable",
+    "build_reference_request",
     "build_request_body",
     "readable_detail",
     "request_schema",

@@ -15,7 +15,10 @@ from typing import Any
 import jsonschema
 
 from ...errors import InvalidRequestError
+from ...i18n import msg
 from ..models import T5_TOKENS, CfgRange, ImageModel, ImageParams
+from ..reference import ReferencePicture
+from .kontext import reference_body
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl"
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
@@ -64,7 +67,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             cfg=GUIDED,
             samplers=("K_DPM_2_ANCESTRAL", "K_EULER_ANCESTRAL", "DDIM", "K_LMS"),
             negative_prompt=True,
-            note="Square pictures only.",
+            note=msg("Square pictures only."),
         ),
         ImageModel(
             id="stabilityai/stable-diffusion-3-medium",
@@ -76,11 +79,11 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             default_steps=50,
             cfg=GUIDED,
             negative_prompt=True,
-            note="Seven shapes; good at text in pictures.",
+            note=msg("Seven shapes; good at text in pictures."),
         ),
         ImageModel(
             id="black-forest-labs/flux.1-schnell",
-            label="FLUX.1 schnell (fast)",
+            label=msg("{name} (fast)", name="FLUX.1 schnell"),
             backend="nvidia",
             family="flux1",
             prompt_tokens=T5_TOKENS,
@@ -88,7 +91,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             steps=(1, 4),
             default_steps=4,
             cfg=None,
-            note="Four steps: the quickest pictures.",
+            note=msg("Four steps: the quickest pictures."),
         ),
         ImageModel(
             id="black-forest-labs/flux.1-dev",
@@ -100,11 +103,11 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             steps=(5, 100),
             default_steps=50,
             cfg=GUIDED,
-            note="Detailed pictures; slower.",
+            note=msg("Detailed pictures; slower."),
         ),
         ImageModel(
             id="black-forest-labs/flux.2-klein-4b",
-            label="FLUX.2 klein 4B (fast)",
+            label=msg("{name} (fast)", name="FLUX.2 klein 4B"),
             backend="nvidia",
             family="flux2",
             prompt_tokens=T5_TOKENS,
@@ -112,7 +115,7 @@ NVIDIA_MODELS: dict[str, ImageModel] = {
             steps=(1, 4),
             default_steps=4,
             cfg=None,
-            note="FLUX.2 in four steps.",
+            note=msg("FLUX.2 in four steps."),
         ),
     )
 }
@@ -179,7 +182,7 @@ def build_request_body(model: ImageModel, prompt: str, params: ImageParams) -> d
     """The JSON body for ``POST {base}/{model.id}``, checked against the model's schema."""
     prompt = prompt.strip()
     if not prompt:
-        raise InvalidRequestError("There is no sentence to draw. Write one and try again.")
+        raise InvalidRequestError(msg("There is no sentence to draw. Write one and try again."))
     p = params.resolved(model)
     if model.family == "sdxl":
         text_prompts = [{"text": prompt, "weight": 1}]
@@ -211,11 +214,26 @@ def build_request_body(model: ImageModel, prompt: str, params: ImageParams) -> d
         body = {"prompt": prompt, "width": width, "height": height, "seed": p.seed}
         body |= {"steps": p.steps, "mode": MODES[model.family]}
         body["cfg_scale"] = 0 if p.cfg_scale is None else _number(p.cfg_scale)
+    return _checked(model, body)
+
+
+def build_reference_request(
+    model: ImageModel, prompt: str, params: ImageParams, reference: ReferencePicture
+) -> dict[str, Any]:
+    """The JSON body for a reference model (FLUX.1 Kontext), checked against its schema."""
+    return _checked(model, reference_body(model, prompt, params, reference))
+
+
+def _checked(model: ImageModel, body: dict[str, Any]) -> dict[str, Any]:
     problems = schema_problems(model.id, body)
     if problems:  # a bug in this module, never the teacher's input: resolved() checked that
         raise InvalidRequestError(
-            f"We built a request {model.label} would refuse ({readable_detail(problems)}). "
-            "Choose other picture settings, and report this to whoever looks after the app."
+            msg(
+                "We built a request {label} would refuse ({readable_detail}). Choose "
+                "other picture settings, and report this to whoever looks after the app.",
+                label=model.label,
+                readable_detail=readable_detail(problems),
+            )
         )
     return body
 

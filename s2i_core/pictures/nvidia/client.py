@@ -32,11 +32,20 @@ from ...errors import (
     ServiceUnreachableError,
     UnknownModelError,
 )
+from ...i18n import msg
 from ...settings import Settings
 from ..images import BlankImageError, verify_image
 from ..limiter import RequestLimiter, limiter_for
 from ..models import GeneratedImage, ImageModel, ImageParams, get_model
-from .catalogue import _validator, build_request_body, offered, readable_detail
+from ..reference import ReferencePicture
+from .catalogue import (
+    _validator,
+    build_reference_request,
+    build_request_body,
+    offered,
+    readable_detail,
+)
+from .kontext import nvidia_reference_models
 from .poller import Poller, TimedOut
 from .transport import (
     Request,
@@ -99,8 +108,10 @@ class NvidiaBackend:
         self.name = "nvidia"
         self.label = "NVIDIA (hosted)"
         self.models = offered(settings.image_model)
+        self.reference_models = nvidia_reference_models(settings.nvidia_base_url)
         self.concurrency = max(1, settings.image_concurrency)
-        for model_id in self.models:  # compiled once here, not while a storyboard waits
+        # compiled once here, not while a storyboard waits
+        for model_id in [*self.models, *self.reference_models]:
             _validator(model_id)
         self._key = settings.nvidia_api_key.strip()
         self._base_url = settings.nvidia_base_url.rstrip("/")
@@ -138,17 +149,21 @@ class NvidiaBackend:
         self._transport.close()
 
     # --- one picture ---------------------------------------------------------------------------
-    def generate(self, prompt: str, params: ImageParams) -> GeneratedImage:
-        """Draw one picture. Retries 429, 5xx, timeouts and broken answers within
-        ``settings.image_timeout`` seconds; fails at once when the service cannot be reached at
-        all; raises an ImageAPIError subclass otherwise."""
+    def generate(
+        self, prompt: str, params: ImageParams, reference: ReferencePicture | None = None
+    ) -> GeneratedImage:
+        """Draw one picture (from ``reference`` with a reference model). Retries 429, 5xx,
+        timeouts and broken answers within ``settings.image_timeout`` seconds; fails at once when
+        the service cannot be reached at all; raises an ImageAPIError subclass otherwise."""
         if not self._key:
             raise MissingKeyError(
-                "No NVIDIA API key is set, so no pictures can be drawn. Add NVIDIA_API_KEY to the "
-                "environment or to .streamlit/secrets.toml, then try again."
+                msg(
+                    "No NVIDIA API key is set, so no pictures can be drawn. Add "
+                    "NVIDIA_API_KEY to the environment or to .streamlit/secrets.toml, then "
+                    "try again."
+                )
             )
-        model = get_model(self.models, params.model)
-        body = build_request_body(model, prompt, params)
+        model, body = self._body(prompt, params, reference)
         started = self._clock()
         deadline = started + self.settings.image_timeout
         retrying = Retrying(
@@ -179,6 +194,19 @@ class NvidiaBackend:
             elapsed,
         )
 
+    def _body(
+        self, prompt: str, params: ImageParams, reference: ReferencePicture | None
+    ) -> tuple[ImageModel, dict[str, Any]]:
+        if reference is None:
+            model = get_model(self.models, params.model)
+            return model, build_request_body(model, prompt, params)
+        entry = self.reference_models.get(params.model)
+        if entry is None or not entry.ready:
+            raise InvalidRequestError(
+                entry.note if entry else f"{params.model} cannot draw from a picture."
+            )
+        return entry.model, build_reference_request(entry.model, prompt, params, reference)
+
     def _wait_before_retry(self, state: RetryCallState) -> float:
         backoff = self._backoff(state)
         error = state.outcome.exception() if state.outcome else None
@@ -192,9 +220,13 @@ class NvidiaBackend:
         self._check_not_offline()
         if self._limiter and not self._limiter.acquire(deadline):
             raise RateLimitedError(
-                f"This app already asked for {self._limiter.max_per_window} pictures in the last "
-                f"{self._limiter.window_s:g} seconds, the most the picture service allows. "
-                "Wait a minute and try again.",
+                msg(
+                    "This app already asked for {max_per_window} pictures in the last "
+                    "{window_s} seconds, the most the picture service allows. Wait a minute "
+                    "and try again.",
+                    max_per_window=self._limiter.max_per_window,
+                    window_s=f"{self._limiter.window_s:g}",
+                ),
                 retry_after=self._limiter.wait_time(),
             )
         response = self._send("POST", f"{self._base_url}/{model.id}", deadline, body)
@@ -216,8 +248,11 @@ class NvidiaBackend:
             raise self._unreachable(self._redact(error.reason)) from None
         except TransportError as error:
             raise ServiceUnavailableError(
-                f"We could not reach the picture service ({self._redact(error.reason)}). "
-                "Check the internet connection and try again in a minute."
+                msg(
+                    "We could not reach the picture service ({describe}). Check the internet "
+                    "connection and try again in a minute.",
+                    describe=self._redact(error.reason),
+                )
             ) from None
         log.debug("%s %s -> %d", method, url, response.status_code)
         return response
@@ -245,35 +280,56 @@ class NvidiaBackend:
             return
         if status in (401, 403):
             raise InvalidKeyError(
-                f"The picture service refused the NVIDIA API key (HTTP {status}). Check "
-                f"NVIDIA_API_KEY: it may be mistyped, expired, or not allowed to use {model.label}."
+                msg(
+                    "The picture service refused the NVIDIA API key (HTTP {status}). Check "
+                    "NVIDIA_API_KEY: it may be mistyped, expired, or not allowed to use "
+                    "{label}.",
+                    status=status,
+                    label=model.label,
+                )
             )
         if status == 404:
             raise UnknownModelError(
-                f"The picture service no longer offers {model.id} (HTTP 404). "
-                "Choose another picture model in the settings."
+                msg(
+                    "The picture service no longer offers {id} (HTTP 404). Choose another "
+                    "picture model in the settings.",
+                    id=model.id,
+                )
             )
         if status == 422:
             reason = self._problem_detail(response)
             raise InvalidRequestError(
-                f"The picture service refused these picture settings ({reason}). "
-                "Change the picture settings and try again."
+                msg(
+                    "The picture service refused these picture settings ({reason}). Change "
+                    "the picture settings and try again.",
+                    reason=reason,
+                )
             )
         if status == 429:
             retry_after = _retry_after_seconds(response.header("Retry-After") or None)
             wait = "a minute" if retry_after is None else _seconds(math.ceil(retry_after))
             raise RateLimitedError(
-                f"The picture service says we are asking for pictures too fast (HTTP 429). "
-                f"Wait {wait} and try again.",
+                msg(
+                    "The picture service says we are asking for pictures too fast (HTTP "
+                    "429). Wait {wait} and try again.",
+                    wait=wait,
+                ),
                 retry_after=retry_after,
             )
         if status >= 500 or status < 400:
             raise ServiceUnavailableError(
-                f"The picture service is having trouble (HTTP {status}). Try again in a minute."
+                msg(
+                    "The picture service is having trouble (HTTP {status}). Try again in a minute.",
+                    status=status,
+                )
             )
         raise InvalidRequestError(
-            f"The picture service refused the request (HTTP {status}: "
-            f"{self._problem_detail(response)}). Change the picture settings and try again."
+            msg(
+                "The picture service refused the request (HTTP {status}: "
+                "{problem_detail}). Change the picture settings and try again.",
+                status=status,
+                problem_detail=self._problem_detail(response),
+            )
         )
 
     def _read_picture(self, response: Response) -> tuple[bytes, str, int, int, int | None]:
@@ -291,13 +347,16 @@ class NvidiaBackend:
             )
         if reason not in (None, "SUCCESS"):
             raise ServiceUnavailableError(
-                f"The picture service could not draw this picture ({reason}). Try again."
+                msg(
+                    "The picture service could not draw this picture ({reason}). Try again.",
+                    reason=reason,
+                )
             )
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise BadImageError(
-                "The picture service sent a picture we could not decode. Try drawing it again."
+                msg("The picture service sent a picture we could not decode. Try drawing it again.")
             ) from None
         try:
             image_format, width, height = verify_image(data, reject_blank=True)
@@ -327,7 +386,7 @@ class NvidiaBackend:
 
 def _filtered(reason: str) -> ContentFilteredError:
     return ContentFilteredError(
-        f"{reason} Reword the sentence or leave this frame without a picture."
+        msg("{reason} Reword the sentence or leave this frame without a picture.", reason=reason)
     )
 
 

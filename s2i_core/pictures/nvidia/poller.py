@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import ServiceUnavailableError
+from ...i18n import msg
 from .transport import Response
 
 
@@ -28,8 +29,10 @@ class Poller:
         ticket = response.header("NVCF-REQID").strip()
         if not ticket:
             raise ServiceUnavailableError(
-                "The picture service queued this picture without a ticket to collect it. "
-                "Try again in a minute."
+                msg(
+                    "The picture service queued this picture without a ticket to collect it. "
+                    "Try again in a minute."
+                )
             )
         queued_at = self.clock()
         url = f"{self.status_url}/{ticket}"
@@ -43,11 +46,14 @@ class Poller:
                 except TimedOut:
                     pass
             raise ServiceUnavailableError(
-                f"The picture service still had this picture queued after "
-                f"{self.clock() - queued_at:.0f} s. Try again in a few minutes."
+                msg(
+                    "The picture service still had this picture queued after {seconds} s. Try "
+                    "again in a few minutes.",
+                    seconds=f"{self.clock() - queued_at:.0f}",
+                )
             )
         if response.status_code == 404:  # the queued request expired or was dropped
             raise ServiceUnavailableError(
-                "The picture service lost this queued picture. Try drawing it again."
+                msg("The picture service lost this queued picture. Try drawing it again.")
             )
         return response

@@ -22,6 +22,7 @@ import requests
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from ...errors import ServiceUnavailableError
+from ...i18n import msg
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,10 @@ class RequestsTransport:
     def _session(self, timeout: float) -> Iterator[requests.Session]:
         if not self._slots.acquire(timeout=max(0.0, timeout)):
             raise ServiceUnavailableError(
-                "Every connection to the picture service stayed busy until this picture's time "
-                "ran out. Try again in a minute."
+                msg(
+                    "Every connection to the picture service stayed busy until this "
+                    "picture's time ran out. Try again in a minute."
+                )
             )
         try:
             with self._lock:
