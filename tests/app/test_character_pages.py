@@ -15,7 +15,8 @@ from s2i_core.storage import FrameDraft, Library
 from s2i_core.story.bible import Character, StoryBible
 from s2i_core.story.characters import upload_character
 from s2i_core.story.scenes import set_bible
-from s2i_ui.characters import TITLE
+
+TITLE = "Character sheet: the same hero in every picture"
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = "app_pages/story.py"
