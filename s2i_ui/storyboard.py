@@ -9,24 +9,19 @@ student out.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import streamlit as st
 
 from s2i_core import jobs
-from s2i_core.editing import reword_frame
-from s2i_core.errors import EditError, S2IError
+from s2i_core.errors import S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
-from s2i_core.story.drafts import frame_drafts
-from s2i_core.story.picture_settings import story_params
-from s2i_core.story.prompts import blocked_reason
-from s2i_core.story.scenes import keep_scenes, scene_after_fix
+from s2i_core.story import revisions
 from s2i_core.story.sentences import Sentence
 
-from . import resources, roles, scenes, widgets
+from . import frame_fixes, resources, roles, scenes, widgets
 
 COLUMNS = 3
 MISSING = ("pending", "drawing", "failed", "filtered", "no_backend")  # claimed ones are skipped
@@ -48,17 +43,23 @@ def grid_slots(frames: list[FrameRecord]) -> dict[int, st.delta_generator.DeltaG
 
 
 def save_sentences(
-    library: Library, settings: Settings, story: StoryRecord, sentences: list[Sentence]
-) -> None:
-    """Replace the draft's frames with the edited sentences (before any picture exists); the
-    sentences left as they were keep their scenes."""
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    base: dict[int, FrameRecord] | None,
+    sentences: list[Sentence],
+) -> StoryRecord:
+    """Save a draft's edited sentences over the frames the page read (``base``), before any
+    picture exists: only what this teacher changed; sentences left as they were keep their
+    scenes. EditConflictError when another teacher changed the same sentences meanwhile."""
     roles.require_teacher(settings, "edit sentences")
-    library.set_frames(story.id, keep_scenes(story, frame_drafts(sentences, story)))
-    library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
+    return revisions.save_sentences(library, story_id, base or {}, sentences)
 
 
 def storyboard(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
     """The grid of a story: live while workers transcribe or draw it, with its controls after."""
+    if controls:
+        frame_fixes.do_asked(story, library, settings, request_generation)
     state = jobs.progress(library, story.id)
     if state.running:
         live_grid(story.id, library, settings, controls)
@@ -163,22 +164,38 @@ def frame_controls(
     if not box.open:
         return
     with box:
-        text = st.text_area("Sentence", frame.text, key=f"text_{key}", height=80)
-        text_en = None
+        frame_fixes.note(frame)
+        st.text_area("Sentence", frame.text, key=f"text_{key}", height=80)
         if not story.language.lower().startswith("en"):
-            text_en = st.text_input("In English, for the picture", frame.text_en, key=f"en_{key}")
-        scene = scene_fields(story, frame, key)
-        if st.button(
-            "Save and redraw", icon=":material/brush:", key=f"fix_{frame.id}", type="primary"
-        ):
-            fix_frame(library, settings, story, frame, text, text_en, scene)
+            st.text_input("In English, for the picture", frame.text_en, key=f"en_{key}")
+        scene_fields(story, frame, key)
+        # done on the next run, before the grid (see frame_fixes): never lost to a busy grid
+        asking = {"on_click": frame_fixes.ask}
+        st.button(
+            "Save and redraw",
+            icon=":material/brush:",
+            key=f"fix_{frame.id}",
+            type="primary",
+            args=("fix", story.id, frame, key),
+            **asking,
+        )
         st.divider()
-        prompt = st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
+        st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
         new_seed, with_prompt = st.columns(2)
-        if new_seed.button("New picture", key=f"reseed_{frame.id}", width="stretch"):
-            regenerate_frame(library, settings, story, frame, reseed=True)
-        if with_prompt.button("Use this prompt", key=f"reprompt_{frame.id}", width="stretch"):
-            regenerate_frame(library, settings, story, frame, prompt=prompt)
+        new_seed.button(
+            "New picture",
+            key=f"reseed_{frame.id}",
+            width="stretch",
+            args=("reseed", story.id, frame, key),
+            **asking,
+        )
+        with_prompt.button(
+            "Use this prompt",
+            key=f"reprompt_{frame.id}",
+            width="stretch",
+            args=("prompt", story.id, frame, key),
+            **asking,
+        )
         earlier_pictures(library, settings, frame)
 
 
@@ -206,68 +223,3 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
 def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> str:
     """Where the frame's scene (what the picture shows, beyond the sentence) is edited."""
     return scenes.scene_field(frame, key)
-
-
-def fix_frame(
-    library: Library,
-    settings: Settings,
-    story: StoryRecord,
-    frame: FrameRecord,
-    text: str,
-    text_en: str | None,
-    scene: str = "",
-) -> None:
-    """Save the teacher's new sentence (and English line, and scene) and redraw that frame. A
-    new sentence gets its scene written again, unless the teacher wrote one."""
-    roles.require_teacher(settings, "fix sentences")
-    try:
-        fixed = reword_frame(library, story, frame.id, text, text_en)
-    except EditError as error:
-        widgets.show_error(error)
-        return
-    fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
-    if still_blocked(story, fixed):
-        return
-    widgets.notify("The sentence is saved. Its picture is being drawn again.")
-    request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
-
-
-def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
-    """Say so, in place, when a word-list word would stop this frame's picture again."""
-    _, blocklist = story_params(story)
-    words = (
-        f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt if prompt is None else prompt}"
-    )
-    reason = blocked_reason(words, blocklist, story.language)
-    if reason:
-        hits = re.search(r"\(([^)]*)\)", reason)
-        words = f" ({hits.group(1)})" if hits else ""
-        st.error(
-            f"No picture was asked for: this frame still has a word from the classroom word list"
-            f"{words}. Change the sentence above so it no longer has it, then press Save and "
-            "redraw.",
-            icon=":material/block:",
-        )
-    return bool(reason)
-
-
-def regenerate_frame(
-    library: Library,
-    settings: Settings,
-    story: StoryRecord,
-    frame: FrameRecord,
-    prompt: str | None = None,
-    reseed: bool = False,
-) -> None:
-    roles.require_teacher(settings, "redraw pictures")
-    if prompt is not None:
-        if not prompt.strip():
-            st.error("The prompt is empty. Describe what the picture should show.")
-            return
-        if still_blocked(story, frame, prompt):
-            return
-        library.update_frame_text(frame.id, prompt=prompt.strip())
-    elif still_blocked(story, frame):
-        return
-    widgets.notify("Drawing this picture again.")
-    request_generation(settings, story, [frame.id], reseed=reseed)

@@ -47,7 +47,10 @@ class Drawing:
 
     ``more`` says whether frames may still be added (a transcription at work): while it does,
     the drawing waits for them, woken by ``wake`` (set by whoever adds one) or every
-    FOLLOW_POLL_SECONDS. ``transient`` collects frames that failed for a reason that may pass."""
+    FOLLOW_POLL_SECONDS. ``transient`` collects frames that failed for a reason that may pass.
+    A frame whose words a teacher changed while its picture was drawn (its version moved on) is
+    drawn once more, from its new words: the picture made from the old ones is kept in its
+    history with the prompt it was drawn from."""
 
     library: Library
     backend: PictureBackend | None
@@ -60,6 +63,7 @@ class Drawing:
     check: Callable[[], None] = lambda: None  # raises to stop between pictures (a cancel)
     tried: set[int] = dataclasses.field(default_factory=set)  # frame ids begun or held elsewhere
     transient: set[int] = dataclasses.field(default_factory=set)
+    again: set[int] = dataclasses.field(default_factory=set)  # changed while drawn: once more
     notes: list[str] = dataclasses.field(default_factory=list)  # settings changed to fit a model
 
     def pictures(self) -> Iterator[FrameRecord]:
@@ -134,6 +138,8 @@ class _Starter:
         story = drawing.library.get_story(drawing.story_id)
         self.language = story.language or "en"
         fresh = [f.id for f in drawing.choose(story) if f.id not in drawing.tried]
+        fresh += [f.id for f in story.frames if f.id in drawing.again and f.id not in fresh]
+        drawing.again.difference_update(fresh)
         drawing.tried.update(fresh)  # a frame held elsewhere is that worker's to draw
         if fresh:
             self.claimed.extend(self.hold.claim(fresh))
@@ -166,7 +172,21 @@ def draw_one(
     language: str = "en",
 ) -> FrameRecord:
     """Draw one claimed frame and save what came of it: its picture, the word list's or the
-    service's refusal, the failure, or a placeholder card when no backend is set up."""
+    service's refusal, the failure, or a placeholder card when no backend is set up. A frame a
+    teacher changed meanwhile is drawn once more (see Drawing)."""
+    saved = _drawn(drawing, frame, params, word_list, language)
+    if saved.version != frame.version:
+        drawing.again.add(frame.id)
+    return saved
+
+
+def _drawn(
+    drawing: Drawing,
+    frame: FrameRecord,
+    params: ImageParams,
+    word_list: tuple[str, ...],
+    language: str,
+) -> FrameRecord:
     library, backend = drawing.library, drawing.backend
     text = f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt}"
     reason = blocked_reason(text, word_list, language)
@@ -183,7 +203,7 @@ def draw_one(
         result = error
         if error.retryable:
             drawing.transient.add(frame.id)
-    return _save_result(library, frame.id, result, params.model)
+    return _save_result(library, frame.id, result, params.model, frame.prompt)
 
 
 def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
@@ -191,12 +211,17 @@ def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
 
 
 def _save_result(
-    library: Library, frame_id: int, result: GeneratedImage | ImageAPIError, model: str
+    library: Library,
+    frame_id: int,
+    result: GeneratedImage | ImageAPIError,
+    model: str,
+    prompt: str,
 ) -> FrameRecord:
+    """Save what came back; a picture is kept with ``prompt``, the prompt it was drawn from."""
     if isinstance(result, GeneratedImage):
         data = result.data
         return library.save_frame_result(
-            frame_id, "done", data, thumbnail(data), seed=result.seed, model=model
+            frame_id, "done", data, thumbnail(data), seed=result.seed, model=model, prompt=prompt
         )
     status = "filtered" if isinstance(result, ContentFilteredError) else "failed"
     return library.save_frame_result(frame_id, status, error=str(result))

@@ -13,6 +13,7 @@ The parts, by job:
   library.py   ``Library``: opening, stories and the library's searches
   search.py    the folded text those searches compare, kept in step on every write
   frames.py    ``Library``'s frame methods and crash recovery
+  versions.py  versions of stories and frames, and saves that name the version they read
   claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
   throttle.py  teacher passcode guessing slowed down, per browser session and overall
@@ -39,13 +40,16 @@ from .records import (
 )
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 from .throttle import PasscodeThrottle, Verdict
+from .versions import FRAME_WORDS, STORY_DETAILS, SentenceEdits
 
 __all__ = [
     "DEFAULT_LEASE_S",
     "EDITABLE_STORY_FIELDS",
     "FRAME_STATUSES",
+    "FRAME_WORDS",
     "MAX_ID",
     "MIGRATIONS_DIR",
+    "STORY_DETAILS",
     "STORY_STATUSES",
     "Base",
     "Frame",
@@ -55,6 +59,7 @@ __all__ = [
     "Job",
     "Library",
     "PasscodeThrottle",
+    "SentenceEdits",
     "SharedRateLimiter",
     "StorageError",
     "Story",

@@ -135,9 +135,12 @@ class FrameMethods:
         error: str = "",
         seed: int | None = None,
         model: str = "",
+        prompt: str | None = None,
     ) -> FrameRecord:
         """Record one generation attempt. A new picture (``done``) joins the frame's pictures and
-        is shown; the earlier ones stay. Without a new picture (failed, filtered, no backend) a
+        is shown, with ``prompt``, the prompt it was drawn from (default: the frame's, as saved
+        now; a drawing passes the one it sent, as the sentence may have changed meanwhile); the
+        earlier ones stay. Without a new picture (failed, filtered, no backend) a
         frame that has a picture keeps showing it and stays done, and ``error`` becomes a note
         saying that the redo did not work. ``image`` with another status is a card, never kept
         in the history."""
@@ -173,7 +176,7 @@ class FrameMethods:
                     picture = FramePicture(
                         attempt=frame.attempts,
                         seed=frame.seed if seed is None else seed,
-                        prompt=frame.prompt,
+                        prompt=frame.prompt if prompt is None else prompt,
                         model=model,
                         image_path=new_paths["image_path"],
                         thumb_path=new_paths.get("thumb_path"),

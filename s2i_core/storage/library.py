@@ -26,9 +26,10 @@ from .records import (
 )
 from .search import like_pattern, query_words
 from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
+from .versions import VersionMethods
 
 
-class Library(FrameMethods, ClaimMethods):
+class Library(FrameMethods, ClaimMethods, VersionMethods):
     """All stories of one data folder. Thread-safe: share one instance across the app."""
 
     def __init__(self, settings: Settings):

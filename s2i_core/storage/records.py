@@ -73,6 +73,7 @@ class FrameRecord:
     scene: str = ""
     scene_source: str = ""
     picture_id: int | None = None  # the PictureRecord shown; None: no picture drawn yet
+    version: int = 1  # of its words (see versions.py): what a save or a drawing was based on
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class StoryRecord:
     # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
     bible: dict[str, Any] = field(default_factory=dict)
     language_probability: float | None = None  # how sure the language is (see speech.base)
+    version: int = 1  # of its details (see versions.py): what a teacher's save was based on
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ def frame_record(frame: Frame) -> FrameRecord:
         scene=frame.scene or "",
         scene_source=frame.scene_source or "",
         picture_id=frame.picture_id,
+        version=frame.version or 1,
     )
 
 
@@ -249,4 +252,5 @@ def story_record(story: Story) -> StoryRecord:
         sentences_missing=story.sentences_missing,
         bible=dict(story.bible or {}),
         language_probability=story.language_probability,
+        version=story.version or 1,
     )

@@ -3,8 +3,8 @@
 ``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
 the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
 the story bible, the frames' scenes and the classroom settings, 0008 the frames' picture
-history, 0012 the folded search text (search.py). Change a table here and add a migration there
-(see ``../migrations/env.py``)."""
+history, 0012 the folded search text (search.py), 0018 the versions (versions.py). Change a table
+here and add a migration there (see ``../migrations/env.py``)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ class Story(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # title, class and transcript folded for search (kept in step by search.py)
     search_text: Mapped[str] = mapped_column(Text, server_default="")
+    # one more on every change of its details (versions.py): a teacher's save names the one it saw
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
     frames: Mapped[list[Frame]] = relationship(
         order_by="Frame.index", cascade="all, delete-orphan", passive_deletes=True
@@ -116,6 +118,9 @@ class Frame(Base):
     scene: Mapped[str] = mapped_column(Text, server_default="")
     scene_source: Mapped[str] = mapped_column(String(16), server_default="")
     search_text: Mapped[str] = mapped_column(Text, server_default="")  # text and text_en, folded
+    # one more on every change of its words (sentence, English line, scene, prompt, times; see
+    # versions.py), never for a picture: a save names the one it saw, a drawing the one it drew
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
     # The picture shown (one of ``pictures``; its files are image_path and thumb_path). No
     # foreign key: pictures are only ever deleted together with their frame.

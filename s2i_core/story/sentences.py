@@ -40,6 +40,7 @@ class Sentence:
     text: str
     text_en: str
     words: tuple[Word, ...] = ()
+    frame_id: int | None = None  # the saved frame it was read from (and is saved to); None: new
 
 
 class SentenceStream:
