@@ -14,7 +14,7 @@ from collections import Counter
 import streamlit as st
 
 from s2i_core import jobs
-from s2i_core.errors import S2IError
+from s2i_core.errors import QueueUnavailableError, S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
@@ -116,6 +116,8 @@ def request_generation(
             jobs.queue_pictures(
                 settings, library, story, frame_ids, reseed=reseed, scenes_first=scenes_first
             )
+    except QueueUnavailableError as error:  # saved: it starts when the queue is back
+        widgets.notify(str(error))
     except S2IError as error:
         widgets.show_error(error)
         return

@@ -38,7 +38,7 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
         return
     with st.status(state.summary, state="running", expanded=True):
         if job.state == "queued":
-            st.write("Waiting for a worker to start…")
+            st.write(f"{job.detail}…")  # a worker to start, or the job queue to come back
         elif not state.story.frames:
             st.write(job.detail + "…")
         for frame in state.story.frames:
