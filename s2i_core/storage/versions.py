@@ -109,7 +109,12 @@ class VersionMethods:
         the frames are numbered again by time and the transcript follows them."""
         moment = now()
         with self._writing.begin() as session:
+            # PostgreSQL: the story's row and its frames' rows are this save's until it ends
+            # (SQLite: the writer's BEGIN IMMEDIATE already makes it the only writer)
             session.execute(select(Story.id).where(Story.id == edits.story_id).with_for_update())
+            session.scalars(
+                select(Frame).where(Frame.story_id == edits.story_id).with_for_update()
+            ).all()
             story = get_story(session, edits.story_id)
             frames = {frame.id: frame for frame in story.frames}
             for frame_id, version in edits.expected.items():
