@@ -25,7 +25,7 @@ Choice = tuple[str, str | None]  # (KEEP_MINE | KEEP_THEIRS | MERGE, the merged 
 def choose(conflict: Conflict, key: str) -> Choice | None:
     """One conflict and its three choices; the choice made in this run, if any."""
     with st.container(border=True, key=f"conflict_{key}"):
-        st.warning(conflict.describe(), icon=":material/group:")
+        st.warning(conflict.headline(), icon=":material/group:")
         theirs, mine = st.columns(2)
         with theirs:
             st.caption("Saved by the other teacher")

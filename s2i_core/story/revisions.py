@@ -56,7 +56,8 @@ class Conflict:
             return ""
         return _shown(self.mine.get(self.field, getattr(self.base, self.field, "")))
 
-    def describe(self) -> str:
+    def headline(self) -> str:
+        """What happened, in one sentence without the texts (shown beside it)."""
         name = _NAMES.get(self.field, self.field)
         what = f"the {name}" if self.place < 0 else f"sentence {self.place + 1}"
         if self.place >= 0 and self.field != "text":
@@ -64,8 +65,14 @@ class Conflict:
         if self.theirs is None:
             return f"Another teacher removed {what} (merged or deleted it) while you changed it."
         if not self.mine:
-            return f"Another teacher changed {what} while you removed it: “{self.their_text()}”."
-        return f"Another teacher changed {what} meanwhile: “{self.their_text()}”."
+            return f"Another teacher changed {what} while you removed it."
+        return f"Another teacher changed {what} meanwhile."
+
+    def describe(self) -> str:
+        """The headline with the other teacher's words."""
+        if self.theirs is None:
+            return self.headline()
+        return f"{self.headline()[:-1]}: “{self.their_text()}”."
 
 
 _NAMES = {
