@@ -10,4 +10,7 @@ from s2i_ui import navigation, widgets
 
 page, spec = navigation.navigate()
 widgets.setup(spec)
-page.run()
+try:
+    page.run()
+except Exception as error:  # st.stop, st.rerun and page switches are not Exceptions: they pass
+    widgets.page_failed(spec, error)

@@ -5,9 +5,10 @@ import streamlit as st
 from s2i_core.lan import qr_png
 from s2i_core.pictures import catalogue, choose_backend
 from s2i_core.speech import device_label
-from s2i_ui import resources, roles, widgets
+from s2i_ui import account, resources, roles, widgets
 
 settings = resources.settings()
+viewer = roles.viewer(settings)
 
 st.title("Speech to Storyboard")
 st.markdown(
@@ -21,14 +22,21 @@ if roles.single_user(settings):
         "edit and delete stories. Set `S2I_TEACHER_PASSCODE` to give students a read-only view.",
         icon=":material/person:",
     )
-elif roles.is_teacher(settings):
+elif viewer.teacher and viewer.signed_in_as:
+    st.success(
+        f"**Signed in as {viewer.signed_in_as}.** You can create stories and change yours and "
+        "those shared with the school."
+        + (" As an admin you manage every story." if viewer.admin else ""),
+        icon=":material/verified_user:",
+    )
+elif viewer.teacher:
     st.success(
         "**Teacher mode.** You can create, edit and delete stories.", icon=":material/lock_open:"
     )
 else:
     st.info("**Student view.** Browse the library and replay stories.", icon=":material/school:")
 
-teacher = roles.is_teacher(settings)
+teacher = viewer.teacher
 if teacher:
     left, right = st.columns(2)
     if left.button(
@@ -46,14 +54,24 @@ if right.button(
     st.switch_page(widgets.LIBRARY_PAGE)
 
 if not teacher:  # on a phone the sidebar is hidden: the passcode is right here too
-    with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
-        widgets.unlock_form(settings, key="home_unlock")
+    if roles.school_mode() and viewer.class_name is None:
+        st.markdown("**Student?** Type the class code your teacher shows you.")
+        account.class_form(settings, key="home_class")
+    if roles.school_mode():
+        with st.expander("Teacher? Sign in", icon=":material/login:"):
+            account.sign_in_box(settings, viewer, key="home")
+    if roles.passcode_allowed(settings):
+        with st.expander("Teacher? Unlock teacher mode", icon=":material/lock:"):
+            widgets.unlock_form(settings, key="home_unlock")
     library = resources.library(settings)
-    count = library.count_stories()
-    st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library")
+    count = library.count_stories(viewer=viewer, watchable=True)
+    where = f" of {viewer.class_name}" if viewer.class_name else ""
+    st.caption(f"{count} {'story' if count == 1 else 'stories'} in the library{where}")
     st.stop()
 
-if settings.public_url and roles.is_teacher(settings):
+account.pictures_line(settings, viewer)
+
+if settings.public_url and teacher:
     with st.container(border=True):
         words, code = st.columns([3, 1], vertical_alignment="center")
         words.markdown("**:material/devices: Students join on their own tablets**")
@@ -65,40 +83,55 @@ if settings.public_url and roles.is_teacher(settings):
         )
         code.image(qr_png(settings.public_url, scale=6), caption="Scan to join", width=150)
 
+account.classes_panel(settings, viewer)
+
 st.subheader("Status")
 library = resources.library(settings)
 engine = resources.loaded_engine(settings)
 pictures_backend = choose_backend(settings)
 speech, pictures, stories = st.columns(3)
+on_workers = engine is None and "speech" not in settings.app_worker_queues
 with speech, st.container(border=True):
     st.markdown("**:material/record_voice_over: Speech recognition**")
-    if engine is None and "speech" not in settings.app_worker_queues:
-        st.markdown(f"Whisper `{settings.whisper_model}` on the workers")
-        st.caption(
-            "Separate workers transcribe (`python -m s2i_core worker`); this app process holds "
-            "no speech model."
-        )
+    if on_workers:
+        st.markdown("Ready on the school's workers")
     elif engine is None:
-        name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
-        st.markdown(f"{name} · Whisper `{settings.whisper_model}` · {device}")
-        st.caption(
-            "It is not loaded yet: it loads with the first transcription (that one takes longer), "
-            "then stays ready."
-        )
+        st.markdown("Ready")
+        st.caption("The first story of the day takes a little longer: the listener wakes up.")
     else:
-        st.markdown(f"{engine.name} · Whisper `{engine.model}`")
-        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
+        st.markdown("Ready")
 with pictures, st.container(border=True):
     st.markdown("**:material/palette: Pictures**")
     if pictures_backend.ready:
-        model = next(iter(catalogue(settings).values()))
-        st.markdown(f"{pictures_backend.label} · {model.label}")
-        st.caption(f":material/check_circle: {pictures_backend.detail}")
+        st.markdown("Ready")
+        st.caption(":material/check_circle: Each sentence gets its picture.")
     else:
-        st.markdown(pictures_backend.label)
+        st.markdown("Not set up")
         st.caption(f":material/cancel: {pictures_backend.detail}")
 with stories, st.container(border=True):
     st.markdown("**:material/local_library: Library**")
-    count = library.count_stories()
+    count = library.count_stories(viewer=viewer)
     st.markdown(f"{count} {'story' if count == 1 else 'stories'} saved")
     st.caption("Open the library to search, replay and print them.")
+
+with st.expander("Details", icon=":material/info:"):
+    if on_workers:
+        st.markdown(f"Speech: Whisper `{settings.whisper_model}` on separate workers")
+        st.caption(
+            "`python -m s2i_core worker` transcribes: this app process holds no speech model."
+        )
+    elif engine is None:
+        name, device = resources.planned_engine(settings.asr_engine, settings.asr_device)
+        st.markdown(f"Speech: {name} · Whisper `{settings.whisper_model}` · {device}")
+        st.caption("The model is not loaded yet: it loads with the first transcription.")
+    else:
+        st.markdown(f"Speech: {engine.name} · Whisper `{engine.model}`")
+        st.caption(f"Running on {device_label(engine.device)} ({engine.compute_type}).")
+    if pictures_backend.ready:
+        model = next(iter(catalogue(settings).values()))
+        st.markdown(f"Pictures: {pictures_backend.label} · {model.label}")
+        st.caption(pictures_backend.detail)
+    else:
+        st.markdown(f"Pictures: {pictures_backend.label}")
+    if settings.llm != "off":
+        st.markdown(f"Scene writer: `{settings.llm_model}`")

@@ -7,7 +7,7 @@ import streamlit as st
 from s2i_core import jobs
 from s2i_core.exports import language_name
 from s2i_core.jobs import JobBook
-from s2i_ui import media_routes, resources, roles, widgets
+from s2i_ui import account, media_routes, resources, roles, widgets
 
 PAGE_SIZE = 12
 COLUMNS = 3
@@ -16,31 +16,47 @@ ALL_LANGUAGES = "All languages"
 
 
 def progress_note(story) -> None:
+    """How far a story's pictures got, for the teacher, when no work runs on it now."""
     if story.status == "interrupted":
         st.caption(
             f":material/pause_circle: Interrupted: {story.done_count} "
-            f"of {story.frame_count} pictures so far; a teacher can finish it"
+            f"of {story.frame_count} pictures so far; open it to finish it"
         )
+    elif story.frame_count == 0:
+        st.caption(":material/edit_note: Draft: nothing heard yet")
+    elif story.done_count == 0:
+        st.caption(":material/edit_note: Draft: its sentences wait for their pictures")
     elif story.done_count < story.frame_count:
+        missing = story.frame_count - story.done_count
         st.caption(
-            f":material/construction: In progress: {story.done_count} "
-            f"of {story.frame_count} pictures"
+            f":material/warning: {story.done_count} of {story.frame_count} pictures; "
+            f"{missing} without one (open the story to fix {'it' if missing == 1 else 'them'})"
         )
 
 
 settings = resources.settings()
 library = resources.library(settings)
-teacher = roles.is_teacher(settings)
+viewer = roles.viewer(settings)
+teacher = viewer.teacher
 
 st.title("Library")
+if not teacher and viewer.class_name is None and not viewer.every_class:
+    st.info(
+        "Type your class code to open your class's library (your teacher shows it).",
+        icon=":material/school:",
+    )
+    account.class_form(settings, key="library_class")
+    st.stop()
 search, class_filter, language_filter = st.columns([2, 1, 1])
 query = search.text_input(
     "Search titles and sentences", key="lib_query", placeholder="for example: fox balloon"
 )
-class_name = class_filter.selectbox("Class", [ALL_CLASSES, *library.class_names()], key="lib_class")
+class_name = class_filter.selectbox(
+    "Class", [ALL_CLASSES, *library.class_names(viewer)], key="lib_class"
+)
 language = language_filter.selectbox(
     "Language",
-    [ALL_LANGUAGES, *library.languages()],
+    [ALL_LANGUAGES, *library.languages(viewer)],
     key="lib_language",
     format_func=lambda code: code if code == ALL_LANGUAGES else language_name(code),
 )
@@ -50,14 +66,15 @@ filters = {
     "query": query.strip(),
     "class_name": None if class_name == ALL_CLASSES else class_name,
     "language": None if language == ALL_LANGUAGES else language,
+    "watchable": not teacher,  # students: only stories they can replay, no empty drafts
 }
 if st.session_state.get("lib_filters") != filters:  # new search: back to the first page
     st.session_state["lib_filters"] = filters
     st.session_state.pop("lib_page", None)
 
-total = library.count_stories(**filters)
+total = library.count_stories(**filters, viewer=viewer)
 if total == 0:
-    if any(filters.values()):
+    if filters["query"] or filters["class_name"] or filters["language"]:
         st.info(
             "No story matches. Try fewer words or another class or language.",
             icon=":material/search:",
@@ -71,7 +88,9 @@ page = st.session_state.get("lib_page") or 1
 if page > pages:  # stories were deleted since the page was chosen
     st.session_state.pop("lib_page", None)
     page = 1
-stories = library.list_stories(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+stories = library.list_stories(
+    **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, viewer=viewer
+)
 st.caption(
     f"{total} {'story' if total == 1 else 'stories'}"
     + (f" · page {page} of {pages}" if pages > 1 else "")
@@ -93,8 +112,8 @@ for row_start in range(0, len(stories), COLUMNS):
         st.columns(COLUMNS), stories[row_start : row_start + COLUMNS], strict=False
     ):
         with column.container(border=True):
-            cover = story.cover_thumb_path and library.path(story.cover_thumb_path)
-            if cover and cover.is_file():
+            cover = widgets.readable(library, story.cover_thumb_path)
+            if cover is not None:
                 cover = media_routes.picture_source(library, story.cover_thumb_path, full=False)
                 st.image(cover, width="stretch", alt=f"Cover of {story.title}")
             else:
@@ -104,12 +123,17 @@ for row_start in range(0, len(stories), COLUMNS):
                 story.class_name,
                 f"{story.created_at:%d %b %Y}",
                 language_name(story.language) if story.language else "",
-                f"{story.frame_count} {'frame' if story.frame_count == 1 else 'frames'}",
+                f"{story.frame_count} {'picture' if story.frame_count == 1 else 'pictures'}"
+                if story.frame_count
+                else "",
+                f"by {story.owner}" if teacher and story.owner != viewer.user else "",
+                "shared with the school" if teacher and story.shared else "",
             ]
             st.caption(widgets.plain(" · ".join(d for d in details if d)))
-            if story.id in running:
+            # how far the pictures got is the teacher's business, not the class's
+            if teacher and story.id in running:
                 work_in_progress(story.id)
-            elif teacher:  # how far the pictures got is the teacher's business, not the class's
+            elif teacher:
                 progress_note(story)
             if st.button("Open story", key=f"open_{story.id}", width="stretch"):
                 st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})

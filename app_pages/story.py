@@ -6,7 +6,7 @@ import streamlit as st
 from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.exports import language_name
-from s2i_core.storage import parse_id
+from s2i_core.storage import can_edit, can_manage, can_see, parse_id
 from s2i_core.story.revisions import save_story
 from s2i_ui import conflicts, exports, media_routes, resources, roles, scenes, storyboard, widgets
 
@@ -31,6 +31,21 @@ def version_of(story) -> tuple:
     return story.updated_at, tuple((f.id, f.status, f.text, f.updated_at) for f in story.frames)
 
 
+def require_manager(action: str, story_id: int) -> None:
+    """Deleting and sharing: the story's owner or an admin (checked where it runs)."""
+    roles.require_teacher(settings, action)
+    if not roles.may_manage(settings, library.get_story(story_id)):
+        st.error(f"Only the teacher who made this story can {action.split()[0]} it.")
+        st.stop()
+
+
+def share(story_id: int) -> None:
+    shared = bool(st.session_state.get(f"share_{story_id}"))
+    require_manager("share stories", story_id)
+    library.update_story(story_id, shared=shared)
+    widgets.notify("Shared with the school." if shared else "No longer shared with the school.")
+
+
 def not_found(message: str) -> None:
     st.info(message, icon=":material/local_library:")
     st.page_link(widgets.LIBRARY_PAGE, label="Open the library", icon=":material/local_library:")
@@ -43,9 +58,16 @@ if not raw_id:
 try:
     story = library.get_story(parse_id(raw_id) or 0)
 except StoryNotFoundError:
+    story = None
+viewer = roles.viewer(settings)
+if story is None or not can_see(viewer, story):  # another class's, or another teacher's
     not_found("That story was not found; it may have been deleted. Choose one in the library.")
 
-teacher = roles.is_teacher(settings)
+teacher = can_edit(viewer, story)
+manager = can_manage(viewer, story)
+if not teacher and (story.sentences_missing or all(f.status == "pending" for f in story.frames)):
+    # a draft still being heard or checked: as the library, students see finished stories only
+    not_found("That story is not ready yet. Choose another one in the library.")
 st.page_link(widgets.LIBRARY_PAGE, label="Back to the library", icon=":material/arrow_back:")
 st.title(widgets.plain(story.title))
 done = sum(f.status == "done" for f in story.frames)
@@ -88,7 +110,7 @@ if teacher:
         with st.form("rename", border=False):
             title = st.text_input("Title", story.title, max_chars=200, key=title_key)
             if st.form_submit_button("Save title"):
-                roles.require_teacher(settings, "rename stories")
+                roles.require_teacher(settings, "rename stories", story.id)
                 if title.strip():
                     if conflicts.save_detail(title_key, title_base, rename, title.strip()):
                         widgets.notify("The new title is saved.")
@@ -106,17 +128,25 @@ if teacher:
                 storyboard.request_finish(settings, story)
 
         missing = storyboard.missing_frames(story)
-        if st.button(
-            f"Generate missing pictures ({len(missing)})", disabled=not missing, key="regen_missing"
-        ):
+        label = f"Draw the missing pictures ({len(missing)})"
+        if missing and st.button(label, key="regen_missing"):
             storyboard.request_generation(settings, story)
 
-        if st.session_state.get("confirm_delete") != story.id:
+        if manager and roles.school_mode():
+            st.toggle(
+                "Share with the school",
+                value=story.shared,
+                key=f"share_{story.id}",
+                on_change=share,
+                args=(story.id,),
+                help="Every teacher of the school can then find, replay and change this story.",
+            )
+        if manager and st.session_state.get("confirm_delete") != story.id:
             if st.button("Delete this story…", key="delete"):
-                roles.require_teacher(settings, "delete stories")
+                require_manager("delete stories", story.id)
                 st.session_state["confirm_delete"] = story.id
                 st.rerun()
-        else:
+        elif manager:
             st.warning(
                 "Delete this story, its pictures and its narration for everyone? "
                 "This cannot be undone.",
@@ -124,7 +154,7 @@ if teacher:
             )
             yes, no = st.columns(2)
             if yes.button("Yes, delete it", type="primary", key="delete_yes", width="stretch"):
-                roles.require_teacher(settings, "delete stories")
+                require_manager("delete stories", story.id)
                 library.delete_story(story.id)
                 st.session_state.pop("confirm_delete", None)
                 widgets.notify(f"“{widgets.plain(story.title)}” was deleted.")

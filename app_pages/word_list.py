@@ -6,6 +6,7 @@ English and in the story's language. A frame it stops can be fixed by editing an
 
 import streamlit as st
 
+from s2i_core.exports import LANGUAGE_NAMES, language_name
 from s2i_core.story.prompts import (
     DEFAULT_BLOCKLIST,
     WORD_LIST_SETTING,
@@ -32,18 +33,30 @@ text = st.text_area(
 left, right = st.columns(2)
 if left.button("Save the word list", type="primary", icon=":material/save:", key="wl_save"):
     roles.require_teacher(settings, "change the word list")
-    library.set_classroom_setting(WORD_LIST_SETTING, list(parse_blocklist(text)))
-    st.success("Saved. New stories use this list.", icon=":material/check:")
+    saved = list(parse_blocklist(text))
+    library.set_classroom_setting(WORD_LIST_SETTING, saved)
+    widgets.notify(f"The word list is saved ({len(saved)} words). New stories use it.")
+    st.rerun()
 if right.button("Back to the default list", key="wl_reset"):
     roles.require_teacher(settings, "change the word list")
     library.set_classroom_setting(WORD_LIST_SETTING, list(DEFAULT_BLOCKLIST))
+    st.session_state.pop("wl_words", None)  # the box shows the default list again
+    widgets.notify("The word list is back to the default list.")
     st.rerun()
 
 st.subheader("Try a sentence")
 sample = st.text_input("Sentence", placeholder="The pirates sharpened their knives.", key="wl_try")
-language = st.text_input("Language code", "en", max_chars=8, key="wl_lang")
+codes = sorted(LANGUAGE_NAMES, key=language_name)
+language = st.selectbox(
+    "Language of the sentence",
+    codes,
+    index=codes.index("en"),
+    format_func=language_name,
+    key="wl_lang",
+    help="Words count in every form in this language too (knives for knife).",
+)
 if sample.strip():
-    hits = WordList(parse_blocklist(text), language.strip() or "en").hits(sample)
+    hits = WordList(parse_blocklist(text), language).hits(sample)
     if hits:
         st.warning(f"Stopped by: {', '.join(hits)}", icon=":material/block:")
     else:

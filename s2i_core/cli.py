@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ExportPathError, S2IError
+from .errors import ExportPathError, S2IError, StoryBusyError
 from .settings import Settings
 
 log = logging.getLogger("s2i_core")
@@ -229,6 +229,8 @@ def _report_scene_writer(scenes) -> None:
 def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     library = _library(settings)
     story = library.get_story(args.story_id)
+    if not args.enqueue:
+        _refuse_if_busy(library, story)
     matches = [f.id for f in story.frames if f.index == args.frame]
     if args.frame is not None and not matches:
         raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
@@ -244,6 +246,20 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     reseed = not (changed and changed.seed)  # a redone frame is a new picture, unless seeded
     _run_generation(library, settings, story.id, matches, len(matches), reseed=reseed)
     return _report_story(library, story.id, args.json)
+
+
+def _refuse_if_busy(library, story) -> None:
+    """A story another command or a worker is finishing now is left to it: a second run would
+    take its hold and find every frame 'drawing' (it ended by marking the story interrupted)."""
+    from .jobs import JobBook
+
+    working = [j for j in JobBook(library).of_story(story.id, True) if j.kind != "export"]
+    if story.status == "generating" or working:
+        raise StoryBusyError(
+            f"Story {story.id} is being finished elsewhere (another 'regenerate' or a worker) "
+            f"right now. Nothing was changed; see how far it got with 'show {story.id}', and "
+            "run 'regenerate' again once it has stopped if anything is still missing."
+        )
 
 
 def _frame_range(story) -> str:

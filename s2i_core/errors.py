@@ -131,6 +131,12 @@ class StoryNotFoundError(StorageError):
     user_error = True
 
 
+class StoryBusyError(StorageError):
+    """Another process (a second command, a worker) is finishing the story right now."""
+
+    retryable = True
+
+
 class FrameNotFoundError(StorageError):
     user_error = True
 
@@ -202,3 +208,14 @@ class FramesNotDrawnError(JobError):
     """Some pictures failed for a reason that may pass (rate limit, outage): try them later."""
 
     retryable = True
+
+
+# --- teachers ----------------------------------------------------------------------------------
+class PictureLimitError(S2IError):
+    """The teacher had all the pictures a teacher may have today (S2I_PICTURES_PER_TEACHER_DAY)."""
+
+    user_error = True
+
+
+class SignInSetupError(SettingsError):
+    """Sign-in with the school account ([auth] in secrets.toml) is set up wrong."""

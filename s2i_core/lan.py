@@ -3,8 +3,8 @@
 Browsers only let a page use the microphone in a secure context, so LAN mode serves HTTPS with a
 self-signed certificate made on first run (and again when the computer's address changes) and
 kept in ``<data_dir>/lan/``. Each tablet accepts it once (README: "Students on their own
-devices"). LAN mode needs a teacher passcode: without one, everyone on the network could create
-and delete stories.
+devices"). LAN mode needs a teacher passcode (or sign-in, [auth] in secrets.toml): without one,
+everyone on the network could create and delete stories.
 
 ``make run-lan`` runs ``python -m s2i_core.lan``, which checks all that, prints the address and
 then becomes the Streamlit server.
@@ -143,12 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address", help="the address tablets use (default: detected)")
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load(secrets=_secrets_file())
-        if not settings.teacher_passcode:
+        secrets = _secrets_file()
+        settings = Settings.load(secrets=secrets)
+        if not settings.teacher_passcode and not (secrets or {}).get("auth"):
             raise LanError(
-                "LAN mode needs a teacher passcode, or every student on the network could create "
-                "and delete stories. Set S2I_TEACHER_PASSCODE in the environment or in "
-                ".streamlit/secrets.toml, then run make run-lan again."
+                "LAN mode needs a teacher passcode (or sign-in with the school account), or every "
+                "student on the network could create and delete stories. Set "
+                "S2I_TEACHER_PASSCODE in the environment or in .streamlit/secrets.toml, then run "
+                "make run-lan again."
             )
         address = args.address or lan_address()
         cert = ensure_certificate(settings.data_dir / "lan", address)

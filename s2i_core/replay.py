@@ -24,7 +24,7 @@ from PIL import Image
 from s2i_core.errors import StorageError
 from s2i_core.exports.timeline import shown_picture
 from s2i_core.replay_media import aspect_of, replay_copy, scaled_jpeg
-from s2i_core.storage import Library, StoryRecord
+from s2i_core.storage import Library, StoryRecord, narration_readable, picture_readable
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class ReplayFrame:
     image_mime: str = "image/jpeg"
     words: tuple[ReplayWord, ...] = field(default_factory=tuple)
     aspect: float | None = None  # width / height; read from the bytes when not given
+    alt: str = ""  # what the picture shows (its scene), for screen readers; "" -> the sentence
 
 
 def data_uri(data: bytes, mime: str) -> str:
@@ -73,6 +74,7 @@ def replay_html(
                 "end": f.end,
                 "text": f.text,
                 "image": _source(f.image, f.image_mime),
+                "alt": f.alt or f.text,
                 "aspect": f.aspect or _aspect(f.image),
                 "words": [asdict(w) for w in f.words] if words_fit(f.text, f.words) else [],
             }
@@ -105,6 +107,7 @@ _PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Read-along replay</title>
 <style>
   :root { --ink: #2b2f36; --accent: #c2410c; --soft: #f4efe6; --line: #e4dccd; --gap: 14px; }
   * { box-sizing: border-box; }
@@ -116,7 +119,7 @@ _PAGE = """<!doctype html>
             gap: var(--gap); }
   #replay.side { flex-direction: row; align-items: center; justify-content: center; }
   #replay:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-  #replay:fullscreen { background: #fffdf8; padding: 24px; justify-content: center; }
+  #replay:fullscreen { background: #fffdf8; padding: var(--pad, 24px); justify-content: center; }
   .stage { margin: 0; flex: none; background: var(--soft); border: 1px solid var(--line);
            border-radius: 12px; overflow: hidden; position: relative;
            display: flex; align-items: center; justify-content: center; }
@@ -140,7 +143,8 @@ _PAGE = """<!doctype html>
                 cursor: pointer; min-height: 44px; }
   .bar button.primary { background: var(--accent); border-color: var(--accent); color: white;
                         min-width: 6.5em; }
-  .bar button:disabled { opacity: 0.4; cursor: default; }
+  .bar button:disabled { opacity: 0.45; cursor: default; }
+  .bar button:focus-visible { outline: 3px solid var(--ink); outline-offset: 2px; }
   #counter { font-size: 17px; min-width: 3.5em; text-align: center; }
   #full { margin-left: auto; }
   audio { width: 100%; height: 40px; }
@@ -152,19 +156,19 @@ _PAGE = """<!doctype html>
       aria-keyshortcuts="ArrowLeft ArrowRight Space F">
   <figure class="stage" id="stage">
     <img id="picture" alt="" hidden>
-    <div class="card" id="card" hidden>
+    <div class="card" id="card" aria-hidden="true" hidden>
       <small>Imagine this picture!</small><span id="card-text"></span>
     </div>
   </figure>
   <section class="words" id="words">
-    <p id="sentence" aria-live="polite"></p>
+    <p id="sentence" aria-live="polite" aria-atomic="true"></p>
     <div class="bar">
       <button type="button" id="prev" title="Previous picture (left arrow)">
         &#9664; Previous</button>
       <button type="button" id="play" class="primary" title="Play or pause (space)">
         &#9654; Play</button>
       <button type="button" id="next" title="Next picture (right arrow)">Next &#9654;</button>
-      <span id="counter" aria-live="polite"></span>
+      <span id="counter"></span>
       <button type="button" id="full" title="Full screen (F)"></button>
     </div>
     <audio id="audio" controls preload="auto"></audio>
@@ -182,6 +186,7 @@ _PAGE = """<!doctype html>
   const full = $("full");
   let current = -1, spans = [];
 
+  if (data.title) document.title = "Read-along: " + data.title;
   if (data.audio) { audio.src = data.audio; } else { audio.hidden = true; play.hidden = true; }
   if (!document.fullscreenEnabled) full.hidden = true;
   if (!frames.length) { sentence.textContent = "This story has no sentences yet."; return; }
@@ -192,7 +197,11 @@ _PAGE = """<!doctype html>
   // the picture, the sentence and the buttons are all on screen without scrolling.
   function room() {
     const width = document.documentElement.clientWidth;
-    if (document.fullscreenElement) return { width: innerWidth - 48, height: innerHeight - 48 };
+    if (document.fullscreenElement) {
+      const pad = innerWidth < 600 ? 12 : 24;  // a phone keeps its few pixels for the picture
+      root.style.setProperty("--pad", pad + "px");
+      return { width: innerWidth - 2 * pad, height: innerHeight - 2 * pad };
+    }
     let height = innerHeight;
     try {
       const host = window.frameElement;
@@ -216,6 +225,8 @@ _PAGE = """<!doctype html>
     const aspect = frames[Math.max(current, 0)].aspect || storyAspect;
     const side = space.width >= 860 && space.width > space.height * 1.35;
     root.classList.toggle("side", side);
+    sentence.style.minHeight = "";
+    if (document.fullscreenElement && !side) { fillUpright(space, aspect); return; }
     const caption = Math.round(Math.max(18, Math.min(side ? space.height / 14 : space.width / 26,
                                                    document.fullscreenElement ? 56 : 34)));
     root.style.setProperty("--caption", caption + "px");
@@ -235,6 +246,29 @@ _PAGE = """<!doctype html>
     } else {
       root.style.height = "";
     }
+  }
+
+  // Full screen on a phone or an upright tablet: the picture as wide as the screen allows,
+  // then the largest caption that fits the height left, so no part of the screen stays empty.
+  const GAP = 14, SMALLEST = 22, LARGEST = 72;
+  function fillUpright(space, aspect) {
+    words.style.width = "100%";
+    root.style.height = "";
+    const controls = words.querySelector(".bar").offsetHeight + 10;
+    const box = fitBox(aspect, space.width, space.height - controls - 3 * 1.4 * SMALLEST - GAP);
+    stage.style.width = box.width + "px";
+    stage.style.height = box.height + "px";
+    const rest = Math.floor(space.height - box.height - GAP - controls);
+    sentence.style.minHeight = "0";
+    let low = SMALLEST;  // fits (or is the least we show); high: does not fit, or the most
+    let high = Math.max(SMALLEST, Math.floor(Math.min(LARGEST, space.width / 7))) + 1;
+    while (high - low > 1) {  // the caption's height grows with its size: halve the interval
+      const size = Math.floor((low + high) / 2);
+      root.style.setProperty("--caption", size + "px");
+      if (sentence.scrollHeight <= rest) low = size; else high = size;
+    }
+    root.style.setProperty("--caption", low + "px");
+    sentence.style.minHeight = rest + "px";
   }
 
   function frameAt(t) {
@@ -270,7 +304,7 @@ _PAGE = """<!doctype html>
     const f = frames[i];
     if (f.image) {
       picture.src = f.image;
-      picture.alt = f.text;
+      picture.alt = f.alt || f.text;
       picture.hidden = false;
       card.hidden = true;
     } else {
@@ -420,32 +454,49 @@ def story_replay_html(
     """The replay page of a saved story. With ``link`` (a stored file's path relative to the data
     folder -> a URL the browser can fetch it by, or None), the pictures' replay-size copies (made
     once, see replay_media) and the narration are linked; anything it gives no URL for, and
-    everything without it, is inlined (pictures scaled down first)."""
+    everything without it, is inlined (pictures scaled down first). A damaged picture file gives
+    its frame the card, a damaged narration a replay without sound: the rest of the story plays
+    (the story page tells the teacher which file)."""
     frames = []
     for frame in story.frames:
         picture = shown_picture(frame, library)
-        image, aspect = _frame_image(picture, library, link) if picture else (None, None)
+        readable = picture is not None and picture_readable(picture)
+        image, aspect = _frame_image(picture, library, link) if readable else (None, None)
         words = tuple(ReplayWord(word.strip(), start, end) for start, end, word in frame.words)
+        alt = frame.scene or frame.text_en or frame.text  # what the picture shows
         frames.append(ReplayFrame(frame.start, frame.end, frame.text, image, words=words,
-                                  aspect=aspect))  # fmt: skip
+                                  aspect=aspect, alt=alt))  # fmt: skip
     audio: bytes | str | None = None
     mime = "audio/webm"
-    narration = story.narration_path and library.path(story.narration_path)
-    if narration and narration.is_file():
+    narration = _narration(story, library)
+    if narration is not None:
         audio = (link and link(story.narration_path)) or narration.read_bytes()
         mime = AUDIO_TYPES.get(narration.suffix.lstrip(".").lower(), "audio/webm")
     return replay_html(frames, audio, mime, story.title)
 
 
+def _narration(story: StoryRecord, library: Library) -> Path | None:
+    if not story.narration_path:
+        return None
+    try:
+        path = library.path(story.narration_path)
+    except StorageError:  # a link out of the data folder
+        return None
+    return path if narration_readable(path) else None
+
+
 def _frame_image(
     picture: Path, library: Library, link: Callable[[str], str | None] | None
-) -> tuple[bytes | str, float | None]:
-    if link is not None:
-        try:
-            copy = replay_copy(picture, library)
-        except StorageError:  # not in a story's media folder: inlined, as before
-            copy = None
-        url = copy and link(copy)
-        if url:
-            return url, aspect_of(library.path(copy))
-    return scaled_jpeg(picture.read_bytes()), None
+) -> tuple[bytes | str | None, float | None]:
+    try:
+        if link is not None:
+            try:
+                copy = replay_copy(picture, library)
+            except StorageError:  # not in a story's media folder: inlined, as before
+                copy = None
+            url = copy and link(copy)
+            if url:
+                return url, aspect_of(library.path(copy))
+        return scaled_jpeg(picture.read_bytes()), None
+    except OSError:  # changed on disk since it was checked: its card instead
+        return None, None

@@ -39,6 +39,11 @@ ENV_NAMES = {
     "llm_timeout": "S2I_LLM_TIMEOUT",
     "queue_url": "S2I_QUEUE_URL",
     "app_worker": "S2I_APP_WORKER",
+    "teacher_hours": "S2I_TEACHER_HOURS",
+    "teachers": "S2I_TEACHERS",
+    "admins": "S2I_ADMINS",
+    "passcode_with_signin": "S2I_PASSCODE_WITH_SIGNIN",
+    "pictures_per_teacher_day": "S2I_PICTURES_PER_TEACHER_DAY",
 }
 LLM_MODES = ("auto", "off")
 IMAGE_BACKENDS = ("auto", "nvidia", "local", "none")
@@ -77,6 +82,14 @@ class Settings:
     # which job queues the app process serves itself: all, speech, pictures, or none (only
     # external workers, `python -m s2i_core worker`; the app then loads no Whisper model)
     app_worker: str = "all"
+    # Teachers (see s2i_ui/roles.py and README, "A whole school on one server")
+    teacher_hours: float = 8.0  # a teacher session (passcode or sign-in) ends after the lesson
+    # who is a teacher when teachers sign in with the school account ([auth] in secrets.toml):
+    # e-mail addresses and domain patterns, "*@school.example, head@other.example"
+    teachers: str = ""
+    admins: str = ""  # the same for admins, who manage every story; the first owns old stories
+    passcode_with_signin: str = ""  # "true": the passcode also works when sign-in is set up
+    pictures_per_teacher_day: int = 0  # 0: no limit beyond the key's shared rate (S2I_IMAGE_RPM)
 
     @classmethod
     def load(cls, secrets: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:

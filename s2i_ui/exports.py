@@ -56,17 +56,41 @@ VIDEO = Kind(
 
 
 def export_buttons(settings: Settings, library: Library, story: StoryRecord) -> None:
-    note = missing_note(story) if roles.is_teacher(settings) else None
+    """Students get the downloads that are made, and nothing of how they are made (the workers
+    make both once the story's last picture is drawn); the teacher also sees their progress and
+    can ask for them."""
+    teacher = roles.is_teacher(settings)
+    note = missing_note(story) if teacher else None
     if note:  # characters no font here has would print as empty boxes
         st.warning(note, icon=":material/warning:")
     for column, kind in zip(st.columns(2), (PDF, VIDEO), strict=True):
         with column:
-            offer(settings, library, story, kind)
+            if teacher:
+                offer(settings, library, story, kind)
+            else:
+                download_only(library, story, kind)
 
 
-def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind) -> None:
-    """The download when this version's export is made, its progress while it is being made,
-    or the button that asks for it (saying why it failed or that the story changed since)."""
+def download_only(library: Library, story: StoryRecord, kind: Kind) -> None:
+    """The download when it is made; else, while it is being made, a word that it is coming."""
+    if find(library, story, kind.options) is not None:
+        download(library, story, kind)
+        return
+    job = jobs.latest_export(library, story.id, kind.options)
+    if job is not None and job.active:
+        coming(library, story.id, kind)
+
+
+@st.fragment(run_every=2.0)
+def coming(library: Library, story_id: int, kind: Kind) -> None:
+    """A word that the download is coming; the page offers it once it is made."""
+    job = jobs.latest_export(library, story_id, kind.options)
+    if job is None or not job.active:
+        st.rerun()
+    st.caption(f":material/hourglass_top: The {kind.noun} will be ready to download soon.")
+
+
+def download(library: Library, story: StoryRecord, kind: Kind) -> None:
     path = find(library, story, kind.options)
     if path is not None:
         st.download_button(
@@ -82,6 +106,13 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind) 
             # download failed with nothing to show for it (Streamlit: "Deferred file not found").
             on_click="ignore",
         )
+
+
+def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind) -> None:
+    """The download when this version's export is made, its progress while it is being made,
+    or the button that asks for it (saying why it failed or that the story changed since)."""
+    if find(library, story, kind.options) is not None:
+        download(library, story, kind)
         return
     job = jobs.latest_export(library, story.id, kind.options)
     if job is not None and job.active:
@@ -89,8 +120,7 @@ def offer(settings: Settings, library: Library, story: StoryRecord, kind: Kind) 
         return
     label = kind.make
     if job is not None and job.state == "failed":
-        failed = job.error if roles.is_teacher(settings) else f"The {kind.noun} could not be made."
-        st.error(failed, icon=":material/error:")  # students see no machinery
+        st.error(job.error, icon=":material/error:")
     elif job is not None and job.state == "done" and job.detail != _stored(library, story, kind):
         st.caption(f"The story changed after its {kind.noun} was made.")
         label = f"Make a fresh {kind.noun}"

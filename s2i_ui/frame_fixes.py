@@ -96,7 +96,7 @@ def _do(
     redraw: Redraw,
     based_on: FrameRecord | None = None,
 ) -> None:
-    roles.require_teacher(settings, "fix pictures")
+    roles.require_teacher(settings, "fix pictures", asked.story_id)
     frame = based_on or asked.frame
     try:
         done = DO[asked.kind](library, asked, frame)
@@ -151,7 +151,7 @@ def _fix(library: Library, asked: Asked, frame: FrameRecord) -> Done:
     fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, asked.scene)
     if reason := blocked_message(story, fixed):
         return reason
-    notice = "The sentence is saved. Its picture is being drawn again."
+    notice = f"{saved_what(frame, asked)} Its picture is being drawn again."
     return {"notice": notice, "scenes_first": write_scene}
 
 
@@ -163,13 +163,13 @@ def _prompt(library: Library, asked: Asked, frame: FrameRecord) -> Done:
     if reason := blocked_message(story, frame, prompt):
         return reason
     save_frame(library, story.id, frame, {"prompt": prompt})
-    return {"notice": "Drawing this picture again."}
+    return {"notice": f"Its new prompt is saved. Drawing picture {frame.index + 1} again."}
 
 
 def _reseed(library: Library, asked: Asked, frame: FrameRecord) -> Done:
     if reason := blocked_message(library.get_story(asked.story_id), frame):
         return reason
-    return {"notice": "Drawing this picture again.", "reseed": True}
+    return {"notice": f"Drawing picture {frame.index + 1} again.", "reseed": True}
 
 
 DO: dict[str, Callable[[Library, Asked, FrameRecord], Done]] = {
@@ -177,6 +177,20 @@ DO: dict[str, Callable[[Library, Asked, FrameRecord], Done]] = {
     "prompt": _prompt,
     "reseed": _reseed,
 }
+
+
+def saved_what(before: FrameRecord, asked: Asked) -> str:
+    """The toast's first words: what the teacher changed in the fix fields."""
+    typed = (
+        ("sentence", before.text, asked.text),
+        ("English line", before.text_en, asked.text_en or before.text_en),
+        ("scene", shown_scene(before), asked.scene or shown_scene(before)),
+    )
+    changed = [name for name, old, new in typed if " ".join(old.split()) != " ".join(new.split())]
+    if not changed:
+        return f"Nothing changed in picture {before.index + 1}."
+    what = " and ".join(changed) if len(changed) < 3 else "sentence, English line and scene"
+    return f"The {what} of picture {before.index + 1} {'is' if len(changed) == 1 else 'are'} saved."
 
 
 def _typed(asked: Asked, frame: FrameRecord) -> dict[str, str]:
@@ -202,6 +216,6 @@ def blocked_message(story: StoryRecord, frame: FrameRecord, prompt: str | None =
     hits = re.search(r"\(([^)]*)\)", reason)
     found = f" ({hits.group(1)})" if hits else ""
     return (
-        f"No picture was asked for: this frame still has a word from the classroom word list"
+        f"No picture was asked for: this picture still has a word from the classroom word list"
         f"{found}. Change the sentence above so it no longer has it, then press Save and redraw."
     )

@@ -64,7 +64,7 @@ def writer_status(library: Library, settings: Settings, story: StoryRecord) -> N
             st.empty()
         return
     if path == LLM:
-        st.caption(f":material/auto_awesome: Scenes by the scene writer ({settings.llm_model}).")
+        st.caption(":material/auto_awesome: Scenes by the scene writer.")
     else:
         st.caption(f":material/info: {notice}" if notice else "Scenes are the English lines.")
 
@@ -91,7 +91,7 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
             "Setting", story_bible(base).setting, max_chars=300, key=f"bible_setting_{key}"
         )
         if st.button("Save characters and setting", key=f"bible_save_{key}"):
-            roles.require_teacher(settings, "edit the story bible")
+            roles.require_teacher(settings, "edit the story bible", story.id)
             if hasattr(edited, "to_dict"):  # a DataFrame, in Streamlit versions that give one
                 edited = edited.to_dict("records")
             characters = tuple(
@@ -106,7 +106,10 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
             if conflicts.save_detail(f"bible_{key}", base, _save_bible(library), bible):
                 for field in fields:  # they show the saved bible on the next run
                     st.session_state.pop(field, None)
-                widgets.notify("Saved. Every picture drawn from now on uses them.")
+                widgets.notify(
+                    "The characters and setting are saved. Every picture drawn from now on uses "
+                    "them."
+                )
             st.rerun()
         conflicts.waiting_detail(f"bible_{key}", _save_bible(library), fields)
 

@@ -17,8 +17,9 @@ from s2i_core import jobs
 from s2i_core.errors import QueueUnavailableError, S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
-from s2i_core.storage import FrameRecord, Library, StoryRecord
+from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
 from s2i_core.story import revisions
+from s2i_core.story.scenes import shown_scene
 from s2i_core.story.sentences import Sentence
 
 from . import frame_fixes, resources, roles, scenes, widgets
@@ -52,7 +53,7 @@ def save_sentences(
     """Save a draft's edited sentences over the frames the page read (``base``), before any
     picture exists: only what this teacher changed; sentences left as they were keep their
     scenes. EditConflictError when another teacher changed the same sentences meanwhile."""
-    roles.require_teacher(settings, "edit sentences")
+    roles.require_teacher(settings, "edit sentences", story_id)
     return revisions.save_sentences(library, story_id, base or {}, sentences)
 
 
@@ -66,6 +67,7 @@ def storyboard(story: StoryRecord, library: Library, settings: Settings, control
         return
     if controls:
         show_problems(state)
+        damaged_notice(state.story, library, settings)
     show_grid(state.story, library, settings, controls)
 
 
@@ -89,7 +91,7 @@ def live_grid(story_id: int, library: Library, settings: Settings, controls: boo
 
 
 def cancel(library: Library, settings: Settings, story_id: int) -> None:
-    roles.require_teacher(settings, "cancel pictures")
+    roles.require_teacher(settings, "cancel pictures", story_id)
     jobs.cancel(library, story_id)
     widgets.notify("Stopped. The pictures finished so far are kept.")
     st.rerun()
@@ -105,7 +107,7 @@ def request_generation(
     """Queue the pictures (every missing one, or ``frame_ids`` again), after the scenes they are
     missing with ``scenes_first``; a story interrupted while it was transcribed is transcribed
     again first. The page then shows the live grid."""
-    roles.require_teacher(settings, "make pictures")
+    roles.require_teacher(settings, "make pictures", story.id)
     library = resources.library(settings)
     try:
         if frame_ids is None and story.sentences_missing:
@@ -127,7 +129,7 @@ def request_generation(
 def request_finish(settings: Settings, story: StoryRecord) -> None:
     """Finish an interrupted story on the workers: transcribe the stored narration again if
     sentences are missing, then draw what is missing (the page shows the live grid)."""
-    roles.require_teacher(settings, "finish stories")
+    roles.require_teacher(settings, "finish stories", story.id)
     request_generation(settings, story)
 
 
@@ -140,7 +142,39 @@ def show_problems(state: jobs.StoryProgress) -> None:
     frames = state.story.frames
     problems = Counter(f.error for f in frames if f.status in ("failed", "filtered") and f.error)
     for message, count in problems.items():
-        st.warning(f"{count} frame{'s' if count > 1 else ''}: {message}", icon=":material/warning:")
+        st.warning(f"{_count(count, 'picture')}: {message}", icon=":material/warning:")
+
+
+def damaged_notice(story: StoryRecord, library: Library, settings: Settings) -> None:
+    """Stored files that cannot be read, named for the teacher, each picture with its redraw.
+    Everyone else sees the frame's card and a replay that plays on without them."""
+    damaged = damaged_files(story, library)
+    if not damaged:
+        return
+    pictures = [d.frame for d in damaged if d.frame is not None]
+    lines = [
+        f"- picture {d.frame.index + 1}: `{d.path}`"
+        if d.frame is not None
+        else f"- the narration: `{d.path}` (the replay plays without sound)"
+        for d in damaged
+    ]
+    with st.container(border=True, key="damaged_files"):
+        st.warning(
+            "These files in the library's data folder cannot be read (cut short or missing); "
+            "everyone sees the sentence on its card instead:\n" + "\n".join(lines),
+            icon=":material/broken_image:",
+        )
+        if pictures and st.button(
+            f"Draw {_count(len(pictures), 'damaged picture')} again",
+            icon=":material/brush:",
+            key="redraw_damaged",
+        ):
+            widgets.notify(f"Drawing {_count(len(pictures), 'damaged picture')} again.")
+            request_generation(settings, story, [f.id for f in pictures], reseed=False)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
@@ -161,7 +195,7 @@ def frame_controls(
     # Its open state lives in the session, so it stays open across the rerun an action causes
     # (and a message in it stays in sight); its fields are only drawn while it is open.
     box = st.expander(
-        "Fix this frame", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
+        "Fix this picture", icon=":material/edit:", key=f"fix_open_{frame.id}", on_change="rerun"
     )
     if not box.open:
         return
@@ -183,6 +217,11 @@ def frame_controls(
         )
         st.divider()
         st.text_area("Picture prompt", frame.prompt, key=f"prompt_{key}", height=110)
+        if frame.picture_id is not None and shown_scene(frame) not in frame.prompt:
+            st.caption(
+                "The picture shown was drawn from this prompt, before the scene above was "
+                "written: Save and redraw draws the scene above."
+            )
         new_seed, with_prompt = st.columns(2)
         new_seed.button(
             "New picture",
@@ -211,14 +250,19 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
     columns = st.columns(min(len(pictures), 4))
     for number, picture in enumerate(reversed(pictures)):
         with columns[number % len(columns)]:
-            path = library.path(picture.thumb_path or picture.image_path)
-            if path.is_file():
-                st.image(str(path), width="stretch")
+            path = widgets.readable(library, picture.thumb_path or picture.image_path)
+            if path is not None:
+                st.image(str(path), width="stretch", alt=f"Try {picture.attempt}")
+            else:
+                widgets.no_picture("Damaged file")
             if picture.id == frame.picture_id:
                 st.caption(f"Try {picture.attempt} · shown")
             elif st.button(f"Use try {picture.attempt}", key=f"use_{frame.id}_{picture.id}"):
-                roles.require_teacher(settings, "choose pictures")
+                roles.require_teacher(settings, "choose pictures", frame.story_id)
                 library.show_picture(frame.id, picture.id)
+                # the boxes show the chosen try's prompt, not the last one's
+                frame_fixes.forget_fields(frame)
+                widgets.notify(f"Picture {frame.index + 1} shows try {picture.attempt} again.")
                 st.rerun()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -10,8 +12,9 @@ import streamlit as st
 from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.exports.timeline import SHOWS_PICTURE
 from s2i_core.settings import Settings
+from s2i_core.storage import picture_readable
 
-from . import media_routes, navigation, resources, roles
+from . import account, media_routes, navigation, resources, roles
 
 if TYPE_CHECKING:
     from s2i_core.storage import FrameRecord, Library
@@ -24,6 +27,10 @@ HOME, CREATE_PAGE, LIBRARY_PAGE, STORY_PAGE = (
     navigation.STORY_PAGE,
 )
 
+log = logging.getLogger("s2i_ui")
+
+# Bundled, so no page asks another site for its icon (a Material icon would come from Google).
+ICON = Path(__file__).with_name("static") / "icon.png"
 TOASTS_KEY = "s2i_toasts"
 STATUS_LABELS = {
     "pending": ":material/hourglass_empty: Waiting",
@@ -42,6 +49,10 @@ _CSS = """
 [data-testid="stMarkdownContainer"] p,
 [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
 [data-testid="stImage"] img { border-radius: 8px; }
+/* Small print readable by everyone (WCAG AA, 4.5:1 on the page and on the sidebar's beige):
+   Streamlit's captions are a faded grey that is not. */
+[data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] small,
+[data-testid="stTooltipHoverTarget"] { color: #575c64 !important; opacity: 1 !important; }
 </style>
 """
 
@@ -49,7 +60,7 @@ _CSS = """
 def setup(spec: navigation.PageSpec) -> Settings:
     """Once per run, in the entry point: page config, shared style, settings, sidebar."""
     st.set_page_config(
-        page_title=f"{spec.title} · Speech to Storyboard", page_icon=spec.icon, layout=spec.layout
+        page_title=f"{spec.title} · Speech to Storyboard", page_icon=str(ICON), layout=spec.layout
     )
     st.html(_CSS)
     try:
@@ -58,10 +69,22 @@ def setup(spec: navigation.PageSpec) -> Settings:
     except SettingsError as error:  # a typo in the deployment: say which setting, nothing else
         st.error(str(error), icon=":material/settings:")
         st.stop()
-    sidebar(settings)
-    roles.write_cookie()
+    sidebar(settings, spec)
+    roles.navigate_browser()
     show_toasts()
     return settings
+
+
+def page_failed(spec: navigation.PageSpec, error: Exception) -> None:
+    """What anyone sees when a page meets an error we did not foresee: a plain sentence and the
+    way on; the details (server paths, the trace) go to the log only."""
+    log.error("the %s page failed", spec.title, exc_info=error)
+    st.error(
+        "Something went wrong on this page. Other stories and pages still work; if it happens "
+        "again, tell the teacher (the details are in the app's log).",
+        icon=":material/sentiment_dissatisfied:",
+    )
+    st.page_link(LIBRARY_PAGE, label="Open the library", icon=":material/local_library:")
 
 
 def notify(message: str) -> None:
@@ -74,11 +97,12 @@ def show_toasts() -> None:
         st.toast(message, icon=":material/check_circle:")
 
 
-def sidebar(settings: Settings) -> None:
+def sidebar(settings: Settings, spec: navigation.PageSpec) -> None:
     with st.sidebar:
         navigation.menu(roles.is_teacher(settings))
         st.divider()
-        role_box(settings)
+        # One passcode box on screen: Home and the teacher pages have theirs on the page.
+        role_box(settings, passcode=not (spec.teacher_only or spec.path == HOME))
         st.html(_CLOSE_SIDEBAR_ON_PHONES, unsafe_allow_javascript=True)
 
 
@@ -99,15 +123,40 @@ if (!window.__s2iSidebarCloser) {
 </script>"""
 
 
-def role_box(settings: Settings) -> None:
+def role_box(settings: Settings, passcode: bool = True) -> None:
+    who = roles.viewer(settings)
     if roles.single_user(settings):
         st.caption("Single-user mode: no teacher passcode is set, so everyone here is the teacher.")
-    elif roles.is_teacher(settings):
+    elif who.teacher and who.signed_in_as:
+        account.signed_in_box(settings, who)
+    elif who.teacher:
         st.success("Teacher mode is on.", icon=":material/lock_open:")
-        st.button("Lock (back to student view)", on_click=roles.lock, key="lock_teacher")
+        st.button(
+            "Lock (back to student view)", on_click=roles.lock, args=(settings,), key="lock_teacher"
+        )
+        st.button(
+            "Lock on every device",
+            on_click=lock_everywhere,
+            args=(settings,),
+            key="lock_everywhere",
+            help="Ends teacher mode on every computer and tablet where it is on: for a laptop "
+            "left behind or a shared computer.",
+        )
     else:
         st.caption("Student view: browse and replay stories.")
-        unlock_form(settings, key="sidebar_unlock")
+        account.student_class_line(settings, who)
+        if roles.school_mode():
+            account.sign_in_box(settings, who, key="sidebar")
+        if roles.passcode_allowed(settings):
+            if passcode:
+                unlock_form(settings, key="sidebar_unlock")
+            else:
+                st.caption("Teacher? The passcode box is on this page.")
+
+
+def lock_everywhere(settings: Settings) -> None:
+    ended = roles.lock_everywhere(settings)
+    notify(f"Teacher mode ended on {ended} {'device' if ended == 1 else 'devices'}.")
 
 
 def unlock_form(settings: Settings, key: str) -> None:
@@ -115,7 +164,8 @@ def unlock_form(settings: Settings, key: str) -> None:
     with st.form(key, clear_on_submit=True, border=False):
         entered = st.text_input("Teacher passcode", type="password", key=f"{key}_passcode")
         if st.form_submit_button("Unlock teacher mode"):
-            verdict = roles.unlock(settings, entered or "")
+            with st.spinner("Checking the passcode…"):
+                verdict = roles.unlock(settings, entered or "")
             if verdict:
                 st.rerun()
             st.error(verdict.message, icon=":material/lock:")
@@ -125,11 +175,12 @@ def teacher_gate(settings: Settings, action: str) -> None:
     """Top of a teacher-only page: students get the passcode form and nothing else."""
     if roles.is_teacher(settings):
         return
-    st.info(
-        f"Only a teacher can {action}. Enter the teacher passcode to continue.",
-        icon=":material/lock:",
-    )
-    unlock_form(settings, key="page_unlock")
+    how = "Sign in as a teacher" if roles.school_mode() else "Enter the teacher passcode"
+    st.info(f"Only a teacher can {action}. {how} to continue.", icon=":material/lock:")
+    if roles.school_mode():
+        account.sign_in_box(settings, roles.viewer(settings), key="page")
+    if roles.passcode_allowed(settings):
+        unlock_form(settings, key="page_unlock")
     st.page_link(LIBRARY_PAGE, label="Browse the library instead", icon=":material/local_library:")
     st.stop()
 
@@ -146,10 +197,13 @@ def frame_card(
 ) -> None:
     """One storyboard frame: its picture (or a card) and sentence. ``details`` (teachers): times,
     how the picture went and why it failed; students never see the machinery."""
-    picture = frame.thumb_path if thumbnail else frame.image_path
-    if picture and library.path(picture).is_file() and frame.status in SHOWS_PICTURE:
-        source = media_routes.picture_source(library, picture, full=not thumbnail)
-        st.image(source, width="stretch", alt=frame.text)
+    picture = stored_picture(frame, library, thumbnail)
+    if picture is not None:
+        rel = frame.thumb_path if thumbnail else frame.image_path
+        source = media_routes.picture_source(library, rel, full=not thumbnail)
+        st.image(source, width="stretch", alt=scene_of(frame))
+    elif details and frame.status in SHOWS_PICTURE and frame.image_path:
+        no_picture("The picture file is damaged: draw it again")
     elif details:
         waiting = frame.status in ("pending", "drawing")
         no_picture("Waiting for its picture…" if waiting else "No picture")
@@ -167,11 +221,34 @@ def frame_card(
         st.caption(plain(frame.error))
 
 
+def stored_picture(frame: FrameRecord, library: Library, thumbnail: bool = False) -> Path | None:
+    """The frame's picture file when it has one to show and it can be read whole (a damaged or
+    missing file gives the card instead, never an error)."""
+    rel = frame.thumb_path if thumbnail else frame.image_path
+    return readable(library, rel) if frame.status in SHOWS_PICTURE else None
+
+
+def readable(library: Library, rel: str | None) -> Path | None:
+    """A stored picture's path if it decodes whole, else None."""
+    if not rel:
+        return None
+    try:
+        path = library.path(rel)
+    except S2IError:  # a link that leads out of the data folder
+        return None
+    return path if picture_readable(path) else None
+
+
+def scene_of(frame: FrameRecord) -> str:
+    """The picture's alternative text: what it shows (its scene), else its sentence."""
+    return frame.scene or frame.text_en or frame.text
+
+
 def no_picture(label: str) -> None:
     """A square placeholder where a picture will go; ``label`` is our own fixed text."""
     st.markdown(
         "<div style='aspect-ratio:1;display:flex;align-items:center;justify-content:center;"
-        "background:#f4efe6;border-radius:8px;color:#8a7a60;text-align:center;padding:1rem'>"
+        "background:#f4efe6;border-radius:8px;color:#5c4d33;text-align:center;padding:1rem'>"
         f"{label}</div>",
         unsafe_allow_html=True,
     )

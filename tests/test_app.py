@@ -218,7 +218,7 @@ def test_picture_options_offer_only_what_each_model_accepts(env):
 def test_the_menu_lists_create_only_for_the_teacher(classroom):
     at = open_page()
     assert menu(at) == ["Home", "Library"]
-    at = unlock(at, PASSCODE, form="sidebar_unlock")
+    at = unlock(at, PASSCODE, form="home_unlock")
     assert menu(at) == ["Home", "Create a story", "Library", "Word list"]
 
 
@@ -248,7 +248,7 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     at = open_page(STORY, story=str(story_id))
     assert not at.exception
     assert [e for e in at.get("iframe")]  # the replay is there
-    assert not button(at, "Make the PDF").disabled  # students export too
+    assert "Make the PDF" not in labels(at)  # students download what is made, no more
     assert not at.expander  # no teacher tools, no "Redo this picture"
     assert not [b for b in labels(at) if b.startswith(("Delete", "Generate", "New picture"))]
 
@@ -257,10 +257,44 @@ def test_student_replays_but_cannot_rename_delete_or_redraw(classroom, library):
     assert "Delete this story…" in labels(at)
 
 
-def test_anyone_makes_a_narrated_video_to_download(classroom, library):
+def test_an_unforeseen_error_shows_a_plain_message_and_no_details(env, library, monkeypatch):
+    story_id = seed_story(library, "The fox", FOX)
+
+    def broken(*_args, **_kwargs):
+        raise OSError("image file is truncated: /srv/school/data/media/1/frame-1-1.png")
+
+    monkeypatch.setattr("s2i_core.replay.story_replay_html", broken)
+    at = open_page(STORY, story=str(story_id))
+    assert not at.exception  # no traceback, no exception type, no server path
+    page = texts(at)
+    assert "Something went wrong on this page" in page
+    assert "/srv/school" not in page and "OSError" not in page and "truncated" not in page
+
+
+def test_students_see_no_drafts_in_the_library_or_by_address(classroom, library):
+    drawn = seed_story(library, "The fox, drawn", FOX)
+    draft = seed_story(library, "The fox, a draft", FOX, pictures=False)
+    empty = library.create_story("Nothing heard yet").id
+    at = open_page(LIBRARY)
+    page = texts(at)
+    assert "The fox, drawn" in page and "1 story" in page
+    assert "a draft" not in page and "Nothing heard yet" not in page
+    assert "frames" not in page and "In progress" not in page
+    for story_id in (draft, empty):
+        at = go(at, STORY, story=str(story_id))
+        assert "That story is not ready yet" in texts(at) and not at.get("iframe")
+    at = go(at, STORY, story=str(drawn))
+    assert at.get("iframe")  # the replay
+
+    at = unlock(at, PASSCODE, form="sidebar_unlock")
+    at = go(at, LIBRARY)
+    assert "3 stories" in texts(at) and "Draft: nothing heard yet" in texts(at)
+
+
+def test_the_teacher_makes_a_narrated_video_to_download(classroom, library):
     classroom.setenv("S2I_APP_WORKER", "none")  # a worker of its own below, once it is queued
     silent = seed_story(library, "No recording", FOX)
-    at = open_page(STORY, story=str(silent))
+    at = unlock(open_page(STORY, story=str(silent)), PASSCODE, form="sidebar_unlock")
     assert button(at, "Make a narrated video").disabled  # nothing to narrate it with
 
     story = library.create_story(
@@ -452,6 +486,16 @@ def test_sample_narration_is_transcribed_and_saved_as_a_draft_at_once(env, libra
 
     at = go(at, "app_pages/home.py")  # the model stays loaded, and Home now says where it runs
     assert "not loaded yet" not in texts(at) and "Running on " in texts(at)
+
+
+def test_the_uploader_states_the_one_upload_limit_and_refuses_past_it(env):
+    env.setenv("S2I_MAX_AUDIO_MB", "20")
+    at = open_page(CREATE)
+    at = at.radio(key="c_how").set_value("Upload a file").run()
+    [uploader] = at.get("file_uploader")
+    assert uploader.proto.max_upload_size_mb == 20  # the browser refuses a larger file, and says so
+    assert "Up to 20 MB" in uploader.proto.help
+    assert "MB" not in uploader.proto.label  # one limit on screen: the uploader's own
 
 
 def upload_and_transcribe(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -679,7 +723,7 @@ def test_generate_fills_the_storyboard_from_the_picture_service(library, picture
     assert [f.status for f in story.frames] == ["done"] * 3
     assert len(pictures.generation_requests()) == 3
     assert texts(at).count(STATUS_LABELS["done"]) == 3
-    assert "Generate missing pictures (0)" in labels(at)
+    assert not [b for b in labels(at) if b.startswith("Draw the missing pictures")]
 
 
 def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, pictures):
@@ -688,7 +732,7 @@ def test_a_filtered_frame_says_so_and_is_redrawn_from_an_edited_prompt(library, 
     story = library.get_story(at.session_state["draft"].story_id)
     filtered, done = story.frames
     assert (filtered.status, done.status) == ("filtered", "done")
-    assert STATUS_LABELS["filtered"] in texts(at) and "Generate missing pictures (1)" in labels(at)
+    assert STATUS_LABELS["filtered"] in texts(at) and "Draw the missing pictures (1)" in labels(at)
 
     at = open_fix(at, filtered)
     at.text_area(key=f"prompt_{filtered.id}_{filtered.attempts}").input("A fox meets an owl.")
@@ -714,9 +758,9 @@ def test_new_picture_draws_one_frame_again_with_a_new_seed(library, pictures):
 def test_teacher_generates_the_missing_pictures_of_a_saved_story(library, pictures):
     story_id = seed_story(library, "The fox", FOX, pictures=False)
     at = open_page(STORY, story=str(story_id))
-    at = settle(button(at, "Generate missing pictures (3)").click().run(), library)
+    at = settle(button(at, "Draw the missing pictures (3)").click().run(), library)
     assert {f.status for f in library.get_story(story_id).frames} == {"done"}
-    assert "Generate missing pictures (0)" in labels(at)
+    assert not [b for b in labels(at) if b.startswith("Draw the missing pictures")]
 
 
 def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
@@ -729,9 +773,9 @@ def test_a_bad_key_is_reported_once_in_words_a_teacher_can_act_on(env, library):
     story = library.get_story(at.session_state["draft"].story_id)
     assert {f.status for f in story.frames} == {"failed"}
     [notice] = [w.value for w in at.warning]
-    assert notice.startswith("3 frames: ") and "key" in notice.lower()
+    assert notice.startswith("3 pictures: ") and "key" in notice.lower()
     assert "nvapi-wrong-key" not in texts(at)
-    assert "Generate missing pictures (3)" in labels(at)
+    assert "Draw the missing pictures (3)" in labels(at)
 
 
 def test_without_a_key_frames_get_a_no_picture_card(env, library):
@@ -760,7 +804,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
         library, "The fox", ["The fox saw blood on the snow.", FOX[1]], pictures=False
     )
     at = open_page(STORY, story=str(story_id))
-    at = settle(button(at, "Generate missing pictures (2)").click().run(), library)
+    at = settle(button(at, "Draw the missing pictures (2)").click().run(), library)
     blocked, drawn = library.get_story(story_id).frames
     assert (blocked.status, drawn.status) == ("filtered", "done")
     assert len(pictures.generation_requests()) == 1
@@ -787,7 +831,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     assert "blood" not in fixed.transcript
     assert len(pictures.generation_requests()) == 2
     assert fixed.frames[1].attempts == drawn.attempts  # the other frame was left alone
-    assert "The sentence is saved. Its picture is being drawn again." in toasts
+    assert "The sentence of picture 1 is saved. Its picture is being drawn again." in toasts
 
 
 def test_a_translated_frame_gets_a_new_english_line_and_picture(library, pictures):
@@ -849,7 +893,9 @@ def test_students_see_pictures_and_sentences_without_the_machinery(classroom, li
     teacher = texts(at)
     assert STATUS_LABELS["filtered"] in teacher and "Stopped by the word list\\." in teacher
     assert "1 of 3 pictures" in teacher
-    assert "In progress: 1 of 3 pictures" in texts(go(at, LIBRARY))
+    library_page = texts(go(at, LIBRARY))
+    assert "1 of 3 pictures; 2 without one" in library_page  # nothing runs: not "In progress"
+    assert "In progress" not in library_page
 
 
 def test_student_home_has_no_engine_details_and_a_passcode_form_on_the_page(classroom):
@@ -964,6 +1010,7 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
     at = settle(at, library)  # a worker wrote the scenes while the teacher read
     assert "Scenes by the scene writer" in texts(at)
     assert "Picture: Rosa the fox, picture 1" in texts(at).replace("\\", "")
+    assert scene_writer.base_url not in texts(at) and "llama" not in texts(at)  # no model names
     assert library.get_story(story_id).bible["characters"][0]["name"] == "Rosa"
     assert pictures.generation_requests() == []  # nothing drawn yet
 
@@ -973,6 +1020,15 @@ def test_the_writers_bible_and_scenes_show_before_pictures_and_every_prompt_uses
     for n, prompt in enumerate(sorted(sent)):
         assert prompt.startswith(f"Rosa the fox, picture {n}: {FOX[n].rstrip('.')}")
         assert "a small red fox with a green scarf" in prompt and "a windy hill" in prompt
+
+
+def test_an_edited_sentence_drops_its_old_picture_line_at_once(library, pictures, scene_writer):
+    at = settle(start_draft(library, FOX), library)
+    assert "Picture: Rosa the fox, picture 1" in texts(at).replace("\\", "")
+    at.text_area(key="sent_0_1").input("The balloon flew over the sea.")
+    at = at.run()  # the run the edit causes, before any scene is written for it
+    assert "Picture: Rosa the fox, picture 1" not in texts(at).replace("\\", "")
+    assert "Picture: Rosa the fox, picture 0" in texts(at).replace("\\", "")
 
 
 def test_pictures_wait_for_the_writer_and_a_sentence_changed_meanwhile_gets_its_own_scene(
@@ -1032,7 +1088,10 @@ def test_a_frame_is_redrawn_from_the_scene_the_teacher_wrote(library, pictures):
     key = f"{frame.id}_{frame.attempts}"
     at = open_fix(at, frame)
     at.text_area(key=f"scene_{key}").input("A red balloon floats above a blue river")
-    at = settle(at.button(key=f"fix_{frame.id}").click().run(), library)
+    at = at.button(key=f"fix_{frame.id}").click().run()
+    toasts = [t.value for t in at.toast]  # says what was saved: the scene, not the sentence
+    assert toasts == ["The scene of picture 2 is saved. Its picture is being drawn again."]
+    at = settle(at, library)
     redrawn = library.get_story(frame.story_id).frames[1]
     assert (redrawn.status, redrawn.scene_source, redrawn.attempts) == ("done", "teacher", 2)
     assert (
@@ -1088,15 +1147,19 @@ def test_the_teacher_changes_the_setting_on_the_story_page_and_every_prompt_foll
 def test_the_teacher_switches_a_frame_back_to_an_earlier_picture(env, library):
     story_id = seed_story(library, "Two tries", FOX)
     frame = library.get_story(story_id).frames[0]
+    library.update_frame_text(frame.id, prompt="A fox in deep snow, the second try.")
     second = placeholder_card("the second try", 256, 256, label="Second try")
     library.save_frame_result(frame.id, "done", image=second, thumbnail=thumbnail(second))
     first, latest = library.frame_pictures(frame.id)
-    assert library.get_story(story_id).frames[0].image_path == latest.image_path
+    frame = library.get_story(story_id).frames[0]
+    assert frame.image_path == latest.image_path
 
     at = open_fix(open_page(STORY, story=str(story_id)), frame)
-    assert not at.exception
+    prompt_box = f"prompt_{frame.id}_{frame.attempts}"
+    assert at.text_area(key=prompt_box).value == "A fox in deep snow, the second try."
     at = at.button(key=f"use_{frame.id}_{first.id}").click().run()
     assert not at.exception
     shown = library.get_story(story_id).frames[0]
     assert (shown.image_path, shown.picture_id) == (first.image_path, first.id)
+    assert at.text_area(key=prompt_box).value == first.prompt == shown.prompt  # try 1's prompt
     assert len(library.frame_pictures(frame.id)) == 2  # nothing was thrown away

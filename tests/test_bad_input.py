@@ -491,7 +491,8 @@ def passcode_guessing(ctx: Context) -> str:
     assert "Too many wrong passcodes" in seen[-1]
     return (
         f"tries 1-4: “{seen[0]}”; try 5: “{seen[4]}”; tries 6-40 are not compared: "
-        f"“{seen[5]}” (the wait doubles up to 5 min, per browser session and overall)"
+        f"“{seen[5]}” (the wait doubles up to 5 min for that browser and its address; other "
+        "browsers unlock at once)"
     )
 
 

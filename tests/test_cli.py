@@ -355,3 +355,18 @@ def test_picture_options_reach_the_service_and_regenerate_keeps_them(tmp_path):
         assert (again.body["width"], again.body["steps"]) == (1344, 20)
         assert again.body["seed"] != 4294967295  # a redone frame is a new picture
         assert all(r.status == 200 for r in stub.generation_requests())
+
+
+def test_a_second_regenerate_says_the_story_is_being_finished_elsewhere(tmp_path):
+    with Library(Settings(data_dir=tmp_path)) as library:
+        story = library.create_story("The fox")
+        library.set_frames(story.id, [FrameDraft(0, 0.0, 2.0, "A fox.", "A fox.", prompt="A fox.")])
+        library.hold_story(story.id, lease_s=120)  # a first run (this live process) holds it
+        before = library.get_story(story.id)
+        result = run_cli("regenerate", story.id, env=cli_env(tmp_path), check=False)
+        assert result.returncode == 1
+        assert f"Story {story.id} is being finished elsewhere" in result.stderr
+        assert "Traceback" not in result.stderr
+        after = library.get_story(story.id)  # the first run keeps its hold and its frames
+        assert (after.status, after.frames) == ("generating", before.frames)
+        library.end_work(story.id)

@@ -200,3 +200,34 @@ def test_an_export_of_an_older_version_never_removes_the_newer_one(settings, lib
     assert older != latest
     assert export_files(library, story_id) == sorted(library.path(p) for p in (older, latest))
     assert find(library, library.get_story(story_id), VIDEO) == library.path(latest)
+
+
+def test_a_finished_story_gets_its_pdf_and_video_queued_once(settings, library, worker):
+    """Students only download: a story's exports are asked for when its drawing ends."""
+    from s2i_core.jobs.registry import export_when_complete
+
+    runtime = runtime_for(settings)
+    waiting = told_story(library, pictures=False)
+    assert export_when_complete(runtime, waiting) == []  # pictures still to come: nothing yet
+
+    story_id = told_story(library)
+    jobs = export_when_complete(runtime, story_id)
+    assert sorted(j.spec.format for j in jobs) == ["pdf", "video"]
+    assert export_when_complete(runtime, story_id) == []  # being made: not asked for twice
+    for job in jobs:
+        assert finished(library, job).state == "done"
+    story = library.get_story(story_id)
+    assert find(library, story, PDF) is not None and find(library, story, VIDEO) is not None
+    assert export_when_complete(runtime, story_id) == []  # made for this version already
+
+
+def test_a_workers_drawing_that_finishes_a_story_queues_its_exports(settings, library):
+    from s2i_core.jobs import queue_pictures
+    from s2i_core.jobs.queues import open_queues
+
+    story_id = told_story(library)  # every picture there: the drawing finds nothing left
+    job = queue_pictures(settings, library, library.get_story(story_id))
+    # as a worker's queue runs it (s2i_core.jobs.queues): what follows goes on those queues
+    assert run_job(runtime_for(settings), job.id, queues=open_queues(settings)) == "done"
+    queued = [j for j in JobBook(library).of_story(story_id) if j.kind == "export"]
+    assert sorted(j.spec.format for j in queued) == ["pdf", "video"]

@@ -125,8 +125,8 @@ def test_the_teachers_home_shows_the_address_and_its_qr_code(tmp_path: Path, mon
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
     assert not at.get("image") and "192.168.50.7" not in _texts(at)  # students see no invite
 
-    at.text_input(key="sidebar_unlock_passcode").input(PASSCODE)
-    [submit] = [b for b in at.button if b.form_id == "sidebar_unlock" and "Unlock" in b.label]
+    at.text_input(key="home_unlock_passcode").input(PASSCODE)
+    [submit] = [b for b in at.button if b.form_id == "home_unlock" and "Unlock" in b.label]
     at = submit.click().run()
     assert "Open **https://192.168.50.7:8501/** in the tablet's browser" in _texts(at)
     assert len(at.get("image")) == 1

@@ -191,6 +191,15 @@ def test_pictures_drawn_before_0008_become_each_frames_first_picture(settings: S
         assert library.frame_pictures(failed.id) == [] and failed.picture_id is None
 
 
+def test_stories_saved_before_owners_go_to_the_first_admin_with_their_class(settings: Settings):
+    story_id = save_story_at_0001(settings)
+    school = settings.with_changes(admins="*@school.example, head@school.example")
+    with Library(school) as library:
+        story = library.get_story(story_id)
+        assert (story.owner, story.shared, story.class_name) == ("head@school.example", False, "3B")
+        assert len(story.frames) == len(OLD_FRAMES)
+
+
 def test_stories_saved_before_0012_are_found_without_accents(settings: Settings):
     story_id = save_story_at_0001(settings)
     before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision("0012").down_revision

@@ -36,7 +36,7 @@ from s2i_core.story.drafts import StoryOptions, frame_drafts
 from s2i_core.story.narration import transcribe_narration
 from s2i_core.story.sentences import Sentence
 from s2i_ui.create.draft import Draft
-from s2i_ui.roles import UNLOCKED_KEY
+from s2i_ui.roles import SESSION_KEY
 from tests.nvidia_stub import NvidiaStub
 from tests.postgres import free_port
 from tests.test_bad_input import bytes_read
@@ -182,7 +182,7 @@ def test_the_passcode_is_compared_in_constant_time_and_never_kept(monkeypatch, t
         (b"", PASSCODE.encode()),
         (PASSCODE.encode(), PASSCODE.encode()),
     ]
-    # the session keeps a fingerprint, not the passcode itself
+    # the session keeps a session id, not the passcode itself
     state = {k: v for k, v in at.session_state.to_dict().items() if k != "server_passcode"}
     assert PASSCODE.encode() not in (tmp_path / "s2i.db").read_bytes()
     assert PASSCODE not in repr(state)
@@ -220,9 +220,10 @@ def snapshot(library: Library, story_id: int) -> tuple:
     )
 
 
-FORGED_UNLOCKS = {
+FORGED_UNLOCKS = {  # what a student might hope to slip into the session: no session there
     "true": True,
     "one": "1",
+    "a-session-that-never-was": 424242,
     "another-servers-fingerprint": hmac.new(b"s2i-teacher", b"guess", "sha256").hexdigest(),
 }
 
@@ -233,13 +234,14 @@ def test_a_student_cannot_forge_teacher_actions_on_the_story_page(classroom, unl
     before = snapshot(library, story.id)
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
     at.switch_page(STORY)
-    at.session_state[UNLOCKED_KEY] = unlock
+    at.session_state[SESSION_KEY] = unlock
     at.session_state["confirm_delete"] = story.id
     for name, value in {
         "story": str(story.id),
         "teacher": "1",
         "role": "teacher",
-        UNLOCKED_KEY: "1",
+        SESSION_KEY: "1",
+        "s2i_teacher": "1",
         "confirm_delete": str(story.id),
         "delete_yes": "true",
     }.items():

@@ -12,12 +12,14 @@ from s2i_core.story.bible import LLM, OFFLINE, TEACHER, Character, StoryBible
 from s2i_core.story.drafts import StoryOptions, save_draft
 from s2i_core.story.narration import transcribe_narration
 from s2i_core.story.scenes import (
+    keep_scenes,
     rewrite_frame_scene,
     scene_path,
     set_bible,
     set_frame_scene,
     start_scenes,
     story_bible,
+    write_missing_scenes,
     write_story_scenes,
 )
 from tests.conftest_nvidia import stub_client, stub_settings
@@ -182,3 +184,25 @@ def test_a_frame_the_word_list_stops_for_its_scene_is_fixed_by_editing_the_scene
     (frame,) = list(generate_story(library, stub_client(pictures), story_id, [frame.id]))
     assert frame.status == "done" and frame.scene_source == TEACHER
     assert frame.prompt.startswith("Bello stirs a pot of soup. Bello, " + DOG["look"])
+
+
+def test_a_sentence_said_twice_has_two_scenes_and_each_keeps_its_own(tmp_path, services):
+    """Scenes belong to frames, never to sentence text: sentence 1 and 3 read the same, each
+    gets the scene written for its place, and deleting 3 leaves 1 with its own."""
+    pictures, llm = services
+    settings = writer_settings(pictures, llm, tmp_path)
+    library = Library(settings)
+    said_twice = ["Bello corre.", "Mimi duerme.", "Bello corre."]
+    story_id = draft_story(library, said_twice)
+    write_missing_scenes(library, settings, story_id)
+    story = library.get_story(story_id)
+    scenes = [f.scene for f in story.frames]
+    assert scenes == [STORY.scene_template.format(index=i) for i in range(3)]
+
+    two = [FrameDraft(i, i, i + 1.0, t, f.text_en) for i, (t, f) in
+           enumerate(zip(said_twice[:2], story.frames, strict=False))]  # fmt: skip
+    library.set_frames(story_id, keep_scenes(story, two))  # the teacher deletes sentence 3
+    assert [f.scene for f in library.get_story(story_id).frames] == scenes[:2]
+
+    library.set_frames(story_id, keep_scenes(library.get_story(story_id), two[1:]))  # and 1
+    assert [f.scene for f in library.get_story(story_id).frames] == [scenes[1]]

@@ -23,6 +23,7 @@ from ..errors import EditError, StorageError
 from ..exports.stored import ExportOptions
 from ..settings import Settings
 from ..storage import Library, StoryRecord
+from ..storage.quota import check_story_allowance
 from ..story.bible import TEACHER
 from .book import ACTIVE, STATES, WAITING_FOR_QUEUE, JobBook, JobRecord
 from .specs import (
@@ -96,6 +97,10 @@ def queue_transcription(
     then_draw: bool = False,
 ) -> list[JobRecord]:
     """Queue ``transcription_jobs``."""
+    if then_draw and settings.pictures_per_teacher_day:  # the teacher's pictures for today
+        check_story_allowance(
+            library, settings.pictures_per_teacher_day, library.get_story(story_id)
+        )
     specs = transcription_jobs(settings, story_id, language, then_draw)
     return [submit(settings, library, spec) for spec in specs]
 
@@ -144,6 +149,7 @@ def queue_pictures(
 ) -> JobRecord:
     """Queue ``pictures_job``. With ``scenes_first``, the scenes those frames are missing are
     written first; a scene writer already at work on the story is waited for."""
+    check_story_allowance(library, settings.pictures_per_teacher_day, story, frame_ids)
     draw = pictures_job(story, frame_ids, reseed)
     if not scenes_first:
         return submit(settings, library, draw)

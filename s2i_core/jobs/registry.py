@@ -103,7 +103,34 @@ def run_job(
     if follow is not None and queues is not None:
         with contextlib.suppress(S2IError):  # put_on said on the job why it waits or failed
             put_on(queues, runtime.book, follow, FOLLOWER_PATIENCE, runtime.stopping)
+    if follow is None and isinstance(job.spec, Draw) and not reraise:  # a worker's, not the CLI's
+        export_when_complete(runtime, job.story_id)
     return "done"
+
+
+def export_when_complete(runtime: Runtime, story_id: int) -> list[JobRecord]:
+    """Once a story's last drawing ended (every sentence heard, no frame waiting or being drawn,
+    no other work on it), queue its PDF and, with a recording, its narrated video: students then
+    only download. An export made or being made for this version is not asked for again."""
+    from ..exports.stored import ExportOptions, find, require_content
+    from . import latest_export, queue_export
+
+    library = runtime.library
+    story = library.get_story(story_id)
+    busy = [j for j in runtime.book.of_story(story_id, active_only=True) if j.kind != "export"]
+    waiting = any(f.status in ("pending", "drawing") for f in story.frames)
+    if story.sentences_missing or busy or waiting:
+        return []
+    wanted = [ExportOptions("pdf")] + ([ExportOptions("video")] if story.narration_path else [])
+    queued = []
+    for options in wanted:
+        job = latest_export(library, story_id, options)
+        if find(library, story, options) is not None or (job and job.active):
+            continue
+        with contextlib.suppress(S2IError):  # nothing to show yet, or the queue is away
+            require_content(story, options)
+            queued.append(queue_export(runtime.settings, library, story_id, options))
+    return queued
 
 
 def put_on(

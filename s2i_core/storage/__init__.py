@@ -16,13 +16,21 @@ The parts, by job:
   versions.py  versions of stories and frames, and saves that name the version they read
   claims.py    leases on frames and stories, so each frame is drawn once; ``StoryHold`` holds them
   limiter.py   one request rate per API key across processes and replicas, in the database
-  throttle.py  teacher passcode guessing slowed down, per browser session and overall
+  throttle.py  passcode guessing slowed down per browser and address, under an overall ceiling
+  sessions.py  teacher sessions held on the server (unlock, sign-in, Lock, Lock on every device)
+  access.py    who sees and changes which story (``Viewer``), as Python and as SQL
+  classes.py   class codes: a student's device opens one class's library
+  quota.py     pictures per teacher per day
+  health.py    whether a stored picture or narration can still be read
   jobs.py      the table of queued work (read and written by ``s2i_core.jobs``)
 """
 
 from ..errors import FrameNotFoundError, StorageError, StoryNotFoundError
 from . import search  # noqa: F401 (registers the events that keep search_text in step)
+from .access import ADMIN, EVERYONE, STUDENT, TEACHER, Viewer, can_edit, can_manage, can_see
 from .claims import DEFAULT_LEASE_S, StoryHold
+from .classes import ClassBook
+from .health import DamagedFile, damaged_files, narration_readable, picture_readable
 from .jobs import Job
 from .library import Library
 from .limiter import SharedRateLimiter
@@ -38,20 +46,27 @@ from .records import (
     WordTime,
     parse_id,
 )
+from .sessions import SessionBook, SessionRecord
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 from .throttle import PasscodeThrottle, Verdict
 from .versions import FRAME_WORDS, STORY_DETAILS, SentenceEdits
 
 __all__ = [
+    "ADMIN",
     "DEFAULT_LEASE_S",
     "EDITABLE_STORY_FIELDS",
+    "EVERYONE",
     "FRAME_STATUSES",
     "FRAME_WORDS",
     "MAX_ID",
     "MIGRATIONS_DIR",
     "STORY_DETAILS",
     "STORY_STATUSES",
+    "STUDENT",
+    "TEACHER",
     "Base",
+    "ClassBook",
+    "DamagedFile",
     "Frame",
     "FrameDraft",
     "FrameNotFoundError",
@@ -60,6 +75,8 @@ __all__ = [
     "Library",
     "PasscodeThrottle",
     "SentenceEdits",
+    "SessionBook",
+    "SessionRecord",
     "SharedRateLimiter",
     "StorageError",
     "Story",
@@ -68,6 +85,13 @@ __all__ = [
     "StoryRecord",
     "StorySummary",
     "Verdict",
+    "Viewer",
     "WordTime",
+    "can_edit",
+    "can_manage",
+    "can_see",
+    "damaged_files",
+    "narration_readable",
     "parse_id",
+    "picture_readable",
 ]

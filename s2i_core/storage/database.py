@@ -87,14 +87,16 @@ def writer_of(engine: Engine) -> Engine:
     return engine.execution_options(s2i_writer=True)
 
 
-def upgrade_schema(writer: Engine, data_dir: Path | None = None) -> None:
-    """Bring the schema to head (migrations that fix media files get ``data_dir``). A schema
-    already there is only read (no write lock), so a read-only library opens."""
+def upgrade_schema(writer: Engine, data_dir: Path | None = None, first_admin: str = "") -> None:
+    """Bring the schema to head (migrations that fix media files get ``data_dir``; stories saved
+    before owners existed go to ``first_admin``). A schema already there is only read (no write
+    lock), so a read-only library opens."""
     if is_at_head(writer):
         return
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["data_dir"] = data_dir
+    config.attributes["first_admin"] = first_admin
     # One transaction around the whole upgrade: a second process opening the library at the
     # same moment waits for it, then finds the schema at head.
     with writer.begin() as connection:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload, sessionmaker
 
 from ..errors import FrameNotFoundError, StorageError
 from .media import MediaFiles, image_suffix
+from .quota import count_picture
 from .records import (
     FRAME_STATUSES,
     FrameDraft,
@@ -185,6 +186,7 @@ class FrameMethods:
                     frame.pictures.append(picture)
                     session.flush()
                     show(frame, picture)
+                    count_picture(session, story_id)
                     unused = [path for path in shown if path not in kept]  # an old card
                 elif frame.picture_id is not None:  # the redo failed: the picture stays
                     frame.status = "done"

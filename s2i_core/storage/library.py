@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, exists, func, or_, select
+from sqlalchemy import delete, event, exists, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from ..settings import Settings
+from .access import Viewer, first_admin, story_filter
 from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
@@ -41,7 +42,7 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         self._reading = sessionmaker(self.engine)
         self._writing = sessionmaker(writer)
         event.listen(self._writing, "before_flush", drop_nul_characters)
-        upgrade_schema(writer, self.data_dir)
+        upgrade_schema(writer, self.data_dir, first_admin(settings))
 
     @classmethod
     def open(cls, settings: Settings) -> Library:
@@ -82,9 +83,11 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         narration: bytes | None = None,
         narration_ext: str = "webm",
         sentences_missing: bool = False,
+        owner: str = "",
     ) -> StoryRecord:
         """A new draft. ``sentences_missing``: its frames are still to come from the narration
-        (a streamed storyboard), so until they all have come it is never complete."""
+        (a streamed storyboard), so until they all have come it is never complete. ``owner``:
+        the signed-in teacher who made it ("" the classroom's own teacher)."""
         narration_name = f"narration.{narration_suffix(narration_ext)}"
         moment = now()
         story = Story(
@@ -100,6 +103,7 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
             seed=seed,
             status="draft",
             sentences_missing=sentences_missing,
+            owner=owner,
             created_at=moment,
             updated_at=moment,
             frames=[],
@@ -152,10 +156,14 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         language: str | None = None,
         limit: int = 24,
         offset: int = 0,
+        viewer: Viewer | None = None,
+        watchable: bool = False,
     ) -> list[StorySummary]:
         """Stories newest first. ``query`` words must all appear, in any case and with or
         without accents (see search.py), in the title, the class, the transcript or a frame's
-        sentence or its English line."""
+        sentence or its English line. ``viewer``: only the stories they may see.
+        ``watchable``: only stories a student can replay: every sentence heard and its pictures
+        asked for, not drafts still being heard or checked."""
         of_story = Frame.story_id == Story.id
         frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
         done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
@@ -179,8 +187,10 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
                 Story.lease_until,
                 Story.worker,
                 Story.sentences_missing,
+                Story.owner,
+                Story.shared,
             )
-            .where(*_story_filters(query, class_name, language))
+            .where(*_story_filters(query, class_name, language, watchable), story_filter(viewer))
             .order_by(Story.created_at.desc(), Story.id.desc())
             .limit(limit)
             .offset(offset)
@@ -198,14 +208,22 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
                 done_count=row[6],
                 status=shown_status(row[7], row[9], row[10], row[11]),
                 cover_thumb_path=row[8],
+                owner=row[12],
+                shared=bool(row[13]),
             )
             for row in rows
         ]
 
     def count_stories(
-        self, query: str = "", class_name: str | None = None, language: str | None = None
+        self,
+        query: str = "",
+        class_name: str | None = None,
+        language: str | None = None,
+        viewer: Viewer | None = None,
+        watchable: bool = False,
     ) -> int:
-        statement = select(func.count(Story.id)).where(*_story_filters(query, class_name, language))
+        filters = (*_story_filters(query, class_name, language, watchable), story_filter(viewer))
+        statement = select(func.count(Story.id)).where(*filters)
         with self._reading() as session:
             return session.scalar(statement) or 0
 
@@ -223,20 +241,33 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
             else:
                 row.value, row.updated_at = value, now()
 
-    def class_names(self) -> list[str]:
-        return self._distinct(Story.class_name)
+    def class_names(self, viewer: Viewer | None = None) -> list[str]:
+        return self._distinct(Story.class_name, viewer)
 
-    def languages(self) -> list[str]:
-        return self._distinct(Story.language)
+    def languages(self, viewer: Viewer | None = None) -> list[str]:
+        return self._distinct(Story.language, viewer)
 
-    def _distinct(self, column: Any) -> list[str]:
-        statement = select(column).where(column != "").distinct().order_by(column)
+    def adopt_unowned(self, owner: str) -> int:
+        """Stories made before anyone signed in (owner "") become ``owner``'s: the first admin's
+        when a school switches from the passcode to sign-in."""
+        with self._writing.begin() as session:
+            adopted = session.execute(update(Story).where(Story.owner == "").values(owner=owner))
+            return adopted.rowcount
+
+    def _distinct(self, column: Any, viewer: Viewer | None = None) -> list[str]:
+        statement = select(column).where(column != "", story_filter(viewer))
+        statement = statement.distinct().order_by(column)
         with self._reading() as session:
             return list(session.scalars(statement))
 
 
-def _story_filters(query: str, class_name: str | None, language: str | None) -> list[Any]:
+def _story_filters(
+    query: str, class_name: str | None, language: str | None, watchable: bool = False
+) -> list[Any]:
     filters: list[Any] = []
+    if watchable:  # every sentence heard, and its pictures asked for (not a draft being checked)
+        asked = exists().where(Frame.story_id == Story.id, Frame.status != "pending")
+        filters += [Story.sentences_missing.is_(False), asked]
     if class_name is not None:
         filters.append(Story.class_name == class_name)
     if language is not None:

@@ -33,6 +33,8 @@ EDITABLE_STORY_FIELDS = frozenset(
         "status",
         "sentences_missing",
         "bible",
+        "owner",
+        "shared",
     }
 )
 MAX_ID = 2**63 - 1  # the largest id a database row can hold (SQLite and PostgreSQL BIGINT)
@@ -113,6 +115,8 @@ class StoryRecord:
     # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
     bible: dict[str, Any] = field(default_factory=dict)
     language_probability: float | None = None  # how sure the language is (see speech.base)
+    owner: str = ""  # a signed-in teacher's e-mail; "" the classroom's own teacher
+    shared: bool = False  # shared with the school: every teacher sees and edits it
     version: int = 1  # of its details (see versions.py): what a teacher's save was based on
 
 
@@ -127,6 +131,8 @@ class StorySummary:
     done_count: int
     status: str
     cover_thumb_path: str | None
+    owner: str = ""
+    shared: bool = False
 
 
 def parse_id(text: str, low: int = 1) -> int | None:
@@ -252,5 +258,7 @@ def story_record(story: Story) -> StoryRecord:
         sentences_missing=story.sentences_missing,
         bible=dict(story.bible or {}),
         language_probability=story.language_probability,
+        owner=story.owner or "",
+        shared=bool(story.shared),
         version=story.version or 1,
     )

@@ -3,8 +3,9 @@
 ``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
 the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
 the story bible, the frames' scenes and the classroom settings, 0008 the frames' picture
-history, 0012 the folded search text (search.py), 0018 the versions (versions.py). Change a table
-here and add a migration there (see ``../migrations/env.py``)."""
+history, 0012 the folded search text (search.py), 0013 the teacher sessions, 0014 owners, classes
+and picture counts, 0018 the versions (versions.py). Change a table here and add a migration there
+(see ``../migrations/env.py``)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ class Story(Base):
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the lease
     # characters with their looks and the setting, shared by every frame (see s2i_core.scenes)
     bible: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
+    # who made it: a signed-in teacher's e-mail; "" the classroom's own teacher (passcode mode)
+    owner: Mapped[str] = mapped_column(Text, index=True, server_default="")
+    shared: Mapped[bool] = mapped_column(Boolean, server_default=false())  # with the school
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # title, class and transcript folded for search (kept in step by search.py)
@@ -245,6 +249,8 @@ def show(frame: Frame, picture: FramePicture) -> None:
     frame.picture_id = picture.id
     frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
     frame.seed = picture.seed
+    if picture.prompt:  # the prompt it was drawn from: a redo of the shown try draws it again
+        frame.prompt = picture.prompt
     frame.status, frame.error = "done", ""
 
 

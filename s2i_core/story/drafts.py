@@ -29,6 +29,7 @@ class StoryOptions:
     characters: str = ""  # the teacher's notes on characters and setting, for every frame
     image_params: ImageParams | None = None  # None: the configured model's defaults
     blocklist: tuple[str, ...] = DEFAULT_BLOCKLIST  # the classroom word list for this story
+    owner: str = ""  # the signed-in teacher who makes it ("" the classroom's own teacher)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def _new_story(
         narration=narration[0],
         narration_ext=narration[1],
         sentences_missing=sentences_missing,
+        owner=options.owner,
     )
 
 

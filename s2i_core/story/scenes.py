@@ -15,6 +15,7 @@ the story's current bible and the frame's current scene:
 from __future__ import annotations
 
 from dataclasses import replace
+from difflib import SequenceMatcher
 
 from ..settings import Settings
 from ..storage import FrameDraft, FrameRecord, Library, StoryRecord
@@ -120,11 +121,13 @@ def _save_missing(
         path = "mixed"
     _save_bible(library, story, bible, path or scenes.path, scenes.notice or notice)
     story = library.get_story(asked.id)
-    position = {asked.frames[i].text: i for i in wanted}
-    for frame in story.frames:
-        i = position.get(frame.text)
-        written = scenes.frame(i) if i is not None and not frame.scene_source else None
-        if written is None:  # written meanwhile, or a sentence the writer was not given
+    # Frames are matched in story order, not by their text (a sentence said twice is two
+    # frames) nor by id (an edit while the writer wrote saves the sentences as new frames).
+    asked_at = same_sentences([f.text for f in asked.frames], [f.text for f in story.frames])
+    for position, frame in enumerate(story.frames):
+        i = asked_at.get(position)
+        written = scenes.frame(i) if i in wanted and not frame.scene_source else None
+        if written is None:  # written meanwhile, changed meanwhile, or not given to the writer
             continue
         typed = frame.text_en != asked.frames[i].text_en
         english = frame.text_en if typed else _english(story, frame, written)
@@ -135,28 +138,47 @@ def keep_scenes(story: StoryRecord, drafts: list[FrameDraft]) -> list[FrameDraft
     """New frames for the teacher's edited sentences: one left as it was keeps the scene written
     for it (an offline scene only with its English line unchanged, as it is that line); a new
     or changed one has none, for the next writing."""
-    written = {f.text: f for f in story.frames if f.scene_source}
+    matched = same_sentences([f.text for f in story.frames], [d.text for d in drafts])
     bible = story_bible(story)
     kept = []
-    for draft in drafts:
-        old = written.get(draft.text)
-        if old and (old.scene_source != OFFLINE or old.text_en == draft.text_en):
+    for position, draft in enumerate(drafts):
+        old = story.frames[matched[position]] if position in matched else None
+        if (
+            old
+            and old.scene_source
+            and (old.scene_source != OFFLINE or old.text_en == draft.text_en)
+        ):
             prompt = frame_prompt(story, old.scene, bible)
             draft = replace(draft, scene=old.scene, scene_source=old.scene_source, prompt=prompt)
         kept.append(draft)
     return kept
 
 
+def same_sentences(before: list[str], after: list[str]) -> dict[int, int]:
+    """Which sentence of ``before`` each sentence of ``after`` is, where the teacher left it as
+    it was (position in ``after`` -> position in ``before``), matched in story order: a sentence
+    said twice (1 and 13) is two sentences, each with its own scene, never one shared."""
+    matcher = SequenceMatcher(a=before, b=after, autojunk=False)
+    return {
+        block.b + k: block.a + k
+        for block in matcher.get_matching_blocks()
+        for k in range(block.size)
+    }
+
+
 def _reuse(
     job: SceneJob, request: SceneRequest, settings: Settings, transport: Transport | None
 ) -> Scenes:
     earlier = job.result()
-    by_text = {job.request.sentences[f.index]: f for f in earlier.frames}
-    given = dict(zip(job.request.sentences, job.request.english_lines, strict=True))
-    frames = {i: by_text.get(text) for i, text in enumerate(request.sentences)}
+    by_index = {f.index: f for f in earlier.frames}
+    matched = same_sentences(list(job.request.sentences), list(request.sentences))
+    frames = {
+        i: by_index.get(matched[i]) if i in matched else None for i in range(len(request.sentences))
+    }
     for i, scene in frames.items():  # an English line the teacher typed meanwhile is kept
         typed = request.english_lines[i]
-        if scene is not None and typed not in (given.get(request.sentences[i]), scene.english):
+        given = job.request.english_lines[matched[i]] if i in matched else None
+        if scene is not None and typed not in (given, scene.english):
             frames[i] = replace(scene, english=typed)
     missing = tuple(i for i, scene in frames.items() if scene is None)
     if not missing:

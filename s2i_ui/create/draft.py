@@ -17,6 +17,8 @@ from s2i_core.storage import FrameRecord, Library, StoryRecord, parse_id
 from s2i_core.story.revisions import Conflict
 from s2i_core.story.sentences import Sentence
 
+from .. import resources, roles
+
 DRAFT_KEY = "draft"
 NARRATION_KEY = "narration"
 QUERY_KEY = "draft"
@@ -79,6 +81,8 @@ def reopen(library: Library, story_id: int) -> Draft | None:
     try:
         story = library.get_story(story_id)
     except StoryNotFoundError:
+        return None
+    if not roles.may_edit(resources.settings(), story):  # another teacher's: as if not there
         return None
     return Draft(
         story.id,

@@ -44,7 +44,7 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
         for frame in state.story.frames:
             st.write(f"{widgets.clock(frame.start)} · {widgets.plain(frame.text)}")
     if st.button("Cancel", icon=":material/stop_circle:", key="c_cancel_transcription"):
-        roles.require_teacher(settings, "cancel transcriptions")
+        roles.require_teacher(settings, "cancel transcriptions", story_id)
         jobs.cancel(library, story_id)
         st.rerun()
 
@@ -57,7 +57,7 @@ def stopped(story_id: int, library: Library, settings: Settings, state: jobs.Sto
         st.info("The transcription was stopped.", icon=":material/stop_circle:")
     again, over = st.columns(2)
     if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
-        roles.require_teacher(settings, "transcribe stories")
+        roles.require_teacher(settings, "transcribe stories", story_id)
         try:
             jobs.queue_transcription(settings, library, story_id, state.story.language or None)
         except S2IError as error:

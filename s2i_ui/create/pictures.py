@@ -16,9 +16,7 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
     st.subheader("4 · Storyboard")
     missing = storyboard.missing_frames(story)
     row = st.container(horizontal=True)
-    if row.button(
-        f"Generate missing pictures ({len(missing)})", disabled=not missing, key="c_missing"
-    ):
+    if missing and row.button(f"Draw the missing pictures ({len(missing)})", key="c_missing"):
         storyboard.request_generation(settings, story)
     if row.button("Open the replay", icon=":material/play_circle:", key="c_open"):
         st.switch_page(widgets.STORY_PAGE, query_params={"story": story.id})

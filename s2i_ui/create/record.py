@@ -5,10 +5,10 @@ When transcription finishes, the story and its narration are already in the libr
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import streamlit as st
-from streamlit_mic_recorder import mic_recorder
 
 from s2i_core import jobs
 from s2i_core.errors import S2IError
@@ -22,10 +22,11 @@ from s2i_core.story.prompts import (
     classroom_word_list,
     parse_blocklist,
 )
-from s2i_ui import picture_options, resources, widgets
+from s2i_ui import picture_options, resources, roles, widgets
 
 from . import draft as drafts
 from .draft import Draft, Narration
+from .recorder import recorder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "fox_and_balloon.wav"
 SAMPLE_TITLE = "The fox and the balloon"
@@ -96,9 +97,9 @@ def story_details(settings: Settings, library: Library) -> None:
         height=80,
         placeholder="for example: Rosie is a small red fox with a green scarf. "
         "The story happens in a snowy forest.",
-        help="Added to every picture's prompt so characters look the same from frame to frame.",
+        help="Added to every picture's prompt so characters look the same in every picture.",
     )
-    with st.expander("Advanced picture settings"):
+    with st.expander("Details: picture model and settings"):
         advanced_settings(settings)
 
 
@@ -122,23 +123,21 @@ def narration_input(settings: Settings) -> None:
         key="c_how",
     )
     if how == RECORD:
-        st.caption("Press start, tell your story, then press stop.")
-        recording = mic_recorder(
-            start_prompt="⏺️ Start recording",
-            stop_prompt="⏹️ Stop recording",
-            just_once=True,
-            format="webm",
-            key="c_mic",
+        st.caption(
+            "Press Start recording, tell your story, then press Stop recording. The bar moves "
+            "while the microphone hears you."
         )
-        if recording and recording["bytes"]:
-            drafts.set_narration(
-                Narration(recording["bytes"], "recording.webm", f"mic-{recording['id']}")
-            )
+        recording = recorder("c_recorder")
+        if recording is not None:
+            drafts.set_narration(Narration(recording.data, recording.name, recording.source))
     elif how == UPLOAD:
         upload = st.file_uploader(
-            f"Narration file (up to {settings.max_audio_mb:g} MB)",
+            "Narration file",
             type=UPLOAD_TYPES,
             key="c_upload",
+            max_upload_size=upload_limit_mb(settings),
+            help=f"Up to {upload_limit_mb(settings)} MB. A longer story fits in a compressed "
+            "file (MP3, M4A, OGG).",
         )
         chosen = drafts.narration()
         if upload is not None and (chosen is None or chosen.source != upload.file_id):
@@ -153,6 +152,12 @@ def narration_input(settings: Settings) -> None:
         st.caption(f"{widgets.plain(narration.name)} · {widgets.file_size(len(narration.data))}")
 
 
+def upload_limit_mb(settings: Settings) -> int:
+    """The one upload limit pages state (the uploader says it too, and refuses a larger file):
+    the engine's S2I_MAX_AUDIO_MB, within what the server accepts (server.maxUploadSize)."""
+    return max(1, min(math.floor(settings.max_audio_mb), st.get_option("server.maxUploadSize")))
+
+
 def transcribe_step(settings: Settings, library: Library) -> None:
     if not st.button(
         "Transcribe the narration", icon=":material/subtitles:", type="primary", key="c_transcribe"
@@ -163,7 +168,13 @@ def transcribe_step(settings: Settings, library: Library) -> None:
     problems = []
     if not title:
         problems.append("Give the story a title.")
-    if not narration:
+    if not narration and state.get("c_how") == UPLOAD:
+        problems.append(
+            "Choose the narration file first. A file over "
+            f"{upload_limit_mb(settings)} MB is refused: upload a compressed one (MP3, M4A, OGG) "
+            "or record a shorter story."
+        )
+    elif not narration:
         problems.append("Record, upload or choose the sample narration first.")
     elif len(narration.data) > settings.max_audio_bytes:
         problems.append(
@@ -183,6 +194,7 @@ def transcribe_step(settings: Settings, library: Library) -> None:
         blocklist=parse_blocklist(
             state.get("c_blocklist", ", ".join(classroom_word_list(library)))
         ),
+        owner=roles.owner(settings),
     )
     language = state.get("c_language", "auto")
     language = None if language == "auto" else language

@@ -42,7 +42,7 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         key = f"{draft.version}_{n}"
         with st.container(border=True):
             edited = sentence_box(draft, n, sentence, key, edited)
-            scene_line(story, n, sentence)
+            scene_line(story, n, edited[n] if n < len(edited) else sentence)
             row = st.container(horizontal=True)
             if row.button("Merge with next", key=f"merge_{key}", disabled=n + 1 == len(sentences)):
                 apply(draft, editing.merge_with_next(edited, n), settings, library)
@@ -164,7 +164,7 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
             key=f"c_relanguage_{draft.story_id}",
         )
         if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
-            roles.require_teacher(settings, "transcribe again")
+            roles.require_teacher(settings, "transcribe again", draft.story_id)
             try:
                 jobs.transcribe_again(settings, library, draft.story_id, chosen)
             except S2IError as error:

@@ -182,6 +182,8 @@ def unlock_in_sidebar(page: Page) -> None:
     sidebar.get_by_role("button", name="Unlock teacher mode").click()
     expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
     idle(page)
+    teacher_cookie = lambda: any(c["name"] == "s2i_teacher" for c in page.context.cookies())  # noqa: E731
+    eventually(teacher_cookie, 60, "the server's teacher cookie")  # for the next reload
 
 
 # --- 1. the replay on classroom screens --------------------------------------------------------
@@ -291,12 +293,12 @@ def test_teacher_fixes_a_frame_stopped_by_the_word_list_after_a_reload(
     story_id = stories["to fix"]
     page = open_page(browser, f"{url}/story?story={story_id}", CLASSROOM_SCREENS["laptop-1366x768"])
     unlock_in_sidebar(page)
-    page.reload()  # teacher mode survives: the signed cookie
+    page.reload()  # teacher mode survives: the server's session cookie
     idle(page)
     expect(page.get_by_text("Teacher mode is on.")).to_be_visible()
 
-    fix = page.get_by_test_id("stExpander").filter(has_text="Fix this frame").nth(BLOCKED)
-    fix.get_by_text("Fix this frame").click()
+    fix = page.get_by_test_id("stExpander").filter(has_text="Fix this picture").nth(BLOCKED)
+    fix.get_by_text("Fix this picture").click()
     fix.get_by_label("Picture prompt").fill("A fox with a red paw walking home.")
     fix.get_by_role("button", name="Use this prompt").click()
     expect(fix.get_by_text(re.compile(r"word list \(blood\)"))).to_be_visible()
@@ -305,7 +307,9 @@ def test_teacher_fixes_a_frame_stopped_by_the_word_list_after_a_reload(
     fix.get_by_label("Sentence", exact=True).fill(FIXED)
     fix.get_by_role("button", name="Save and redraw").click()
     expect(
-        page.get_by_text("The sentence is saved. Its picture is being drawn again.")
+        page.get_by_text(
+            f"The sentence of picture {BLOCKED + 1} is saved. Its picture is being drawn again."
+        )
     ).to_be_visible()
     eventually(
         lambda: library.get_story(story_id).frames[BLOCKED].status == "done", 60, "the redraw"
@@ -326,7 +330,7 @@ def test_teacher_fixes_a_frame_stopped_by_the_word_list_after_a_reload(
     page.reload()
     idle(page)
     expect(page.get_by_text("Teacher mode is on.")).to_have_count(0)
-    expect(page.get_by_text("Fix this frame")).to_have_count(0)
+    expect(page.get_by_text("Fix this picture")).to_have_count(0)
     page.context.close()
 
 
@@ -334,10 +338,10 @@ def test_a_reloaded_draft_returns_to_its_sentences_and_they_leave_when_drawing_s
     browser, classroom, artifacts
 ):
     url, library, stories = classroom
-    page = open_page(browser, url, CLASSROOM_SCREENS["laptop-1366x768"])
+    page = open_page(
+        browser, f"{url}/story?story={stories['draft']}", CLASSROOM_SCREENS["laptop-1366x768"]
+    )
     unlock_in_sidebar(page)
-    page.goto(f"{url}/story?story={stories['draft']}")
-    idle(page)
     page.get_by_role("button", name="Check the sentences").click()
     expect(page.get_by_label("Sentence 1", exact=True)).to_have_value(SENTENCES[0])
     page.reload()
@@ -351,16 +355,24 @@ def test_a_reloaded_draft_returns_to_its_sentences_and_they_leave_when_drawing_s
     expect(page.get_by_test_id("stProgress")).to_be_visible()
     expect(page.get_by_label(re.compile(r"^Sentence \d+$"))).to_have_count(0)  # no faded editors
     snap(page, artifacts, "drawing")
-    expect(page.get_by_role("button", name="Generate missing pictures (0)")).to_be_visible()
-    assert {f.status for f in library.get_story(stories["draft"]).frames} == {"done"}
+    eventually(
+        lambda: {f.status for f in library.get_story(stories["draft"]).frames} == {"done"},
+        120,
+        "every picture",
+    )
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)  # the finished storyboard
+    expect(page.get_by_role("button", name=re.compile("Draw the missing pictures"))).to_have_count(
+        0
+    )
     page.context.close()
 
 
 # --- 3. errors in plain sight ------------------------------------------------------------------
 def test_a_photo_given_as_narration_is_refused_in_plain_words(browser, classroom, artifacts):
     url, _, _ = classroom
-    page = open_page(browser, url, CLASSROOM_SCREENS["laptop-1366x768"])
-    unlock_in_sidebar(page)
+    page = open_page(browser, f"{url}/library", CLASSROOM_SCREENS["laptop-1366x768"])
+    unlock_in_sidebar(page)  # Home has its own passcode box: the sidebar has none there
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Home").click()
     page.get_by_role("button", name="Start a storytelling session").click()
     page.get_by_label("Title", exact=True).fill("My holiday")
     page.get_by_text("Upload a file").click()

@@ -157,6 +157,7 @@ def test_an_app_without_a_local_worker_holds_no_speech_model(browser, school, ar
     assert library.get_story(latest.id).frames  # the sentences, heard again by the worker
 
     page.goto(url)  # Home reports the speech model of the process serving the pages
+    page.get_by_text("Details", exact=True).click()  # engine names: in the teacher's Details
     expect(page.get_by_text("this app process holds no speech model")).to_be_visible()
     expect(page.get_by_text("Running on")).to_have_count(0)
     page.context.close()
