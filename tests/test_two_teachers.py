@@ -122,7 +122,9 @@ def test_a_fix_saved_during_the_other_teachers_redraw_is_done_and_drawn(library,
     key = f"{frame.id}_{frame.attempts}"
     b.text_area(key=f"text_{key}").input("The balloon flew over the sea.")
     b = b.button(key=f"fix_{frame.id}").click().run()
-    assert "The sentence is saved. Its picture is being drawn again." in [t.value for t in b.toast]
+    assert "The sentence of picture 2 is saved. Its picture is being drawn again." in [
+        t.value for t in b.toast
+    ]
     assert library.get_story(story_id).frames[1].text == "The balloon flew over the sea."
 
     pictures.release_held()

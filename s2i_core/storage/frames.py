@@ -185,7 +185,7 @@ class FrameMethods:
                     )
                     frame.pictures.append(picture)
                     session.flush()
-                    show(frame, picture)
+                    show(frame, picture, its_prompt=False)  # a teacher may have changed it since
                     count_picture(session, story_id)
                     unused = [path for path in shown if path not in kept]  # an old card
                 elif frame.picture_id is not None:  # the redo failed: the picture stays

@@ -244,12 +244,14 @@ def picture_files(picture: FramePicture) -> list[str]:
     return [path for path in (picture.image_path, picture.thumb_path) if path]
 
 
-def show(frame: Frame, picture: FramePicture) -> None:
-    """Make ``picture`` the one the frame shows: its picture is done, whatever came before."""
+def show(frame: Frame, picture: FramePicture, its_prompt: bool = True) -> None:
+    """Make ``picture`` the one the frame shows: its picture is done, whatever came before.
+    ``its_prompt``: the frame takes the prompt it was drawn from (an earlier try chosen again:
+    a redo draws it again); not for a picture just drawn, whose frame may have newer words."""
     frame.picture_id = picture.id
     frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
     frame.seed = picture.seed
-    if picture.prompt:  # the prompt it was drawn from: a redo of the shown try draws it again
+    if its_prompt and picture.prompt:
         frame.prompt = picture.prompt
     frame.status, frame.error = "done", ""
 
