@@ -95,13 +95,13 @@ def test_redis_killed_as_transcription_ends_the_story_still_gets_its_scenes_and_
         wait_for(lambda: book.of_story(story_id)[0].state == "done", what="the transcription")
         assert time.monotonic() - killed < OUTAGE_SECONDS, "the machine is too slow for this test"
         time.sleep(OUTAGE_SECONDS - (time.monotonic() - killed))
-        _, scenes = book.of_story(story_id)
+        _, scenes = book.of_story(story_id)[:2]
         assert (scenes.kind, scenes.state) == ("scenes", "queued")  # waiting, not failed
         assert progress(library, story_id).running
         redis_server.start()  # on the same port, empty
 
         wait_for(lambda: not book.active(), timeout=300, what="the story after the outage")
-        assert [(j.kind, j.state) for j in book.of_story(story_id)] == [
+        assert [(j.kind, j.state) for j in book.of_story(story_id) if j.kind != "export"] == [
             ("transcribe", "done"), ("scenes", "done"), ("draw", "done"),
         ]  # fmt: skip
         story = library.get_story(story_id)
