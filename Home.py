@@ -6,11 +6,14 @@ in s2i_ui.navigation. (Not in ``pages/``: on a process's first run Streamlit wou
 ``pages/`` script directly, without this entry point.)
 """
 
+from s2i_core.errors import S2IError
 from s2i_ui import navigation, widgets
 
 page, spec = navigation.navigate()
 widgets.setup(spec)
 try:
     page.run()
+except S2IError as error:  # what the engine explains (a library replaced while it ran, a full disk)
+    widgets.show_error(error)
 except Exception as error:  # st.stop, st.rerun and page switches are not Exceptions: they pass
     widgets.page_failed(spec, error)

@@ -10,7 +10,7 @@ import streamlit as st
 from s2i_core.errors import StoryNotFoundError
 from s2i_ui import resources, widgets
 from s2i_ui.create import draft as drafts
-from s2i_ui.create import listening, pictures, record, sentences
+from s2i_ui.create import listening, live, pictures, record, sentences
 
 settings = resources.settings()
 st.title("Create a story")
@@ -18,8 +18,11 @@ widgets.teacher_gate(settings, "create stories")
 library = resources.library(settings)
 
 draft = drafts.current(library)
+telling = live.current(library)
 step = (
-    "record"
+    "live"
+    if telling
+    else "record"
     if draft is None
     else "listening"
     if draft.transcribing
@@ -30,8 +33,13 @@ step = (
 # One keyed container per step: the step before is replaced at once, not left faded on screen
 # while a long step (drawing the pictures) runs.
 with st.container(key=f"create_{step}"):
-    if draft is None:
-        record.step(settings, library)
+    if telling:
+        live.step(telling, settings, library)
+    elif draft is None:
+        if live.offer():
+            live.setup(settings, library)
+        else:
+            record.step(settings, library)
     else:
         try:
             title = library.get_story(draft.story_id).title

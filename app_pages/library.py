@@ -22,6 +22,8 @@ def progress_note(story) -> None:
             f":material/pause_circle: Interrupted: {story.done_count} "
             f"of {story.frame_count} pictures so far; open it to finish it"
         )
+    elif story.status == "queued":
+        st.caption(":material/schedule: Queued: waiting for a worker")
     elif story.frame_count == 0:
         st.caption(":material/edit_note: Draft: nothing heard yet")
     elif story.done_count == 0:

@@ -27,6 +27,7 @@ def write(results: dict, out_dir: Path, doc: Path) -> None:
         "video": _video(results.get("video"), out_dir),
         "queue": _queue(results.get("queue"), out_dir),
         "students": students.report(results.get("students"), out_dir),
+        "live": _live(results.get("live"), out_dir),
     }
     parts = [_machine(results["machine"])]
     parts += [_measured(text, name, results[name]) for name, text in sections.items() if text]
@@ -42,10 +43,10 @@ DOC_HEAD = """# Performance
 Measured by `make bench` (code in `bench/`), which rewrites this page, `bench/results/results.md`,
 `bench/results/results.json` and the plots in `bench/results/`. Every comparison is measured side by
 side in the same run on the same machine. One section alone: `.venv/bin/python -m bench asr`
-(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`, `students`); under each
-heading, the command that reproduces it and the load average while it ran (the machine is shared:
-above its core count, wall times include other people's work). The GPU section comes from the run
-on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
+(or `clips`, `storyboard`, `scenes`, `library`, `export`, `video`, `queue`, `students`, `live`);
+under each heading, the command that reproduces it and the load average while it ran (the machine
+is shared: above its core count, wall times include other people's work). The GPU section comes
+from the run on the lent H100 described there (`bench/results/gpu.json`, written by `bench/gpu.py`).
 
 """
 
@@ -468,3 +469,11 @@ def _bar_plot(path: Path, title: str, values: dict[str, float]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _live(r: dict | None, out_dir: Path) -> str:
+    if not r:
+        return ""
+    from bench.live import report
+
+    return report(r, out_dir).replace("(live.png)", "(../bench/results/live.png)")

@@ -657,3 +657,12 @@ SECTIONS["queue"] = queue
 
 # --- a class at once (bench/students.py) -------------------------------------------------------
 SECTIONS["students"] = students
+
+
+def _live(scratch: Path) -> dict:
+    from bench.live import live
+
+    return live(scratch)
+
+
+SECTIONS["live"] = _live  # bench/live.py: a story told live, in real time

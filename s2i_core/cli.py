@@ -199,6 +199,7 @@ def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
         style=args.style or StoryOptions.style,
         characters=args.characters,
         image_params=params,
+        blocklist=_classroom_words(library),  # the Word list page's, as in the app
     )
     if args.enqueue:
         return _enqueue_story(library, settings, args, options)
@@ -325,6 +326,7 @@ def _model_lines(model) -> list[tuple[str, str]]:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from .exports import VideoOptions, export_path, export_pdf, export_video, missing_note
+    from .exports.targets import check_targets, write_replacing
 
     if args.enqueue:
         if args.pdf or args.mp4:
@@ -338,11 +340,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     args.pdf, args.mp4 = (
         export_path(p, story.title, s) for p, s in ((args.pdf, ".pdf"), (args.mp4, ".mp4"))
     )
+    check_targets(settings, pdf=args.pdf, mp4=args.mp4)  # never into the library
     if note := missing_note(story):
         print(f"warning: {note}", file=sys.stderr)
     if args.pdf:
         _make_parent(args.pdf)
-        export_pdf(story, library, args.pdf)
+        write_replacing(args.pdf, export_pdf(story, library))
         print(f"Wrote {args.pdf} ({len(story.frames)} frames).", file=sys.stderr)
     if args.mp4:
         _make_parent(args.mp4)
@@ -432,6 +435,12 @@ def _library(settings: Settings):
     from .storage import Library
 
     return Library(settings)
+
+
+def _classroom_words(library) -> tuple[str, ...]:
+    from .wordlist import classroom_words
+
+    return classroom_words(library)
 
 
 def _picture_params(args: argparse.Namespace, settings: Settings, story=None):

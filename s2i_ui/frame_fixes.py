@@ -10,7 +10,6 @@ theirs, keep the other's or merge them; then it is done, based on what is saved 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,9 +21,9 @@ from s2i_core.errors import EditConflictError, S2IError
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
 from s2i_core.story.picture_settings import story_params
-from s2i_core.story.prompts import blocked_reason
 from s2i_core.story.revisions import KEEP_THEIRS, Conflict, check_frame, save_frame
 from s2i_core.story.scenes import scene_after_fix, shown_scene
+from s2i_core.wordlist import frame_stop_reason
 
 from . import conflicts, roles, widgets
 
@@ -204,18 +203,10 @@ def _typed(asked: Asked, frame: FrameRecord) -> dict[str, str]:
 
 
 def blocked_message(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> str:
-    """Why no picture is asked for, when a word-list word would stop this frame's picture again
-    ("" when none would)."""
+    """Why no picture is asked for, when a word-list word would stop this frame's picture again:
+    which words, and where (the sentence, the English line, the scene or the prompt); "" when
+    none would."""
     _, blocklist = story_params(story)
-    words = (
-        f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt if prompt is None else prompt}"
-    )
-    reason = blocked_reason(words, blocklist, story.language)
-    if not reason:
-        return ""
-    hits = re.search(r"\(([^)]*)\)", reason)
-    found = f" ({hits.group(1)})" if hits else ""
-    return (
-        f"No picture was asked for: this picture still has a word from the classroom word list"
-        f"{found}. Change the sentence above so it no longer has it, then press Save and redraw."
-    )
+    checked = frame if prompt is None else replace(frame, prompt=prompt)
+    reason = frame_stop_reason(checked, blocklist, story.language)
+    return f"No picture was asked for. {reason}" if reason else ""

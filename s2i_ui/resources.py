@@ -79,6 +79,9 @@ def _library(db_url: str, media_dir: str, _settings: Settings) -> Library:
     # once per process: stories a crash left "generating"; temporary files only when old enough
     # not to be another replica's picture in the middle of being written
     library.recover_interrupted(temp_older_than=2 * _settings.image_timeout)
+    from s2i_core.live import recover
+
+    recover(library, _settings)  # stories a crash left while told live: heard again, finished
     return library
 
 

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only this file's folder on
 import streamlit as st  # noqa: E402
 from streamlit import config  # noqa: E402
 
-from s2i_ui import auth_routes, media_routes  # noqa: E402
+from s2i_ui import auth_routes, live_routes, media_routes  # noqa: E402
 
 
 def url_path(path: str) -> str:
@@ -30,6 +30,7 @@ def url_path(path: str) -> str:
 ROUTES: list = [  # Starlette routes, each module's list added here
     *media_routes.routes(url_path),  # a story's pictures and narration, by link
     *auth_routes.routes(url_path),  # the teacher cookie, class links (set by the server only)
+    *live_routes.live_routes(url_path),  # Tell it live: the microphone's socket, the projector
 ]
 MIDDLEWARE: list = [*auth_routes.MIDDLEWARE]  # Starlette middleware, outermost first
 

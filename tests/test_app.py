@@ -10,9 +10,11 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from s2i_core.audio import wav_bytes
+from s2i_core.errors import StorageError
 from s2i_core.jobs import JobBook, Transcribe
 from s2i_core.jobs.worker import WorkerPool
 from s2i_core.pictures.images import placeholder_card, thumbnail
@@ -433,6 +436,28 @@ def test_teacher_renames_a_story(env, library):
     assert library.get_story(story_id).title == "The brave fox"
 
 
+def test_a_library_damaged_while_the_app_runs_refuses_a_rename_as_a_new_start_would(
+    env, library, tmp_path
+):
+    """The file is replaced under the running app: the rename is refused with the words a new
+    process says of that file, instead of being confirmed into the old, deleted file."""
+    story_id = seed_story(library, "The fox", FOX)
+    at = open_page(STORY, story=str(story_id))
+    with closing(sqlite3.connect(tmp_path / "s2i.db")) as journal:  # emptied, as SQLite does
+        journal.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    damaged = tmp_path / "copied-over.db"
+    damaged.write_bytes(os.urandom(64 * 1024))
+    os.replace(damaged, tmp_path / "s2i.db")
+    with pytest.raises(StorageError) as new_start:
+        Library(Settings.load())
+    [title] = [w for w in at.text_input if w.label == "Title"]
+    title.input("The brave fox")
+    at = button(at, "Save title").click().run()
+    assert [e.value for e in at.error] == [str(new_start.value)]
+    assert "damaged" in str(new_start.value) and not at.exception
+    assert not at.toast  # no "The new title is saved."
+
+
 # --- create: form validation -------------------------------------------------------------------
 def test_transcribe_asks_for_a_title_and_a_narration(env):
     at = open_page(CREATE)
@@ -814,7 +839,7 @@ def test_a_frame_stopped_by_the_word_list_is_fixed_from_the_story_page(library, 
     at = open_fix(at, blocked)
     at.text_area(key=f"prompt_{blocked.id}_{blocked.attempts}").input("A fox in the snow.")
     at = at.button(key=f"reprompt_{blocked.id}").click().run()
-    assert any("word list (blood)" in e.value for e in at.error)
+    assert any("“blood” in the sentence" in e.value for e in at.error)
     assert library.get_story(story_id).frames[0].attempts == blocked.attempts
     assert len(pictures.generation_requests()) == 1
 
@@ -1112,6 +1137,22 @@ def test_the_teacher_edits_the_word_list_and_new_stories_start_with_it(library):
     assert "Stopped by: ghost" in texts(at)
     at = go(at, CREATE)
     assert at.text_area(key="c_blocklist").value == "dragon, ghost"
+
+
+def test_the_word_list_page_adds_words_lets_some_through_and_shows_the_school_list(library):
+    at = open_page(WORD_LIST)
+    at.text_area(key="wl_words").input("dragon")
+    at.text_area(key="wl_allow").input("knife")
+    at = at.button(key="wl_save").click().run()
+    assert library.classroom_setting("word_list") == ["dragon", "!knife"]
+    at.text_input(key="wl_try").input("The cook sharpened his knives for the bloody dragon.")
+    at = at.run()
+    [warning] = at.warning
+    assert "bloody (gore)" in warning.value and "dragon (your list)" in warning.value
+    assert "knives" not in warning.value  # let through
+    assert "LDNOOBW" in texts(at) and "killer whale" in texts(at)  # the list and its source
+    at = go(at, CREATE)
+    assert at.text_area(key="c_blocklist").value == "dragon, !knife"
 
 
 def test_an_edited_sentence_gets_its_scene_written_again_and_is_redrawn(

@@ -267,6 +267,41 @@ def test_export_mp4_is_as_long_as_the_narration(made_story, tmp_path):
     assert result.stderr.startswith(f"Wrote {mp4} (")
 
 
+def test_an_export_never_overwrites_the_library_or_a_file_that_is_not_an_export(
+    made_story, tmp_path
+):
+    story, env, data_dir, _result, _stub = made_story
+    media = data_dir / "media" / str(story["id"])
+    narration = next(media.glob("narration.*"))
+    picture = Path(story["frames"][0]["image"])
+    notes = tmp_path / "notes.pdf"
+    notes.write_text("Lesson notes for Monday")
+    kept = {path: path.read_bytes() for path in (narration, picture, notes)}
+    for option, target in [
+        ("--pdf", data_dir / "s2i.db"),
+        ("--mp4", narration),
+        ("--pdf", picture),
+        ("--mp4", media / "new.mp4"),  # not there yet, but in the library's folder
+        ("--pdf", notes),  # outside, but not a PDF made before
+        ("--mp4", notes),
+    ]:
+        result = run_cli("export", story["id"], option, target, env=env, check=False)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2, result.stderr
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        assert "data folder" in lines[0] or "not replaced" in lines[0]
+    assert {path: path.read_bytes() for path in kept} == kept
+    assert not (media / "new.mp4").exists()
+    with sqlite3.connect(data_dir / "s2i.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert [s["id"] for s in json.loads(run_cli("list", "--json", env=env).stdout)] == [story["id"]]
+
+    again = tmp_path / "fox.pdf"  # an earlier export of the same kind is replaced, as before
+    for _ in range(2):
+        assert "Wrote" in run_cli("export", story["id"], "--pdf", again, env=env).stderr
+    assert again.read_bytes().startswith(b"%PDF-") and not list(tmp_path.glob(".*.tmp"))
+
+
 def test_export_mp4_bad_cases_exit_2_with_one_clear_line(made_story, tmp_path):
     story, env, _data_dir, _result, _stub = made_story
     (tmp_path / "a-file").write_text("not a folder")
@@ -334,6 +369,27 @@ def test_models_lists_each_model_with_its_options_and_defaults(tmp_path):
     assert "stabilityai/sdxl-turbo" not in models
     text = run_cli("models", env=cli_env(tmp_path)).stdout
     assert "black-forest-labs/flux.2-klein-4b" in text and "K_DPM_2_ANCESTRAL (default)" in text
+
+
+def test_a_listed_word_in_the_notes_or_the_teachers_list_stops_pictures_and_says_where(tmp_path):
+    """The school's list reads the final prompt (the notes go into every prompt), a teacher's
+    words from the Word list page apply to a story made on the command line, and nothing that a
+    list stops reaches the picture service."""
+    Library(Settings(data_dir=tmp_path)).set_classroom_setting("word_list", ["river"])
+    with NvidiaStub() as stub:
+        env = cli_env(tmp_path, stub)
+        story = json.loads(
+            run_cli(
+                "story", FIXTURES / "en_story.wav", "--title", "Fox",
+                "--characters", "a fox with a bl00dy kn1fe", "--json", env=env,
+            ).stdout
+        )  # fmt: skip
+        assert stub.generation_requests() == []
+    frames = story["frames"]
+    assert {f["status"] for f in frames} == {"filtered"} and len(frames) >= 2
+    assert all("“bl00dy” (listed: bloody)" in f["error"] for f in frames)
+    assert all("in the picture prompt" in f["error"] for f in frames)
+    assert any("“river” in the sentence" in f["error"] for f in frames)
 
 
 def test_picture_options_reach_the_service_and_regenerate_keeps_them(tmp_path):

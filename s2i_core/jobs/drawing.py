@@ -21,7 +21,7 @@ from ..pictures import GeneratedImage, ImageParams, PictureBackend
 from ..pictures.images import placeholder_card, thumbnail
 from ..storage import DEFAULT_LEASE_S, FrameRecord, Library, StoryHold, StoryRecord
 from ..story.picture_settings import refit_story_params, story_params
-from ..story.prompts import blocked_reason
+from ..wordlist import frame_stop_reason
 
 NO_BACKEND = (
     "No picture backend is set up (neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL), so this "
@@ -188,8 +188,7 @@ def _drawn(
     language: str,
 ) -> FrameRecord:
     library, backend = drawing.library, drawing.backend
-    text = f"{frame.text} {frame.text_en} {frame.scene} {frame.prompt}"
-    reason = blocked_reason(text, word_list, language)
+    reason = frame_stop_reason(frame, word_list, language)  # which words, and where
     if reason:
         return library.save_frame_result(frame.id, "filtered", error=reason)
     if backend is None:

@@ -25,6 +25,7 @@ from ..story.narration import final_sentences
 from ..story.scene_writer import warm_up
 from ..story.scenes import write_missing_scenes
 from ..story.sentences import Sentence, with_english
+from . import leftovers
 from .drawing import Choose, Drawing, missing_pictures
 from .runtime import JobContext, StoryEvent
 from .specs import Draw, Export, Transcribe, WriteScenes
@@ -156,5 +157,6 @@ def export(job: Export, context: JobContext) -> str:
     def encoded(fraction: float) -> None:  # the video's frames; raises Stop once cancelled
         context.progress(fraction, 1, f"Making the {options.label}: {fraction:.0%}")
 
-    path = make(library, story, options, encoded)
+    with leftovers.tidied(context.runtime, context.job):  # what a killed or failed export left
+        path = make(library, story, options, encoded)
     return path.relative_to(library.data_dir).as_posix()

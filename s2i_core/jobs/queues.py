@@ -19,6 +19,7 @@ from huey.api import Task, TaskWrapper
 
 from ..errors import QueueUnavailableError, SettingsError
 from ..settings import Settings
+from . import queue_file
 from .book import JobRecord
 from .outage import Outage
 from .registry import queue_of, run_job
@@ -57,6 +58,8 @@ class Queues:
             try:
                 self.tasks[queue_of(job.spec)](job.id)
             except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
+                if queue_file.repair(self):  # a damaged SQLite file was set aside: use the new one
+                    continue
                 self.outage.away(error)
                 if time.monotonic() + delay > deadline or (until and until.wait(delay)):
                     raise QueueUnavailableError(self.unreachable(error)) from error
@@ -110,9 +113,11 @@ def open_queues(settings: Settings) -> Queues:
     key = (settings.queue_url, str(settings.data_dir.resolve()))
     with _lock:
         if key not in _opened:
+            aside = queue_file.check(settings)  # a damaged file is set aside, a new one made
             hueys = {q: _huey(settings, q) for q in QUEUES}
             _opened[key] = queues = Queues(settings, hueys, {})
             queues.tasks.update({q: _register(hueys[q], queues) for q in QUEUES})
+            queue_file.opened(queues, aside)
         return _opened[key]
 
 

@@ -16,6 +16,7 @@ from huey.consumer import Consumer, Scheduler, Worker
 
 from ..errors import QueueUnavailableError
 from ..settings import Settings
+from . import leftovers, queue_file
 from .outage import Outage
 from .queues import Queues, open_queues
 from .registry import put_on
@@ -140,6 +141,7 @@ class WorkerPool:
         self._watch = threading.Thread(target=self._watch_leases, name="job-watch", daemon=True)
 
     def start(self) -> WorkerPool:
+        leftovers.remove_stale_files(self.runtime)  # what a killed worker was writing
         self.runtime.stopping.clear()
         for consumer in self.consumers.values():
             consumer.start()
@@ -186,6 +188,7 @@ class WorkerPool:
 
     def _sweep(self, queues: Queues, lease: float) -> None:
         book = self.runtime.book
+        queue_file.repair(queues, book, thorough=False)  # a damaged or replaced queue file
         for job in book.take_abandoned(lease):
             log.warning("job %s (%s) lost its worker; queued again", job.id, job.kind)
             put_on(queues, book, job)

@@ -143,9 +143,14 @@ class SpeechEngine(Protocol):
     options: DecodingOptions
 
     def transcribe(
-        self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        task: str = "transcribe",
+        prompt: str = "",
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        """Segments (with word timestamps) stream out as they are decoded."""
+        """Segments (with word timestamps) stream out as they are decoded. ``prompt``: the text
+        said just before ``audio`` (Whisper's initial prompt), when it is a part of a story."""
         ...
 
     def translate(self, audio: np.ndarray, language: str) -> list[Segment]:

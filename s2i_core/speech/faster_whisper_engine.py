@@ -78,9 +78,15 @@ class FasterWhisperEngine:
         return bool(self._whisper.model.is_multilingual)
 
     def transcribe(
-        self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        task: str = "transcribe",
+        prompt: str = "",
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        segments, info = self._decode(audio, language, task, self.options, word_timestamps=True)
+        segments, info = self._decode(
+            audio, language, task, self.options, word_timestamps=True, prompt=prompt
+        )
         return (_segment(s) for s in segments if s.text.strip()), info
 
     def translate(self, audio: np.ndarray, language: str) -> list[Segment]:
@@ -100,6 +106,7 @@ class FasterWhisperEngine:
         task: str,
         options: DecodingOptions,
         word_timestamps: bool,
+        prompt: str = "",
     ) -> tuple[Iterator[Any], TranscriptionInfo]:
         seconds = len(audio) / SAMPLE_RATE
         whisper = copy.copy(self._whisper)  # shares the weights; holds this call's ladder state
@@ -110,6 +117,7 @@ class FasterWhisperEngine:
             word_timestamps=word_timestamps,
             vad_filter=word_timestamps,  # translation spans are known to hold speech
             max_new_tokens=token_budget(seconds, options.max_tokens_per_second),
+            initial_prompt=prompt or None,
             **_decoding_kwargs(options),
         )
         whisper.ladder = Ladder(options, info.language_probability)  # 1.0 for a given language

@@ -92,7 +92,11 @@ class OpenAIWhisperEngine:
         return self.options.beam_size
 
     def transcribe(
-        self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        task: str = "transcribe",
+        prompt: str = "",
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         """Segments with word timestamps; whisper decodes the whole recording before they come."""
         audio = np.asarray(audio, dtype=np.float32)
@@ -101,7 +105,7 @@ class OpenAIWhisperEngine:
             options = self.options
             if probability < options.early_stop_below:  # more rungs would only cost time
                 options = replace(options, temperatures=options.temperatures[:1])
-            segments = self._decode(audio, language, task, options, word_timestamps=True)
+            segments = self._decode(audio, language, task, options, True, prompt)
         info = TranscriptionInfo(
             language=language,
             language_probability=probability,
@@ -129,6 +133,7 @@ class OpenAIWhisperEngine:
         task: str,
         options: DecodingOptions,
         word_timestamps: bool,
+        prompt: str = "",
     ) -> list[Segment]:
         """whisper.transcribe with its sampling seeded (the global torch generator is set aside
         and given back), a token budget per window, and repeating segments left out."""
@@ -141,6 +146,7 @@ class OpenAIWhisperEngine:
                 language=language,
                 task=task,
                 word_timestamps=word_timestamps,
+                initial_prompt=prompt or None,
                 fp16=self.device == "cuda",
                 verbose=None,
                 sample_len=token_budget(len(audio) / SAMPLE_RATE, options.max_tokens_per_second),

@@ -970,9 +970,15 @@ class BatchedTorchEngine:
         )
 
     def transcribe(
-        self, audio: np.ndarray, language: str | None = None, task: str = "transcribe"
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        task: str = "transcribe",
+        prompt: str = "",
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        """Segments with word timestamps; every window is decoded before the first one comes."""
+        """Segments with word timestamps; every window is decoded before the first one comes.
+        ``prompt`` is not used: the windows of one batch are decoded side by side, none after
+        another's text (a live sentence is heard without the story before it)."""
         audio = np.asarray(audio, dtype=np.float32)
         clock = Stopwatch()
         code, probability = normalize_language(language) or "en", 0.0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ PG_MIGRATION_LOCK_ID = 0x5321  # any constant: serialises schema upgrades of con
 
 def open_engine(url: str) -> Engine:
     """An engine whose failures read as one ``StorageError`` sentence (see _explain). A SQLite
-    file in a folder this process cannot write is opened read-only: reading still works."""
+    file in a folder this process cannot write is opened read-only: reading still works. A SQLite
+    file replaced or damaged while the engine is open refuses writes (see LibraryFile)."""
     if not url.startswith("sqlite"):
         engine = create_engine(url, pool_pre_ping=True)
     else:
@@ -31,6 +34,8 @@ def open_engine(url: str) -> Engine:
         if path.exists() and not os.access(path.parent, os.W_OK):
             url = f"sqlite:///file:{path}?immutable=1&uri=true"  # no journal, no lock files
         engine = create_engine(url, connect_args={"check_same_thread": False})
+        if path.name and str(path) != ":memory:":
+            LibraryFile(path, _where(engine)).watch(engine)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     event.listen(engine, "handle_error", _explain)
@@ -42,10 +47,7 @@ def _explain(context: ExceptionContext) -> None:
     cause = str(context.original_exception).lower()
     where = _where(context.engine)
     if "not a database" in cause or "malformed" in cause:
-        message = (
-            f"The library database {where} is damaged and cannot be read. Restore it from a "
-            "backup, or move it away to start an empty library."
-        )
+        message = damaged(where)
     elif "readonly" in cause or "read-only" in cause:
         message = (
             f"The library {where} is read-only here, so nothing can be saved. Stories can still "
@@ -64,6 +66,77 @@ def _explain(context: ExceptionContext) -> None:
     else:
         return  # anything else keeps its own error
     raise StorageError(message) from context.original_exception
+
+
+def damaged(where: str) -> str:
+    return (
+        f"The library database {where} is damaged and cannot be read. Restore it from a "
+        "backup, or move it away to start an empty library."
+    )
+
+
+class LibraryFile:
+    """The SQLite file an engine opened. Before each write it is checked to be the same file
+    (device and inode): a file renamed over it, deleted or restored from a backup while the app
+    runs would otherwise take the app's writes into a file that no longer is the library (its
+    connections keep the old one open), lost on the next start. Such a write is refused with what
+    a new process would say of the file there. (A file overwritten in place is the same file:
+    SQLite's own "not a database" then reads as the same damaged message, see _explain.)
+
+    The file is never opened here except through SQLite: closing any other descriptor of a
+    database file drops every lock SQLite holds on it in this process."""
+
+    def __init__(self, path: Path, where: str):
+        self.path, self.where = path, where
+        self.identity: tuple[int, int] | None = None  # of the file first opened
+
+    def watch(self, engine: Engine) -> None:
+        event.listen(engine, "connect", self._connected)
+        event.listen(engine, "begin", self._before_write)
+
+    def _connected(self, _dbapi_connection: Any, _record: Any) -> None:
+        if self.identity is None:
+            self.identity = _identity(self.path)
+
+    def _before_write(self, connection: Any) -> None:
+        if not connection.get_execution_options().get("s2i_writer", False):
+            return
+        now = _identity(self.path)
+        if now is None or now != self.identity:
+            raise StorageError(self._refusal(now))
+
+    def _refusal(self, now: tuple[int, int] | None) -> str:
+        if now is None:
+            return (
+                f"The library database {self.where} was moved or deleted while this program was "
+                "running, so this change was not saved. Put it back, or restart to open the "
+                "library that is there then."
+            )
+        if not _readable(self.path):
+            return damaged(self.where)
+        return (
+            f"The library database {self.where} was replaced while this program was running, "
+            "so this change was not saved. Restart to use the library that is there now."
+        )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _readable(path: Path) -> bool:
+    """Whether SQLite reads ``path`` as a database (as a new process would try to)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as probe:
+            probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        cause = str(error).lower()
+        return not ("not a database" in cause or "malformed" in cause)
+    return True
 
 
 def _where(engine: Engine | None) -> str:

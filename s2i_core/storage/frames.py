@@ -127,6 +127,18 @@ class FrameMethods:
             frame.updated_at = now()
             return frame_record(frame)
 
+    def retime_frame(
+        self, frame_id: int, start: float, end: float, words: Iterable[WordTime]
+    ) -> FrameRecord:
+        """New times for a frame whose sentence is unchanged (heard again, more exactly)."""
+        if end < start:
+            raise ValueError("A frame cannot end before it starts.")
+        with self._writing.begin() as session:
+            frame = get_frame(session, frame_id)
+            frame.start, frame.end, frame.words = start, end, words_json(words)
+            frame.updated_at = now()
+            return frame_record(frame)
+
     def save_frame_result(
         self,
         frame_id: int,

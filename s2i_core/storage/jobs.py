@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    exists,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .tables import Base
@@ -29,3 +39,11 @@ class Job(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def work_waiting(story_id: Any) -> ColumnElement[bool]:
+    """Whether a story has work (not an export) queued or running: a story whose sentences are
+    still to come is then waiting for a worker, not interrupted."""
+    return exists().where(
+        Job.story_id == story_id, Job.state.in_(("queued", "running")), Job.kind != "export"
+    )

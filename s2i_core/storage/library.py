@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from .access import Viewer, first_admin, story_filter
 from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
+from .jobs import work_waiting
 from .limiter import SharedRateLimiter
 from .media import MediaFiles, narration_suffix
 from .records import (
@@ -139,7 +141,11 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
 
     def get_story(self, story_id: int) -> StoryRecord:
         with self._reading() as session:
-            return story_record(get_story(session, story_id))
+            record = story_record(get_story(session, story_id))
+            if record.status != "interrupted":
+                return record
+            queued = bool(session.scalar(select(work_waiting(story_id))))
+            return dataclasses.replace(record, status="queued") if queued else record
 
     def delete_story(self, story_id: int) -> None:
         with self._writing.begin() as session:
@@ -189,6 +195,7 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
                 Story.sentences_missing,
                 Story.owner,
                 Story.shared,
+                work_waiting(Story.id),
             )
             .where(*_story_filters(query, class_name, language, watchable), story_filter(viewer))
             .order_by(Story.created_at.desc(), Story.id.desc())
@@ -206,7 +213,7 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
                 language=row[4],
                 frame_count=row[5],
                 done_count=row[6],
-                status=shown_status(row[7], row[9], row[10], row[11]),
+                status=shown_status(row[7], row[9], row[10], row[11], row[14]),
                 cover_thumb_path=row[8],
                 owner=row[12],
                 shared=bool(row[13]),

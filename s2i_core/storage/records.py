@@ -17,6 +17,8 @@ FRAME_STATUSES = ("pending", "drawing", "done", "filtered", "failed", "no_backen
 # "interrupted": the work on it stopped half-way (killed, disk full, tab closed); finishing it
 # transcribes the narration again if sentences are missing, then draws what is missing.
 STORY_STATUSES = ("draft", "generating", "complete", "incomplete", "interrupted")
+# Shown, never stored: "queued", a story that would read as interrupted but has work waiting for a
+# worker (a story just queued with `story --enqueue` has no sentences yet; see shown_status).
 EDITABLE_STORY_FIELDS = frozenset(
     {
         "title",
@@ -156,12 +158,17 @@ def utc(moment: datetime) -> datetime:
 
 
 def shown_status(
-    status: str, lease_until: datetime | None, worker: str | None, sentences_missing: bool
+    status: str,
+    lease_until: datetime | None,
+    worker: str | None,
+    sentences_missing: bool,
+    queued: bool = False,
 ) -> str:
     """A story nobody works on whose worker died (killed, crashed) or whose narration has not
-    all become frames is interrupted."""
+    all become frames is interrupted, unless its work is ``queued`` (a job waits for a worker,
+    or a worker is about to start it): then it is "queued"."""
     if (status == "generating" or sentences_missing) and not is_held(lease_until, worker):
-        return "interrupted"
+        return "queued" if queued else "interrupted"
     return status
 
 
@@ -237,7 +244,7 @@ def picture_record(picture: FramePicture) -> PictureRecord:
     )
 
 
-def story_record(story: Story) -> StoryRecord:
+def story_record(story: Story, queued: bool = False) -> StoryRecord:
     return StoryRecord(
         id=story.id,
         title=story.title,
@@ -252,7 +259,9 @@ def story_record(story: Story) -> StoryRecord:
         image_model=story.image_model,
         image_params=dict(story.image_params or {}),
         seed=story.seed,
-        status=shown_status(story.status, story.lease_until, story.worker, story.sentences_missing),
+        status=shown_status(
+            story.status, story.lease_until, story.worker, story.sentences_missing, queued
+        ),
         narration_path=story.narration_path,
         frames=[frame_record(frame) for frame in story.frames],
         sentences_missing=story.sentences_missing,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import functools
-import re
-import threading
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from .. import wordlist
 from .bible import StoryBible
 
 
@@ -68,32 +66,13 @@ NEGATIVE_PROMPT = (
     "drugs, alcohol, smoking, text, watermark, signature, deformed, blurry"
 )
 
-# Words that stop a frame before anything is sent. Teachers can extend it in the app/CLI.
-DEFAULT_BLOCKLIST: tuple[str, ...] = (
-    "blood",
-    "gore",
-    "gun",
-    "kill",
-    "knife",
-    "naked",
-    "nude",
-    "sex",
-    "suicide",
-)
+# A teacher's own words, on top of the school's list, which always applies (s2i_core/wordlist).
+DEFAULT_BLOCKLIST: tuple[str, ...] = ()
 
 MAX_PROMPT_CHARS = 2000  # a safety net; the token budget below is what shapes a prompt
 CLIP_BUDGET = 75  # CLIP reads 77 tokens, start and end markers included (SDXL, SD3)
 T5_BUDGET = 250  # FLUX reads its prompt with T5 (256 tokens and more); counted the CLIP way
 MIN_PIECE_TOKENS = 4  # a look or setting cut shorter than this is left out instead
-SNOWBALL_LANGUAGES = {
-    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german",
-    "el": "greek", "en": "english", "es": "spanish", "eu": "basque", "fi": "finnish",
-    "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian", "hy": "armenian",
-    "id": "indonesian", "it": "italian", "lt": "lithuanian", "ne": "nepali", "nl": "dutch",
-    "no": "norwegian", "nb": "norwegian", "fa": "persian", "pl": "polish", "pt": "portuguese",
-    "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil",
-    "tr": "turkish", "yi": "yiddish",
-}  # fmt: skip
 
 
 def get_style(name: str | None) -> Style:
@@ -199,106 +178,27 @@ def _look_phrase(name: str, look: str) -> str:
     return look if name.casefold() in look.casefold() else f"{name}, {look}"
 
 
-# --- the classroom word list -------------------------------------------------------------------
+# --- the classroom word list: s2i_core/wordlist ---------------------------------------------------
 def blocked_reason(
     text: str,
     blocklist: tuple[str, ...] | list[str] = DEFAULT_BLOCKLIST,
     language: str = "en",
 ) -> str:
-    """Why a frame must not be sent, or "" when it may. A listed word matches its other forms
-    ("kill": killed, kills, killing; "knife": knives) in English and in the story's language."""
-    hits = WordList(tuple(blocklist), language).hits(text)
-    if not hits:
-        return ""
-    return (
-        f"Stopped by the classroom word list ({', '.join(hits)}). "
-        "Edit the sentence or the word list, then generate this frame again."
-    )
+    """Why a text must not be drawn (the school's list and ``blocklist``), or "" when it may."""
+    return wordlist.stop_reason(text, blocklist, language)
 
 
-@dataclass(frozen=True)
-class WordList:
-    """The classroom word list, matched by stem (Snowball) in English and the story's language."""
-
-    words: tuple[str, ...]
-    language: str = "en"
-
-    def hits(self, text: str) -> list[str]:
-        """The listed words (or phrases) that ``text`` uses, in any of their forms."""
-        languages = self.languages
-        tokens = [_forms(token, languages) for token in re.findall(r"\w+", _fold(text))]
-        found = set()
-        for entry in (_fold(word).split() for word in self.words):
-            if not entry:
-                continue
-            wanted = [_word_forms(word, languages) for word in entry]
-            for start in range(len(tokens) - len(entry) + 1):
-                window = tokens[start : start + len(entry)]
-                if all(forms & want for forms, want in zip(window, wanted, strict=True)):
-                    found.add(" ".join(entry))
-                    break
-        return sorted(found)
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        code = (self.language or "en").lower().replace("_", "-").split("-")[0]
-        return tuple(dict.fromkeys(("en", code if code in SNOWBALL_LANGUAGES else "en")))
-
-
-def _word_forms(word: str, languages: tuple[str, ...]) -> set[tuple[str, str]]:
-    return {("word", word)} | {("stem", stem) for stem in _stems(word, languages)}
-
-
-def _forms(token: str, languages: tuple[str, ...]) -> set[tuple[str, str]]:
-    """A word of the text as itself and its stems. A stem of three letters or fewer counts only
-    for a longer word, so French "tu" (you) is not taken for "tuer" (to kill)."""
-    forms = {("word", token)}
-    candidates = [token]
-    if token.endswith("ves") and len(token) > 4:
-        candidates += [token[:-3] + "f", token[:-3] + "fe"]  # English: knives, wolves
-    if "de" in languages and token.startswith("ge") and len(token) > 5:
-        candidates.append(token[2:])  # German participles: getötet -> tötet
-    for candidate in candidates:
-        for stem in _stems(candidate, languages):
-            if len(stem) > 3 or len(token) > len(stem):
-                forms.add(("stem", stem))
-    return forms
-
-
-@functools.lru_cache(maxsize=65536)
-def _stems(word: str, languages: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(_stemmer(SNOWBALL_LANGUAGES[code]).stemWord(word) for code in languages)
-
-
-_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
-
-
-def _stemmer(algorithm: str) -> Any:
-    import snowballstemmer
-
-    stemmers = _STEMMERS.__dict__.setdefault("by_algorithm", {})
-    if algorithm not in stemmers:
-        stemmers[algorithm] = snowballstemmer.stemmer(algorithm)
-    return stemmers[algorithm]
-
-
-WORD_LIST_SETTING = "word_list"  # the library's classroom setting that holds a teacher's list
+WordList = wordlist.WordList
+WORD_LIST_SETTING = wordlist.WORD_LIST_SETTING
 
 
 def classroom_word_list(library: Any) -> tuple[str, ...]:
-    """The word list teachers keep in the app (the default until one is saved)."""
-    words = library.classroom_setting(WORD_LIST_SETTING, None)
-    return tuple(words) if isinstance(words, list) else DEFAULT_BLOCKLIST
+    return wordlist.classroom_words(library)
 
 
 def parse_blocklist(text: str) -> tuple[str, ...]:
-    """A teacher's comma- or line-separated word list."""
-    return tuple(w.strip() for w in re.split(r"[,\n]", text) if w.strip())
+    return wordlist.parse_words(text)
 
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()

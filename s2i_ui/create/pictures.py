@@ -8,12 +8,14 @@ from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_ui import scenes, storyboard, widgets
 
+from . import live
 from .draft import Draft, start_over
 
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     story = library.get_story(draft.story_id)
     st.subheader("4 · Storyboard")
+    live.suggestions(story.id, settings, library)  # a live story, heard again at the end
     missing = storyboard.missing_frames(story)
     row = st.container(horizontal=True)
     if missing and row.button(f"Draw the missing pictures ({len(missing)})", key="c_missing"):

@@ -110,7 +110,7 @@ def advanced_settings(settings: Settings) -> None:
         ", ".join(classroom_word_list(resources.library(settings))),
         key="c_blocklist",
         height=70,
-        help="A sentence containing one of these words gets no picture.",
+        help="Words that stop a picture, on top of the school's list; !word lets a word through.",
     )
 
 
