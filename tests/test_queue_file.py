@@ -22,7 +22,7 @@ from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from tests.nvidia_stub import NvidiaStub
 from tests.test_cli import FIXTURES, cli_env, run_cli
-from tests.test_jobs import pool, saved_story, story_settings, wait_for  # noqa: F401 (fixture)
+from tests.test_jobs import saved_story, story_settings, wait_for  # `pool`: tests/conftest.py
 
 
 def damaged_copy(path: Path) -> None:
@@ -76,7 +76,7 @@ def test_a_damaged_queue_file_is_set_aside_and_its_jobs_queued_again(tmp_path, c
 
 def test_a_queue_file_damaged_while_a_worker_runs_is_replaced_and_the_work_goes_on(
     tmp_path,
-    pool,  # noqa: F811 (the fixture)
+    pool,
 ):
     """A worker has the file open when it is damaged. Queuing a job sets the file aside and
     makes a new one; the worker follows the new file and draws the story."""
