@@ -318,3 +318,17 @@ def test_a_sentence_changed_while_its_picture_is_drawn_is_drawn_again(tmp_path, 
             "done", "The balloon flew over the sea.", history[-1].id,
         )  # fmt: skip
         assert "sea" in final.prompt
+
+
+def test_a_frame_drawn_by_another_since_a_drawing_looked_is_not_claimed(library):
+    """Two drawings asked for one frame (B's fix during A's redraw): the one that looked before
+    the other saved its picture, and claims after, leaves the frame alone (it was drawn twice,
+    and the history showed the same words twice)."""
+    story_id = draft(library, FOX[:1])
+    looked = library.get_story(story_id).frames[0]
+    library.save_frame_result(looked.id, "failed", error="busy")  # the other drawing's result
+    seen = {looked.id: looked.attempts}
+    assert library.claim_frames(story_id, [looked.id], seen=seen) == []
+    now = library.get_story(story_id).frames[0]
+    claimed = library.claim_frames(story_id, [now.id], seen={now.id: now.attempts})
+    assert [f.id for f in claimed] == [looked.id]

@@ -48,9 +48,9 @@ class Drawing:
     ``more`` says whether frames may still be added (a transcription at work): while it does,
     the drawing waits for them, woken by ``wake`` (set by whoever adds one) or every
     FOLLOW_POLL_SECONDS. ``transient`` collects frames that failed for a reason that may pass.
-    A frame whose words a teacher changed while its picture was drawn (its version moved on) is
-    drawn once more, from its new words: the picture made from the old ones is kept in its
-    history with the prompt it was drawn from."""
+    A frame whose words a teacher changed while its picture was drawn (its version moved on, and
+    with it the prompt) is drawn once more, from its new words: the picture made from the old
+    ones is kept in its history with the prompt it was drawn from."""
 
     library: Library
     backend: PictureBackend | None
@@ -63,7 +63,8 @@ class Drawing:
     check: Callable[[], None] = lambda: None  # raises to stop between pictures (a cancel)
     tried: set[int] = dataclasses.field(default_factory=set)  # frame ids begun or held elsewhere
     transient: set[int] = dataclasses.field(default_factory=set)
-    again: set[int] = dataclasses.field(default_factory=set)  # changed while drawn: once more
+    # changed while drawn: once more, {frame id: its attempts then} (unless drawn since by another)
+    again: dict[int, int] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)  # settings changed to fit a model
 
     def pictures(self) -> Iterator[FrameRecord]:
@@ -138,11 +139,15 @@ class _Starter:
         story = drawing.library.get_story(drawing.story_id)
         self.language = story.language or "en"
         fresh = [f.id for f in drawing.choose(story) if f.id not in drawing.tried]
-        fresh += [f.id for f in story.frames if f.id in drawing.again and f.id not in fresh]
-        drawing.again.difference_update(fresh)
+        fresh += [  # changed while drawn here, and not drawn since by another
+            f.id
+            for f in story.frames
+            if f.id in drawing.again and drawing.again.pop(f.id) == f.attempts
+        ]
         drawing.tried.update(fresh)  # a frame held elsewhere is that worker's to draw
-        if fresh:
-            self.claimed.extend(self.hold.claim(fresh))
+        if fresh:  # and one drawn by another since this look is not drawn again
+            seen = {f.id: f.attempts for f in story.frames}
+            self.claimed.extend(self.hold.claim(fresh, seen))
 
 
 def generate_story(
@@ -175,8 +180,8 @@ def draw_one(
     service's refusal, the failure, or a placeholder card when no backend is set up. A frame a
     teacher changed meanwhile is drawn once more (see Drawing)."""
     saved = _drawn(drawing, frame, params, word_list, language)
-    if saved.version != frame.version:
-        drawing.again.add(frame.id)
+    if saved.version != frame.version and saved.prompt != frame.prompt:
+        drawing.again[frame.id] = saved.attempts
     return saved
 
 
