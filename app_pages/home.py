@@ -81,7 +81,12 @@ if settings.public_url and teacher:
             "made its own certificate. Choose *Advanced* → *Proceed* (Chrome) or *Show details* → "
             "*visit this website* (Safari) once on each tablet."
         )
-        code.image(qr_png(settings.public_url, scale=6), caption="Scan to join", width=150)
+        code.image(
+            qr_png(settings.public_url, scale=6),
+            caption="Scan to join",
+            width=150,
+            alt=f"QR code of the address students open: {settings.public_url}",
+        )
 
 account.classes_panel(settings, viewer)
 

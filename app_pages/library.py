@@ -5,8 +5,8 @@ import math
 import streamlit as st
 
 from s2i_core import jobs
-from s2i_core.exports import language_name
 from s2i_core.jobs import JobBook
+from s2i_core.languages import language_name
 from s2i_ui import account, media_routes, resources, roles, widgets
 
 PAGE_SIZE = 12

@@ -5,7 +5,7 @@ import streamlit as st
 
 from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
-from s2i_core.exports import language_name
+from s2i_core.languages import language_name
 from s2i_core.storage import can_edit, can_manage, can_see, parse_id
 from s2i_core.story.revisions import save_story
 from s2i_ui import conflicts, exports, media_routes, resources, roles, scenes, storyboard, widgets

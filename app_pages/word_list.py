@@ -8,7 +8,7 @@ start with this list; each story keeps the one it was made with.
 
 import streamlit as st
 
-from s2i_core.exports import LANGUAGE_NAMES, language_name
+from s2i_core.languages import LANGUAGE_NAMES, language_name
 from s2i_core.wordlist import (
     SOURCE_NOTE,
     WORD_LIST_SETTING,

@@ -41,8 +41,9 @@ REPEATS = 3
 def steps(settings):
     """(label, engine factory) for each step of the table, in order."""
     from s2i_core.speech import load_engine
+    from s2i_core.speech.batched.windows import BatchOptions, prepare_model
     from s2i_core.speech.openai_whisper_engine import OpenAIWhisperEngine
-    from s2i_core.speech.torch_batched_engine import BatchedTorchEngine, BatchOptions, prepare_model
+    from s2i_core.speech.torch_batched_engine import BatchedTorchEngine
 
     def shipped():
         return OpenAIWhisperEngine(settings.whisper_model, cache_dir=settings.cache_dir)
@@ -153,7 +154,7 @@ def measure(out: Path) -> dict:
 
 def vad_threads(samples) -> dict[str, float]:
     """Silero VAD on the narration with faster-whisper's one thread, then with more."""
-    from s2i_core.speech.torch_batched_engine import plan_windows, use_vad_threads
+    from s2i_core.speech.batched.windows import plan_windows, use_vad_threads
 
     seconds = {}
     for threads in (1, 8):
@@ -255,7 +256,8 @@ def self_test(out: Path, *flags: str) -> None:
     from whisper.model import ModelDimensions, Whisper
     from whisper.tokenizer import get_tokenizer
 
-    from s2i_core.speech.torch_batched_engine import BatchedDecoder, BatchOptions, prepare_model
+    from s2i_core.speech.batched.decoder import BatchedDecoder
+    from s2i_core.speech.batched.windows import BatchOptions, prepare_model
 
     torch.manual_seed(0)
     dims = ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6)

@@ -52,8 +52,8 @@ unresolved=$(for f in $files; do ldd "$f" | grep "not found" || true; done)
 libraries=$( (echo "$fribidi"; for f in $files; do ldd "$f" | awk '/=>/ {print $3}'; done) |
             sort -u | "$py" -m bench.device_pack libs "$machine/libs.txt")
 debs=$(echo $programs $libraries | tr ' ' '\n' | "$py" -m bench.device_pack debs)
-# data the programs read, which no library link shows
-extra="espeak-ng-data"
+# data the programs read, which no library link shows; the CJK fonts the exports draw with
+extra="espeak-ng-data fonts-noto-cjk"
 echo "$debs" | grep -q '^libmagickcore' && extra="$extra imagemagick-6-common"
 grep -q 'libraqm.so.0 ' "$machine/libs.txt" 2>/dev/null || extra="$extra libraqm0"
 debs=$(printf '%s\n' $debs $extra | grep -v -E '^(libc6|libgcc-s1|libstdc\+\+6)$' | sort -u)

@@ -11,14 +11,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench import students
+from bench import asr, students
 
 GPU_RESULTS = Path(__file__).parent / "results" / "gpu.json"
 
 
 def write(results: dict, out_dir: Path, doc: Path) -> None:
     sections = {
-        "asr": _asr(results.get("asr"), out_dir),
+        "asr": asr.report(results.get("asr"), out_dir),
         "clips": _clips(results.get("clips")),
         "storyboard": _storyboard(results.get("storyboard"), out_dir),
         "scenes": _scenes(results.get("scenes"), out_dir),
@@ -90,64 +90,6 @@ def _machine(m: dict) -> str:
         f"{m['faster_whisper']}. Each section below says when it was measured (or that it was "
         "measured before the page said so)."
     )
-
-
-def _asr(r: dict | None, out_dir: Path) -> str:
-    if not r:
-        return ""
-    rows = [
-        "## Speech recognition (CPU, bundled multilingual base weights)\n",
-        "Transcribe times with a cached model are the median of 3 runs; a cold model is timed "
-        "on its first run.\n",
-        "| engine | precision | beam | model cache | load s | clip | audio s | transcribe s | RTF "
-        "| peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for key, run in r["runs"].items():
-        phase = key.split("/")[1]
-        for clip in run["runs"]:
-            rows.append(
-                f"| {run['engine']} | {run['compute_type']} | {run['beam_size']} | {phase} "
-                f"| {run['load_s']:.2f} "
-                f"| {clip['clip']} | {clip['duration']:.1f} | {clip['seconds']:.2f} "
-                f"| {clip['rtf']:.3f} | {run['peak_rss_mb']:.0f} |"
-            )
-    fw = r["runs"]["faster-whisper/cached"]["runs"]
-    long_rtf = fw[-1]["rtf"]
-    speedups = ", ".join(f"{clip}: {ratio:.1f}x" for clip, ratio in r["speedup"].items())
-    rows += [
-        "",
-        f"faster-whisper over openai-whisper (same weights, same clip, cached): {speedups} — "
-        f"target ≥ 3x: {_ok(-min(r['speedup'].values()), -3)}.",
-        f"RTF on the ~60 s narration: {long_rtf:.3f} — target ≤ 0.08: {_ok(long_rtf, 0.08)}.",
-        *_greedy(r),
-        "",
-        "![ASR real-time factor](../bench/results/asr_rtf.png)",
-    ]
-    _bar_plot(
-        out_dir / "asr_rtf.png",
-        "Real-time factor on CPU (lower is faster)",
-        {
-            f"{run['engine']}\nbeam {run['beam_size']}\n{clip['clip']}": clip["rtf"]
-            for key, run in r["runs"].items()
-            if "/cached" in key
-            for clip in run["runs"]
-        },
-    )
-    return "\n".join(rows)
-
-
-def _greedy(r: dict) -> list[str]:
-    greedy = r["runs"].get("faster-whisper/cached/beam 1")
-    if not greedy:
-        return []
-    rtf = greedy["runs"][-1]["rtf"]
-    wer = ", ".join(f"{clip}: {value:.1%}" for clip, value in r["greedy_wer"].items())
-    return [
-        f"With greedy decoding (`S2I_ASR_BEAM_SIZE=1`) the ~60 s narration runs at RTF {rtf:.3f} "
-        f"— target ≤ 0.08: {_ok(rtf, 0.08)}; its words against beam 5's (word error rate): {wer}. "
-        "Beam 5 stays the default because it is Whisper's most exact decoding."
-    ]
 
 
 def _clips(r: dict | None) -> str:

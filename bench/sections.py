@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import statistics
@@ -17,6 +16,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from bench import asr
 from bench.students import students
 from s2i_core.audio import decode_audio, wav_bytes
 from s2i_core.exports import VideoOptions, export_pdf, export_video
@@ -28,7 +28,6 @@ from s2i_core.story.drafts import StoryOptions
 from s2i_core.story.narration import transcribe_narration
 from tests.llm_stub import LLMStub
 from tests.nvidia_stub import NvidiaStub
-from tests.wer import word_error_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ROOT / "bench" / "clips"
@@ -36,13 +35,6 @@ FIXTURES = ROOT / "tests" / "fixtures"
 ASR_CLIPS = [CLIPS / "story_20s.ogg", CLIPS / "story_60s.ogg"]
 LATENCY = 2.0
 REPEATS = 3  # transcriptions per clip with a cached model; the median is reported
-ASR_RUNS = [  # (engine, model cache, beam size), each in a fresh process
-    ("faster-whisper", "cold", 5),
-    ("faster-whisper", "cached", 5),
-    ("openai-whisper", "cold", 5),
-    ("openai-whisper", "cached", 5),
-    ("faster-whisper", "cached", 1),
-]
 
 
 def _median_ms(fn: Callable[[], object], repeat: int = 15) -> float:
@@ -55,36 +47,7 @@ def _median_ms(fn: Callable[[], object], repeat: int = 15) -> float:
     return statistics.median(times) * 1000
 
 
-# --- speech recognition ------------------------------------------------------------------------
-def asr(scratch: Path) -> dict:
-    """faster-whisper int8 vs openai-whisper fp32 on the CPU, same bundled base weights.
-    Each engine runs twice in fresh processes: cold (empty model cache: the weights are assembled
-    or converted first) and cached (median of REPEATS). A last run times faster-whisper with
-    greedy decoding (S2I_ASR_BEAM_SIZE=1) and how far its words move from the default beam of 5."""
-    runs = {}
-    for engine, phase, beam in ASR_RUNS:
-        key = f"{engine}/{phase}" + ("" if beam == 5 else f"/beam {beam}")
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.asr_worker", engine, "base",
-             str(scratch / f"asr-{engine}"), str(beam), str(1 if phase == "cold" else REPEATS),
-             *map(str, ASR_CLIPS)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-            env={"S2I_ASR_DEVICE": "cpu", "PATH": "/usr/bin:/bin"},
-        ).stdout  # fmt: skip
-        runs[key] = json.loads(out)
-        print(f"   {key}: load {runs[key]['load_s']:.2f} s", file=sys.stderr)
-    fw, ow = runs["faster-whisper/cached"], runs["openai-whisper/cached"]
-    greedy = runs["faster-whisper/cached/beam 1"]
-    ratios = {
-        r["clip"]: o["seconds"] / r["seconds"] for r, o in zip(fw["runs"], ow["runs"], strict=True)
-    }
-    greedy_wer = {
-        g["clip"]: word_error_rate(r["text"], g["text"])
-        for r, g in zip(fw["runs"], greedy["runs"], strict=True)
-    }
-    return {"runs": runs, "speedup": ratios, "greedy_wer": greedy_wer}
-
-
+# --- speech recognition: bench/asr.py -------------------------------------------------------
 def clips(scratch: Path) -> dict:
     """Every test recording through what the Create page waits for (decode, transcribe, split,
     English lines for other languages), with the default engine, cached; plus noise, the format
@@ -471,7 +434,7 @@ def _picture(seed: int) -> bytes:
 
 
 SECTIONS: dict[str, Callable[[Path], dict]] = {
-    "asr": asr,
+    "asr": asr.measure,
     "clips": clips,
     "storyboard": storyboard,
     "scenes": scenes,

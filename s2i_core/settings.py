@@ -24,6 +24,7 @@ ENV_NAMES = {
     "asr_engine": "S2I_ASR_ENGINE",
     "asr_device": "S2I_ASR_DEVICE",
     "asr_beam_size": "S2I_ASR_BEAM_SIZE",
+    "asr_threads": "S2I_ASR_THREADS",
     "image_concurrency": "S2I_IMAGE_CONCURRENCY",
     "image_rpm": "S2I_IMAGE_RPM",
     "image_timeout": "S2I_IMAGE_TIMEOUT",
@@ -46,6 +47,8 @@ ENV_NAMES = {
     "pictures_per_teacher_day": "S2I_PICTURES_PER_TEACHER_DAY",
 }
 LLM_MODES = ("auto", "off")
+# S2I_IMAGE_BACKEND's words: the picture plug-ins' names (s2i_core.pictures.PLUGINS), "auto"
+# and "none"; tests/test_settings.py checks that the two lists agree
 IMAGE_BACKENDS = ("auto", "nvidia", "local", "none")
 
 
@@ -62,7 +65,10 @@ class Settings:
     whisper_model: str = "base"  # bundled multilingual base; "tiny.en", a folder, or a model name
     asr_engine: str = "auto"  # auto | faster-whisper | openai-whisper | torch-batched
     asr_device: str = "auto"  # auto | cpu | cuda
-    asr_beam_size: int = 5  # 1 (greedy) decodes about 1.5x faster on a CPU, slightly less exact
+    asr_beam_size: int = 5  # beam search where greedy decoding is unsure; 1: greedy only
+    # CPU layout of faster-whisper, windows decoded at once x threads each ("2x1"); auto: measured
+    # once on this machine, kept in <data_dir>/cache/asr-layout.json
+    asr_threads: str = "auto"
     image_concurrency: int = 4
     image_rpm: int = 40
     image_timeout: float = 120.0  # seconds one picture may take, retries and polling included

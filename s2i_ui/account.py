@@ -128,7 +128,12 @@ def classes_panel(settings: Settings, who: Viewer) -> None:
                 book.rotate(name)
                 st.rerun()
             if link.startswith("http"):
-                picture.image(qr_png(link, scale=4), caption=f"Scan to open {name}", width=130)
+                picture.image(
+                    qr_png(link, scale=4),
+                    caption=f"Scan to open {name}",
+                    width=130,
+                    alt=f"QR code of the class link for {name}: {link}",
+                )
 
 
 def pictures_line(settings: Settings, who: Viewer) -> None:

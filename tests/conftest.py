@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +12,14 @@ import pytest
 
 from s2i_core.settings import Settings
 from s2i_core.speech import SpeechEngine, load_engine
+from s2i_core.speech.calibration import default_layout
 from tests.deadline import pytest_addoption, pytest_runtest_setup  # noqa: F401 (--deadline)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Tests never time the machine: Whisper runs one window per core (S2I_ASR_THREADS, read by every
+# process a test starts) instead of the layout measured at first start. The layout changes the
+# speed, never the words; tests/test_speech_calibration.py covers the measuring.
+UNTIMED_LAYOUT = os.environ.setdefault("S2I_ASR_THREADS", str(default_layout()))
 
 
 @pytest.fixture(autouse=True)
@@ -60,8 +66,18 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Default settings over a session data folder: the bundled base model is assembled once."""
-    return Settings(data_dir=tmp_path_factory.mktemp("engine-data"))
+    """Default settings over a session data folder: the bundled base model is assembled once,
+    and Whisper's CPU layout is the untimed one."""
+    from s2i_core.speech import calibration
+    from s2i_core.speech.faster_whisper_engine import CPU_COMPUTE_TYPE
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("engine-data"))
+    untimed = calibration.Layout.parse(UNTIMED_LAYOUT)
+    kept = settings.cache_dir / "asr-layout.json"  # where a measured layout would be kept
+    for model in ("base", "tiny.en"):
+        key = calibration.fingerprint(model, CPU_COMPUTE_TYPE, calibration.usable_cores())
+        calibration.cached_layout(kept, key, lambda: (untimed, {}))
+    return settings
 
 
 @pytest.fixture(scope="session")

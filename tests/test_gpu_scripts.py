@@ -102,7 +102,8 @@ def run_pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     )
     command = [sys.executable, "-m", "pytest", "-p", "tests.deadline", "-q", "-rs"]
     command += ["-p", "no:cacheprovider", "--rootdir", str(tmp_path), *args, str(tmp_path)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the outer run's options
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_past_the_deadline_tests_are_skipped_and_the_summary_line_still_comes(tmp_path: Path):

@@ -17,7 +17,7 @@ from s2i_core.errors import NoSpeechError
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_core.story.narration import transcribe_narration
-from tests.test_migrations import alembic_config
+from tests.storage.test_migrations import alembic_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STORY_WAV = FIXTURES / "en_story.wav"

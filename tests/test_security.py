@@ -298,7 +298,7 @@ MEDIA_NAME = re.compile(r"media/\d+/(narration\.wav|frame-\d+-\d+(-thumb)?\.(png
 def database_url(request) -> str:
     if request.param == "sqlite":
         return ""
-    from tests.test_storage import drop_all_tables
+    from tests.storage.test_storage import drop_all_tables
 
     url = request.getfixturevalue("postgres_url")
     drop_all_tables(url)

@@ -56,3 +56,10 @@ def test_a_setting_that_cannot_be_used_is_named_in_the_message(env, name, value)
 def test_a_bad_secret_is_refused_like_a_bad_environment_variable(env):
     with pytest.raises(SettingsError, match="S2I_MAX_FRAMES"):
         Settings.load(secrets={"S2I_MAX_FRAMES": "lots"})
+
+
+def test_the_picture_backend_setting_offers_exactly_the_plug_ins():
+    from s2i_core.pictures import CHOICES
+    from s2i_core.settings import IMAGE_BACKENDS
+
+    assert set(IMAGE_BACKENDS) == set(CHOICES)

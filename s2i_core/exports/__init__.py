@@ -3,18 +3,15 @@
 from .fonts import missing_note
 from .naming import export_file_name, export_path
 from .pdf import export_pdf
-from .text import LANGUAGE_NAMES, language_name
 from .video import VideoOptions, VideoSummary, export_video, video_bytes
 
 __all__ = [
-    "LANGUAGE_NAMES",
     "VideoOptions",
     "VideoSummary",
     "export_file_name",
     "export_path",
     "export_pdf",
     "export_video",
-    "language_name",
     "missing_note",
     "video_bytes",
 ]

@@ -22,10 +22,11 @@ from fpdf.enums import XPos, YPos
 from PIL import Image
 
 from ..errors import StorageError
+from ..languages import language_name
 from ..storage import FrameRecord, Library, StoryRecord
 from .fonts import DEJAVU, Face, FontSet, font_set, missing_message
 from .lines import break_lines, clip
-from .text import PLACEHOLDERS, clock, is_right_to_left, language_name
+from .text import PLACEHOLDERS, clock, is_right_to_left
 
 log = logging.getLogger(__name__)
 

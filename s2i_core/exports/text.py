@@ -1,5 +1,6 @@
-"""What every export shares about text: its direction, language names, and the words shown
-where a picture is missing. Which font sets which character is fonts.py's business."""
+"""What every export shares about text: its direction, and the words shown where a picture is
+missing. Which font sets which character is fonts.py's business; language names are
+..languages'."""
 
 from __future__ import annotations
 
@@ -12,45 +13,6 @@ PLACEHOLDERS = {
     "no_backend": "No picture service was set up when this story was made.",
     "done": "The picture file is missing from the library.",
 }
-
-LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "de": "German",
-    "el": "Greek",
-    "en": "English",
-    "es": "Spanish",
-    "fa": "Persian",
-    "fr": "French",
-    "gu": "Gujarati",
-    "he": "Hebrew",
-    "hi": "Hindi",
-    "it": "Italian",
-    "ja": "Japanese",
-    "kn": "Kannada",
-    "ko": "Korean",
-    "mr": "Marathi",
-    "ne": "Nepali",
-    "nl": "Dutch",
-    "pa": "Punjabi",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "sa": "Sanskrit",
-    "sw": "Swahili",
-    "ta": "Tamil",
-    "te": "Telugu",
-    "th": "Thai",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "ur": "Urdu",
-    "vi": "Vietnamese",
-    "zh": "Chinese",
-}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code.lower(), code)
 
 
 def is_right_to_left(text: str) -> bool:

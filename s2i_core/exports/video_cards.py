@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
+from ..languages import language_name
 from ..storage import StoryRecord
 from .captions import line_height
-from .text import is_right_to_left, language_name
+from .text import is_right_to_left
 from .timeline import Shot
 from .video_frames import Layout
 

@@ -17,16 +17,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import ContentFilteredError, ImageAPIError
-from ..pictures import GeneratedImage, ImageParams, PictureBackend
+from ..pictures import GeneratedImage, ImageParams, PictureBackend, no_backend_note
 from ..pictures.images import placeholder_card, thumbnail
 from ..storage import DEFAULT_LEASE_S, FrameRecord, Library, StoryHold, StoryRecord
 from ..story.picture_settings import refit_story_params, story_params
 from ..wordlist import frame_stop_reason
 
-NO_BACKEND = (
-    "No picture backend is set up (neither NVIDIA_API_KEY nor S2I_LOCAL_IMAGE_MODEL), so this "
-    "frame has no picture yet. Set one up and choose 'Generate missing pictures'."
-)
 FOLLOW_POLL_SECONDS = 0.5  # how often a drawing looks for frames another process added
 
 Choose = Callable[[StoryRecord], list[FrameRecord]]  # the frames a drawing is for, as it stands
@@ -99,7 +95,15 @@ class Drawing:
 class _Starter:
     """Begins frames for a Drawing: claims them as they are needed, keeps ``concurrency`` going."""
 
-    def __init__(self, drawing, hold, pool, params, word_list, concurrency) -> None:
+    def __init__(
+        self,
+        drawing: Drawing,
+        hold: StoryHold,
+        pool: ThreadPoolExecutor,
+        params: ImageParams,
+        word_list: tuple[str, ...],
+        concurrency: int,
+    ) -> None:
         self.drawing, self.hold, self.pool = drawing, hold, pool
         self.params, self.word_list, self.concurrency = params, word_list, concurrency
         self.claimed: deque[FrameRecord] = deque()
@@ -199,7 +203,7 @@ def _drawn(
     if backend is None:
         card = placeholder_card(frame.text)
         return library.save_frame_result(
-            frame.id, "no_backend", image=card, thumbnail=thumbnail(card), error=NO_BACKEND
+            frame.id, "no_backend", image=card, thumbnail=thumbnail(card), error=no_backend_note()
         )
     try:
         result: GeneratedImage | ImageAPIError = backend.generate(frame.prompt, params)

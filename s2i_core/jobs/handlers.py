@@ -43,7 +43,8 @@ def transcribe(job: Transcribe, context: JobContext) -> str:
         raise StorageError(
             f"Story {story.id} has no stored narration to transcribe. Record the story again."
         )
-    decoded = decode_audio(library.path(story.narration_path), settings)
+    decoded = runtime.recordings.pop(story.id, None)
+    decoded = decoded or decode_audio(library.path(story.narration_path), settings)
     context.progress(0.0, decoded.duration, "Loading the speech model")
     engine = runtime.speech_engine()
     context.progress(0.0, decoded.duration, "Listening to the narration")

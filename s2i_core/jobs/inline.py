@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 
+from ..audio import DecodedAudio
 from ..errors import StorageError
 from ..pictures import PictureBackend
 from ..settings import Settings
@@ -56,7 +57,7 @@ class InlineQueues:
 
     @contextmanager
     def queueing(self) -> Iterator[None]:
-        """Queue several jobs: none is taken for the last one before all are queued."""
+        """Queue several jobs at once: the queue never reads as idle before the last is in."""
         self._add(1)
         try:
             yield
@@ -90,10 +91,12 @@ def run_here(
     specs: Sequence[JobSpec],
     backend: PictureBackend | None,
     engine: SpeechEngine | None = None,
+    recordings: dict[int, DecodedAudio] | None = None,
 ) -> Iterator[StoryEvent]:
     """Run ``specs`` (and the jobs that follow them) in this process, yielding their events in
     the caller's thread; the first failure is raised once every job has stopped. ``engine``:
-    the speech model (default: the process's, loaded on the first transcription)."""
+    the speech model (default: the process's, loaded on the first transcription);
+    ``recordings``: narrations already decoded, by story id."""
     events: queue.Queue[StoryEvent | object] = queue.Queue()
     folder = Path(tempfile.mkdtemp(prefix="s2i-jobs-"))
     book, jobs_db = _own_book(library, folder)
@@ -105,6 +108,7 @@ def run_here(
         engine=(lambda: engine) if engine is not None else None,
         events=events.put,
         retried_by_queue=False,
+        recordings=recordings,
     )
     queues = InlineQueues(runtime, events)
     try:
@@ -145,7 +149,7 @@ def story_here(
         bible = notes_bible(options.characters).to_json() | offline
         story = library.update_story(story.id, bible=bible)
     jobs = transcription_jobs(settings, story.id, language, then_draw=True)
-    return run_here(settings, library, jobs, backend, engine)
+    return run_here(settings, library, jobs, backend, engine, {story.id: recording.decoded})
 
 
 def finish_here(

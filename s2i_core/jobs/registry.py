@@ -77,6 +77,7 @@ def run_job(
     context = JobContext(runtime, job)
     try:
         with context:
+            context.check()  # a worker stopping (or a CLI run closed) begins nothing new
             detail = JOBS[type(job.spec)].handler(job.spec, context)
     except Stop:
         if runtime.stopping.is_set() and not context.cancelled.is_set():
@@ -104,33 +105,49 @@ def run_job(
         with contextlib.suppress(S2IError):  # put_on said on the job why it waits or failed
             put_on(queues, runtime.book, follow, FOLLOWER_PATIENCE, runtime.stopping)
     if follow is None and isinstance(job.spec, Draw) and not reraise:  # a worker's, not the CLI's
-        export_when_complete(runtime, job.story_id)
+        export_when_complete(runtime, job.story_id, queues)
     return "done"
 
 
-def export_when_complete(runtime: Runtime, story_id: int) -> list[JobRecord]:
+def export_when_complete(
+    runtime: Runtime, story_id: int, queues: Enqueue | None = None
+) -> list[JobRecord]:
     """Once a story's last drawing ended (every sentence heard, no frame waiting or being drawn,
     no other work on it), queue its PDF and, with a recording, its narrated video: students then
-    only download. An export made or being made for this version is not asked for again."""
+    only download. An export made or being made for this version is not asked for again. Like a
+    job that follows another, each goes on ``queues``, or without them is left to the workers'
+    watch (which queues a job found on no queue)."""
     from ..exports.stored import ExportOptions, find, require_content
-    from . import latest_export, queue_export
 
-    library = runtime.library
+    library, book = runtime.library, runtime.book
     story = library.get_story(story_id)
-    busy = [j for j in runtime.book.of_story(story_id, active_only=True) if j.kind != "export"]
+    active = book.of_story(story_id, active_only=True)
+    busy = [j for j in active if j.kind != "export"]
     waiting = any(f.status in ("pending", "drawing") for f in story.frames)
     if story.sentences_missing or busy or waiting:
         return []
     wanted = [ExportOptions("pdf")] + ([ExportOptions("video")] if story.narration_path else [])
+    exports = [j.spec for j in active if isinstance(j.spec, Export)]
     queued = []
     for options in wanted:
-        job = latest_export(library, story_id, options)
-        if find(library, story, options) is not None or (job and job.active):
+        spec = Export(story_id, options.format, options.resolution)
+        asked = any(_same_export(made, spec) for made in exports)
+        if asked or find(library, story, options) is not None:
             continue
         with contextlib.suppress(S2IError):  # nothing to show yet, or the queue is away
             require_content(story, options)
-            queued.append(queue_export(runtime.settings, library, story_id, options))
+            job = book.create(spec)
+            if queues is not None:
+                put_on(queues, book, job)
+            queued.append(job)
     return queued
+
+
+def _same_export(made: Export, wanted: Export) -> bool:
+    """The same file: a PDF has no resolution to tell apart."""
+    return made.format == wanted.format and (
+        made.format == "pdf" or made.resolution == wanted.resolution
+    )
 
 
 def put_on(

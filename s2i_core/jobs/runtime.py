@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..audio import DecodedAudio
 from ..pictures import PictureBackend, load_backend
 from ..settings import Settings
 from ..speech import SpeechEngine, load_engine
@@ -73,6 +74,7 @@ class Runtime:
         engine: Callable[[], SpeechEngine] | None = None,
         events: Callable[[StoryEvent], None] | None = None,
         retried_by_queue: bool = True,
+        recordings: dict[int, DecodedAudio] | None = None,
     ):
         self.settings = settings
         self.library = library or Library(settings)
@@ -85,6 +87,9 @@ class Runtime:
         # whether a job that failed for a reason that may pass is tried again later (a worker's
         # queue does that; the CLI's own runs do not)
         self.retried_by_queue = retried_by_queue
+        # narrations this process decoded already, by story id: a transcription here takes its
+        # story's instead of decoding the stored file again (the CLI's story_here)
+        self.recordings = recordings or {}
 
     def picture_backend(self) -> PictureBackend | None:
         """The process's picture backend (S2I_IMAGE_BACKEND), built on first use; None when no
@@ -95,12 +100,9 @@ class Runtime:
         return self._engine()  # loaded once per process, on the first transcription
 
     def _load_backend(self) -> PictureBackend | None:
-        # NVIDIA's S2I_IMAGE_RPM is counted in the database, so it holds across every worker and
-        # app process on the key
-        settings = self.settings
-        rpm, key = settings.image_rpm, settings.nvidia_api_key
-        shared = self.library.request_limiter(key, rpm) if rpm > 0 and key else None
-        return load_backend(settings, rate_limiter=shared)
+        # a hosted service's request rate is counted in the database, so it holds across every
+        # worker and app process on the key
+        return load_backend(self.settings, shared_limits=self.library.request_limiter)
 
 
 _runtimes: dict[tuple[str, str], Runtime] = {}

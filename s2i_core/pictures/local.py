@@ -23,7 +23,17 @@ from typing import Any
 
 from ..errors import ContentFilteredError, ImageAPIError, PictureModelError
 from ..settings import Settings
-from .base import MAX_SEED, CfgRange, GeneratedImage, ImageModel, ImageParams, get_model, register
+from .models import (
+    CLIP_TOKENS,
+    MAX_SEED,
+    T5_TOKENS,
+    CfgRange,
+    GeneratedImage,
+    ImageModel,
+    ImageParams,
+    get_model,
+)
+from .plugin import BackendChoice, PictureBackend, Plugin, SharedLimits
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +47,15 @@ def local_catalogue(settings: Settings) -> dict[str, ImageModel]:
     model_id = settings.local_image_model.strip()
     if not model_id:
         return {}
+    model = model_entry(model_id)
+    return {model.id: model}
+
+
+def model_entry(model_id: str) -> ImageModel:
+    """What a local model offers, read from its config files alone (no download, no loading)."""
     side = native_side(model_id)
     turbo = "turbo" in model_id.lower()
-    model = ImageModel(
+    return ImageModel(
         id=model_id,
         label=f"Local model ({Path(model_id).name or model_id})",
         backend="local",
@@ -51,8 +67,14 @@ def local_catalogue(settings: Settings) -> dict[str, ImageModel]:
         cfg=CfgRange(low=0.0, high=20.0, default=0.0 if turbo else 7.5, low_included=True),
         negative_prompt=True,
         note=f"Drawn on this computer; about {side} px a side.",
+        prompt_tokens=T5_TOKENS if _reads_t5(model_id) else CLIP_TOKENS,
     )
-    return {model.id: model}
+
+
+def _reads_t5(model_id: str) -> bool:
+    """Whether the pipeline reads its prompt with T5 (FLUX), so a longer prompt is read whole."""
+    index = _config(model_id, "") or {}
+    return "flux" in str(index.get("_class_name", "")).lower()
 
 
 def native_side(model_id: str) -> int:
@@ -69,13 +91,16 @@ def native_side(model_id: str) -> int:
 
 
 def _config(model_id: str, part: str) -> dict[str, Any] | None:
+    """A part's config.json ("" for the pipeline's own model_index.json), from the folder or the
+    Hugging Face cache; None when neither has it."""
+    name = f"{part}/config.json" if part else "model_index.json"
     folder = Path(model_id).expanduser()
-    path: Any = folder / part / "config.json"
+    path: Any = folder / name
     if not folder.is_dir():
         try:
             from huggingface_hub import try_to_load_from_cache
 
-            path = try_to_load_from_cache(model_id, f"{part}/config.json")
+            path = try_to_load_from_cache(model_id, name)
         except Exception:  # not a valid repo id, or no hub library: use the default size
             return None
     if not isinstance(path, str | Path) or not Path(path).is_file():
@@ -112,7 +137,6 @@ class _Job:
         return (self.params.aspect_ratio, self.params.steps, self.params.cfg_scale)
 
 
-@register("local")
 class LocalBackend:
     """Draws pictures with a diffusers pipeline; ``generate`` may be called from many threads and
     calls that arrive together share a batch of up to ``concurrency`` pictures."""
@@ -334,3 +358,39 @@ def device_name(device: str) -> str:
 
 def _short(error: BaseException) -> str:
     return " ".join(str(error).split())[:200] or type(error).__name__
+
+
+# --- the plug-in -------------------------------------------------------------------------------
+def _configured(settings: Settings) -> bool:
+    return bool(settings.local_image_model.strip())
+
+
+def _choice(settings: Settings) -> BackendChoice:
+    model = settings.local_image_model.strip()
+    detail = (
+        f"Pictures are drawn on this computer with {model}."
+        if model
+        else "S2I_IMAGE_BACKEND is local but S2I_LOCAL_IMAGE_MODEL names no model."
+    )
+    return BackendChoice("local", "Local model", detail, ready=bool(model))
+
+
+def _entry(model_id: str) -> ImageModel | None:
+    """A model id that is a saved folder, or in the Hugging Face cache, is a local model."""
+    known = Path(model_id).expanduser().is_dir() or _config(model_id, "") is not None
+    return model_entry(model_id) if model_id and known else None
+
+
+def _load(settings: Settings, _shared_limits: SharedLimits | None) -> PictureBackend:
+    return LocalBackend(settings)
+
+
+PLUGIN = Plugin(
+    name="local",
+    setting="S2I_LOCAL_IMAGE_MODEL",
+    configured=_configured,
+    choice=_choice,
+    catalogue=local_catalogue,
+    entry=_entry,
+    load=_load,
+)

@@ -92,6 +92,12 @@ class DecodingOptions:
 
     # Hypotheses kept by beam search; 1 is greedy (about 1.5x faster on a CPU, slightly less exact).
     beam_size: int = 5
+    # Each window is first decoded greedily, and decoded again with beam search only when its
+    # mean token log probability is below this or its text repeats itself. On the test
+    # recordings greedy and beam differ by at most one word in a window above it (one word in the
+    # 60 s narration's 172); below it are the synthetic voices base barely follows, where the
+    # beam is worth its time. None: beam search always (docs/performance.md).
+    beam_below: float | None = -0.5
     # Samples drawn at each fallback temperature (openai-whisper); the best one is kept.
     best_of: int = 5
     # The fallback ladder, tried in order while a window fails the two checks below; 0.0 is beam
@@ -116,6 +122,11 @@ class DecodingOptions:
     condition_on_previous_text: bool = False
     # Seconds of silence around which hallucinated words are skipped (with word timestamps only).
     hallucination_silence_threshold: float | None = 2.0
+    # Longest window when a recording is cut at its pauses; the windows are decoded on their own,
+    # side by side on a CPU's cores. Whisper base drops words at the end of a window filled to 30 s
+    # (speech/windows.py). None: Whisper's own 30 s windows one after another, each starting at
+    # the last whole segment of the one before (some audio is decoded twice).
+    pause_windows: float | None = 24.0
 
     def for_translation(self) -> DecodingOptions:
         """Translation is scored low whatever its quality, so only repetition makes it retry
@@ -129,6 +140,7 @@ class DecodingOptions:
             self,
             max_tokens_per_second=TRANSLATION_TOKENS_PER_SECOND,
             temperatures=(0.0, 0.5),
+            beam_below=None,  # scored low whatever its quality: greedy would always be redone
             log_prob_threshold=None,
             no_speech_threshold=None,
             hallucination_silence_threshold=None,

@@ -16,7 +16,7 @@ def cuda_available(backend: str = "ctranslate2") -> bool:
             return bool(torch.cuda.is_available())
         import ctranslate2
 
-        return ctranslate2.get_cuda_device_count() > 0
+        return ctranslate2.get_cuda_device_count() > 0 and _cublas_for_ctranslate2()
     except Exception:  # a broken CUDA install means "no GPU", not a crash
         return False
 
@@ -47,7 +47,7 @@ class DeviceProbe:
 
 def probe_devices() -> DeviceProbe:
     return DeviceProbe(
-        ctranslate2_cuda=cuda_available("ctranslate2") and _cublas_for_ctranslate2(),
+        ctranslate2_cuda=cuda_available("ctranslate2"),
         torch_cuda=cuda_available("torch"),
     )
 

@@ -92,7 +92,8 @@ def engine_name(settings: Settings) -> str:
 
 def _cache_key(settings: Settings) -> tuple:
     return (settings.asr_engine, settings.whisper_model, settings.asr_device,
-            settings.asr_beam_size, str(settings.cache_dir.resolve()))  # fmt: skip
+            settings.asr_beam_size, settings.asr_threads,
+            str(settings.cache_dir.resolve()))  # fmt: skip
 
 
 def load_engine(settings: Settings) -> SpeechEngine:

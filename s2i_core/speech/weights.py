@@ -79,7 +79,7 @@ def assemble_base(target: Path) -> Path:
     if _is_assembled(target, expected_size):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target.parent / f".{target.name}.lock"):
+    with exclusive_lock(target.parent / f".{target.name}.lock"):
         if _is_assembled(target, expected_size):
             return target
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -123,7 +123,7 @@ def _concatenate(pieces: tuple[Path, ...], destination: Path) -> str:
 
 
 @contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # Windows: the atomic rename alone keeps readers safe

@@ -153,6 +153,8 @@ class StoryHold:
         self, frame_ids: Iterable[int] | None = None, seen: Mapping[int, int] | None = None
     ) -> list[FrameRecord]:
         frames = self.library.claim_frames(self.story_id, frame_ids, self.lease_s, seen)
+        if frames:  # the story is worked on again (another hold that ended may have let it go)
+            self.library.hold_story(self.story_id, self.lease_s)
         with self._lock:
             self._claimed.update(frame.id for frame in frames)
         return frames

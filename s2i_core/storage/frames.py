@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ..errors import FrameNotFoundError, StorageError
 from .media import MediaFiles, image_suffix
@@ -160,6 +161,23 @@ class FrameMethods:
         check_status(status, FRAME_STATUSES, "frame")
         if status == "done" and image is None:
             raise ValueError("A frame can only be saved as done together with its picture.")
+        new_paths = self._write_attempt(frame_id, image, thumbnail)
+        try:
+            with self._writing.begin() as session:
+                frame = get_frame(session, frame_id)
+                result = _Attempt(status, new_paths, error, seed, model, prompt)
+                unused = result.record(session, frame)
+                record = frame_record(frame)
+        except FrameNotFoundError:  # the story was deleted while its picture was being made
+            self.media.remove(new_paths.values())
+            raise
+        self.media.remove(unused)
+        return record
+
+    def _write_attempt(
+        self, frame_id: int, image: bytes | None, thumbnail: bytes | None
+    ) -> dict[str, str]:
+        """The attempt's picture and thumbnail on disk, before any row points to them."""
         with self._reading() as session:
             row = session.execute(
                 select(Frame.story_id, Frame.attempts).where(Frame.id == frame_id)
@@ -167,7 +185,6 @@ class FrameMethods:
         if row is None:
             raise frame_not_found(frame_id)
         story_id, attempt = row[0], row[1] + 1
-
         new_paths: dict[str, str] = {}
         if image is not None:
             name = f"frame-{frame_id}-{attempt}{image_suffix(image)}"
@@ -175,48 +192,7 @@ class FrameMethods:
         if thumbnail is not None:
             name = f"frame-{frame_id}-{attempt}-thumb{image_suffix(thumbnail)}"
             new_paths["thumb_path"] = self.media.write(story_id, name, thumbnail)
-
-        moment = now()
-        try:
-            with self._writing.begin() as session:
-                frame = get_frame(session, frame_id)
-                kept = {p for picture in frame.pictures for p in picture_files(picture)}
-                shown = [path for path in (frame.image_path, frame.thumb_path) if path]
-                frame.attempts += 1
-                frame.lease_until = frame.worker = None
-                frame.updated_at = moment
-                if status == "done":
-                    picture = FramePicture(
-                        attempt=frame.attempts,
-                        seed=frame.seed if seed is None else seed,
-                        prompt=frame.prompt if prompt is None else prompt,
-                        model=model,
-                        image_path=new_paths["image_path"],
-                        thumb_path=new_paths.get("thumb_path"),
-                        created_at=moment,
-                    )
-                    frame.pictures.append(picture)
-                    session.flush()
-                    show(frame, picture, its_prompt=False)  # a teacher may have changed it since
-                    count_picture(session, story_id)
-                    unused = [path for path in shown if path not in kept]  # an old card
-                elif frame.picture_id is not None:  # the redo failed: the picture stays
-                    frame.status = "done"
-                    frame.error = kept_picture_note(status, error)
-                    unused = list(new_paths.values())
-                else:
-                    for field, new in new_paths.items():
-                        setattr(frame, field, new)
-                    frame.status, frame.error = status, error
-                    if seed is not None:
-                        frame.seed = seed
-                    unused = [path for path in shown if path not in new_paths.values()]
-                record = frame_record(frame)
-        except FrameNotFoundError:  # the story was deleted while its picture was being made
-            self.media.remove(new_paths.values())
-            raise
-        self.media.remove(unused)
-        return record
+        return new_paths
 
     def frame_pictures(self, frame_id: int) -> list[PictureRecord]:
         """Every picture the frame got, oldest first."""
@@ -268,3 +244,49 @@ class FrameMethods:
                 story.updated_at = moment
         self.media.remove_temporary_files(temp_older_than)
         return len(stories)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One generation attempt's outcome, as save_frame_result records it on its frame."""
+
+    status: str
+    new_paths: dict[str, str]  # the files written for it: "image_path", "thumb_path"
+    error: str
+    seed: int | None
+    model: str
+    prompt: str | None  # the one it was drawn from; None: the frame's, as saved now
+
+    def record(self, session: Session, frame: Frame) -> list[str]:
+        """Update ``frame``; returns the files no row points to any more."""
+        kept = {p for picture in frame.pictures for p in picture_files(picture)}
+        shown = [path for path in (frame.image_path, frame.thumb_path) if path]
+        moment = now()
+        frame.attempts += 1
+        frame.lease_until = frame.worker = None
+        frame.updated_at = moment
+        if self.status == "done":
+            picture = FramePicture(
+                attempt=frame.attempts,
+                seed=frame.seed if self.seed is None else self.seed,
+                prompt=frame.prompt if self.prompt is None else self.prompt,
+                model=self.model,
+                image_path=self.new_paths["image_path"],
+                thumb_path=self.new_paths.get("thumb_path"),
+                created_at=moment,
+            )
+            frame.pictures.append(picture)
+            session.flush()
+            show(frame, picture, its_prompt=False)  # a teacher may have changed it since
+            count_picture(session, frame.story_id)
+            return [path for path in shown if path not in kept]  # an old card
+        if frame.picture_id is not None:  # the redo failed: the picture stays
+            frame.status = "done"
+            frame.error = kept_picture_note(self.status, self.error)
+            return list(self.new_paths.values())
+        for field, new in self.new_paths.items():
+            setattr(frame, field, new)
+        frame.status, frame.error = self.status, self.error
+        if self.seed is not None:
+            frame.seed = self.seed
+        return [path for path in shown if path not in self.new_paths.values()]

@@ -14,8 +14,7 @@ from .access import Viewer, first_admin, story_filter
 from .claims import ClaimMethods
 from .database import drop_nul_characters, open_engine, upgrade_schema, writer_of
 from .frames import FrameMethods
-from .jobs import work_waiting
-from .limiter import SharedRateLimiter
+from .job_table import work_waiting
 from .media import MediaFiles, narration_suffix
 from .records import (
     EDITABLE_STORY_FIELDS,
@@ -27,6 +26,7 @@ from .records import (
     story_record,
     utc,
 )
+from .request_slots import SharedRateLimiter
 from .search import like_pattern, query_words
 from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
 from .versions import VersionMethods
@@ -82,6 +82,7 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         image_model: str = "",
         image_params: dict[str, Any] | None = None,
         seed: int = 0,
+        word_list: list[str] | tuple[str, ...] | None = None,
         narration: bytes | None = None,
         narration_ext: str = "webm",
         sentences_missing: bool = False,
@@ -103,6 +104,7 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
             image_model=image_model,
             image_params=dict(image_params or {}),
             seed=seed,
+            word_list=None if word_list is None else list(word_list),
             status="draft",
             sentences_missing=sentences_missing,
             owner=owner,
@@ -126,8 +128,11 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         with self._writing.begin() as session:
             story = get_story(session, story_id)
             for name, value in fields.items():
-                json_field = name in ("image_params", "bible")
-                setattr(story, name, dict(value or {}) if json_field else value)
+                if name in ("image_params", "bible"):
+                    value = dict(value or {})
+                elif name == "word_list" and value is not None:
+                    value = list(value)
+                setattr(story, name, value)
             story.updated_at = now()
             return story_record(story)
 
@@ -170,56 +175,15 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         sentence or its English line. ``viewer``: only the stories they may see.
         ``watchable``: only stories a student can replay: every sentence heard and its pictures
         asked for, not drafts still being heard or checked."""
-        of_story = Frame.story_id == Story.id
-        frame_count = select(func.count(Frame.id)).where(of_story).scalar_subquery()
-        done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
-        cover = (
-            select(func.coalesce(Frame.thumb_path, Frame.image_path))
-            .where(of_story, Frame.status == "done")
-            .order_by(Frame.index)
-            .limit(1)
-        )
         statement = (
-            select(
-                Story.id,
-                Story.title,
-                Story.class_name,
-                Story.created_at,
-                Story.language,
-                frame_count,
-                done.scalar_subquery(),
-                Story.status,
-                cover.scalar_subquery(),
-                Story.lease_until,
-                Story.worker,
-                Story.sentences_missing,
-                Story.owner,
-                Story.shared,
-                work_waiting(Story.id),
-            )
+            select(*_summary_columns())
             .where(*_story_filters(query, class_name, language, watchable), story_filter(viewer))
             .order_by(Story.created_at.desc(), Story.id.desc())
             .limit(limit)
             .offset(offset)
         )
         with self._reading() as session:
-            rows = session.execute(statement).all()
-        return [
-            StorySummary(
-                id=row[0],
-                title=row[1],
-                class_name=row[2],
-                created_at=utc(row[3]),
-                language=row[4],
-                frame_count=row[5],
-                done_count=row[6],
-                status=shown_status(row[7], row[9], row[10], row[11], row[14]),
-                cover_thumb_path=row[8],
-                owner=row[12],
-                shared=bool(row[13]),
-            )
-            for row in rows
-        ]
+            return [_summary(row) for row in session.execute(statement).all()]
 
     def count_stories(
         self,
@@ -266,6 +230,54 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
         statement = statement.distinct().order_by(column)
         with self._reading() as session:
             return list(session.scalars(statement))
+
+
+def _summary_columns() -> tuple[Any, ...]:
+    """What a library card shows, read in one query: the story's own columns, its frame counts,
+    its cover (the first drawn frame's thumbnail) and whether work on it waits in the queue."""
+    of_story = Frame.story_id == Story.id
+    frame_count = select(func.count(Frame.id)).where(of_story)
+    done = select(func.count(Frame.id)).where(of_story, Frame.status == "done")
+    cover = (
+        select(func.coalesce(Frame.thumb_path, Frame.image_path))
+        .where(of_story, Frame.status == "done")
+        .order_by(Frame.index)
+        .limit(1)
+    )
+    return (
+        Story.id,
+        Story.title,
+        Story.class_name,
+        Story.created_at,
+        Story.language,
+        frame_count.scalar_subquery(),
+        done.scalar_subquery(),
+        Story.status,
+        cover.scalar_subquery(),
+        Story.lease_until,
+        Story.worker,
+        Story.sentences_missing,
+        Story.owner,
+        Story.shared,
+        work_waiting(Story.id),
+    )
+
+
+def _summary(row: Any) -> StorySummary:
+    """A row of ``_summary_columns`` as the card it is."""
+    return StorySummary(
+        id=row[0],
+        title=row[1],
+        class_name=row[2],
+        created_at=utc(row[3]),
+        language=row[4],
+        frame_count=row[5],
+        done_count=row[6],
+        status=shown_status(row[7], row[9], row[10], row[11], row[14]),
+        cover_thumb_path=row[8],
+        owner=row[12],
+        shared=bool(row[13]),
+    )
 
 
 def _story_filters(

@@ -32,6 +32,7 @@ EDITABLE_STORY_FIELDS = frozenset(
         "image_model",
         "image_params",
         "seed",
+        "word_list",
         "status",
         "sentences_missing",
         "bible",
@@ -117,6 +118,7 @@ class StoryRecord:
     # the story bible: {"characters": [{"name", "look"}], "setting", "source", "path", "notice"}
     bible: dict[str, Any] = field(default_factory=dict)
     language_probability: float | None = None  # how sure the language is (see speech.base)
+    word_list: tuple[str, ...] | None = None  # the classroom word list; None: the default one
     owner: str = ""  # a signed-in teacher's e-mail; "" the classroom's own teacher
     shared: bool = False  # shared with the school: every teacher sees and edits it
     version: int = 1  # of its details (see versions.py): what a teacher's save was based on
@@ -267,6 +269,7 @@ def story_record(story: Story, queued: bool = False) -> StoryRecord:
         sentences_missing=story.sentences_missing,
         bible=dict(story.bible or {}),
         language_probability=story.language_probability,
+        word_list=None if story.word_list is None else tuple(story.word_list),
         owner=story.owner or "",
         shared=bool(story.shared),
         version=story.version or 1,

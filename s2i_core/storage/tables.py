@@ -1,11 +1,8 @@
 """The tables, and the row lookups and rules the library's methods share.
 
-``../migrations/versions/`` builds the same tables: 0001 creates them, 0002 adds words, 0003
-the leases and ``sentences_missing``, 0004 the request slots, 0005 the passcode failures, 0006
-the story bible, the frames' scenes and the classroom settings, 0008 the frames' picture
-history, 0012 the folded search text (search.py), 0013 the teacher sessions, 0014 owners, classes
-and picture counts, 0018 the versions (versions.py). Change a table here and add a migration there
-(see ``../migrations/env.py``)."""
+``../migrations/versions/`` builds the same tables, one numbered step at a time (each step's
+docstring says what it changed; ``alembic history`` lists them). Change a table here and add a
+migration there (see ``../migrations/env.py``)."""
 
 from __future__ import annotations
 
@@ -71,14 +68,17 @@ class Story(Base):
     style: Mapped[str] = mapped_column(Text)
     characters: Mapped[str] = mapped_column(Text)
     image_model: Mapped[str] = mapped_column(Text)
+    # the picture settings, a versioned record (s2i_core.pictures.models.ImageParams.record)
     image_params: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(BigInteger)
+    # the classroom word list the story is checked against; None: the default list
+    word_list: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     narration_path: Mapped[str | None] = mapped_column(Text)
     sentences_missing: Mapped[bool] = mapped_column(Boolean, server_default=false())
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worker: Mapped[str | None] = mapped_column(Text)  # host:pid holding the lease
-    # characters with their looks and the setting, shared by every frame (see s2i_core.scenes)
+    # characters with their looks and the setting, shared by every frame (s2i_core.story.bible)
     bible: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     # who made it: a signed-in teacher's e-mail; "" the classroom's own teacher (passcode mode)
     owner: Mapped[str] = mapped_column(Text, index=True, server_default="")

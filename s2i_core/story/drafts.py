@@ -4,17 +4,17 @@ anything else happens, then one frame per sentence as the sentences come."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..audio import decode_audio, narration_for_replay
+from ..audio import DecodedAudio, decode_audio, narration_for_replay
 from ..pictures import ImageParams
 from ..settings import Settings
 from ..speech import Word, normalize_language
 from ..storage import FrameDraft, FrameRecord, Library, StoryRecord
 from .bible import notes_bible
 from .narration import Narration, read_source
-from .picture_settings import default_params, params_record
+from .picture_settings import default_params
 from .prompts import DEFAULT_BLOCKLIST, DEFAULT_STYLE, build_prompt
 from .sentences import Sentence
 
@@ -37,8 +37,10 @@ class Recording:
     """A narration checked and ready to keep: how long it is, and the bytes stored for replay."""
 
     duration: float
-    data: bytes
+    data: bytes = field(repr=False)
     ext: str
+    # what was heard, for a transcription in this process; None for a live story (still to come)
+    decoded: DecodedAudio | None = field(default=None, repr=False)
 
 
 def check_recording(source: bytes | str | Path, settings: Settings) -> Recording:
@@ -46,7 +48,7 @@ def check_recording(source: bytes | str | Path, settings: Settings) -> Recording
     is saved or loaded."""
     decoded = decode_audio(source, settings)
     replay_bytes, replay_ext, _mime = narration_for_replay(read_source(source), decoded)
-    return Recording(decoded.duration, replay_bytes, replay_ext)
+    return Recording(decoded.duration, replay_bytes, replay_ext, decoded)
 
 
 def start_story(
@@ -113,8 +115,9 @@ def _new_story(
         style=options.style,
         characters=options.characters,
         image_model=params.model,
-        image_params=params_record(params, options.blocklist),
+        image_params=params.record(),
         seed=params.seed,
+        word_list=options.blocklist,
         narration=narration[0],
         narration_ext=narration[1],
         sentences_missing=sentences_missing,

@@ -1,14 +1,15 @@
-"""A story's picture settings: chosen when the story is made, and made to fit the models on offer
-when it is drawn (a model retired since is replaced by the default, and the teacher told)."""
+"""A story's picture settings: chosen when the story is made (or changed by the teacher), kept as
+one versioned record (``ImageParams.record()``) with the word list beside it, and fitted to the
+models on offer when the story is drawn (a model retired since is replaced by the default, and
+the teacher told)."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
 
-from ..pictures import MAX_SEED, ImageModel, ImageParams, catalogue, fit_params, get_model
-from ..pictures.base import nearest_shape
-from ..pictures.nvidia import RETIRED_MODELS
+from ..pictures import ImageModel, ImageParams, catalogue, fit_params, get_model, known_model
+from ..pictures.models import nearest_shape
 from ..settings import Settings
 from ..storage import Library, StoryRecord
 from .prompts import DEFAULT_BLOCKLIST, NEGATIVE_PROMPT
@@ -27,19 +28,14 @@ def default_params(settings: Settings, params: ImageParams | None = None) -> Ima
 
 
 def story_params(story: StoryRecord) -> tuple[ImageParams, tuple[str, ...]]:
-    """The picture settings and word list saved with a story (older records read too)."""
-    record = dict(story.image_params)
-    blocklist = tuple(record.pop("blocklist", DEFAULT_BLOCKLIST))
-    width, height = record.pop("width", None), record.pop("height", None)
-    if not record.get("aspect_ratio") and width and height:
-        record["aspect_ratio"] = f"{width}:{height}"  # saved before models named their shapes
-    record.setdefault("model", story.image_model)
-    known = {f.name for f in dataclasses.fields(ImageParams)}
-    seed = record.get("seed")
-    if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:  # saved before seeds were checked
-        record["seed"] = random.randint(1, 2**31 - 1)
-    params = ImageParams(**{k: v for k, v in record.items() if k in known})
-    return params, blocklist
+    """The picture settings and the word list saved with a story."""
+    word_list = DEFAULT_BLOCKLIST if story.word_list is None else tuple(story.word_list)
+    return ImageParams.from_record(story.image_params), word_list
+
+
+def save_params(library: Library, story_id: int, params: ImageParams) -> StoryRecord:
+    """The story's picture settings from now on (its word list stays as it is)."""
+    return library.update_story(story_id, image_model=params.model, image_params=params.record())
 
 
 def refit_story_params(
@@ -48,16 +44,14 @@ def refit_story_params(
     """A story's picture settings made acceptable to the models on offer now, saved if they
     changed, with a note for the teacher for each change: a story drawn with a model that is
     retired (or not offered by this backend) is redrawn with the default model."""
-    story = library.get_story(story_id)
-    params, blocklist = story_params(story)
+    params, word_list = story_params(library.get_story(story_id))
     notes: list[str] = []
     if params.model in models:
         model = models[params.model]
     else:
         model = next(iter(models.values()))
-        old = RETIRED_MODELS.get(params.model, params.model)
-        why = "is no longer offered" if params.model in RETIRED_MODELS else "is not offered here"
-        notes.append(f"{old} {why}, so this story's pictures are drawn with {model.label}")
+        drawn_with = f"so this story's pictures are drawn with {model.label}"
+        notes.append(f"{_gone(params.model)}, {drawn_with}")
         shape = nearest_shape(params.aspect_ratio, model) if params.aspect_ratio else None
         params = dataclasses.replace(
             params, aspect_ratio=shape, steps=None, cfg_scale=None, sampler=None
@@ -65,13 +59,12 @@ def refit_story_params(
     params, changes = fit_params(params, model)
     notes += changes
     if notes:
-        library.update_story(
-            story_id, image_model=model.id, image_params=params_record(params, blocklist)
-        )
-    return params, blocklist, [f"{note[0].upper()}{note[1:]}." for note in notes]
+        save_params(library, story_id, params)
+    return params, word_list, [f"{note[0].upper()}{note[1:]}." for note in notes]
 
 
-def params_record(params: ImageParams, blocklist: tuple[str, ...]) -> dict:
-    record = {k: v for k, v in dataclasses.asdict(params).items() if v not in (None, "")}
-    record["blocklist"] = list(blocklist)
-    return record
+def _gone(model_id: str) -> str:
+    known = known_model(model_id)
+    if known is not None and known.retired:
+        return f"{known.label} is no longer offered"
+    return f"{model_id} is not offered here"

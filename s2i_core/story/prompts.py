@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import wordlist
+from ..pictures import prompt_tokens
 from .bible import StoryBible
 
 
@@ -69,9 +70,7 @@ NEGATIVE_PROMPT = (
 # A teacher's own words, on top of the school's list, which always applies (s2i_core/wordlist).
 DEFAULT_BLOCKLIST: tuple[str, ...] = ()
 
-MAX_PROMPT_CHARS = 2000  # a safety net; the token budget below is what shapes a prompt
-CLIP_BUDGET = 75  # CLIP reads 77 tokens, start and end markers included (SDXL, SD3)
-T5_BUDGET = 250  # FLUX reads its prompt with T5 (256 tokens and more); counted the CLIP way
+MAX_PROMPT_CHARS = 2000  # a safety net; the model's token budget is what shapes a prompt
 MIN_PIECE_TOKENS = 4  # a look or setting cut shorter than this is left out instead
 
 
@@ -152,11 +151,9 @@ class _BudgetedPrompt:
 
 
 def prompt_budget(model: str | None) -> int:
-    """Tokens (counted the way CLIP counts them) that the model's text encoder reads."""
-    from ..pictures.nvidia import NVIDIA_MODELS  # the hosted models and their families
-
-    known = NVIDIA_MODELS.get(model or "")
-    return T5_BUDGET if known is not None and known.family.startswith("flux") else CLIP_BUDGET
+    """Tokens (counted the way CLIP counts them) that the model's text encoder reads: what its
+    entry in the picture catalogue says (CLIP's 75 for a model no backend knows)."""
+    return prompt_tokens(model)
 
 
 def clip_tokens(text: str) -> int:

@@ -8,7 +8,10 @@ more than ``max_frames`` sentences they give exactly the same list.
 
 A sentence ends where punctuation ends it (. ! ? … and 。！？ । ؟ and kin), judged by pysbd for
 the languages it knows, so "Mr. Smith" or "3.5" do not end one, and by a simple rule otherwise.
-A run-on longer than ``max_chars`` is cut at its longest pause; a fragment shorter than
+A long silence (``PAUSE_ENDS``) ends a sentence Whisper left without punctuation, as a listener
+hears it end (flat narration often comes back unpunctuated: one picture for a whole story is
+worse than two for one sentence, which the teacher joins back). A run-on longer than
+``max_chars`` is cut at its longest pause; a fragment shorter than
 ``min_chars`` ("No.") joins the sentence before it, or the next one when it comes first.
 """
 
@@ -30,6 +33,7 @@ TERMINALS = ".!?…。！？｡।॥؟۔።"
 _TRAILING_CLOSERS = "\"'”’»)]}」』"
 _CLAUSE_MARKS = ",;:、，；：—–"
 MIN_DURATION = 0.02
+PAUSE_ENDS = 0.8  # seconds of silence between two words that end a sentence without a mark
 
 
 @dataclass
@@ -95,6 +99,9 @@ class SentenceStream:
             for begin, end in zip([0, *cuts], cuts, strict=False):
                 self._complete(words[begin:end], ready)
             self._open = words[cuts[-1] :] if cuts else words
+        elif self._open and word.start - self._open[-1].end >= PAUSE_ENDS:
+            self._complete(self._open, ready)
+            self._open = [word]
         else:
             self._open.append(word)
         while _length(self._open) > self.max_chars and len(self._open) > 1:

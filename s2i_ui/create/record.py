@@ -12,7 +12,7 @@ import streamlit as st
 
 from s2i_core import jobs
 from s2i_core.errors import S2IError
-from s2i_core.exports import LANGUAGE_NAMES, language_name
+from s2i_core.languages import LANGUAGE_NAMES, language_name
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from s2i_core.story.drafts import StoryOptions, start_story

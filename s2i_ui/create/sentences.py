@@ -9,7 +9,7 @@ import streamlit as st
 
 from s2i_core import editing, jobs
 from s2i_core.errors import EditConflictError, S2IError
-from s2i_core.exports import LANGUAGE_NAMES, language_name
+from s2i_core.languages import LANGUAGE_NAMES, language_name
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
 from s2i_core.story import revisions

@@ -16,7 +16,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 expect.set_options(timeout=60_000)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps its event loop running in this thread
+# while the browser is open, so a later test outside tests/e2e that runs its own loop
+# (anyio.run, asyncio.run) would fail with "Cannot run the event loop while another loop is
+# running". The browser closes when the last test of tests/e2e (a package: its __init__.py) is
+# done.
+@pytest.fixture(scope="package")
 def browser() -> Browser:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

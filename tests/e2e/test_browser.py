@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from s2i_core.pictures.images import thumbnail
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.nvidia_stub import NvidiaStub, draw_picture
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -56,17 +56,13 @@ def free_port() -> int:
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not become healthy within {timeout:.0f} s")
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+            return answer.status == 200
+
+    wait_for(healthy, "streamlit to become healthy", timeout, every=0.3, ignoring=(OSError,))
 
 
 @pytest.fixture(scope="module")
@@ -154,11 +150,7 @@ def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
 
 
 def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
+    wait_for(check, what, timeout, every=0.25)
 
 
 def idle(page: Page) -> None:
@@ -191,13 +183,15 @@ def shown_text(page: Page, text: str):
 
 def replay_frame(page: Page) -> Frame:
     """The srcdoc iframe holding the read-along replay."""
-    deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if frame != page.main_frame and frame.locator("#replay").count():
-                return frame
-        page.wait_for_timeout(250)
-    raise AssertionError("the replay did not appear")
+
+    def replay() -> Frame | None:
+        frames = (f for f in page.frames if f != page.main_frame)
+        return next((f for f in frames if f.locator("#replay").count()), None)
+
+    def pause(seconds: float) -> None:
+        page.wait_for_timeout(seconds * 1000)  # the page goes on handling its events
+
+    return wait_for(replay, "the replay", STEP_TIMEOUT_MS / 1000, 0.25, pause=pause)
 
 
 def replay_state(frame: Frame) -> dict:

@@ -21,10 +21,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 
+from s2i_core.pictures.images import thumbnail
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.e2e.test_browser import eventually, free_port, idle
 from tests.e2e.test_sessions import app_server
+from tests.nvidia_stub import draw_picture
 
 pytestmark = pytest.mark.e2e
 
@@ -48,9 +50,14 @@ def secrets_toml(folder: Path, app_port: int, metadata_url: str, **auth: str) ->
 
 
 def seed(library: Library, title: str, owner: str, class_name: str) -> int:
+    """A finished story, as a teacher leaves it: its sentence heard and its picture drawn (a
+    student's library shows only stories ready to replay)."""
     story = library.create_story(title=title, class_name=class_name, language="en", owner=owner)
     drafts = [FrameDraft(0, 0.0, 3.0, f"{title}.", f"{title}.", prompt=title)]
-    library.set_frames(story.id, drafts)
+    for frame in library.set_frames(story.id, drafts):
+        picture = draw_picture(frame.prompt, 512, 512)
+        library.save_frame_result(frame.id, "done", image=picture, thumbnail=thumbnail(picture))
+    library.refresh_story_status(story.id)
     return story.id
 
 

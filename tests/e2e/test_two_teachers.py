@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from s2i_core.settings import ENV_NAMES, Settings
 from s2i_core.storage import FrameDraft, Library
 from tests.e2e.test_browser import eventually, free_port, idle, wait_healthy
-from tests.test_storage import drop_all_tables
+from tests.storage.test_storage import drop_all_tables
 
 pytestmark = pytest.mark.e2e
 

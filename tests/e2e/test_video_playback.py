@@ -18,7 +18,7 @@ import pytest
 from s2i_core.exports import export_video
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
-from tests.test_video import NARRATION, make_story
+from tests.exports.test_video import NARRATION, make_story
 
 pytestmark = pytest.mark.e2e
 

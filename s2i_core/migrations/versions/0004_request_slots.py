@@ -1,5 +1,5 @@
 """One request rate per API key across processes and replicas: each request the picture service
-is sent takes a row here first (see s2i_core/storage/limiter.py).
+is sent takes a row here first (see s2i_core/storage/request_slots.py).
 
 Revision ID: 0004
 Revises: 0003

@@ -15,6 +15,34 @@ branch_labels = None
 depends_on = None
 
 
+frames = sa.table(
+    "frames",
+    sa.column("id", sa.Integer),
+    sa.column("story_id", sa.Integer),
+    sa.column("status", sa.String),
+    sa.column("prompt", sa.Text),
+    sa.column("image_path", sa.Text),
+    sa.column("thumb_path", sa.Text),
+    sa.column("seed", sa.BigInteger),
+    sa.column("attempts", sa.Integer),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+    sa.column("picture_id", sa.Integer),
+)
+stories = sa.table("stories", sa.column("id", sa.Integer), sa.column("image_model", sa.Text))
+pictures = sa.table(
+    "frame_pictures",
+    sa.column("id", sa.Integer),
+    sa.column("frame_id", sa.Integer),
+    sa.column("attempt", sa.Integer),
+    sa.column("seed", sa.BigInteger),
+    sa.column("prompt", sa.Text),
+    sa.column("model", sa.Text),
+    sa.column("image_path", sa.Text),
+    sa.column("thumb_path", sa.Text),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "frame_pictures",
@@ -39,32 +67,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_frame_pictures_frame_id"), "frame_pictures", ["frame_id"])
     op.add_column("frames", sa.Column("picture_id", sa.Integer(), nullable=True))
 
-    frames = sa.table(
-        "frames",
-        sa.column("id", sa.Integer),
-        sa.column("story_id", sa.Integer),
-        sa.column("status", sa.String),
-        sa.column("prompt", sa.Text),
-        sa.column("image_path", sa.Text),
-        sa.column("thumb_path", sa.Text),
-        sa.column("seed", sa.BigInteger),
-        sa.column("attempts", sa.Integer),
-        sa.column("updated_at", sa.DateTime(timezone=True)),
-        sa.column("picture_id", sa.Integer),
-    )
-    stories = sa.table("stories", sa.column("id", sa.Integer), sa.column("image_model", sa.Text))
-    pictures = sa.table(
-        "frame_pictures",
-        sa.column("id", sa.Integer),
-        sa.column("frame_id", sa.Integer),
-        sa.column("attempt", sa.Integer),
-        sa.column("seed", sa.BigInteger),
-        sa.column("prompt", sa.Text),
-        sa.column("model", sa.Text),
-        sa.column("image_path", sa.Text),
-        sa.column("thumb_path", sa.Text),
-        sa.column("created_at", sa.DateTime(timezone=True)),
-    )
+    _keep_drawn_pictures()
+
+
+def _keep_drawn_pictures() -> None:
+    """Each frame drawn before becomes its own first picture."""
     connection = op.get_bind()
     drawn = connection.execute(
         sa.select(
