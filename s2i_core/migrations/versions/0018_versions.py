@@ -3,7 +3,7 @@ on and a save that another teacher overtook is refused instead of overwriting th
 (s2i_core/storage/versions.py). Rows saved before start at version 1.
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-12
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
