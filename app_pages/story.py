@@ -119,13 +119,7 @@ if teacher:
         conflicts.waiting_detail(title_key, rename, fields=(title_key,))
 
         if story.status == "interrupted":
-            st.warning(
-                "Making this story stopped half-way (the app was closed or stopped). Finishing "
-                "it keeps everything saved and makes only what is missing.",
-                icon=":material/pause_circle:",
-            )
-            if st.button("Finish this story", type="primary", key="finish_story"):
-                storyboard.request_finish(settings, story)
+            storyboard.finish_controls(settings, library, story)
 
         missing = storyboard.missing_frames(story)
         label = f"Draw the missing pictures ({len(missing)})"

@@ -16,7 +16,7 @@ from .errors import EditError
 from .storage import FrameRecord, Library, StoryRecord
 from .story.drafts import frame_draft, sentence_of
 from .story.revisions import save_frame
-from .story.sentences import Sentence
+from .story.sentences import Sentence, joined_english
 
 SPLIT_MARK = "/"
 
@@ -40,7 +40,7 @@ def merge_with_next(sentences: list[Sentence], i: int) -> list[Sentence]:
         first,
         end=second.end,
         text=f"{first.text} {second.text}".strip(),
-        text_en=f"{first.text_en} {second.text_en}".strip(),
+        text_en=joined_english(first.text_en, second.text_en),
         words=(*first.words, *second.words),
     )
     return _renumber([*sentences[:i], _timed(merged), *sentences[i + 2 :]])

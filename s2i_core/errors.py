@@ -42,6 +42,16 @@ class NoSpeechError(AudioError):
     pass
 
 
+class MisheardLanguageError(NoSpeechError):
+    """Speech was there, but no usable words came out, and the language was only a guess: the
+    teacher is asked which language the story is in (the CLI names ``--language``).
+    ``language`` is the code Whisper guessed."""
+
+    def __init__(self, message: str, language: str):
+        super().__init__(message)
+        self.language = language
+
+
 class AudioTooLongError(AudioError):
     pass
 
@@ -120,6 +130,18 @@ class NotJSONError(SceneWriterError):
     """The answer was not the JSON object asked for (prose, cut short, the wrong shape)."""
 
     retryable = True
+
+
+class SceneWriterUnavailableError(SceneWriterError):
+    """The LLM service is down, busy or unreachable (5xx, 429, no connection, no answer in
+    time): the scenes job waits ``retry_after`` seconds on the queue and asks again, and the
+    pictures that need it wait too."""
+
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # --- storage -----------------------------------------------------------------------------------

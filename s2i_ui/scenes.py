@@ -21,7 +21,7 @@ from . import conflicts, roles, widgets
 
 SOURCE_LABELS = {
     LLM: "written by the scene writer",
-    OFFLINE: "the English line (offline path)",
+    OFFLINE: "Whisper's English line",
     TEACHER: "written by you",
 }
 
@@ -58,7 +58,10 @@ def writer_status(library: Library, settings: Settings, story: StoryRecord) -> N
     """Which path wrote (or is writing) the scenes, in one line."""
     path, notice = scene_path(story)
     if not path:  # one element either way, so what follows keeps its place when the writer ends
-        if _writing(library, story.id):
+        waiting = jobs.progress(library, story.id).writer_waiting
+        if waiting is not None:
+            st.caption(f":material/hourglass_top: {waiting.detail}")
+        elif _writing(library, story.id):
             st.caption(":material/hourglass_top: The scene writer is reading the story…")
         else:
             st.empty()
@@ -135,6 +138,16 @@ def _save_bible(library: Library) -> conflicts.Save:
         save_bible(library, based_on, bible)
 
     return save
+
+
+def written_by(frame: FrameRecord, story: StoryRecord) -> str:
+    """Which path wrote the words this frame's picture is drawn from, in one line."""
+    if frame.scene_source in SOURCE_LABELS:
+        return f":material/draw: Scene {SOURCE_LABELS[frame.scene_source]}"
+    if frame.prompt.strip():
+        english = story.language.lower().startswith("en") or not story.language
+        return ":material/draw: Scene: " + ("the sentence" if english else "Whisper's English line")
+    return ":material/hourglass_top: No English words yet: this picture waits for them"
 
 
 def scene_field(frame: FrameRecord, key: str) -> str:

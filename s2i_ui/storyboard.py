@@ -17,12 +17,13 @@ from s2i_core import jobs
 from s2i_core.errors import QueueUnavailableError, S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
+from s2i_core.speech import uncertain_language
 from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
 from s2i_core.story import revisions
 from s2i_core.story.scenes import shown_scene
 from s2i_core.story.sentences import Sentence
 
-from . import frame_fixes, resources, roles, scenes, widgets
+from . import frame_fixes, languages, own_words, resources, roles, scenes, widgets
 
 COLUMNS = 3
 MISSING = ("pending", "drawing", "failed", "filtered", "no_backend")  # claimed ones are skipped
@@ -62,8 +63,11 @@ def storyboard(story: StoryRecord, library: Library, settings: Settings, control
     if controls:
         frame_fixes.do_asked(story, library, settings, request_generation)
     state = jobs.progress(library, story.id)
+    waiting = bool(own_words.waiting_frames(state))
+    if controls:
+        own_words.panel(library, settings, state)
     if state.running:
-        live_grid(story.id, library, settings, controls)
+        live_grid(story.id, library, settings, controls, waiting)
         return
     if controls:
         show_problems(state)
@@ -72,11 +76,13 @@ def storyboard(story: StoryRecord, library: Library, settings: Settings, control
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def live_grid(story_id: int, library: Library, settings: Settings, controls: bool) -> None:
+def live_grid(
+    story_id: int, library: Library, settings: Settings, controls: bool, waiting: bool = False
+) -> None:
     """Progress and pictures as the workers save them, read from the database each second."""
     state = jobs.progress(library, story_id)
-    if not state.running:
-        st.rerun()  # the whole page again: the finished storyboard, with its controls
+    if not state.running or bool(own_words.waiting_frames(state)) != waiting:
+        st.rerun()  # the whole page again: the finished storyboard, or what pictures wait for
     frames = len(state.story.frames)
     fraction = state.pictures_done / frames if frames else 0.0
     st.progress(fraction, text=state.summary)
@@ -87,7 +93,7 @@ def live_grid(story_id: int, library: Library, settings: Settings, controls: boo
         if st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{story_id}"):
             cancel(library, settings, story_id)
     st.caption("You can leave this page: the pictures keep coming, and are saved as they come.")
-    show_grid(state.story, library, settings, controls=False)
+    show_grid(state.story, library, settings, controls=False, sources=controls)
 
 
 def cancel(library: Library, settings: Settings, story_id: int) -> None:
@@ -126,11 +132,50 @@ def request_generation(
     st.rerun()
 
 
-def request_finish(settings: Settings, story: StoryRecord) -> None:
+def request_finish(settings: Settings, story: StoryRecord, language: str | None = None) -> None:
     """Finish an interrupted story on the workers: transcribe the stored narration again if
-    sentences are missing, then draw what is missing (the page shows the live grid)."""
+    sentences are missing (in ``language``; None: detect it), then draw what is missing (the
+    page shows the live grid)."""
     roles.require_teacher(settings, "finish stories", story.id)
-    request_generation(settings, story)
+    if not story.sentences_missing:
+        request_generation(settings, story)
+        return
+    library = resources.library(settings)
+    try:
+        jobs.queue_transcription(settings, library, story.id, language, then_draw=True)
+    except S2IError as error:
+        widgets.show_error(error)
+        return
+    st.rerun()
+
+
+def finish_controls(settings: Settings, library: Library, story: StoryRecord) -> None:
+    """An interrupted story: what stopped it (the last job's failure, a cancel, or the app
+    closing), and "Finish this story", with the language to hear it in when its sentences are
+    missing (a misheard language is chosen here)."""
+    last = jobs.progress(library, story.id).last
+    if last is not None and last.state == "failed" and last.error:
+        why = f"Making this story stopped: {last.error}"
+    elif last is not None and last.state == "cancelled":
+        why = "Making this story was cancelled."
+    else:
+        why = "Making this story stopped half-way (the app was closed or stopped)."
+    st.warning(
+        f"{why} Finishing it keeps everything saved and makes only what is missing.",
+        icon=":material/pause_circle:",
+    )
+    language, guessed = None, False
+    if story.sentences_missing:
+        guessed = uncertain_language(story.language_probability)
+        current = None if guessed else story.language or "auto"
+        language = languages.pick(
+            "Language of the narration", f"finish_language_{story.id}", current, detect=not guessed
+        )
+    if st.button("Finish this story", type="primary", key="finish_story"):
+        if guessed and language is None:
+            st.error("Choose the language the story is told in first.", icon=":material/translate:")
+            return
+        request_finish(settings, story, language)
 
 
 def show_problems(state: jobs.StoryProgress) -> None:
@@ -177,13 +222,22 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def show_grid(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
+def show_grid(
+    story: StoryRecord,
+    library: Library,
+    settings: Settings,
+    controls: bool,
+    sources: bool = False,
+) -> None:
     """The storyboard; with ``controls`` (teacher), each frame can be fixed and redrawn and shows
-    how its picture went; without, students see pictures and sentences only."""
+    how its picture went and who wrote its scene (``sources``: that alone, while the workers are
+    at it); without, students see pictures and sentences only."""
     slots = grid_slots(story.frames)
     for frame in story.frames:
         with slots[frame.id].container(border=True):
             widgets.frame_card(frame, library, details=controls)
+            if controls or sources:
+                st.caption(scenes.written_by(frame, story))
             if controls:
                 frame_controls(story, frame, library, settings)
 

@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from ..errors import S2IError
+from ..errors import MisheardLanguageError, S2IError
 from ..settings import Settings
 from .manage import cmd_cancel, cmd_delete, cmd_export, cmd_list, cmd_models, cmd_show, cmd_worker
 from .parser import build_parser
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return COMMANDS[args.command](args, Settings.load())
     except S2IError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{_how_to_go_on(error)}", file=sys.stderr)
         return 2 if error.user_error else 1
     except OSError as error:  # the machine, not the input: a full disk, a read-only folder
         print(f"error: {describe_os_error(error)}", file=sys.stderr)
@@ -46,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("unexpected failure", exc_info=True)
         print(f"error: unexpected failure ({type(error).__name__}): {error}", file=sys.stderr)
         return 1
+
+
+def _how_to_go_on(error: S2IError) -> str:
+    """What the command line adds to a message written for the app."""
+    if isinstance(error, MisheardLanguageError):
+        return " Give it with --language (for example --language fr)."
+    return ""
 
 
 def describe_os_error(error: OSError) -> str:

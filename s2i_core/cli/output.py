@@ -121,6 +121,7 @@ def sentence_json(s) -> dict[str, Any]:
         "end": round(s.end, 3),
         "text": s.text,
         "text_en": s.text_en,
+        "english_left_out": s.english_problem,  # why Whisper's English line was not used
     }
 
 

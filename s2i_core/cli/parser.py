@@ -55,6 +55,7 @@ def _story_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("story_id", type=story_id)
     p.add_argument("--frame", type=frame_index, help="only this frame (its index, from 0)")
+    p.add_argument("--language", help="hear it again in this language (before any picture)")
     _picture_options(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--enqueue", action="store_true", help="leave the drawing to the workers")

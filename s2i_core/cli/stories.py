@@ -48,6 +48,8 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
         print(f"# {info.language} ({info.language_probability:.0%}{unsure}), {info.duration:.1f} s")
         for s in narration.sentences:
             english = f"  [{s.text_en}]" if s.text_en != s.text else ""
+            if s.english_problem:
+                english = f"  [no English line: {s.english_problem}]"
             print(f"{s.index:>3}  {s.start:6.2f}-{s.end:6.2f}  {s.text}{english}")
     return 0
 
@@ -105,14 +107,16 @@ def cmd_regenerate(args: argparse.Namespace, settings: Settings) -> int:
     matches = [f.id for f in story.frames if f.index == args.frame]
     if args.frame is not None and not matches:
         raise UsageError(f"Story {story.id} {_frame_range(story)}; there is no frame {args.frame}.")
+    if args.language and args.frame is not None:
+        raise UsageError("--language hears the whole story again; it cannot go with --frame.")
     changed = _picture_params(args, settings, story)
     if changed is not None:  # checked and saved before any picture is drawn
         _save_story_params(library, settings, story, changed)
     if args.enqueue:
         frame_ids = matches if args.frame is not None else None
-        return _enqueue_finish(library, settings, story, frame_ids)
+        return _enqueue_finish(library, settings, story, frame_ids, args.language)
     if args.frame is None:
-        _finish(library, settings, story)
+        _finish(library, settings, story, args.language)
         return report_story(library, story.id, args.json)
     reseed = not (changed and changed.seed)  # a redone frame is a new picture, unless seeded
     _run_generation(library, settings, story.id, matches, len(matches), reseed=reseed)
@@ -140,15 +144,23 @@ def _frame_range(story) -> str:
     return "has only frame 0" if count == 1 else f"has frames 0 to {count - 1}"
 
 
-def _finish(library, settings: Settings, story) -> None:
-    """Transcribe again what an interrupted run did not, then draw every missing picture."""
-    from ..jobs.inline import finish_here
+def _finish(library, settings: Settings, story, language: str | None = None) -> None:
+    """Transcribe again what an interrupted run did not (or, with ``language``, the whole
+    story, in that language), then draw every missing picture."""
+    from ..jobs.inline import finish_here, hear_again_here
 
     backend = _picture_backend(settings, library)
     _print_notes(library, story.id, backend)
-    total = None if story.sentences_missing else sum(f.status != "done" for f in story.frames)
+    again = language and not story.sentences_missing
+    if again:
+        events = hear_again_here(library, settings, backend, story.id, language)
+    else:
+        events = finish_here(library, settings, backend, story.id, language=language)
+    total = (
+        None if story.sentences_missing or again else sum(f.status != "done" for f in story.frames)
+    )
     with progress_bar(total, "Pictures") as bar:
-        for event in finish_here(library, settings, backend, story.id):
+        for event in events:
             bar(event)
 
 
@@ -244,11 +256,16 @@ def _enqueue_story(library, settings: Settings, args: argparse.Namespace, option
     return 0
 
 
-def _enqueue_finish(library, settings: Settings, story, frame_ids: list[int] | None) -> int:
-    from ..jobs import queue_pictures, queue_transcription
+def _enqueue_finish(
+    library, settings: Settings, story, frame_ids: list[int] | None, language: str | None = None
+) -> int:
+    from ..jobs import queue_pictures, queue_transcription, transcribe_again
 
     if frame_ids is None and story.sentences_missing:
-        queue_transcription(settings, library, story.id, story.language or None, then_draw=True)
+        heard_in = language or story.language or None
+        queue_transcription(settings, library, story.id, heard_in, then_draw=True)
+    elif language:
+        transcribe_again(settings, library, story.id, language, then_draw=True)
     else:
         queue_pictures(settings, library, story, frame_ids, reseed=frame_ids is not None)
     print(f"Queued story {story.id}; follow it with 'show {story.id}'.", file=sys.stderr)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from ..errors import EditError, StorageError
 from ..exports.stored import ExportOptions
 from ..settings import Settings
+from ..speech import normalize_language
 from ..storage import Library, StoryRecord
 from ..storage.quota import check_story_allowance
-from ..story.bible import TEACHER
 from .book import ACTIVE, STATES, WAITING_FOR_QUEUE, JobBook, JobRecord
 from .specs import (
     QUEUES,
@@ -33,6 +33,7 @@ from .specs import (
     JobSpec,
     Transcribe,
     WriteScenes,
+    hearing_again_job,
     pictures_job,
     transcription_jobs,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "WriteScenes",
     "cancel",
     "cancel_export",
+    "check_hearing_again",
     "export_options",
     "latest_export",
     "pictures_job",
@@ -106,10 +108,25 @@ def queue_transcription(
 
 
 def transcribe_again(
-    settings: Settings, library: Library, story_id: int, language: str
+    settings: Settings,
+    library: Library,
+    story_id: int,
+    language: str,
+    then_draw: bool = False,
 ) -> list[JobRecord]:
-    """A draft heard in the wrong language: its sentences are dropped and its stored narration
-    (kept, of course) transcribed again in ``language``. Refused once it has pictures."""
+    """A draft heard in the wrong language: its stored narration is transcribed again in
+    ``language`` (``hearing_again_job``). Its sentences, scenes and bible stay until the new
+    sentences are all heard, and stay for good if that fails. Refused once it has pictures."""
+    story = check_hearing_again(library, story_id)
+    if then_draw and settings.pictures_per_teacher_day:  # the teacher's pictures for today
+        check_story_allowance(library, settings.pictures_per_teacher_day, story)
+    cancel(library, story_id)  # a scene writer still reading the old sentences
+    spec = hearing_again_job(settings, story_id, normalize_language(language), then_draw)
+    return [submit(settings, library, spec)]
+
+
+def check_hearing_again(library: Library, story_id: int) -> StoryRecord:
+    """The story, if it can be heard again: its narration is kept and it has no pictures."""
     story = library.get_story(story_id)
     if not story.narration_path:
         raise StorageError(
@@ -118,17 +135,7 @@ def transcribe_again(
         )
     if any(f.status != "pending" for f in story.frames):
         raise EditError("This story has pictures already; its sentences can only be edited.")
-    cancel(library, story_id)  # a scene writer still reading the old sentences
-    library.set_frames(story_id, [])
-    library.update_story(
-        story_id,
-        language=language,
-        language_probability=None,
-        transcript="",
-        sentences_missing=True,
-        bible=story.bible if story.bible.get("source") == TEACHER else {},
-    )
-    return queue_transcription(settings, library, story_id, language)
+    return story
 
 
 def queue_scenes(
@@ -208,6 +215,15 @@ class StoryProgress:
         return bool(self.jobs)
 
     @property
+    def writer_waiting(self) -> JobRecord | None:
+        """The story's scenes job while it waits on the queue for the LLM service to be back
+        (it ran, found the writer down and is queued again)."""
+        return next(
+            (j for j in self.jobs if j.kind == "scenes" and j.state == "queued" and j.attempts),
+            None,
+        )
+
+    @property
     def pictures_done(self) -> int:
         return sum(f.status == "done" for f in self.story.frames)
 
@@ -221,7 +237,11 @@ class StoryProgress:
         if any(j.kind == "transcribe" for j in self.jobs):
             job = next(j for j in self.jobs if j.kind == "transcribe")
             heard = f"{job.done:.0f} of {job.total:.0f} s heard" if job.total else "waiting"
+            if job.spec.replace_sentences:  # type: ignore[attr-defined]
+                return f"Transcribing again: {heard}"
             return f"Transcribing: {heard}, {frames} sentences so far"
+        if self.writer_waiting:
+            return self.writer_waiting.detail
         if any(j.kind == "scenes" for j in self.jobs):
             return "Writing a scene for every picture"
         if any(j.kind == "draw" for j in self.jobs):

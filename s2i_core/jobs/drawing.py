@@ -62,6 +62,7 @@ class Drawing:
     # changed while drawn: once more, {frame id: its attempts then} (unless drawn since by another)
     again: dict[int, int] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)  # settings changed to fit a model
+    wordless: set[int] = dataclasses.field(default_factory=set)  # left waiting for English words
 
     def pictures(self) -> Iterator[FrameRecord]:
         params, word_list = self._settings()
@@ -142,7 +143,10 @@ class _Starter:
         drawing = self.drawing
         story = drawing.library.get_story(drawing.story_id)
         self.language = story.language or "en"
-        fresh = [f.id for f in drawing.choose(story) if f.id not in drawing.tried]
+        chosen = drawing.choose(story)
+        # no prompt: no English words to draw from yet (the scene writer's or the teacher's)
+        drawing.wordless = {f.id for f in chosen if not f.prompt.strip()}
+        fresh = [f.id for f in chosen if f.id not in drawing.tried | drawing.wordless]
         fresh += [  # changed while drawn here, and not drawn since by another
             f.id
             for f in story.frames

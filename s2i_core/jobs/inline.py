@@ -24,7 +24,7 @@ from ..audio import DecodedAudio
 from ..errors import StorageError
 from ..pictures import PictureBackend
 from ..settings import Settings
-from ..speech import SpeechEngine, load_engine
+from ..speech import SpeechEngine, load_engine, normalize_language
 from ..storage import Job, Library
 from ..storage.database import open_engine
 from ..story.bible import OFFLINE, notes_bible
@@ -33,7 +33,7 @@ from ..story.scene_writer import offline_reason
 from .book import JobBook, JobRecord
 from .registry import run_job
 from .runtime import Runtime, StoryEvent
-from .specs import Draw, JobSpec, transcription_jobs
+from .specs import Draw, JobSpec, hearing_again_job, transcription_jobs
 
 _IDLE = object()  # every job has ended
 
@@ -158,10 +158,11 @@ def finish_here(
     backend: PictureBackend | None,
     story_id: int,
     engine: SpeechEngine | None = None,
+    language: str | None = None,
 ) -> Iterator[StoryEvent]:
     """The CLI's ``regenerate``: finish a story however it was interrupted, transcribing its
-    stored narration again when sentences are missing (frames it has are kept), then drawing
-    every missing picture."""
+    stored narration again when sentences are missing (frames it has are kept; in
+    ``language`` if given, else the story's), then drawing every missing picture."""
     story = library.get_story(story_id)
     if not story.sentences_missing:
         return run_here(settings, library, [Draw(story_id)], backend, engine)
@@ -170,8 +171,26 @@ def finish_here(
             f"Story {story_id} lost its narration, so its missing sentences cannot be "
             "transcribed again. Record the story again."
         )
-    jobs = transcription_jobs(settings, story_id, story.language or None, then_draw=True)
+    heard_in = language or story.language or None
+    jobs = transcription_jobs(settings, story_id, heard_in, then_draw=True)
     return run_here(settings, library, jobs, backend, engine)
+
+
+def hear_again_here(
+    library: Library,
+    settings: Settings,
+    backend: PictureBackend | None,
+    story_id: int,
+    language: str,
+    engine: SpeechEngine | None = None,
+) -> Iterator[StoryEvent]:
+    """The CLI's ``regenerate --language``: hear the story again in ``language`` (its sentences
+    replaced only if that works), then draw its pictures."""
+    from . import check_hearing_again
+
+    check_hearing_again(library, story_id)
+    job = hearing_again_job(settings, story_id, normalize_language(language), then_draw=True)
+    return run_here(settings, library, [job], backend, engine)
 
 
 def _own_book(library: Library, folder: Path) -> tuple[JobBook, Engine]:

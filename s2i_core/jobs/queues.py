@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task, TaskWrapper
+from huey.exceptions import RetryTask
 
-from ..errors import QueueUnavailableError, SettingsError
+from ..errors import QueueUnavailableError, SceneWriterUnavailableError, SettingsError
 from ..settings import Settings
 from . import queue_file
 from .book import JobRecord
@@ -145,7 +146,10 @@ def _register(huey: Huey, queues: Queues) -> TaskWrapper:
 
     def run(job_id: int, task: Task | None = None) -> None:
         runtime = runtime_for(queues.settings)
-        run_job(runtime, job_id, last_try=not (task and task.retries), queues=queues)
+        try:
+            run_job(runtime, job_id, last_try=not (task and task.retries), queues=queues)
+        except SceneWriterUnavailableError as error:  # its own wait, not the queue's RETRIES
+            raise RetryTask(str(error), delay=error.retry_after) from error
 
     return huey.task(
         retries=RETRIES, retry_delay=RETRY_DELAY, retry_backoff=2, context=True, name=TASK_NAME

@@ -46,6 +46,9 @@ class Transcribe(JobSpec, kind="transcribe"):
     """Hear the story's stored narration: one frame per sentence, each saved as it is final."""
 
     language: str | None = None  # a Whisper language code ("es"); None: detect it
+    # hear a transcribed story again (another language): its sentences, scenes and bible are
+    # replaced in one transaction once every new sentence is heard; on a failure they all stay
+    replace_sentences: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,16 @@ def pictures_job(
         return Draw(story.id, reseed=reseed)
     chosen = {f.id: f.attempts for f in story.frames if f.id in set(frame_ids)}
     return Draw(story.id, types.MappingProxyType(chosen), reseed=reseed)
+
+
+def hearing_again_job(
+    settings: Settings, story_id: int, language: str | None, then_draw: bool = False
+) -> Transcribe:
+    """Hear a transcribed story again in ``language``, its sentences replaced only once the new
+    ones are all heard; with ``then_draw``, the pictures follow (after their scenes with the
+    scene writer on: a drawing that followed the hearing would draw the old sentences)."""
+    then: JobSpec | None = None
+    if then_draw:
+        draw = Draw(story_id)
+        then = WriteScenes(story_id, then=draw) if settings.has_scene_writer else draw
+    return Transcribe(story_id, language, replace_sentences=True, then=then)

@@ -8,7 +8,10 @@
     torch_batched_engine.py   Whisper on torch at the GPU's speed: every window in one batch,
                               static cache, CUDA graphs (what "auto" runs where CT2 cannot)
     guards.py                 token budget, repetition measure, loop cutting (every engine)
+    heard.py                  whether usable words were heard: silence, or a misheard language
     translation.py            English per <=30 s window, given to timed spans (sentences, scenes)
+    english_lines.py          whether an English line can be trusted (hallucinations.txt, ...)
+    languages.py              the languages Whisper knows, by name
     weights.py                the bundled models, found or assembled on disk
     ct2_to_whisper.py         CTranslate2 weights -> an openai-whisper checkpoint
 
@@ -28,6 +31,8 @@ from .base import (
     whisper_languages,
 )
 from .devices import DeviceProbe, choose_device, cuda_available, device_label, probe_devices
+from .heard import misheard_message, nothing_heard, usable_segments
+from .languages import LANGUAGE_NAMES, language_name
 from .registry import (
     ENGINES,
     choose_engine,
@@ -40,6 +45,7 @@ from .registry import (
 
 __all__ = [
     "ENGINES",
+    "LANGUAGE_NAMES",
     "NO_WORDS_HEARD",
     "DecodingOptions",
     "DeviceProbe",
@@ -53,12 +59,16 @@ __all__ = [
     "cuda_available",
     "device_label",
     "engine_name",
+    "language_name",
     "load_engine",
     "loaded_engine",
+    "misheard_message",
     "normalize_language",
+    "nothing_heard",
     "probe_devices",
     "register",
     "transcribe",
     "uncertain_language",
+    "usable_segments",
     "whisper_languages",
 ]

@@ -58,6 +58,8 @@ class TranscriptionInfo:
     model: str
     device: str
     compute_type: str
+    # seconds the voice detector judged to be speech; None: the engine does not say
+    speech_seconds: float | None = None
 
     @property
     def language_uncertain(self) -> bool:

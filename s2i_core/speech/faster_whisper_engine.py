@@ -156,7 +156,8 @@ class FasterWhisperEngine:
         except BaseException as exc:
             call.ready.set_exception(exc)
             raise
-        summary = self._info(language, probability, len(audio) / SAMPLE_RATE)
+        speech = sum(window.seconds for window in call.windows)  # VAD's speech, padded a little
+        summary = self._info(language, probability, len(audio) / SAMPLE_RATE, speech)
         return _in_order(jobs, call), summary
 
     def _language(self, call: Call, language: str | None) -> tuple[str, float]:
@@ -230,9 +231,12 @@ class FasterWhisperEngine:
             **_decoding_kwargs(options),
         )
         whisper.ladder = Ladder(options, info.language_probability)  # 1.0 for a given language
-        return segments, self._info(info.language, info.language_probability, info.duration)
+        speech = float(info.duration_after_vad) if word_timestamps else None
+        return segments, self._info(info.language, info.language_probability, info.duration, speech)
 
-    def _info(self, language: str, probability: float, duration: float) -> TranscriptionInfo:
+    def _info(
+        self, language: str, probability: float, duration: float, speech: float | None
+    ) -> TranscriptionInfo:
         return TranscriptionInfo(
             language=language,
             language_probability=float(probability),
@@ -241,6 +245,7 @@ class FasterWhisperEngine:
             model=self.model,
             device=self.device,
             compute_type=self.compute_type,
+            speech_seconds=speech,
         )
 
 

@@ -11,10 +11,11 @@ import threading
 from collections.abc import Callable
 
 from ..audio import DecodedAudio
-from ..errors import NoSpeechError, SpeechModelError
+from ..errors import SpeechModelError
 from ..settings import Settings
-from .base import NO_WORDS_HEARD, SpeechEngine, Transcription, normalize_language
+from .base import SpeechEngine, Transcription, normalize_language
 from .devices import DeviceProbe, probe_devices
+from .heard import nothing_heard, usable_segments
 
 EngineFactory = Callable[[Settings], SpeechEngine]
 ENGINES: dict[str, EngineFactory] = {}
@@ -117,10 +118,11 @@ def transcribe(
     language: str | None = None,
     engine: SpeechEngine | None = None,
 ) -> Transcription:
-    """Transcribe a whole recording; NoSpeechError when Whisper heard no words at all."""
+    """Transcribe a whole recording; NoSpeechError when Whisper heard no usable words at all
+    (MisheardLanguageError when there was speech in a language it only guessed)."""
     engine = engine or load_engine(settings)
     segments, info = engine.transcribe(audio.samples, language=normalize_language(language))
-    kept = [segment for segment in segments if segment.text.strip()]
+    kept = list(usable_segments(segments, info, engine.options))
     if not kept:
-        raise NoSpeechError(NO_WORDS_HEARD)
+        raise nothing_heard(info)
     return Transcription(info=info, segments=kept)

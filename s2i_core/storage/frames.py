@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -38,6 +39,7 @@ from .tables import (
     now,
     picture_files,
     release,
+    set_story_fields,
     show,
     words_json,
 )
@@ -59,14 +61,18 @@ class FrameMethods:
     _reading: sessionmaker
     _writing: sessionmaker
 
-    def set_frames(self, story_id: int, drafts: list[FrameDraft]) -> list[FrameRecord]:
-        """Replace all frames of a story; the old frames' pictures are deleted."""
+    def set_frames(
+        self, story_id: int, drafts: list[FrameDraft], **story_fields: Any
+    ) -> list[FrameRecord]:
+        """Replace all frames of a story, and set ``story_fields`` (see ``update_story``) in the
+        same transaction; the old frames' pictures are deleted."""
         indices = [draft.index for draft in drafts]
         if len(set(indices)) != len(indices):
             raise ValueError("Each frame of a story needs its own index.")
         moment = now()
         with self._writing.begin() as session:
             story = get_story(session, story_id)
+            set_story_fields(story, story_fields)
             old_files = [path for frame in story.frames for path in frame_files(frame)]
             story.frames.clear()
             session.flush()  # the old rows must be gone before new ones reuse their indices

@@ -17,18 +17,24 @@ from .frames import FrameMethods
 from .job_table import work_waiting
 from .media import MediaFiles, narration_suffix
 from .records import (
-    EDITABLE_STORY_FIELDS,
-    STORY_STATUSES,
     StoryRecord,
     StorySummary,
-    check_status,
     shown_status,
     story_record,
     utc,
 )
 from .request_slots import SharedRateLimiter
 from .search import like_pattern, query_words
-from .tables import ClassroomSetting, Frame, Story, derived_status, get_story, now, story_not_found
+from .tables import (
+    ClassroomSetting,
+    Frame,
+    Story,
+    derived_status,
+    get_story,
+    now,
+    set_story_fields,
+    story_not_found,
+)
 from .versions import VersionMethods
 
 
@@ -120,19 +126,9 @@ class Library(FrameMethods, ClaimMethods, VersionMethods):
             return story_record(story)
 
     def update_story(self, story_id: int, **fields: Any) -> StoryRecord:
-        unknown = set(fields) - EDITABLE_STORY_FIELDS
-        if unknown:
-            raise ValueError(f"Stories have no editable field(s) {sorted(unknown)}.")
-        if "status" in fields:
-            check_status(fields["status"], STORY_STATUSES, "story")
         with self._writing.begin() as session:
             story = get_story(session, story_id)
-            for name, value in fields.items():
-                if name in ("image_params", "bible"):
-                    value = dict(value or {})
-                elif name == "word_list" and value is not None:
-                    value = list(value)
-                setattr(story, name, value)
+            set_story_fields(story, fields)
             story.updated_at = now()
             return story_record(story)
 

@@ -35,7 +35,15 @@ from sqlalchemy.orm import (
 )
 
 from ..errors import FrameNotFoundError, StoryNotFoundError
-from .records import FrameDraft, WordTime, is_held, now  # noqa: F401 (now: re-exported)
+from .records import (  # noqa: F401 (now: re-exported)
+    EDITABLE_STORY_FIELDS,
+    STORY_STATUSES,
+    FrameDraft,
+    WordTime,
+    check_status,
+    is_held,
+    now,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
@@ -213,6 +221,21 @@ def new_frame(draft: FrameDraft, created: datetime) -> Frame:
 
 def words_json(words: Iterable[WordTime]) -> list[list[Any]]:
     return [[float(start), float(end), str(word)] for start, end, word in words]
+
+
+def set_story_fields(story: Story, fields: dict[str, Any]) -> None:
+    """Set a story's editable fields (ValueError for any other name or a status not known)."""
+    unknown = set(fields) - EDITABLE_STORY_FIELDS
+    if unknown:
+        raise ValueError(f"Stories have no editable field(s) {sorted(unknown)}.")
+    if "status" in fields:
+        check_status(fields["status"], STORY_STATUSES, "story")
+    for name, value in fields.items():
+        if name in ("image_params", "bible"):
+            value = dict(value or {})
+        elif name == "word_list" and value is not None:
+            value = list(value)
+        setattr(story, name, value)
 
 
 def derived_status(story: Story, interrupted: bool = False) -> str:

@@ -131,8 +131,10 @@ def frame_drafts(sentences: Iterable[Sentence], story: StoryRecord) -> list[Fram
 
 def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraft:
     """A frame before the scene writer ran (``scene_source`` empty): until it has, the scene is
-    the English line, as on the offline path."""
-    english = sentence.text_en or sentence.text
+    the English line, as on the offline path. A sentence in another language without a trusted
+    English line has no scene and no prompt: nothing is drawn from it until the scene writer or
+    the teacher gives it one."""
+    english = sentence.text_en or (sentence.text if english_story(story) else "")
     bible = notes_bible(story.characters)
     return FrameDraft(
         index=index,
@@ -140,7 +142,7 @@ def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraf
         end=sentence.end,
         text=sentence.text,
         text_en=sentence.text_en,
-        prompt=build_prompt(english, story.style, bible, story.image_model),
+        prompt=build_prompt(english, story.style, bible, story.image_model) if english else "",
         words=tuple((w.start, w.end, w.word) for w in sentence.words),
         scene=english,
     )
@@ -151,3 +153,8 @@ def sentence_of(frame: FrameRecord) -> Sentence:
     frame so that a save changes that frame and no other."""
     words = tuple(Word(start, end, word, 1.0) for start, end, word in frame.words)
     return Sentence(frame.index, frame.start, frame.end, frame.text, frame.text_en, words, frame.id)
+
+
+def english_story(story: StoryRecord) -> bool:
+    """Told in English (or not heard yet): its sentences are their own English lines."""
+    return (story.language or "en").lower().startswith("en")

@@ -30,7 +30,7 @@ from typing import Any
 
 import jsonschema
 
-from ..errors import NotJSONError, SceneWriterError
+from ..errors import NotJSONError, SceneWriterError, SceneWriterUnavailableError
 from ..settings import Settings
 from .bible import (
     LLM,
@@ -46,6 +46,10 @@ from .bible import (
 )
 from .prompts import clip_tokens
 
+OFFLINE_NOTICE = (
+    "The pictures use the offline scenes: Whisper's English lines where they could be trusted "
+    "(the other sentences wait for an English line)."
+)
 MAX_PART_SENTENCES = 12  # longer stories go in parts, each told the characters found so far
 MAX_SCENE_WORDS = 60  # the model is asked for about 40; longer answers are cut at a word
 CLIENT_RETRIES = 2  # the openai client's own retries of 429, 5xx and timeouts, with backoff
@@ -123,9 +127,11 @@ class SceneRequest:
         return tuple(self.english_for(i) for i in range(len(self.sentences)))
 
     def english_for(self, index: int) -> str:
+        """The offline English line: Whisper's (checked), the sentence itself in an English
+        story, else "" (none to trust)."""
         if index < len(self.english) and self.english[index].strip():
             return self.english[index]
-        return self.sentences[index]
+        return self.sentences[index] if self.language.lower().startswith("en") else ""
 
     @property
     def wanted(self) -> tuple[int, ...]:
@@ -142,6 +148,9 @@ class Scenes:
     path: str  # llm: every frame from the LLM | mixed | offline
     notice: str = ""  # for the teacher: why some or all frames took the offline path
     seconds: float = 0.0  # time the writer took (or was waited for)
+    # why the LLM could not be asked at all (down, busy, unreachable, no answer in time): asked
+    # again later, it may write them; "" when it answered or is not set up
+    unavailable: str = ""
 
     def frame(self, index: int) -> FrameScene | None:
         return next((f for f in self.frames if f.index == index), None)
@@ -165,12 +174,12 @@ class SceneWriter:
         parts = _parts(request.wanted, MAX_PART_SENTENCES)
         bible = request.bible
         written: dict[int, FrameScene] = {}
-        problems: list[str] = []
+        problems: list[SceneWriterError] = []
         for part in parts:  # in order: each part is told the characters found so far
             try:
                 answer = self._ask(replace(request, bible=bible, only=part))
             except SceneWriterError as error:
-                problems.append(str(error))
+                problems.append(error)
                 continue
             bible = merge_bibles(bible, answer.bible) if bible else answer.bible
             written.update({f.index: f for f in answer.frames if f.index in part})
@@ -222,10 +231,17 @@ class OpenAITransport:
                 stream=False,
             )
         except openai.APIStatusError as error:
-            raise SceneWriterError(_status_message(error.status_code)) from None
-        except openai.APIConnectionError:
+            status = error.status_code
+            down = status == 429 or status >= 500  # it may answer later; a refusal will not
+            fault = SceneWriterUnavailableError if down else SceneWriterError
+            raise fault(_status_message(status)) from None
+        except openai.APITimeoutError:
+            raise SceneWriterUnavailableError(
+                "The scene writer's LLM service did not answer in time."
+            ) from None
+        except openai.APIConnectionError:  # no connection at all: not waited for (offline)
             raise SceneWriterError(
-                "The scene writer could not reach the LLM service (no connection or no answer)."
+                "The scene writer could not reach the LLM service (no connection)."
             ) from None
         choice = answer.choices[0] if answer.choices else None
         return (choice.message.content or "") if choice else ""
@@ -296,9 +312,10 @@ def _valid(entry: Any, schema: dict[str, Any]) -> bool:
 # --- the offline path --------------------------------------------------------------------------
 def offline_scenes(request: SceneRequest, notice: str = "") -> Scenes:
     """No LLM: the English line is Whisper's translation, the scene is that line, and the
-    characters' looks come from the teacher's notes."""
+    characters' looks come from the teacher's notes. A sentence with no English line to trust
+    gets no scene (it waits for the writer or the teacher)."""
     bible = request.bible or notes_bible(request.notes)
-    frames = tuple(_offline_frame(request, i) for i in request.wanted)
+    frames = tuple(_offline_frame(request, i) for i in request.wanted if request.english_for(i))
     return Scenes(bible, frames, OFFLINE, notice)
 
 
@@ -312,16 +329,17 @@ def _assemble(
     request: SceneRequest,
     bible: StoryBible | None,
     written: dict[int, FrameScene],
-    problems: list[str],
+    problems: list[SceneWriterError],
     seconds: float,
 ) -> Scenes:
     fallback = offline_scenes(request)
-    frames = tuple(written.get(i) or fallback.frame(i) for i in request.wanted)
+    frames = tuple(f for i in request.wanted if (f := written.get(i) or fallback.frame(i)))
     missing = [i for i in request.wanted if i not in written]
     if not written:
-        reason = problems[0] if problems else "The scene writer's answer had no usable frames."
-        notice = f"{reason} The pictures use the offline scenes (Whisper's English lines)."
-        return replace(fallback, notice=notice, seconds=seconds)
+        reason = str(problems[0]) if problems else "The scene writer's answer had no usable frames."
+        notice = f"{reason} {OFFLINE_NOTICE}"
+        down = next((str(p) for p in problems if isinstance(p, SceneWriterUnavailableError)), "")
+        return replace(fallback, notice=notice, seconds=seconds, unavailable=down)
     bible = bible or fallback.bible
     if not missing:
         return Scenes(bible, frames, LLM, "", seconds)  # type: ignore[arg-type]
@@ -394,12 +412,11 @@ class SceneJob:
         remaining = self.settings.llm_timeout - (time.monotonic() - self.started)
         if self._done.wait(max(0.0, remaining)) and self._result is not None:
             return self._result
-        notice = (
-            f"The scene writer did not answer within {self.settings.llm_timeout:g} s, so the "
-            "pictures use the offline scenes (Whisper's English lines)."
-        )
+        late = f"The scene writer did not answer within {self.settings.llm_timeout:g} s."
         return replace(
-            offline_scenes(self.request, notice), seconds=time.monotonic() - self.started
+            offline_scenes(self.request, f"{late} {OFFLINE_NOTICE}"),
+            seconds=time.monotonic() - self.started,
+            unavailable=late,
         )
 
 

@@ -22,6 +22,7 @@ from ..errors import StaleVersionError
 from ..settings import Settings
 from ..storage import FrameDraft, FrameRecord, Library, StoryRecord
 from .bible import LLM, OFFLINE, TEACHER, StoryBible, notes_bible
+from .drafts import english_story
 from .prompts import build_prompt, get_style
 from .scene_writer import FrameScene, SceneJob, SceneRequest, Scenes, Transport, write_scenes
 
@@ -89,11 +90,14 @@ def write_missing_scenes(
     story_id: int,
     frame_ids: list[int] | None = None,
     transport: Transport | None = None,
+    wait_if_unavailable: bool = False,
 ) -> Scenes | None:
     """Scenes for the frames that have none yet (only ``frame_ids`` of them, if given): one
     request, bounded like every call by ``llm_timeout``. The first writing of a story writes its
     bible too; later ones keep it. A frame whose sentence changed while the writer wrote is left
-    for the next writing, and an English line typed meanwhile is kept. None: nothing to write."""
+    for the next writing, and an English line typed meanwhile is kept. None: nothing to write.
+    With ``wait_if_unavailable``, a writer that could not be asked (``Scenes.unavailable``)
+    saves nothing: the caller asks again later instead of taking the offline path now."""
     story = library.get_story(story_id)
     wanted = tuple(
         i
@@ -107,7 +111,8 @@ def write_missing_scenes(
     if not first:
         request = replace(request, bible=story_bible(story), only=wanted)
     scenes = write_scenes(request, settings, transport)
-    _save_missing(library, story, wanted, scenes, first)
+    if not (scenes.unavailable and wait_if_unavailable):
+        _save_missing(library, story, wanted, scenes, first)
     return scenes
 
 
@@ -221,8 +226,8 @@ def set_bible(library: Library, story_id: int, bible: StoryBible) -> StoryRecord
     _save_bible(library, story, bible, path, notice)
     story = library.get_story(story_id)
     for frame in story.frames:
-        prompt = frame_prompt(story, frame.scene or frame.text_en or frame.text, bible)
-        library.update_frame_text(frame.id, prompt=prompt)
+        if words := drawn_from(story, frame):
+            library.update_frame_text(frame.id, prompt=frame_prompt(story, words, bible))
     return library.get_story(story_id)
 
 
@@ -255,6 +260,12 @@ def rewrite_frame_scene(
     return _save_scene(library, story, frame, english, written, story_bible(story)), scenes
 
 
+def drawn_from(story: StoryRecord, frame: FrameRecord) -> str:
+    """The English words the frame's picture is drawn from: its scene, else its English line
+    (an English sentence is its own); "" when it has none yet."""
+    return frame.scene or frame.text_en or (frame.text if english_story(story) else "")
+
+
 def shown_scene(frame: FrameRecord) -> str:
     """The scene as the teacher sees it (frames saved before scenes existed show their line)."""
     return frame.scene or frame.text_en or frame.text
@@ -277,7 +288,8 @@ def scene_after_fix(
     if scene and scene != shown_scene(before):
         return set_frame_scene(library, story_id, fixed.id, fixed.text_en, scene), False
     if fixed.text != before.text:
-        waiting = FrameScene(fixed.index, fixed.text_en, fixed.text_en or fixed.text, "")
+        english = fixed.text_en or (fixed.text if english_story(story) else "")
+        waiting = FrameScene(fixed.index, fixed.text_en, english, "")
         english = _english(story, fixed, waiting)
         return _save_scene(library, story, fixed, english, waiting, story_bible(story)), True
     if english_typed and before.scene_source != LLM:  # the old scene was the old English line
@@ -308,8 +320,8 @@ def _save_scene(
     words = {
         "text_en": " ".join(english.split()),
         "scene": scene,
-        "scene_source": written.source,
-        "prompt": frame_prompt(story, scene, bible),
+        "scene_source": written.source if scene else "",  # no words to draw from: it waits
+        "prompt": frame_prompt(story, scene, bible) if scene else "",
     }
     if version is not None:
         return library.save_frame_words(frame.id, version, **words)

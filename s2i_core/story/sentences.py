@@ -10,8 +10,9 @@ A sentence ends where punctuation ends it (. ! ? … and 。！？ । ؟ and ki
 the languages it knows, so "Mr. Smith" or "3.5" do not end one, and by a simple rule otherwise.
 A long silence (``PAUSE_ENDS``) ends a sentence Whisper left without punctuation, as a listener
 hears it end (flat narration often comes back unpunctuated: one picture for a whole story is
-worse than two for one sentence, which the teacher joins back). A run-on longer than
-``max_chars`` is cut at its longest pause; a fragment shorter than
+worse than two for one sentence, which the teacher joins back). A run-on (clauses.py: over about
+25 words or 8 s) is cut at its clause marks where the speaker paused, and one longer than
+``max_chars`` at its longest pause; a fragment shorter than
 ``min_chars`` ("No.") joins the sentence before it, or the next one when it comes first.
 """
 
@@ -27,7 +28,9 @@ from pysbd.languages import LANGUAGE_CODES as PYSBD_LANGUAGES
 
 from ..audio import DecodedAudio
 from ..speech import Segment, SpeechEngine, Word
+from ..speech.english_lines import EnglishLine
 from ..speech.translation import english_for_spans, translation_windows
+from .clauses import RunOnLimits, clause_cuts, is_spaced
 
 TERMINALS = ".!?…。！？｡।॥؟۔።"
 _TRAILING_CLOSERS = "\"'”’»)]}」』"
@@ -42,9 +45,10 @@ class Sentence:
     start: float
     end: float
     text: str
-    text_en: str
+    text_en: str  # its English, for the picture ("" in another language: none to trust yet)
     words: tuple[Word, ...] = ()
     frame_id: int | None = None  # the saved frame it was read from (and is saved to); None: new
+    english_problem: str = ""  # why Whisper's English line was left out (not kept in the library)
 
 
 class SentenceStream:
@@ -56,17 +60,21 @@ class SentenceStream:
         max_chars: int = 200,
         min_chars: int = 12,
         duration: float | None = None,
+        run_on: RunOnLimits | None = None,
     ):
         code = (language or "").lower().replace("_", "-").split("-")[0]
         self._segmenter = (
             pysbd.Segmenter(language=code, clean=False) if code in PYSBD_LANGUAGES else None
         )
         self.max_chars, self.min_chars, self.duration = max_chars, min_chars, duration
+        self.run_on = run_on or RunOnLimits()
+        self._spaced = is_spaced(code)
         self._open: list[Word] = []  # the sentence being spoken
         self._held: list[Word] | None = None  # finished, kept until we know no fragment follows
         self._carry: list[Word] = []  # a fragment that opens the next sentence
         self._clock = 0.0
         self._count = 0
+        self._running_on = False  # the open words are the rest of a run-on, cut as it was said
 
     def feed(self, segment: Segment) -> list[Sentence]:
         ready: list[Sentence] = []
@@ -104,15 +112,33 @@ class SentenceStream:
             self._open = [word]
         else:
             self._open.append(word)
+            cuts = clause_cuts(self._open, self.run_on, self._spaced, self._running_on)
+            if cuts:  # a run-on still being said: its clauses so far are final
+                self._complete_clauses(self._open[: cuts[-1]], cuts, ready)
+                self._open = self._open[cuts[-1] :]
+                self._running_on = True
         while _length(self._open) > self.max_chars and len(self._open) > 1:
             cut = self._pause_cut(self._open)
-            self._complete(self._open[:cut], ready)
+            self._complete(self._open[:cut], ready, more_to_come=True)
             self._open = self._open[cut:]
         if self._held is not None and _length(self._carry + self._open) >= self.min_chars:
             ready.append(self._emit(self._held))  # what follows is too long to be a fragment
             self._held = None
 
-    def _complete(self, words: list[Word], ready: list[Sentence]) -> None:
+    def _complete(
+        self, words: list[Word], ready: list[Sentence], more_to_come: bool = False
+    ) -> None:
+        """A finished sentence (``more_to_come``: the first part of a run-on still being said),
+        cut into its clauses if it is a run-on."""
+        cuts = clause_cuts(words, self.run_on, self._spaced, self._running_on)
+        self._running_on = more_to_come
+        self._complete_clauses(words, [*cuts, len(words)], ready)
+
+    def _complete_clauses(self, words: list[Word], ends: list[int], ready: list[Sentence]) -> None:
+        for begin, end in zip([0, *ends], ends, strict=False):
+            self._complete_one(words[begin:end], ready)
+
+    def _complete_one(self, words: list[Word], ready: list[Sentence]) -> None:
         words, self._carry = self._carry + words, []
         if _length(words) >= self.min_chars:
             if self._held is not None:
@@ -223,12 +249,22 @@ def add_english(
     sentences: list[Sentence], audio: DecodedAudio, engine: SpeechEngine, language: str
 ) -> list[Sentence]:
     """Fill ``text_en``: the text itself for English, else Whisper's translation of its audio,
-    each window of up to 30 s translated once (``english_for_spans``)."""
+    each window of up to 30 s translated once (``english_for_spans``). A line that fails the
+    checks (speech/english_lines.py) is left out: ``text_en`` "" and ``english_problem`` why."""
     if (language or "en").lower().startswith("en"):
         return [replace(s, text_en=s.text) for s in sentences]
     spans = [(s.start, s.end) for s in sentences]
     english = english_for_spans(engine, audio.samples, spans, language, audio.sample_rate)
-    return [replace(s, text_en=en or s.text) for s, en in zip(sentences, english, strict=True)]
+    return [
+        replace(s, text_en=line.text if line.usable else "", english_problem=_problem(line))
+        for s, line in zip(sentences, english, strict=True)
+    ]
+
+
+def _problem(line: EnglishLine) -> str:
+    if line.usable:
+        return ""
+    return line.problem or "Whisper gave no English for it"
 
 
 def with_english(
@@ -291,5 +327,14 @@ def _merge(a: Sentence, b: Sentence) -> Sentence:
     words = a.words + b.words
     text = _join(words) if words else f"{a.text} {b.text}".strip()
     untranslated = a.text_en == a.text and b.text_en == b.text
-    text_en = text if untranslated else f"{a.text_en} {b.text_en}".strip()
-    return Sentence(a.index, a.start, max(a.end, b.end), text, text_en, words)
+    text_en = text if untranslated else joined_english(a.text_en, b.text_en)
+    problem = " ".join(p for p in (a.english_problem, b.english_problem) if p)
+    return Sentence(
+        a.index, a.start, max(a.end, b.end), text, text_en, words, english_problem=problem
+    )
+
+
+def joined_english(first: str, second: str) -> str:
+    """The English of two sentences made one: none when either has none (half a line would
+    draw half the sentence)."""
+    return f"{first} {second}".strip() if first.strip() and second.strip() else ""

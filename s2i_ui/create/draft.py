@@ -12,6 +12,7 @@ import streamlit as st
 
 from s2i_core.editing import sentence_of
 from s2i_core.errors import StoryNotFoundError
+from s2i_core.jobs import JobBook
 from s2i_core.speech import uncertain_language
 from s2i_core.storage import FrameRecord, Library, StoryRecord, parse_id
 from s2i_core.story.revisions import Conflict
@@ -84,12 +85,13 @@ def reopen(library: Library, story_id: int) -> Draft | None:
         return None
     if not roles.may_edit(resources.settings(), story):  # another teacher's: as if not there
         return None
+    hearing = any(j.kind == "transcribe" for j in JobBook(library).of_story(story.id, True))
     return Draft(
         story.id,
         [sentence_of(frame) for frame in story.frames],
         story.language,
         generated=any(frame.status != "pending" for frame in story.frames),
-        transcribing=story.sentences_missing,
+        transcribing=story.sentences_missing or hearing,
         language_uncertain=uncertain_language(story.language_probability),
     )
 

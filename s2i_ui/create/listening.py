@@ -12,8 +12,9 @@ import streamlit as st
 from s2i_core import jobs
 from s2i_core.errors import S2IError
 from s2i_core.settings import Settings
+from s2i_core.speech import uncertain_language
 from s2i_core.storage import Library
-from s2i_ui import roles, widgets
+from s2i_ui import languages, roles, widgets
 
 from . import draft as drafts
 from .draft import Draft
@@ -23,25 +24,35 @@ REFRESH_SECONDS = 1.0
 
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     st.subheader("Transcribing the narration")
-    watch(draft.story_id, library, settings)
+    state = jobs.progress(library, draft.story_id)
+    if hearing(state) is None and state.story.sentences_missing:
+        # it stopped (an error, a cancel, a worker that died and gave up): drawn once, outside
+        # the refreshing part, so the language picker stays open while the teacher chooses
+        stopped(draft.story_id, library, settings, state)
+    else:
+        watch(draft.story_id, library, settings)
+
+
+def hearing(state: jobs.StoryProgress) -> jobs.JobRecord | None:
+    return next((j for j in reversed(state.jobs) if j.kind == "transcribe"), None)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def watch(story_id: int, library: Library, settings: Settings) -> None:
     state = jobs.progress(library, story_id)
-    job = next((j for j in reversed(state.jobs) if j.kind == "transcribe"), None)
-    if not state.story.sentences_missing:  # done: on to checking the sentences
-        drafts.replace_draft(drafts.reopen(library, story_id))
-        st.rerun()
-    if job is None:  # it stopped (an error, a cancel, a worker that died and gave up)
-        stopped(story_id, library, settings, state)
-        return
+    job = hearing(state)
+    if job is None:
+        if not state.story.sentences_missing:
+            # done, or a hearing again that failed (its sentences stayed): on to the sentences
+            drafts.replace_draft(drafts.reopen(library, story_id))
+        st.rerun()  # the whole page: the sentences, or why it stopped
+    again = job.spec.replace_sentences  # type: ignore[attr-defined]
     with st.status(state.summary, state="running", expanded=True):
         if job.state == "queued":
             st.write(f"{job.detail}…")  # a worker to start, or the job queue to come back
-        elif not state.story.frames:
+        elif again or not state.story.frames:
             st.write(job.detail + "…")
-        for frame in state.story.frames:
+        for frame in [] if again else state.story.frames:  # again: those are the old ones
             st.write(f"{widgets.clock(frame.start)} · {widgets.plain(frame.text)}")
     if st.button("Cancel", icon=":material/stop_circle:", key="c_cancel_transcription"):
         roles.require_teacher(settings, "cancel transcriptions", story_id)
@@ -50,16 +61,29 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
 
 
 def stopped(story_id: int, library: Library, settings: Settings, state: jobs.StoryProgress) -> None:
+    """Why the transcription stopped, and the way on: the language picker right there (a
+    misheard language asks for it), transcribe again, or start over."""
     last = state.last
     if last is not None and last.state == "failed":
         st.error(last.error, icon=":material/error:")
     else:
         st.info("The transcription was stopped.", icon=":material/stop_circle:")
+    story = state.story
+    guessed = uncertain_language(story.language_probability)
+    language = languages.pick(
+        "Language of the narration",
+        f"c_again_language_{story_id}",
+        None if guessed else story.language or "auto",
+        detect=not guessed,  # detecting it again would mishear it again
+    )
     again, over = st.columns(2)
     if again.button("Transcribe again", icon=":material/replay:", key="c_again", width="stretch"):
         roles.require_teacher(settings, "transcribe stories", story_id)
+        if language is None and guessed:
+            st.error("Choose the language the story is told in first.", icon=":material/translate:")
+            return
         try:
-            jobs.queue_transcription(settings, library, story_id, state.story.language or None)
+            jobs.queue_transcription(settings, library, story_id, language)
         except S2IError as error:
             widgets.show_error(error)
             return

@@ -9,14 +9,14 @@ import streamlit as st
 
 from s2i_core import editing, jobs
 from s2i_core.errors import EditConflictError, S2IError
-from s2i_core.languages import LANGUAGE_NAMES, language_name
 from s2i_core.settings import Settings
+from s2i_core.speech import language_name
 from s2i_core.storage import Library, StoryRecord
 from s2i_core.story import revisions
 from s2i_core.story.bible import LLM
 from s2i_core.story.drafts import sentence_of
 from s2i_core.story.sentences import Sentence
-from s2i_ui import conflicts, roles, scenes, storyboard, widgets
+from s2i_ui import conflicts, languages, roles, scenes, storyboard, widgets
 
 from . import draft as drafts
 from .draft import Draft
@@ -134,10 +134,15 @@ def typed(draft: Draft, n: int, sentence: Sentence) -> bool:
 
 
 def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
-    """What the scene writer made of this sentence (editable on the storyboard)."""
+    """What this sentence's picture will show and which path wrote it (editable on the
+    storyboard)."""
     frame = story.frames[n] if n < len(story.frames) else None
-    if frame is not None and frame.text == sentence.text and frame.scene_source == LLM:
+    if frame is None or frame.text != sentence.text:
+        return
+    if frame.scene_source == LLM:
         st.caption(f":material/image: Picture: {widgets.plain(frame.scene)}")
+    elif frame.scene_source or not frame.prompt.strip():
+        st.caption(scenes.written_by(frame, story))
 
 
 def english_key(draft: Draft, n: int) -> str:
@@ -148,6 +153,14 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
     """The language the narration was heard in, and a way to correct it: choose the language
     and a worker transcribes the saved narration again (its sentences are replaced)."""
     name = language_name(draft.language)
+    failed = failed_hearing(library, draft.story_id)
+    if failed is not None:
+        asked = language_name(failed.spec.language)  # type: ignore[attr-defined]
+        st.error(
+            f"Transcribing it again in {asked} did not work: {failed.error} The sentences below "
+            f"are the ones heard before, in {name}; nothing was lost.",
+            icon=":material/error:",
+        )
     if draft.language_uncertain:
         st.warning(
             f"Heard as **{name}**, but the computer is not sure.", icon=":material/translate:"
@@ -155,23 +168,30 @@ def language_notice(draft: Draft, settings: Settings, library: Library) -> None:
     else:
         st.caption(f"Heard as {name}.")
     with st.expander("Not right? Choose the language and transcribe again"):
-        codes = sorted(LANGUAGE_NAMES, key=language_name)
-        chosen = st.selectbox(
-            "Language of the narration",
-            codes,
-            index=codes.index(draft.language) if draft.language in codes else 0,
-            format_func=language_name,
-            key=f"c_relanguage_{draft.story_id}",
+        chosen = languages.pick(
+            "Language of the narration", f"c_relanguage_{draft.story_id}", draft.language
         )
         if st.button("Transcribe again", icon=":material/refresh:", key="c_transcribe_again"):
             roles.require_teacher(settings, "transcribe again", draft.story_id)
+            if chosen is None:
+                st.error("Choose the language the story is told in first.")
+                return
             try:
                 jobs.transcribe_again(settings, library, draft.story_id, chosen)
             except S2IError as error:
                 widgets.show_error(error)
                 return
-            drafts.begin(Draft(draft.story_id, [], chosen, transcribing=True))
+            draft.transcribing = True  # the sentences stay until the new ones are all heard
             st.rerun()
+
+
+def failed_hearing(library: Library, story_id: int) -> jobs.JobRecord | None:
+    """The story's last transcription, when it was a hearing again that failed (its sentences
+    are the ones from before)."""
+    heard = [j for j in jobs.JobBook(library).of_story(story_id) if j.kind == "transcribe"]
+    last = heard[-1] if heard else None
+    again = last is not None and last.spec.replace_sentences  # type: ignore[attr-defined]
+    return last if again and last.state == "failed" else None
 
 
 def sentence_box(
@@ -189,7 +209,12 @@ def sentence_box(
     text_en = None
     if draft.translated:
         st.session_state.setdefault(english_key(draft, n), sentence.text_en)
-        text_en = st.text_input("In English, for the picture", key=english_key(draft, n))
+        text_en = st.text_input(
+            "In English, for the picture",
+            key=english_key(draft, n),
+            placeholder="Whisper's English could not be trusted: type it, or let the scene "
+            "writer write it",
+        )
     if " ".join(text.split()) != sentence.text or (
         text_en is not None and text_en != sentence.text_en
     ):

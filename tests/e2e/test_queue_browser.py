@@ -163,6 +163,52 @@ def test_an_app_without_a_local_worker_holds_no_speech_model(browser, school, ar
     page.context.close()
 
 
+def test_a_failed_hearing_again_keeps_the_sentences_and_says_why(browser, school, artifacts):
+    """Issue 18: choosing another language and transcribing again used to drop the sentences
+    first; when the new hearing failed the story was left with none. The narration here can no
+    longer be read, so the worker's hearing fails: the sentences stay, and the page says why."""
+    url, data_dir, _stub = school
+    library = Library(Settings(data_dir=data_dir))
+    story = library.create_story(
+        "Le chat", language="fr", narration=b"not audio any more", narration_ext="wav"
+    )
+    library.set_frames(
+        story.id,
+        [
+            FrameDraft(i, 2.0 * i, 2.0 * i + 2, t, en, f"{en}, storybook")
+            for i, (t, en) in enumerate(FRENCH)
+        ],
+    )
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(f"{url}/create?draft={story.id}")
+    expect(page.get_by_text("3 · Check the sentences")).to_be_visible()
+    page.get_by_text("Not right? Choose the language and transcribe again").click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Language of the narration").click()
+    page.keyboard.type("English")
+    page.keyboard.press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Transcribe again").click()
+
+    failed = page.get_by_text("Transcribing it again in English did not work")
+    expect(failed).to_be_visible(timeout=TRANSCRIBE_TIMEOUT_MS)
+    expect(page.get_by_text("nothing was lost")).to_be_visible()
+    for n, (text, _english) in enumerate(FRENCH, 1):
+        sentence = page.get_by_role("textbox", name=f"Sentence {n}", exact=True)
+        expect(sentence).to_have_value(text)
+    shot(page, artifacts, "queue-05-hearing-again-failed")
+    kept = library.get_story(story.id)
+    assert [(f.text, f.text_en) for f in kept.frames] == FRENCH and kept.language == "fr"
+    assert _heard(library, story.id) == ["failed"]  # by the worker process
+    page.context.close()
+
+
+FRENCH = [
+    ("Le petit chat dort sur le lit.", "The little cat sleeps on the bed."),
+    ("Le matin, il boit du lait froid.", "In the morning he drinks cold milk."),
+]
+
+
 def _heard(library: Library, story_id: int) -> list[str]:
     return [j.state for j in JobBook(library).of_story(story_id) if j.kind == "transcribe"]
 

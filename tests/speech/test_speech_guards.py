@@ -79,7 +79,8 @@ class WindowEngine:
 def test_each_window_is_translated_once_and_shifted_to_the_recording_s_time():
     engine = WindowEngine()
     spans = [(0.0, 10.0), (10.0, 20.0), (25.0, 35.0), (36.0, 40.0)]
-    english = english_for_spans(engine, np.zeros(16000 * 41, np.float32), spans, "de")
+    lines = english_for_spans(engine, np.zeros(16000 * 41, np.float32), spans, "de")
+    english = [line.text for line in lines]
     assert len(engine.calls) == 2  # [0, 20] and [25, 40]: two windows, four sentences
     assert english[0].split()[0] == "s0" and english[2].split()[0] == "s0"
     assert len(english[1].split()) == 10 and english[3]
