@@ -6,8 +6,10 @@ import streamlit as st
 from s2i_core import replay
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.storage import can_edit, can_manage, can_see, parse_id
+from s2i_core.story.revisions import save_story
 from s2i_ui import (
     characters,
+    conflicts,
     exports,
     i18n,
     media_routes,
@@ -31,6 +33,11 @@ def replay_page(
     pictures and narration are fetched by URL, not sent inside each student's page)."""
     link = (lambda rel: media_routes.media_url(library.data_dir, rel)) if links else None
     return replay.story_replay_html(_story, library, link, locale=locale)
+
+
+def rename(based_on, title: str) -> None:
+    """A new title, unless another teacher renamed the story since ``based_on`` was shown."""
+    save_story(library, based_on, {}, title=title)
 
 
 def version_of(story) -> tuple:
@@ -119,15 +126,23 @@ if teacher:
         icon=":material/build:",
         expanded=st.session_state.get("confirm_delete") == story.id,
     ):
+        title_key = f"title_{story.id}"
+        title_base = conflicts.detail_base(
+            story,
+            title_key,
+            lambda base: st.session_state.get(title_key, base.title) == base.title,
+            (title_key,),
+        )
         with st.form("rename", border=False):
-            title = st.text_input(_("Title"), story.title, max_chars=200)
+            title = st.text_input(_("Title"), story.title, max_chars=200, key=title_key)
             if st.form_submit_button(_("Save title")):
                 roles.require_teacher(settings, _("rename stories"), story.id)
                 if title.strip():
-                    library.update_story(story.id, title=title.strip())
-                    widgets.notify(_("The new title is saved."))
+                    if conflicts.save_detail(title_key, title_base, rename, title.strip()):
+                        widgets.notify(_("The new title is saved."))
                     st.rerun()
                 st.error(_("A story needs a title."))
+        conflicts.waiting_detail(title_key, rename, fields=(title_key,))
 
         if story.status == "interrupted":
             storyboard.finish_controls(settings, library, story)

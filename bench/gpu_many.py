@@ -216,7 +216,7 @@ def plot(result: dict, path: Path) -> None:
         n = [r["narrations"] for r in rows]
         left.plot(n, [r["per_second"] for r in rows], "o-", label=f"{windows} windows a round")
         right.plot(n, [r["longest_wait_s"] for r in rows], "o-", label=f"longest wait, {windows}")
-        right.plot(n, [r["model_s"] for r in rows], "s--", label=f"model (GPU) time, {windows}")
+        right.plot(n, [r["model_s"] for r in rows], "s--", label=f"model time, {windows}")
     left.set(xscale="log", xlabel="narrations queued together", ylabel="narrations per second")
     left.legend()
     right.axhline(
@@ -224,7 +224,8 @@ def plot(result: dict, path: Path) -> None:
     )
     right.set(xscale="log", xlabel="narrations queued together", ylabel="seconds")
     right.legend()
-    fig.suptitle(f"{result['device']}: ~60 s narrations, batches of up to {result['batch']}")
+    seconds = "/".join(f"{s:.0f}" for s in result["clips"].values())
+    fig.suptitle(f"{result['device']}: {seconds} s narrations, batches of up to {result['batch']}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -255,8 +256,10 @@ def report_section() -> str:
     if cpu.exists():
         lines += [
             "",
-            "The same bench on this machine's CPU, small N, to show it runs (CPU seconds, not "
-            "the GPU figures):",
+            "The same bench on this machine's CPU, small N, to show it runs: CPU seconds on a "
+            "shared 2-core machine at the load average shown, not the GPU figures, and not a "
+            "measure of batching (the runs alone and the batches met different moments of "
+            "other people's load; the batches run in the gatherer's thread):",
             "",
             table(json.loads(cpu.read_text())),
         ]

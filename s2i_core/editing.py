@@ -14,9 +14,9 @@ from dataclasses import replace
 
 from .errors import EditError
 from .i18n import msg
-from .speech import Word
 from .storage import FrameRecord, Library, StoryRecord
-from .story.drafts import frame_draft
+from .story.drafts import frame_draft, sentence_of
+from .story.revisions import save_frame
 from .story.sentences import Sentence, joined_english
 
 SPLIT_MARK = "/"
@@ -61,7 +61,9 @@ def split(sentences: list[Sentence], i: int) -> list[Sentence]:
         share = len(head) / max(1, len(head) + len(tail))
         cut = round(old.start + (old.end - old.start) * share, 3)
     first = replace(old, end=cut, text=head, text_en=head_en, words=old.words[:n_head])
-    second = replace(old, start=cut, text=tail, text_en=tail_en, words=old.words[n_head:])
+    second = replace(
+        old, start=cut, text=tail, text_en=tail_en, words=old.words[n_head:], frame_id=None
+    )  # a new frame: the first half stays the sentence's own
     return _renumber([*sentences[:i], _timed(first), _timed(second), *sentences[i + 1 :]])
 
 
@@ -120,27 +122,39 @@ def _renumber(sentences: list[Sentence]) -> list[Sentence]:
     return [s if s.index == n else replace(s, index=n) for n, s in enumerate(sentences)]
 
 
-def sentence_of(frame: FrameRecord) -> Sentence:
-    """A saved frame as the sentence it was made from (a reloaded draft edits these)."""
-    words = tuple(Word(start, end, word, 1.0) for start, end, word in frame.words)
-    return Sentence(frame.index, frame.start, frame.end, frame.text, frame.text_en, words)
-
-
 def reword_frame(
-    library: Library, story: StoryRecord, frame_id: int, text: str, text_en: str | None = None
+    library: Library,
+    story: StoryRecord,
+    frame_id: int,
+    text: str,
+    text_en: str | None = None,
+    based_on: FrameRecord | None = None,
 ) -> FrameRecord:
     """Fix one frame of a saved story: new sentence (and English line), a prompt made from them
     as at the start, word times kept only while they still match. The picture is redrawn apart.
 
-    ``text_en`` None: the English line follows the sentence (English stories)."""
-    frame = next(f for f in story.frames if f.id == frame_id)
+    ``text_en`` None: the English line follows the sentence (English stories). ``based_on``: the
+    frame as the teacher's page showed it (default: as in ``story``); if another teacher changed
+    the same words since, nothing is saved and EditConflictError says what they wrote."""
+    base = based_on or next(f for f in story.frames if f.id == frame_id)
     if not text.strip():
         raise EditError(msg("A sentence cannot be empty. Type what the picture should show."))
-    [sentence] = edit_text([sentence_of(frame)], 0, text, text_en)
-    draft = frame_draft(sentence, frame.index, story)
-    saved = library.update_frame_text(
-        frame.id, text=draft.text, text_en=draft.text_en, prompt=draft.prompt, words=draft.words
-    )
-    texts = [saved.text if f.id == frame.id else f.text for f in story.frames]
+    typed = {"text": " ".join(text.split())}
+    if text_en is not None:
+        typed["text_en"] = " ".join(text_en.split())
+
+    def follow(now_story: StoryRecord, now: FrameRecord, mine: dict) -> dict:
+        english = mine.get("text_en", None if text_en is None else now.text_en)
+        [sentence] = edit_text([sentence_of(now)], 0, mine.get("text", now.text), english)
+        draft = frame_draft(sentence, now.index, now_story)
+        return {
+            "text": draft.text,
+            "text_en": draft.text_en,
+            "prompt": draft.prompt,
+            "words": draft.words,
+        }
+
+    saved = save_frame(library, story.id, base, typed, follow)
+    texts = [f.text for f in library.get_story(story.id).frames]
     library.update_story(story.id, transcript=" ".join(texts))
     return saved

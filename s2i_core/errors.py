@@ -163,6 +163,14 @@ class FrameNotFoundError(StorageError):
     user_error = True
 
 
+class StaleVersionError(StorageError):
+    """A story or frame changed between being read and being saved: a save names the version it
+    read (see storage/versions.py). The caller reads the row again and decides anew, so
+    ``retryable``: trying again with what is there now may succeed."""
+
+    retryable = True
+
+
 # --- exports -----------------------------------------------------------------------------------
 class ExportError(S2IError):
     """A story cannot be exported on this computer (a missing system library, an encoder)."""
@@ -191,6 +199,16 @@ class EditError(S2IError):
     """A teacher's edit that cannot be saved as typed (an emptied sentence, say)."""
 
     user_error = True
+
+
+class EditConflictError(EditError):
+    """Another teacher saved the same words first (both changed one sentence, say): this save was
+    refused and nothing was overwritten. ``conflicts`` (story.revisions.Conflict) hold what each
+    of them wrote, so the teacher can keep theirs, keep the other's, or merge the two."""
+
+    def __init__(self, message: str, conflicts: tuple = ()):
+        super().__init__(message)
+        self.conflicts = conflicts
 
 
 # --- jobs and workers --------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from s2i_core.i18n import N_
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameRecord, Library, StoryRecord
 from s2i_core.story.bible import LLM, OFFLINE, TEACHER, Character, StoryBible
-from s2i_core.story.scenes import scene_path, set_bible, shown_scene, story_bible
+from s2i_core.story.revisions import save_bible
+from s2i_core.story.scenes import scene_path, shown_scene, story_bible
 
-from . import roles, widgets
+from . import conflicts, roles, widgets
 from .i18n import _, tr
 
 SOURCE_LABELS = {
@@ -80,7 +81,9 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
     bible = story_bible(story)
     writer_status(library, settings, story)
     with st.expander(_("Characters and setting (used in every picture)"), expanded=False):
-        rows = [{"name": c.name, "look": c.look} for c in bible.characters]
+        fields = (f"bible_chars_{key}", f"bible_setting_{key}")
+        base = conflicts.detail_base(story, f"bible_{key}", _untouched(key), fields)
+        rows = [{"name": c.name, "look": c.look} for c in story_bible(base).characters]
         edited = st.data_editor(
             rows or [{"name": "", "look": ""}],
             num_rows="dynamic",
@@ -94,7 +97,7 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
             width="stretch",
         )
         setting = st.text_input(
-            _("Setting"), bible.setting, max_chars=300, key=f"bible_setting_{key}"
+            _("Setting"), story_bible(base).setting, max_chars=300, key=f"bible_setting_{key}"
         )
         if st.button(_("Save characters and setting"), key=f"bible_save_{key}"):
             roles.require_teacher(settings, _("edit the story bible"), story.id)
@@ -108,14 +111,41 @@ def bible_editor(library: Library, settings: Settings, story: StoryRecord, key: 
                 for r in edited
                 if str(r.get("name") or "").strip()
             )
-            set_bible(library, story.id, StoryBible(characters, " ".join(setting.split()), TEACHER))
-            widgets.notify(
-                _(
-                    "The characters and setting are saved. Every picture drawn from now on uses "
-                    "them."
+            bible = StoryBible(characters, " ".join(setting.split()), TEACHER)
+            if conflicts.save_detail(f"bible_{key}", base, _save_bible(library), bible):
+                for field in fields:  # they show the saved bible on the next run
+                    st.session_state.pop(field, None)
+                widgets.notify(
+                    _(
+                        "The characters and setting are saved. Every picture drawn from now on "
+                        "uses them."
+                    )
                 )
-            )
             st.rerun()
+        conflicts.waiting_detail(f"bible_{key}", _save_bible(library), fields)
+
+
+def _untouched(key: str):
+    """Whether the teacher left the bible's fields as the story they were filled from had them."""
+
+    def untouched(base: StoryRecord) -> bool:
+        edits = st.session_state.get(f"bible_chars_{key}")
+        edits = edits if isinstance(edits, dict) else {}
+        setting = st.session_state.get(f"bible_setting_{key}", story_bible(base).setting)
+        return not any(
+            edits.get(kind) for kind in ("edited_rows", "added_rows", "deleted_rows")
+        ) and (setting == story_bible(base).setting)
+
+    return untouched
+
+
+def _save_bible(library: Library) -> conflicts.Save:
+    def save(based_on: StoryRecord, bible: StoryBible | dict) -> None:
+        if isinstance(bible, dict):  # kept from a conflict, as saved
+            bible = StoryBible.from_json(bible)
+        save_bible(library, based_on, bible)
+
+    return save
 
 
 def written_by(frame: FrameRecord, story: StoryRecord) -> str:

@@ -9,26 +9,21 @@ student out.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 
 import streamlit as st
 
 from s2i_core import jobs
-from s2i_core.editing import reword_frame
-from s2i_core.errors import EditError, S2IError
-from s2i_core.i18n import N_
+from s2i_core.errors import QueueUnavailableError, S2IError
 from s2i_core.pictures import choose_backend
 from s2i_core.settings import Settings
 from s2i_core.speech import uncertain_language
 from s2i_core.storage import FrameRecord, Library, StoryRecord, damaged_files
-from s2i_core.story.drafts import frame_drafts
-from s2i_core.story.picture_settings import story_params
-from s2i_core.story.scenes import keep_scenes, scene_after_fix, shown_scene
+from s2i_core.story import revisions
+from s2i_core.story.scenes import shown_scene
 from s2i_core.story.sentences import Sentence
-from s2i_core.wordlist import frame_stop_reason
 
-from . import languages, own_words, resources, roles, scenes, widgets
+from . import frame_fixes, languages, own_words, resources, roles, scenes, widgets
 from .i18n import _, ngettext, tr
 
 COLUMNS = 3
@@ -51,17 +46,23 @@ def grid_slots(frames: list[FrameRecord]) -> dict[int, st.delta_generator.DeltaG
 
 
 def save_sentences(
-    library: Library, settings: Settings, story: StoryRecord, sentences: list[Sentence]
-) -> None:
-    """Replace the draft's frames with the edited sentences (before any picture exists); the
-    sentences left as they were keep their scenes."""
-    roles.require_teacher(settings, _("edit sentences"), story.id)
-    library.set_frames(story.id, keep_scenes(story, frame_drafts(sentences, story)))
-    library.update_story(story.id, transcript=" ".join(s.text for s in sentences))
+    library: Library,
+    settings: Settings,
+    story_id: int,
+    base: dict[int, FrameRecord] | None,
+    sentences: list[Sentence],
+) -> StoryRecord:
+    """Save a draft's edited sentences over the frames the page read (``base``), before any
+    picture exists: only what this teacher changed; sentences left as they were keep their
+    scenes. EditConflictError when another teacher changed the same sentences meanwhile."""
+    roles.require_teacher(settings, _("edit sentences"), story_id)
+    return revisions.save_sentences(library, story_id, base or {}, sentences)
 
 
 def storyboard(story: StoryRecord, library: Library, settings: Settings, controls: bool) -> None:
     """The grid of a story: live while workers transcribe or draw it, with its controls after."""
+    if controls:
+        frame_fixes.do_asked(story, library, settings, request_generation)
     state = jobs.progress(library, story.id)
     waiting = bool(own_words.waiting_frames(state))
     if controls:
@@ -124,6 +125,8 @@ def request_generation(
             jobs.queue_pictures(
                 settings, library, story, frame_ids, reseed=reseed, scenes_first=scenes_first
             )
+    except QueueUnavailableError as error:  # saved: it starts when the queue is back
+        widgets.notify(str(error))
     except S2IError as error:
         widgets.show_error(error)
         return
@@ -273,19 +276,23 @@ def frame_controls(
     if not box.open:
         return
     with box:
-        text = st.text_area(_("Sentence"), frame.text, key=f"text_{key}", height=80)
-        text_en = None
+        frame_fixes.note(frame)
+        st.text_area(_("Sentence"), frame.text, key=f"text_{key}", height=80)
         if not story.language.lower().startswith("en"):
-            text_en = st.text_input(
-                _("In English, for the picture"), frame.text_en, key=f"en_{key}"
-            )
-        scene = scene_fields(story, frame, key)
-        if st.button(
-            _("Save and redraw"), icon=":material/brush:", key=f"fix_{frame.id}", type="primary"
-        ):
-            fix_frame(library, settings, story, frame, text, text_en, scene)
+            st.text_input(_("In English, for the picture"), frame.text_en, key=f"en_{key}")
+        scene_fields(story, frame, key)
+        # done on the next run, before the grid (see frame_fixes): never lost to a busy grid
+        asking = {"on_click": frame_fixes.ask}
+        st.button(
+            _("Save and redraw"),
+            icon=":material/brush:",
+            key=f"fix_{frame.id}",
+            type="primary",
+            args=("fix", story.id, frame, key),
+            **asking,
+        )
         st.divider()
-        prompt = st.text_area(_("Picture prompt"), frame.prompt, key=f"prompt_{key}", height=110)
+        st.text_area(_("Picture prompt"), frame.prompt, key=f"prompt_{key}", height=110)
         if frame.picture_id is not None and shown_scene(frame) not in frame.prompt:
             st.caption(
                 _(
@@ -294,10 +301,20 @@ def frame_controls(
                 )
             )
         new_seed, with_prompt = st.columns(2)
-        if new_seed.button(_("New picture"), key=f"reseed_{frame.id}", width="stretch"):
-            regenerate_frame(library, settings, story, frame, reseed=True)
-        if with_prompt.button(_("Use this prompt"), key=f"reprompt_{frame.id}", width="stretch"):
-            regenerate_frame(library, settings, story, frame, prompt=prompt)
+        new_seed.button(
+            _("New picture"),
+            key=f"reseed_{frame.id}",
+            width="stretch",
+            args=("reseed", story.id, frame, key),
+            **asking,
+        )
+        with_prompt.button(
+            _("Use this prompt"),
+            key=f"reprompt_{frame.id}",
+            width="stretch",
+            args=("prompt", story.id, frame, key),
+            **asking,
+        )
         earlier_pictures(library, settings, frame)
 
 
@@ -321,7 +338,8 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
             elif st.button(_("Use try {n}", n=picture.attempt), key=f"use_{frame.id}_{picture.id}"):
                 roles.require_teacher(settings, _("choose pictures"), frame.story_id)
                 library.show_picture(frame.id, picture.id)
-                forget_fields(frame)  # the boxes show the chosen try's prompt, not the last one's
+                # the boxes show the chosen try's prompt, not the last one's
+                frame_fixes.forget_fields(frame)
                 widgets.notify(
                     _(
                         "Picture {number} shows try {n} again.",
@@ -332,105 +350,6 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
                 st.rerun()
 
 
-def forget_fields(frame: FrameRecord) -> None:
-    """Drop what the frame's fix fields hold, so they show the frame as saved on the next run."""
-    for name in ("text", "en", "scene", "prompt"):
-        st.session_state.pop(f"{name}_{frame.id}_{frame.attempts}", None)
-
-
 def scene_fields(story: StoryRecord, frame: FrameRecord, key: str) -> str:
     """Where the frame's scene (what the picture shows, beyond the sentence) is edited."""
     return scenes.scene_field(frame, key)
-
-
-def fix_frame(
-    library: Library,
-    settings: Settings,
-    story: StoryRecord,
-    frame: FrameRecord,
-    text: str,
-    text_en: str | None,
-    scene: str = "",
-) -> None:
-    """Save the teacher's new sentence (and English line, and scene) and redraw that frame. A
-    new sentence gets its scene written again, unless the teacher wrote one."""
-    roles.require_teacher(settings, _("fix sentences"), story.id)
-    try:
-        fixed = reword_frame(library, story, frame.id, text, text_en)
-    except EditError as error:
-        widgets.show_error(error)
-        return
-    fixed, write_scene = scene_after_fix(library, story.id, frame, fixed, scene)
-    if still_blocked(story, fixed):
-        return
-    widgets.notify(
-        saved_what(frame, text, text_en, scene) + " " + _("Its picture is being drawn again.")
-    )
-    request_generation(settings, library.get_story(story.id), [frame.id], scenes_first=write_scene)
-
-
-def saved_what(before: FrameRecord, text: str, text_en: str | None, scene: str) -> str:
-    """The toast's first words: what the teacher changed in the fix fields."""
-    typed = (
-        ("sentence", before.text, text),
-        ("English line", before.text_en, before.text_en if text_en is None else text_en),
-        ("scene", shown_scene(before), scene or shown_scene(before)),
-    )
-    changed = {name for name, old, new in typed if " ".join(old.split()) != " ".join(new.split())}
-    number = before.index + 1
-    if not changed:
-        return _("Nothing changed in picture {number}.", number=number)
-    return _(SAVED_MESSAGES[frozenset(changed)], number=number)
-
-
-SAVED_MESSAGES = {  # what a fix changed -> the toast's first words (whole sentences translate)
-    frozenset({"sentence"}): N_("The sentence of picture {number} is saved."),
-    frozenset({"English line"}): N_("The English line of picture {number} is saved."),
-    frozenset({"scene"}): N_("The scene of picture {number} is saved."),
-    frozenset({"sentence", "English line"}): N_(
-        "The sentence and English line of picture {number} are saved."
-    ),
-    frozenset({"sentence", "scene"}): N_("The sentence and scene of picture {number} are saved."),
-    frozenset({"English line", "scene"}): N_(
-        "The English line and scene of picture {number} are saved."
-    ),
-    frozenset({"sentence", "English line", "scene"}): N_(
-        "The sentence, English line and scene of picture {number} are saved."
-    ),
-}
-
-
-def still_blocked(story: StoryRecord, frame: FrameRecord, prompt: str | None = None) -> bool:
-    """Say so, in place, when a word-list word would stop this frame's picture again: which
-    words, and where (the sentence, the English line, the scene or the prompt)."""
-    _params, blocklist = story_params(story)
-    checked = frame if prompt is None else dataclasses.replace(frame, prompt=prompt)
-    reason = frame_stop_reason(checked, blocklist, story.language)
-    if reason:
-        st.error(
-            _("No picture was asked for. {reason}", reason=tr(reason)), icon=":material/block:"
-        )
-    return bool(reason)
-
-
-def regenerate_frame(
-    library: Library,
-    settings: Settings,
-    story: StoryRecord,
-    frame: FrameRecord,
-    prompt: str | None = None,
-    reseed: bool = False,
-) -> None:
-    roles.require_teacher(settings, _("redraw pictures"), story.id)
-    if prompt is not None:
-        if not prompt.strip():
-            st.error(_("The prompt is empty. Describe what the picture should show."))
-            return
-        if still_blocked(story, frame, prompt):
-            return
-        library.update_frame_text(frame.id, prompt=prompt.strip())
-    elif still_blocked(story, frame):
-        return
-    again = _("Drawing picture {number} again.", number=frame.index + 1)
-    widgets.notify(_("Its new prompt is saved.") + " " + again if prompt is not None else again)
-    request_generation(settings, story, [frame.id], reseed=reseed)

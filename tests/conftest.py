@@ -43,6 +43,22 @@ def _stop_workers_started_by_the_test():
     stop_all()
 
 
+@pytest.fixture
+def pool():
+    """Start worker pools in this process (``pool(settings, queues=[...])``): stopped after."""
+    from s2i_core.jobs.worker import WorkerPool
+
+    started: list[WorkerPool] = []
+
+    def start(settings: Settings, **options) -> WorkerPool:
+        started.append(WorkerPool(settings, **options).start())
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
@@ -95,4 +111,4 @@ def encode_audio() -> Callable[..., bytes]:
 from tests.postgres import postgres_url  # noqa: E402, F401
 
 # A real Redis server for the job queue tests (``redis_url``).
-from tests.redis_server import redis_url  # noqa: E402, F401
+from tests.redis_server import redis_server, redis_url  # noqa: E402, F401

@@ -26,7 +26,7 @@ from ..settings import Settings
 from ..speech import normalize_language
 from ..storage import Library, StoryRecord
 from ..storage.quota import check_story_allowance
-from .book import ACTIVE, STATES, JobBook, JobRecord
+from .book import ACTIVE, STATES, WAITING_FOR_QUEUE, JobBook, JobRecord
 from .specs import (
     QUEUES,
     Draw,
@@ -70,12 +70,18 @@ __all__ = [
 
 
 def submit(settings: Settings, library: Library, spec: JobSpec) -> JobRecord:
-    """Save a job and put it on its queue. If the queue cannot be reached, the job is marked
-    failed with the reason and QueueUnavailableError is raised: nothing waits for ever."""
+    """Save a job and put it on its queue. If the queue cannot be reached for a few seconds,
+    QueueUnavailableError says so, and the job waits in the job book, saying why, until the
+    workers' watch can queue it: a queue that blinks never stops a story."""
     book = JobBook(library)
     job = book.create(spec)
     put_on_queue(settings, book, job)
     return job
+
+
+# How long a page (or the CLI) waits for a queue that is away: a teacher is not kept waiting
+# longer, and the job is queued by the workers' watch once the queue is back.
+SUBMIT_PATIENCE = 5.0
 
 
 def put_on_queue(settings: Settings, book: JobBook, job: JobRecord) -> None:
@@ -83,7 +89,7 @@ def put_on_queue(settings: Settings, book: JobBook, job: JobRecord) -> None:
     from .queues import open_queues
     from .registry import put_on
 
-    put_on(open_queues(settings), book, job)
+    put_on(open_queues(settings), book, job, SUBMIT_PATIENCE)
 
 
 def queue_transcription(
@@ -230,6 +236,11 @@ class StoryProgress:
         """One line: what is happening now, or what went wrong last."""
         frames = len(self.story.frames)
         done = msg("{done} of {total} pictures", done=self.pictures_done, total=frames)
+        if any(j.detail == WAITING_FOR_QUEUE for j in self.jobs):
+            return msg(
+                "Waiting for the job queue to come back ({done}): the work goes on by itself then",
+                done=done,
+            )
         if any(j.kind == "transcribe" for j in self.jobs):
             job = next(j for j in self.jobs if j.kind == "transcribe")
             heard = (

@@ -29,6 +29,12 @@ from .specs import JobSpec
 ACTIVE = ("queued", "running")
 STATES = (*ACTIVE, "done", "failed", "cancelled")
 MAX_ATTEMPTS = 5  # a job whose worker died this many times is given up, with a message
+WAITING = msg("Waiting for a worker")  # a queued job's detail
+# A queued job's detail while its queue cannot be reached (see wait_for_queue)
+WAITING_FOR_QUEUE = msg("Waiting for the job queue to come back")
+# How an error read when a job failed only because its queue could not be reached (before such
+# jobs waited instead): the workers' watch queues them again (take_unqueued)
+QUEUE_AWAY = ("The job queue (", "cannot be reached")
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,14 @@ class JobBook:
         with self._writing.begin() as session:
             return session.execute(statement).rowcount == 1
 
+    def wait_for_queue(self, job_id: int, reason: str) -> None:
+        """A queued job its queue could not take: it stays queued, saying why, and the workers'
+        watch puts it on its queue once the queue is back (see take_lost)."""
+        with self._writing.begin() as session:
+            job = session.get(Job, job_id)
+            if job is not None and job.state == "queued":
+                job.detail, job.error, job.updated_at = WAITING_FOR_QUEUE, reason, _now()
+
     def requeue(self, job_id: int) -> None:
         """Hand a job back to the queue (a transient fault: a worker will try again)."""
         with self._writing.begin() as session:
@@ -220,16 +234,42 @@ class JobBook:
 
     def take_lost(self, waiting: set[int], quiet_for: float) -> list[JobRecord]:
         """Queued jobs that are on no queue (``waiting`` holds the ids the queues hold): a worker
-        took one from its queue and died before starting it. Each is returned once, to be queued
-        again, after ``quiet_for`` seconds without news."""
+        took one from its queue and died before starting it, or its queue could not be reached
+        when it was saved (wait_for_queue). Each is returned once, to be queued again: after
+        ``quiet_for`` seconds without news, or at once when its queue could not take it."""
         moment = _now()
         quiet = moment - timedelta(seconds=quiet_for)
         with self._writing.begin() as session:
-            statement = select(Job).where(Job.state == "queued", Job.updated_at <= quiet)
+            # one its queue could not take is lost at once: the queue answers again
+            quiet_or_unqueued = (Job.updated_at <= quiet) | (Job.detail == WAITING_FOR_QUEUE)
+            statement = select(Job).where(Job.state == "queued", quiet_or_unqueued)
             lost = [job for job in session.scalars(statement) if job.id not in waiting]
             for job in lost:
                 job.updated_at = moment
+                if job.detail == WAITING_FOR_QUEUE:
+                    job.detail, job.error = WAITING, ""
             return [_record(job) for job in lost]
+
+    def take_unqueued(self) -> list[JobRecord]:
+        """Jobs that failed only because their queue could not be reached, with nothing newer
+        of their story since (a story whose next step could not be queued): each is returned
+        once, queued again, to be put on its queue. Such jobs wait queued now; this finishes
+        the stories an earlier version left stopped by a queue that blinked."""
+        moment = _now()
+        failed = (Job.state == "failed") & Job.error.startswith(QUEUE_AWAY[0])
+        with self._writing.begin() as session:
+            taken = []
+            for job in session.scalars(
+                select(Job).where(failed, Job.error.contains(QUEUE_AWAY[1]))
+            ):
+                newer = select(Job.id).where(Job.story_id == job.story_id, Job.id > job.id)
+                if session.scalar(newer.limit(1)) is not None:
+                    continue
+                job.state, job.detail, job.error = "queued", WAITING, ""
+                job.lease_until = moment + timedelta(seconds=QUEUE_PATIENCE)
+                job.updated_at = moment
+                taken.append(_record(job))
+            return taken
 
 
 # A queued job nobody started for this long is queued again, whatever the queues say (the
@@ -247,7 +287,7 @@ def _new_job(session: Session, spec: JobSpec) -> Job:
         options=_options(spec),
         done=0.0,
         total=0.0,
-        detail=msg("Waiting for a worker"),
+        detail=WAITING,
         error="",
         attempts=0,
         lease_until=moment + timedelta(seconds=QUEUE_PATIENCE),

@@ -44,7 +44,10 @@ class Drawing:
 
     ``more`` says whether frames may still be added (a transcription at work): while it does,
     the drawing waits for them, woken by ``wake`` (set by whoever adds one) or every
-    FOLLOW_POLL_SECONDS. ``transient`` collects frames that failed for a reason that may pass."""
+    FOLLOW_POLL_SECONDS. ``transient`` collects frames that failed for a reason that may pass.
+    A frame whose words a teacher changed while its picture was drawn (its version moved on, and
+    with it the prompt) is drawn once more, from its new words: the picture made from the old
+    ones is kept in its history with the prompt it was drawn from."""
 
     library: Library
     backend: PictureBackend | None
@@ -57,6 +60,8 @@ class Drawing:
     check: Callable[[], None] = lambda: None  # raises to stop between pictures (a cancel)
     tried: set[int] = dataclasses.field(default_factory=set)  # frame ids begun or held elsewhere
     transient: set[int] = dataclasses.field(default_factory=set)
+    # changed while drawn: once more, {frame id: its attempts then} (unless drawn since by another)
+    again: dict[int, int] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)  # settings changed to fit a model
     wordless: set[int] = dataclasses.field(default_factory=set)  # left waiting for English words
     cast: Cast | None = None  # the characters drawn from their pictures (jobs/cast.py)
@@ -146,9 +151,15 @@ class _Starter:
         # no prompt: no English words to draw from yet (the scene writer's or the teacher's)
         drawing.wordless = {f.id for f in chosen if not f.prompt.strip()}
         fresh = [f.id for f in chosen if f.id not in drawing.tried | drawing.wordless]
+        fresh += [  # changed while drawn here, and not drawn since by another
+            f.id
+            for f in story.frames
+            if f.id in drawing.again and drawing.again.pop(f.id) == f.attempts
+        ]
         drawing.tried.update(fresh)  # a frame held elsewhere is that worker's to draw
-        if fresh:
-            self.claimed.extend(self.hold.claim(fresh))
+        if fresh:  # and one drawn by another since this look is not drawn again
+            seen = {f.id: f.attempts for f in story.frames}
+            self.claimed.extend(self.hold.claim(fresh, seen))
 
 
 def generate_story(
@@ -178,7 +189,21 @@ def draw_one(
     language: str = "en",
 ) -> FrameRecord:
     """Draw one claimed frame and save what came of it: its picture, the word list's or the
-    service's refusal, the failure, or a placeholder card when no backend is set up."""
+    service's refusal, the failure, or a placeholder card when no backend is set up. A frame a
+    teacher changed meanwhile is drawn once more (see Drawing)."""
+    saved = _drawn(drawing, frame, params, word_list, language)
+    if saved.version != frame.version and saved.prompt != frame.prompt:
+        drawing.again[frame.id] = saved.attempts
+    return saved
+
+
+def _drawn(
+    drawing: Drawing,
+    frame: FrameRecord,
+    params: ImageParams,
+    word_list: tuple[str, ...],
+    language: str,
+) -> FrameRecord:
     library, backend = drawing.library, drawing.backend
     reason = frame_stop_reason(frame, word_list, language)  # which words, and where
     if reason:
@@ -196,7 +221,7 @@ def draw_one(
         result = error
         if error.retryable:
             drawing.transient.add(frame.id)
-    return _save_result(library, frame.id, result, model)
+    return _save_result(library, frame.id, result, model, frame.prompt)
 
 
 def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
@@ -204,12 +229,17 @@ def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
 
 
 def _save_result(
-    library: Library, frame_id: int, result: GeneratedImage | ImageAPIError, model: str
+    library: Library,
+    frame_id: int,
+    result: GeneratedImage | ImageAPIError,
+    model: str,
+    prompt: str,
 ) -> FrameRecord:
+    """Save what came back; a picture is kept with ``prompt``, the prompt it was drawn from."""
     if isinstance(result, GeneratedImage):
         data = result.data
         return library.save_frame_result(
-            frame_id, "done", data, thumbnail(data), seed=result.seed, model=model
+            frame_id, "done", data, thumbnail(data), seed=result.seed, model=model, prompt=prompt
         )
     status = "filtered" if isinstance(result, ContentFilteredError) else "failed"
     return library.save_frame_result(frame_id, status, error=str(result))

@@ -27,7 +27,7 @@ from ..errors import (
 from ..exports.stored import ExportOptions, make
 from ..i18n import msg
 from ..speech import Segment, normalize_language, nothing_heard, usable_segments
-from ..storage import StoryHold
+from ..storage import FrameRecord, Library, StoryHold
 from ..story.bible import TEACHER
 from ..story.drafts import frame_draft
 from ..story.narration import final_sentences
@@ -194,7 +194,7 @@ def draw(job: Draw, context: JobContext) -> str:
         runtime.library,
         runtime.picture_backend(),
         job.story,
-        missing_pictures if job.frames is None else _redraws(job.frames),
+        missing_pictures if job.frames is None else _redraws(runtime.library, job.frames),
         reseed=job.reseed,
         lease_s=runtime.settings.work_lease_s,
         more=(lambda: _active(context, "transcribe")) if job.follow else (lambda: False),
@@ -224,9 +224,18 @@ def draw(job: Draw, context: JobContext) -> str:
     return " ".join([f"{len(drawing.tried)} pictures.", *drawing.notes, *waiting])
 
 
-def _redraws(chosen: Mapping[int, int]) -> Choose:
-    """The frames asked again that were not redrawn since ({frame id: attempts when asked})."""
-    return lambda story: [f for f in story.frames if f.attempts <= chosen.get(f.id, -1)]
+def _redraws(library: Library, chosen: Mapping[int, int]) -> Choose:
+    """The frames asked again ({frame id: attempts when asked}) that were not redrawn since, or
+    whose words changed after that redraw (a scene written after the teacher's fix, while another
+    drawing drew the fixed sentence: its picture has the prompt without the scene)."""
+
+    def stale(frame: FrameRecord) -> bool:
+        shown = [p for p in library.frame_pictures(frame.id) if p.id == frame.picture_id]
+        return bool(shown) and shown[0].prompt != frame.prompt
+
+    return lambda story: [
+        f for f in story.frames if f.id in chosen and (f.attempts <= chosen[f.id] or stale(f))
+    ]
 
 
 def _active(context: JobContext, kind: str) -> bool:

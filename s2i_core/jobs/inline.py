@@ -50,8 +50,10 @@ class InlineQueues:
         self._running = 0
         self._changed = threading.Condition()
 
-    def enqueue(self, job: JobRecord) -> None:
-        self._add(1)
+    def enqueue(
+        self, job: JobRecord, patience: float = 0.0, until: threading.Event | None = None
+    ) -> None:
+        self._add(1)  # never away: this process is the queue
         threading.Thread(target=self._run, args=(job.id,), name=f"job-{job.id}").start()
 
     @contextmanager

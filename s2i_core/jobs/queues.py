@@ -10,7 +10,8 @@ The queues carry only job ids; the job book in the database says what each job i
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -22,6 +23,7 @@ from ..i18n import msg
 from ..settings import Settings
 from . import queue_file
 from .book import JobRecord
+from .outage import Outage
 from .registry import queue_of, run_job
 from .runtime import runtime_for
 from .specs import QUEUES
@@ -29,6 +31,8 @@ from .specs import QUEUES
 RETRIES = 3  # a job failing for a reason that may pass (see errors.retryable) is tried again
 RETRY_DELAY = 5.0  # seconds before the first retry, doubling each time
 TASK_NAME = "s2i.run_job"
+FIRST_TRY_AGAIN = 0.25  # seconds before putting a job on a queue that is away is tried again,
+MOST_TRY_AGAIN = 5.0  # doubling up to this (a Redis restart takes seconds)
 
 
 @dataclass
@@ -36,34 +40,63 @@ class Queues:
     settings: Settings
     hueys: dict[str, Huey]
     tasks: dict[str, TaskWrapper]
+    # the queue's outages, said once each (by enqueue, the consumers and the workers' watch)
+    outage: Outage = field(init=False)
 
-    def enqueue(self, job: JobRecord) -> None:
-        """Put a job on its queue. QueueUnavailableError when the queue cannot be reached."""
-        try:
-            self.tasks[queue_of(job.spec)](job.id)
-        except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
-            if queue_file.repair(self):  # a damaged SQLite file was set aside: use the new one
-                return self.enqueue(job)
-            raise QueueUnavailableError(
-                msg(
-                    "The job queue ({describe}) cannot be reached: {kind}. Check that it "
-                    "is running, then try again.",
-                    describe=describe(self.settings),
-                    kind=type(error).__name__,
-                )
-            ) from error
+    def __post_init__(self) -> None:
+        self.outage = Outage(
+            f"The job queue ({describe(self.settings)})",
+            "jobs wait in the job book and are queued as soon as it is back.",
+        )
+
+    def enqueue(
+        self, job: JobRecord, patience: float = 0.0, until: threading.Event | None = None
+    ) -> None:
+        """Put a job on its queue, trying again with back-off for ``patience`` seconds while the
+        queue cannot be reached (or until ``until`` is set); then QueueUnavailableError."""
+        deadline = time.monotonic() + patience
+        delay = FIRST_TRY_AGAIN
+        while True:
+            try:
+                self.tasks[queue_of(job.spec)](job.id)
+            except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
+                if queue_file.repair(self):  # a damaged SQLite file was set aside: use the new one
+                    continue
+                self.outage.away(error)
+                if time.monotonic() + delay > deadline or (until and until.wait(delay)):
+                    raise QueueUnavailableError(self.unreachable(error)) from error
+                if until is None:
+                    time.sleep(delay)
+                delay = min(delay * 2, MOST_TRY_AGAIN)
+            else:
+                self.outage.back()
+                return
+
+    def unreachable(self, error: BaseException) -> str:
+        return msg(
+            "The job queue ({describe}) cannot be reached ({kind}). The work is saved and starts "
+            "by itself as soon as the queue is back; if this lasts, check that it is running.",
+            describe=describe(self.settings),
+            kind=type(error).__name__,
+        )
 
     def pending(self, queue: str) -> int:
         return self.hueys[queue].pending_count()
 
     def waiting(self) -> set[int]:
         """Ids of the jobs on a queue now, or scheduled there for a retry."""
-        return {
-            task.args[0]
-            for huey in self.hueys.values()
-            for task in (*huey.pending(), *huey.scheduled())
-            if task.args
-        }
+        try:
+            waiting = {
+                task.args[0]
+                for huey in self.hueys.values()
+                for task in (*huey.pending(), *huey.scheduled())
+                if task.args
+            }
+        except Exception as error:
+            self.outage.away(error)
+            raise QueueUnavailableError(self.unreachable(error)) from error
+        self.outage.back()
+        return waiting
 
 
 def describe(settings: Settings) -> str:

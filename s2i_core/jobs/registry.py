@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import S2IError
+from ..errors import QueueUnavailableError, S2IError
 from ..i18n import msg
 from . import handlers
 from .book import JobBook, JobRecord
@@ -49,7 +50,14 @@ def queue_of(spec: JobSpec) -> str:
 
 
 class Enqueue(Protocol):
-    def enqueue(self, job: JobRecord) -> None: ...
+    def enqueue(
+        self, job: JobRecord, patience: float = 0.0, until: threading.Event | None = None
+    ) -> None: ...
+
+
+# How long a finished job's worker waits for a queue that is away before leaving its follower to
+# the workers' watch: a Redis restart is over by then, and the story goes on at once.
+FOLLOWER_PATIENCE = 60.0
 
 
 def run_job(
@@ -99,8 +107,8 @@ def run_job(
         return "failed"
     follow = runtime.book.finish(job.id, "done", detail=detail)
     if follow is not None and queues is not None:
-        with contextlib.suppress(S2IError):  # put_on marked it failed with the reason
-            put_on(queues, runtime.book, follow)
+        with contextlib.suppress(S2IError):  # put_on said on the job why it waits or failed
+            put_on(queues, runtime.book, follow, FOLLOWER_PATIENCE, runtime.stopping)
     if follow is None and isinstance(job.spec, Draw) and not reraise:  # a worker's, not the CLI's
         export_when_complete(runtime, job.story_id, queues)
     return "done"
@@ -147,11 +155,22 @@ def _same_export(made: Export, wanted: Export) -> bool:
     )
 
 
-def put_on(queues: Enqueue, book: JobBook, job: JobRecord) -> None:
-    """Put a saved job on its queue. If the queue cannot be reached (or is misconfigured), the
-    job is marked failed with the reason and the error is raised: nothing waits for ever."""
+def put_on(
+    queues: Enqueue,
+    book: JobBook,
+    job: JobRecord,
+    patience: float = 0.0,
+    until: threading.Event | None = None,
+) -> None:
+    """Put a saved job on its queue, waiting out a queue that is away for ``patience`` seconds.
+    A queue still away leaves the job queued in the job book, saying why (the workers' watch
+    puts it on its queue when the queue is back), and QueueUnavailableError is raised; a queue
+    that cannot work at all (a setting's typo) fails the job with the reason."""
     try:
-        queues.enqueue(job)
+        queues.enqueue(job, patience, until)
+    except QueueUnavailableError as error:
+        book.wait_for_queue(job.id, str(error))
+        raise
     except Exception as error:
         book.finish(job.id, "failed", error=str(error))
         raise

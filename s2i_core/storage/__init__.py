@@ -15,6 +15,7 @@ The parts, by job:
   library.py        ``Library``: opening, stories and the library's searches
   search.py         the folded text those searches compare, kept in step on every write
   frames.py         ``Library``'s frame methods and crash recovery
+  versions.py       versions of stories and frames, and saves that name the version they read
   claims.py         leases on frames and stories, so each frame is drawn once (``StoryHold``)
   request_slots.py  one request rate per API key across processes and replicas, in the database
   throttle.py       passcode guessing slowed down per browser and address, under an overall ceiling
@@ -52,6 +53,7 @@ from .request_slots import SharedRateLimiter
 from .sessions import SessionBook, SessionRecord
 from .tables import MIGRATIONS_DIR, Base, Frame, Story
 from .throttle import PasscodeThrottle, Verdict
+from .versions import FRAME_WORDS, STORY_DETAILS, SentenceEdits
 
 __all__ = [
     "ADMIN",
@@ -59,8 +61,10 @@ __all__ = [
     "EDITABLE_STORY_FIELDS",
     "EVERYONE",
     "FRAME_STATUSES",
+    "FRAME_WORDS",
     "MAX_ID",
     "MIGRATIONS_DIR",
+    "STORY_DETAILS",
     "STORY_STATUSES",
     "STUDENT",
     "TEACHER",
@@ -76,6 +80,7 @@ __all__ = [
     "Job",
     "Library",
     "PasscodeThrottle",
+    "SentenceEdits",
     "SessionBook",
     "SessionRecord",
     "SharedRateLimiter",

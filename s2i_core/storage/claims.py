@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -35,9 +35,12 @@ class ClaimMethods:
         story_id: int,
         frame_ids: Iterable[int] | None = None,
         lease_s: float = DEFAULT_LEASE_S,
+        seen: Mapping[int, int] | None = None,
     ) -> list[FrameRecord]:
         """Claim ``frame_ids`` (default: every frame without a picture) for ``lease_s`` seconds,
-        skipping frames another worker holds. Returns the frames claimed, in story order."""
+        skipping frames another worker holds, and those whose attempts are no longer as ``seen``
+        ({frame id: attempts} when the caller chose them: another drawing saved a picture of it
+        between that look and this claim). Returns the frames claimed, in story order."""
         moment = now()
         statement = select(Frame).where(Frame.story_id == story_id)
         if frame_ids is None:
@@ -48,7 +51,12 @@ class ClaimMethods:
         statement = statement.order_by(Frame.index).with_for_update(skip_locked=True)
         with self._writing.begin() as session:
             get_story(session, story_id)  # a missing story is an error, not an empty claim
-            frames = [frame for frame in session.scalars(statement) if not is_claimed(frame)]
+            frames = [
+                frame
+                for frame in session.scalars(statement)
+                if not is_claimed(frame)
+                and (seen or {}).get(frame.id, frame.attempts) == frame.attempts
+            ]
             for frame in frames:
                 frame.status = "drawing"
                 frame.lease_until = moment + timedelta(seconds=lease_s)
@@ -141,8 +149,10 @@ class StoryHold:
         self.library.release_frames(unfinished)
         self.status = self.library.end_work(self.story_id, interrupted=error_type is not None)
 
-    def claim(self, frame_ids: Iterable[int] | None = None) -> list[FrameRecord]:
-        frames = self.library.claim_frames(self.story_id, frame_ids, self.lease_s)
+    def claim(
+        self, frame_ids: Iterable[int] | None = None, seen: Mapping[int, int] | None = None
+    ) -> list[FrameRecord]:
+        frames = self.library.claim_frames(self.story_id, frame_ids, self.lease_s, seen)
         if frames:  # the story is worked on again (another hold that ended may have let it go)
             self.library.hold_story(self.story_id, self.lease_s)
         with self._lock:

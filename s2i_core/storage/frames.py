@@ -160,9 +160,12 @@ class FrameMethods:
         error: str = "",
         seed: int | None = None,
         model: str = "",
+        prompt: str | None = None,
     ) -> FrameRecord:
         """Record one generation attempt. A new picture (``done``) joins the frame's pictures and
-        is shown; the earlier ones stay. Without a new picture (failed, filtered, no backend) a
+        is shown, with ``prompt``, the prompt it was drawn from (default: the frame's, as saved
+        now; a drawing passes the one it sent, as the sentence may have changed meanwhile); the
+        earlier ones stay. Without a new picture (failed, filtered, no backend) a
         frame that has a picture keeps showing it and stays done, and ``error`` becomes a note
         saying that the redo did not work. ``image`` with another status is a card, never kept
         in the history."""
@@ -173,7 +176,7 @@ class FrameMethods:
         try:
             with self._writing.begin() as session:
                 frame = get_frame(session, frame_id)
-                result = _Attempt(status, new_paths, error, seed, model)
+                result = _Attempt(status, new_paths, error, seed, model, prompt)
                 unused = result.record(session, frame)
                 record = frame_record(frame)
         except FrameNotFoundError:  # the story was deleted while its picture was being made
@@ -267,6 +270,7 @@ class _Attempt:
     error: str
     seed: int | None
     model: str
+    prompt: str | None  # the one it was drawn from; None: the frame's, as saved now
 
     def record(self, session: Session, frame: Frame) -> list[str]:
         """Update ``frame``; returns the files no row points to any more."""
@@ -280,7 +284,7 @@ class _Attempt:
             picture = FramePicture(
                 attempt=frame.attempts,
                 seed=frame.seed if self.seed is None else self.seed,
-                prompt=frame.prompt,
+                prompt=frame.prompt if self.prompt is None else self.prompt,
                 model=self.model,
                 image_path=self.new_paths["image_path"],
                 thumb_path=self.new_paths.get("thumb_path"),
@@ -288,7 +292,7 @@ class _Attempt:
             )
             frame.pictures.append(picture)
             session.flush()
-            show(frame, picture)
+            show(frame, picture, its_prompt=False)  # a teacher may have changed it since
             count_picture(session, frame.story_id)
             return [path for path in shown if path not in kept]  # an old card
         if frame.picture_id is not None:  # the redo failed: the picture stays

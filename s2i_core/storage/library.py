@@ -36,9 +36,10 @@ from .tables import (
     set_story_fields,
     story_not_found,
 )
+from .versions import VersionMethods
 
 
-class Library(FrameMethods, ClaimMethods, CharacterMethods):
+class Library(FrameMethods, ClaimMethods, CharacterMethods, VersionMethods):
     """All stories of one data folder. Thread-safe: share one instance across the app."""
 
     def __init__(self, settings: Settings):

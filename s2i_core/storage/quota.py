@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import Engine, Integer, String, Text, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..errors import PictureLimitError
@@ -27,16 +28,19 @@ def today() -> str:
 
 
 def count_picture(session: Session, story_id: int) -> None:
-    """One more picture for the story's owner today (inside the saving transaction)."""
+    """One more picture for the story's owner today (inside the saving transaction). The day's
+    row is made first if missing, without an error when another saving made it meanwhile (two
+    pictures saved at one moment on PostgreSQL both found no row, and the second insert failed)."""
     owner = session.scalar(select(Story.owner).where(Story.id == story_id)) or ""
     day = today()
-    counted = session.execute(
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    new_row = dialect.insert(PictureCount).values(owner=owner, day=day, pictures=0)
+    session.execute(new_row.on_conflict_do_nothing())
+    session.execute(
         update(PictureCount)
         .where(PictureCount.owner == owner, PictureCount.day == day)
         .values(pictures=PictureCount.pictures + 1)
     )
-    if not counted.rowcount:
-        session.add(PictureCount(owner=owner, day=day, pictures=1))
 
 
 def pictures_today(engine: Engine, owner: str) -> int:

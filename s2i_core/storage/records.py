@@ -78,6 +78,7 @@ class FrameRecord:
     scene: str = ""
     scene_source: str = ""
     picture_id: int | None = None  # the PictureRecord shown; None: no picture drawn yet
+    version: int = 1  # of its words (see versions.py): what a save or a drawing was based on
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class StoryRecord:
     word_list: tuple[str, ...] | None = None  # the classroom word list; None: the default one
     owner: str = ""  # a signed-in teacher's e-mail; "" the classroom's own teacher
     shared: bool = False  # shared with the school: every teacher sees and edits it
+    version: int = 1  # of its details (see versions.py): what a teacher's save was based on
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ def frame_record(frame: Frame) -> FrameRecord:
         scene=frame.scene or "",
         scene_source=frame.scene_source or "",
         picture_id=frame.picture_id,
+        version=frame.version or 1,
     )
 
 
@@ -269,4 +272,5 @@ def story_record(story: Story, queued: bool = False) -> StoryRecord:
         word_list=None if story.word_list is None else tuple(story.word_list),
         owner=story.owner or "",
         shared=bool(story.shared),
+        version=story.version or 1,
     )

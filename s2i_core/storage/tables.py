@@ -96,6 +96,8 @@ class Story(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # title, class and transcript folded for search (kept in step by search.py)
     search_text: Mapped[str] = mapped_column(Text, server_default="")
+    # one more on every change of its details (versions.py): a teacher's save names the one it saw
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
     frames: Mapped[list[Frame]] = relationship(
         order_by="Frame.index", cascade="all, delete-orphan", passive_deletes=True
@@ -129,6 +131,9 @@ class Frame(Base):
     scene: Mapped[str] = mapped_column(Text, server_default="")
     scene_source: Mapped[str] = mapped_column(String(16), server_default="")
     search_text: Mapped[str] = mapped_column(Text, server_default="")  # text and text_en, folded
+    # one more on every change of its words (sentence, English line, scene, prompt, times; see
+    # versions.py), never for a picture: a save names the one it saw, a drawing the one it drew
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
     # The picture shown (one of ``pictures``; its files are image_path and thumb_path). No
     # foreign key: pictures are only ever deleted together with their frame.
@@ -269,12 +274,14 @@ def picture_files(picture: FramePicture) -> list[str]:
     return [path for path in (picture.image_path, picture.thumb_path) if path]
 
 
-def show(frame: Frame, picture: FramePicture) -> None:
-    """Make ``picture`` the one the frame shows: its picture is done, whatever came before."""
+def show(frame: Frame, picture: FramePicture, its_prompt: bool = True) -> None:
+    """Make ``picture`` the one the frame shows: its picture is done, whatever came before.
+    ``its_prompt``: the frame takes the prompt it was drawn from (an earlier try chosen again:
+    a redo draws it again); not for a picture just drawn, whose frame may have newer words."""
     frame.picture_id = picture.id
     frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
     frame.seed = picture.seed
-    if picture.prompt:  # the prompt it was drawn from: a redo of the shown try draws it again
+    if its_prompt and picture.prompt:
         frame.prompt = picture.prompt
     frame.status, frame.error = "done", ""
 

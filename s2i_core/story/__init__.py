@@ -8,4 +8,6 @@ The parts, in the order a story goes through them:
   scene_writer.py  the LLM scene writer (one request per story; the offline path without it)
   scenes.py        a story's saved scenes and bible: written by the writer, edited by the teacher
   prompts.py       a scene, the bible and a style made into an image prompt within its budget
+  revisions.py     two teachers at once: a save changes only what its teacher changed, and
+                   words another teacher saved meanwhile are shown to choose from, never lost
 """

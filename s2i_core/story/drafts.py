@@ -10,8 +10,8 @@ from pathlib import Path
 from ..audio import DecodedAudio, decode_audio, narration_for_replay
 from ..pictures import ImageParams
 from ..settings import Settings
-from ..speech import normalize_language
-from ..storage import FrameDraft, Library, StoryRecord
+from ..speech import Word, normalize_language
+from ..storage import FrameDraft, FrameRecord, Library, StoryRecord
 from .bible import notes_bible
 from .narration import Narration, read_source
 from .picture_settings import default_params
@@ -146,6 +146,13 @@ def frame_draft(sentence: Sentence, index: int, story: StoryRecord) -> FrameDraf
         words=tuple((w.start, w.end, w.word) for w in sentence.words),
         scene=english,
     )
+
+
+def sentence_of(frame: FrameRecord) -> Sentence:
+    """A saved frame as the sentence it was made from (a reloaded draft edits these), tied to its
+    frame so that a save changes that frame and no other."""
+    words = tuple(Word(start, end, word, 1.0) for start, end, word in frame.words)
+    return Sentence(frame.index, frame.start, frame.end, frame.text, frame.text_en, words, frame.id)
 
 
 def english_story(story: StoryRecord) -> bool:

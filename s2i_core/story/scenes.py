@@ -14,9 +14,11 @@ the story's current bible and the frame's current scene:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from difflib import SequenceMatcher
 
+from ..errors import StaleVersionError
 from ..settings import Settings
 from ..storage import FrameDraft, FrameRecord, Library, StoryRecord
 from .bible import LLM, OFFLINE, TEACHER, StoryBible, notes_bible
@@ -136,7 +138,10 @@ def _save_missing(
             continue
         typed = frame.text_en != asked.frames[i].text_en
         english = frame.text_en if typed else _english(story, frame, written)
-        _save_scene(library, story, frame, english, written, bible)
+        if typed and written.source == OFFLINE:  # that scene is the line: the one typed now
+            written = replace(written, scene=english)
+        with contextlib.suppress(StaleVersionError):  # changed as it was saved: written next time
+            _save_scene(library, story, frame, english, written, bible, frame.version)
 
 
 def keep_scenes(story: StoryRecord, drafts: list[FrameDraft]) -> list[FrameDraft]:
@@ -307,15 +312,20 @@ def _save_scene(
     english: str,
     written: FrameScene,
     bible: StoryBible,
+    version: int | None = None,
 ) -> FrameRecord:
+    """Save a frame's English line, scene and prompt; with ``version``, only if the frame is
+    still at that version (StaleVersionError: a teacher changed it since it was read)."""
     scene = " ".join(written.scene.split()) or " ".join(english.split())
-    return library.update_frame_text(
-        frame.id,
-        text_en=" ".join(english.split()),
-        scene=scene,
-        scene_source=written.source if scene else "",  # no words to draw from: it waits
-        prompt=frame_prompt(story, scene, bible) if scene else "",
-    )
+    words = {
+        "text_en": " ".join(english.split()),
+        "scene": scene,
+        "scene_source": written.source if scene else "",  # no words to draw from: it waits
+        "prompt": frame_prompt(story, scene, bible) if scene else "",
+    }
+    if version is not None:
+        return library.save_frame_words(frame.id, version, **words)
+    return library.update_frame_text(frame.id, **words)
 
 
 def _save_bible(

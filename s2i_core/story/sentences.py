@@ -47,6 +47,7 @@ class Sentence:
     text: str
     text_en: str  # its English, for the picture ("" in another language: none to trust yet)
     words: tuple[Word, ...] = ()
+    frame_id: int | None = None  # the saved frame it was read from (and is saved to); None: new
     english_problem: str = ""  # why Whisper's English line was left out (not kept in the library)
 
 
@@ -328,7 +329,9 @@ def _merge(a: Sentence, b: Sentence) -> Sentence:
     untranslated = a.text_en == a.text and b.text_en == b.text
     text_en = text if untranslated else joined_english(a.text_en, b.text_en)
     problem = " ".join(p for p in (a.english_problem, b.english_problem) if p)
-    return Sentence(a.index, a.start, max(a.end, b.end), text, text_en, words, problem)
+    return Sentence(
+        a.index, a.start, max(a.end, b.end), text, text_en, words, english_problem=problem
+    )
 
 
 def joined_english(first: str, second: str) -> str:

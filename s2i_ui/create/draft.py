@@ -6,7 +6,7 @@ they happen. The session only remembers which story is being made and how far al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -14,7 +14,8 @@ from s2i_core.editing import sentence_of
 from s2i_core.errors import StoryNotFoundError
 from s2i_core.jobs import JobBook
 from s2i_core.speech import uncertain_language
-from s2i_core.storage import Library, parse_id
+from s2i_core.storage import FrameRecord, Library, StoryRecord, parse_id
+from s2i_core.story.revisions import Conflict
 from s2i_core.story.sentences import Sentence
 
 from .. import resources, roles
@@ -49,6 +50,15 @@ class Draft:
     version: int = 0  # bumped by merge, split and delete so the sentence widgets start afresh
     generated: bool = False  # pictures were asked for: the page shows the storyboard
     transcribing: bool = False  # a worker is still hearing the narration (or it stopped half-way)
+    # the frames the sentences were read from, as this page read them: what a save is based on
+    # (None: not read yet, see tie)
+    base: dict[int, FrameRecord] | None = None
+    # another teacher saved the same sentences first: what each wrote, and this teacher's
+    # sentences waiting for their choice (story.revisions)
+    conflicts: tuple[Conflict, ...] = ()
+    mine: list[Sentence] | None = None
+    # sentences whose fields must show what is saved now, by place (set before they are drawn)
+    refresh: dict[int, Sentence] = field(default_factory=dict)
 
     @property
     def translated(self) -> bool:
@@ -87,6 +97,41 @@ def reopen(library: Library, story_id: int) -> Draft | None:
         transcribing=story.sentences_missing or hearing,
         language_uncertain=uncertain_language(story.language_probability),
     )
+
+
+def tie(draft: Draft, story: StoryRecord) -> None:
+    """Tie the draft's sentences to the frames they are saved in, once: a draft begun before
+    they were read (by position) gets their ids and versions."""
+    if draft.base is not None:
+        return
+    frames = story.frames
+    if any(s.frame_id is None for s in draft.sentences) and len(frames) == len(draft.sentences):
+        draft.sentences = [
+            replace(s, frame_id=f.id) for s, f in zip(draft.sentences, frames, strict=True)
+        ]
+    ids = {s.frame_id for s in draft.sentences}
+    draft.base = {f.id: f for f in frames if f.id in ids}
+
+
+def adopt(draft: Draft, story: StoryRecord) -> bool:
+    """The draft as saved now (every teacher's changes in it); True when the page must show
+    other sentences than it does: the same sentences with other words are refreshed in place
+    (``refresh``, what is being typed elsewhere stays), others get fresh fields."""
+    sentences = [sentence_of(frame) for frame in story.frames]
+    same_places = [s.frame_id for s in draft.sentences] == [s.frame_id for s in sentences]
+    changed = {
+        n: new
+        for n, (old, new) in enumerate(zip(draft.sentences, sentences, strict=False))
+        if (old.text, old.text_en) != (new.text, new.text_en)
+    }
+    draft.sentences, draft.base = sentences, {f.id: f for f in story.frames}
+    draft.conflicts, draft.mine = (), None
+    if not same_places:
+        draft.version += 1
+        draft.refresh = {}
+        return True
+    draft.refresh.update(changed)
+    return bool(changed)
 
 
 def begin(draft: Draft) -> None:

@@ -50,7 +50,7 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
     again = job.spec.replace_sentences  # type: ignore[attr-defined]
     with st.status(tr(state.summary), state="running", expanded=True):
         if job.state == "queued":
-            st.write(_("Waiting for a worker to start…"))
+            st.write(tr(job.detail) + "…")  # a worker to start, or the job queue to come back
         elif again or not state.story.frames:
             st.write(tr(job.detail) + "…")
         for frame in [] if again else state.story.frames:  # again: those are the old ones

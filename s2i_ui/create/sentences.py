@@ -5,19 +5,20 @@ Every change is saved to the library as it happens.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from s2i_core import editing, jobs
-from s2i_core.errors import S2IError
+from s2i_core.errors import EditConflictError, S2IError
 from s2i_core.settings import Settings
 from s2i_core.storage import Library, StoryRecord
+from s2i_core.story import revisions
 from s2i_core.story.bible import LLM
+from s2i_core.story.drafts import sentence_of
 from s2i_core.story.sentences import Sentence
-from s2i_ui import characters, i18n, languages, roles, scenes, storyboard, widgets
+from s2i_ui import characters, conflicts, i18n, languages, roles, scenes, storyboard, widgets
 from s2i_ui.i18n import _, tr
 
+from . import draft as drafts
 from .draft import Draft
 
 
@@ -33,7 +34,11 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
         )
     )
     scenes.write_in_background(library, settings, story)  # the writer reads meanwhile
-    take_english_lines(draft, story)
+    drafts.tie(draft, story)
+    if draft.conflicts:
+        settle_conflicts(draft, settings, library)
+        return
+    take_their_changes(draft, story)
     sentences = draft.sentences
     edited = list(sentences)
     for n, sentence in enumerate(sentences):
@@ -45,16 +50,15 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
             if row.button(
                 _("Merge with next"), key=f"merge_{key}", disabled=n + 1 == len(sentences)
             ):
-                apply(draft, story, editing.merge_with_next(edited, n), settings, library)
+                apply(draft, editing.merge_with_next(edited, n), settings, library)
             if row.button(
                 _("Split"), key=f"split_{key}", disabled=len(sentences) >= settings.max_frames
             ):
-                apply(draft, story, editing.split(edited, n), settings, library)
+                apply(draft, editing.split(edited, n), settings, library)
             if row.button(_("Delete"), key=f"delete_{key}", disabled=len(sentences) == 1):
-                apply(draft, story, editing.delete(edited, n), settings, library)
-    if edited != sentences:
-        storyboard.save_sentences(library, settings, story, edited)
-        draft.sentences = edited
+                apply(draft, editing.delete(edited, n), settings, library)
+    if edited != sentences and save(draft, edited, settings, library):
+        st.rerun()  # another teacher's changes came with the save: show them
     scenes.bible_editor(library, settings, library.get_story(story.id), "draft")
     characters.sheet_panel(library, settings, library.get_story(story.id), "draft")
     if st.button(
@@ -62,6 +66,77 @@ def step(draft: Draft, settings: Settings, library: Library) -> None:
     ):
         draft.generated = True
         storyboard.request_generation(settings, library.get_story(story.id), scenes_first=True)
+
+
+def save(draft: Draft, sentences: list[Sentence], settings: Settings, library: Library) -> bool:
+    """Save the teacher's sentences over the ones this page read; True when the page must show
+    other sentences than it does (another teacher's changes merged in). A conflict keeps this
+    teacher's sentences and asks what to keep (settle_conflicts)."""
+    try:
+        saved = storyboard.save_sentences(library, settings, draft.story_id, draft.base, sentences)
+    except EditConflictError as error:
+        draft.conflicts, draft.mine = error.conflicts, sentences
+        st.rerun()
+    draft.sentences = sentences
+    return drafts.adopt(draft, saved)
+
+
+def settle_conflicts(draft: Draft, settings: Settings, library: Library) -> None:
+    """Another teacher saved some of the same sentences first: each conflict with its choices;
+    once every one is chosen, the sentences are saved again."""
+    st.warning(
+        "Another teacher saved changes to these sentences while you were editing them. Nothing "
+        "was overwritten, and your other changes wait here: choose for each one below.",
+        icon=":material/group:",
+    )
+    for n, conflict in enumerate(draft.conflicts):
+        choice = conflicts.choose(conflict, f"{draft.version}_{n}")
+        if choice is None:
+            continue
+        base, mine = revisions.resolve(draft.base or {}, draft.mine or [], conflict, *choice)
+        draft.base, draft.mine = base, mine
+        draft.conflicts = tuple(c for c in draft.conflicts if c is not conflict)
+        if not draft.conflicts:
+            save(draft, mine, settings, library)
+            draft.version += 1  # fresh fields, showing the sentences as saved
+        st.rerun()
+
+
+def take_their_changes(draft: Draft, story: StoryRecord) -> None:
+    """What other teachers (and the scene writer) saved since this page read the sentences,
+    shown before the fields are drawn: changed sentences are refreshed in place, except one this
+    teacher has just changed too (its save below decides). Sentences added or removed elsewhere
+    give fresh fields, unless this teacher has changes on their way."""
+    for n, sentence in draft.refresh.items():  # after a save that brought others' words
+        show_saved(draft, n, sentence)
+    draft.refresh = {}
+    base = draft.base or {}
+    frames = {f.id: f for f in story.frames}
+    if [s.frame_id for s in draft.sentences] != [f.id for f in story.frames]:
+        if not any(typed(draft, n, s) for n, s in enumerate(draft.sentences)):
+            drafts.adopt(draft, story)
+        return
+    for n, sentence in enumerate(draft.sentences):
+        frame = frames[sentence.frame_id]
+        old = base.get(frame.id)
+        if old is None or old.version == frame.version or typed(draft, n, sentence):
+            continue
+        draft.sentences[n] = sentence_of(frame)
+        base[frame.id] = frame
+        show_saved(draft, n, draft.sentences[n])
+
+
+def show_saved(draft: Draft, n: int, sentence: Sentence) -> None:
+    """Sentence ``n``'s fields show ``sentence`` (before they are drawn in this run)."""
+    st.session_state[f"sent_{draft.version}_{n}"] = sentence.text
+    st.session_state[english_key(draft, n)] = sentence.text_en
+
+
+def typed(draft: Draft, n: int, sentence: Sentence) -> bool:
+    """Whether this teacher's field for sentence ``n`` holds something not saved yet."""
+    text = st.session_state.get(f"sent_{draft.version}_{n}", sentence.text)
+    english = st.session_state.get(english_key(draft, n), sentence.text_en)
+    return " ".join(str(text).split()) != sentence.text or english != sentence.text_en
 
 
 def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
@@ -74,22 +149,6 @@ def scene_line(story: StoryRecord, n: int, sentence: Sentence) -> None:
         st.caption(":material/image: " + _("Picture: {scene}", scene=widgets.plain(frame.scene)))
     elif frame.scene_source or not frame.prompt.strip():
         st.caption(scenes.written_by(frame, story))
-
-
-def take_english_lines(draft: Draft, story: StoryRecord) -> None:
-    """The scene writer's English lines, once saved, replace Whisper's on screen (same sentences
-    only: the teacher's own edits are saved as they are typed, so the library has them too).
-    Only the English fields change: a sentence the teacher is typing when they arrive stays."""
-    frames = story.frames
-    if [f.text for f in frames] != [s.text for s in draft.sentences]:
-        return
-    if [f.text_en for f in frames] != [s.text_en for s in draft.sentences]:
-        draft.sentences = [
-            replace(s, text_en=f.text_en) for s, f in zip(draft.sentences, frames, strict=True)
-        ]
-        if draft.translated:
-            for n, frame in enumerate(frames):
-                st.session_state[english_key(draft, n)] = frame.text_en
 
 
 def english_key(draft: Draft, n: int) -> str:
@@ -159,9 +218,9 @@ def sentence_box(
             end=widgets.clock(sentence.end),
         )
     )
+    st.session_state.setdefault(f"sent_{key}", sentence.text)
     text = st.text_area(
         _("Sentence {number}", number=n + 1),
-        sentence.text,
         key=f"sent_{key}",
         label_visibility="collapsed",
         height=68,
@@ -185,14 +244,9 @@ def sentence_box(
     return edited
 
 
-def apply(
-    draft: Draft,
-    story: StoryRecord,
-    sentences: list[Sentence],
-    settings: Settings,
-    library: Library,
-) -> None:
-    storyboard.save_sentences(library, settings, story, sentences)
-    draft.sentences = sentences
-    draft.version += 1  # fresh widgets showing the new texts
+def apply(draft: Draft, sentences: list[Sentence], settings: Settings, library: Library) -> None:
+    version = draft.version
+    save(draft, sentences, settings, library)
+    draft.version = version + 1  # fresh widgets showing the new texts
+    draft.refresh = {}
     st.rerun()

@@ -399,7 +399,8 @@ def test_teacher_actions_check_the_role_where_they_run(classroom, library):
         library = resources.library(settings)
         story = library.get_story(story_id)
         if __import__("streamlit").session_state.get("try") == "edit":
-            storyboard.save_sentences(library, settings, story, [Sentence(0, 0, 1, "Hacked.", "")])
+            hacked = [Sentence(0, 0, 1, "Hacked.", "")]
+            storyboard.save_sentences(library, settings, story.id, None, hacked)
         else:
             storyboard.request_generation(settings, story)
 

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,10 @@ from s2i_core.jobs import (
     queue_scenes,
     queue_transcription,
 )
+from s2i_core.jobs.book import WAITING_FOR_QUEUE
 from s2i_core.jobs.queues import open_queues
 from s2i_core.jobs.registry import run_job
 from s2i_core.jobs.runtime import runtime_for
-from s2i_core.jobs.worker import WorkerPool
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from s2i_core.story.drafts import StoryOptions, start_story
@@ -83,19 +82,6 @@ def saved_story(library: Library, sentences: list[str] = SENTENCES) -> int:
     ]
     library.set_frames(story.id, drafts)
     return story.id
-
-
-@pytest.fixture
-def pool() -> Iterator[Callable[..., WorkerPool]]:
-    started: list[WorkerPool] = []
-
-    def start(settings: Settings, **options) -> WorkerPool:
-        started.append(WorkerPool(settings, **options).start())
-        return started[-1]
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def prompts_drawn(stub: NvidiaStub) -> Counter[str]:
@@ -321,7 +307,10 @@ def test_pictures_that_failed_for_a_passing_reason_are_retried_by_the_queue(tmp_
         assert library.get_story(story_id).status == "complete"
 
 
-def test_a_queue_that_cannot_be_reached_is_named_and_the_job_not_left_waiting(tmp_path):
+def test_a_queue_that_cannot_be_reached_is_named_and_the_job_waits_for_it(tmp_path):
+    """No Redis there at all: after a few seconds' patience the caller is told where the queue
+    should be (never its password), and the job waits in the job book, saying why, for the
+    workers' watch to queue it once the queue answers (tests/test_queue_outage.py)."""
     with NvidiaStub() as stub:
         url = f"redis://teacher:s3cret-pass@127.0.0.1:{free_port()}/0"
         settings = story_settings(tmp_path, stub, queue_url=url)
@@ -332,7 +321,9 @@ def test_a_queue_that_cannot_be_reached_is_named_and_the_job_not_left_waiting(tm
         assert f"Redis at 127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}" in str(caught.value)
         assert "s3cret" not in str(caught.value)
         (job,) = JobBook(library).of_story(story_id)
-        assert job.state == "failed" and "cannot be reached" in job.error
+        assert (job.state, job.detail) == ("queued", WAITING_FOR_QUEUE)
+        assert "cannot be reached" in job.error and "s3cret" not in job.error
+        assert progress(library, story_id).summary.startswith("Waiting for the job queue")
 
 
 @pytest.mark.parametrize(

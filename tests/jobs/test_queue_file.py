@@ -21,7 +21,7 @@ from s2i_core.jobs.queues import open_queues
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
 from tests.cli.test_cli import FIXTURES, cli_env, run_cli
-from tests.jobs.test_jobs import pool, saved_story, story_settings  # noqa: F401 (fixture)
+from tests.jobs.test_jobs import saved_story, story_settings  # `pool`: tests/conftest.py
 from tests.nvidia_stub import NvidiaStub
 from tests.waiting import wait_for
 
@@ -77,7 +77,7 @@ def test_a_damaged_queue_file_is_set_aside_and_its_jobs_queued_again(tmp_path, c
 
 def test_a_queue_file_damaged_while_a_worker_runs_is_replaced_and_the_work_goes_on(
     tmp_path,
-    pool,  # noqa: F811 (the fixture)
+    pool,
 ):
     """A worker has the file open when it is damaged. Queuing a job sets the file aside and
     makes a new one; the worker follows the new file and draws the story."""

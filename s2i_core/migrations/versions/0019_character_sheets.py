@@ -3,7 +3,7 @@ character is drawn from; a story may switch drawing from them off (see
 s2i_core/storage/characters.py).
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
