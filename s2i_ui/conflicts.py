@@ -18,6 +18,7 @@ from s2i_core.storage import StoryRecord
 from s2i_core.story.revisions import KEEP_MINE, KEEP_THEIRS, MERGE, Conflict, merge_text
 
 from . import widgets
+from .i18n import _, tr
 
 Choice = tuple[str, str | None]  # (KEEP_MINE | KEEP_THEIRS | MERGE, the merged text)
 
@@ -25,24 +26,24 @@ Choice = tuple[str, str | None]  # (KEEP_MINE | KEEP_THEIRS | MERGE, the merged 
 def choose(conflict: Conflict, key: str) -> Choice | None:
     """One conflict and its three choices; the choice made in this run, if any."""
     with st.container(border=True, key=f"conflict_{key}"):
-        st.warning(conflict.headline(), icon=":material/group:")
+        st.warning(tr(conflict.headline()), icon=":material/group:")
         theirs, mine = st.columns(2)
         with theirs:
-            st.caption("Saved by the other teacher")
+            st.caption(_("Saved by the other teacher"))
             st.markdown(_quoted(conflict.their_text(), conflict.theirs is None))
         with mine:
-            st.caption("Yours")
+            st.caption(_("Yours"))
             st.markdown(_quoted(conflict.my_text(), not conflict.mine))
         row = st.container(horizontal=True)
-        if row.button("Keep mine", key=f"keep_mine_{key}", icon=":material/person:"):
+        if row.button(_("Keep mine"), key=f"keep_mine_{key}", icon=":material/person:"):
             return KEEP_MINE, None
-        if row.button("Keep theirs", key=f"keep_theirs_{key}", icon=":material/group:"):
+        if row.button(_("Keep theirs"), key=f"keep_theirs_{key}", icon=":material/group:"):
             return KEEP_THEIRS, None
         mergeable = (
             conflict.theirs is not None and bool(conflict.mine) and conflict.field != "bible"
         )
         merging = f"merging_{key}"
-        if mergeable and row.button("Merge the two…", key=f"merge_{key}"):
+        if mergeable and row.button(_("Merge the two…"), key=f"merge_{key}"):
             st.session_state[merging] = True
         if mergeable and st.session_state.get(merging):
             return _merged(conflict, key)
@@ -52,14 +53,14 @@ def choose(conflict: Conflict, key: str) -> Choice | None:
 def _merged(conflict: Conflict, key: str) -> Choice | None:
     base = str(getattr(conflict.base, conflict.field, "") or "")
     text = st.text_area(
-        "Both in one (change it as you like, then save)",
+        _("Both in one (change it as you like, then save)"),
         merge_text(base, conflict.my_text(), conflict.their_text()),
         key=f"merged_{key}",
         height=90,
     )
-    if st.button("Save the merged text", key=f"save_merged_{key}", type="primary"):
+    if st.button(_("Save the merged text"), key=f"save_merged_{key}", type="primary"):
         if not text.strip():
-            st.error("The merged text is empty. Type what it should say.")
+            st.error(_("The merged text is empty. Type what it should say."))
             return None
         st.session_state.pop(f"merging_{key}", None)
         return MERGE, text
@@ -68,8 +69,8 @@ def _merged(conflict: Conflict, key: str) -> Choice | None:
 
 def _quoted(text: str, removed: bool) -> str:
     if removed:
-        return "_Removed (merged into another sentence, or deleted)_"
-    return f"“{widgets.plain(text)}”" if text else "_(empty)_"
+        return _("_Removed (merged into another sentence, or deleted)_")
+    return f"“{widgets.plain(text)}”" if text else _("_(empty)_")
 
 
 # --- a story's details (its title, its characters and setting) ---------------------------------
@@ -121,10 +122,10 @@ def waiting_detail(key: str, save: Save, fields: tuple[str, ...] = ()) -> None:
     if kind != KEEP_THEIRS and conflict.theirs is not None:
         value = text if text is not None else conflict.mine[conflict.field]
         if save_detail(key, conflict.theirs, save, value):
-            widgets.notify("Saved.")
+            widgets.notify(_("Saved."))
     else:
         forget(key)
-        widgets.notify("The other teacher's version is kept.")
+        widgets.notify(_("The other teacher's version is kept."))
     for field in fields:
         st.session_state.pop(field, None)
     st.rerun()

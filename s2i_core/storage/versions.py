@@ -21,6 +21,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StaleVersionError
+from ..i18n import msg
 from .media import MediaFiles
 from .records import FrameDraft, FrameRecord, StoryRecord, frame_record, story_record
 from .tables import Frame, Story, frame_files, get_story, new_frame, now, words_json
@@ -87,7 +88,7 @@ class VersionMethods:
         _check_names(words, FRAME_WORDS)
         with self._writing.begin() as session:
             frame = session.get(Frame, frame_id, with_for_update=True)
-            _expect(frame, version, f"Frame {frame_id}")
+            _expect(frame, version, msg("Frame {id}", id=frame_id))
             _set_words(frame, words)
             frame.updated_at = now()
             return frame_record(frame)
@@ -97,7 +98,7 @@ class VersionMethods:
         _check_names(details, STORY_DETAILS)
         with self._writing.begin() as session:
             story = session.get(Story, story_id, with_for_update=True)
-            _expect(story, version, f"Story {story_id}")
+            _expect(story, version, msg("Story {id}", id=story_id))
             for name, value in details.items():
                 json_field = name in ("image_params", "bible")
                 setattr(story, name, dict(value or {}) if json_field else value)
@@ -118,7 +119,7 @@ class VersionMethods:
             story = get_story(session, edits.story_id)
             frames = {frame.id: frame for frame in story.frames}
             for frame_id, version in edits.expected.items():
-                _expect(frames.get(frame_id), version, f"Frame {frame_id}")
+                _expect(frames.get(frame_id), version, msg("Frame {id}", id=frame_id))
             for frame_id, words in edits.updates.items():
                 _check_names(words, FRAME_WORDS)
                 _set_words(frames[frame_id], words)
@@ -151,10 +152,17 @@ def _number_by_time(session: Session, story: Story) -> None:
 
 def _expect(row: Frame | Story | None, version: int, what: str) -> None:
     if row is None:
-        raise StaleVersionError(f"{what} was deleted meanwhile; read the story again.")
+        raise StaleVersionError(
+            msg("{what} was deleted meanwhile; read the story again.", what=what)
+        )
     if (row.version or 1) != version:
         raise StaleVersionError(
-            f"{what} changed meanwhile (version {row.version}, not {version}); read it again."
+            msg(
+                "{what} changed meanwhile (version {now}, not {version}); read it again.",
+                what=what,
+                now=row.version,
+                version=version,
+            )
         )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import EditConflictError, StaleVersionError
+from ..i18n import N_, msg
 from ..storage import FrameRecord, Library, SentenceEdits, StoryRecord
 from .bible import TEACHER, StoryBible
 from .drafts import frame_draft, sentence_of
@@ -58,28 +59,52 @@ class Conflict:
 
     def headline(self) -> str:
         """What happened, in one sentence without the texts (shown beside it)."""
-        name = _NAMES.get(self.field, self.field)
-        what = f"the {name}" if self.place < 0 else f"sentence {self.place + 1}"
-        if self.place >= 0 and self.field != "text":
-            what = f"the {name} of {what}"
+        what = self._what()
         if self.theirs is None:
-            return f"Another teacher removed {what} (merged or deleted it) while you changed it."
+            return msg(
+                "Another teacher removed {what} (merged or deleted it) while you changed it.",
+                what=what,
+            )
         if not self.mine:
-            return f"Another teacher changed {what} while you removed it."
-        return f"Another teacher changed {what} meanwhile."
+            return msg("Another teacher changed {what} while you removed it.", what=what)
+        return msg("Another teacher changed {what} meanwhile.", what=what)
 
     def describe(self) -> str:
         """The headline with the other teacher's words."""
         if self.theirs is None:
             return self.headline()
-        return f"{self.headline()[:-1]}: “{self.their_text()}”."
+        words = self.their_text()
+        if not self.mine:
+            return msg(
+                "Another teacher changed {what} while you removed it: “{words}”.",
+                what=self._what(),
+                words=words,
+            )
+        return msg(
+            "Another teacher changed {what} meanwhile: “{words}”.", what=self._what(), words=words
+        )
+
+    def _what(self) -> str:
+        """The sentence, or the detail, as a headline names it."""
+        if self.place < 0:
+            if self.field in _DETAILS:
+                return msg(_DETAILS[self.field])
+            return msg("the {name}", name=self.field)
+        n = self.place + 1
+        if self.field in _OF_SENTENCE:
+            return msg(_OF_SENTENCE[self.field], n=n)
+        return msg("the {name} of sentence {n}", name=self.field, n=n)
 
 
-_NAMES = {
-    "text_en": "English line",
-    "scene": "scene",
-    "prompt": "picture prompt",
-    "bible": "characters and setting",
+_OF_SENTENCE = {  # what a headline calls a sentence's field, by field
+    "text": N_("sentence {n}"),
+    "text_en": N_("the English line of sentence {n}"),
+    "scene": N_("the scene of sentence {n}"),
+    "prompt": N_("the picture prompt of sentence {n}"),
+}
+_DETAILS = {  # what a headline calls a story's detail
+    "title": N_("the title"),
+    "bible": N_("the characters and setting"),
 }
 
 
@@ -87,7 +112,11 @@ def conflict_error(conflicts: Iterable[Conflict]) -> EditConflictError:
     conflicts = tuple(conflicts)
     lines = " ".join(c.describe() for c in conflicts)
     return EditConflictError(
-        f"{lines} Nothing was overwritten. Keep yours, keep theirs, or merge the two.", conflicts
+        msg(
+            "{lines} Nothing was overwritten. Keep yours, keep theirs, or merge the two.",
+            lines=lines,
+        ),
+        conflicts,
     )
 
 

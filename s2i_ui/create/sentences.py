@@ -85,8 +85,10 @@ def settle_conflicts(draft: Draft, settings: Settings, library: Library) -> None
     """Another teacher saved some of the same sentences first: each conflict with its choices;
     once every one is chosen, the sentences are saved again."""
     st.warning(
-        "Another teacher saved changes to these sentences while you were editing them. Nothing "
-        "was overwritten, and your other changes wait here: choose for each one below.",
+        _(
+            "Another teacher saved changes to these sentences while you were editing them. "
+            "Nothing was overwritten, and your other changes wait here: choose for each one below."
+        ),
         icon=":material/group:",
     )
     for n, conflict in enumerate(draft.conflicts):
