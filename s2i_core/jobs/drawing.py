@@ -148,8 +148,9 @@ class _Starter:
         story = drawing.library.get_story(drawing.story_id)
         self.language = story.language or "en"
         chosen = drawing.choose(story)
-        # no prompt: no English words to draw from yet (the scene writer's or the teacher's)
-        drawing.wordless = {f.id for f in chosen if not f.prompt.strip()}
+        # no prompt: no English words to send to a picture service yet (the scene writer's or the
+        # teacher's); a frame the word list stops, or one that gets a card, needs none
+        drawing.wordless = {f.id for f in chosen if self._waits_for_words(f)}
         fresh = [f.id for f in chosen if f.id not in drawing.tried | drawing.wordless]
         fresh += [  # changed while drawn here, and not drawn since by another
             f.id
@@ -160,6 +161,11 @@ class _Starter:
         if fresh:  # and one drawn by another since this look is not drawn again
             seen = {f.id: f.attempts for f in story.frames}
             self.claimed.extend(self.hold.claim(fresh, seen))
+
+    def _waits_for_words(self, frame: FrameRecord) -> bool:
+        if frame.prompt.strip() or self.drawing.backend is None:
+            return False
+        return not frame_stop_reason(frame, self.word_list, self.language)
 
 
 def generate_story(
