@@ -35,7 +35,7 @@ from ..story.sentences import Sentence, add_english
 from .events import EventLog, frame_event
 from .finish import finish_story, hold_while_live, write_live_scene
 from .heard_again import LISTENING, LiveState
-from .listener import Heard, LiveListener
+from .listener import CONTEXT_S, Heard, LiveListener
 from .recording import NAME, LiveRecording, from_pcm
 from .segmenter import Cut, PauseSegmenter, SegmenterOptions
 
@@ -59,6 +59,9 @@ class LiveOptions:
     # about 1.5x faster on a CPU but hears worse (bench/live.py measures both); the whole
     # recording is heard again with the engine's beam when the teacher stops either way.
     beam_size: int | None = None
+    # Seconds of the sentences just kept heard again before each new one (listener.CONTEXT_S):
+    # Whisper hears a sentence's start in the flow of speech; 0 hears each cut alone.
+    context_s: float = CONTEXT_S
     # A listener that fell behind the speaker hears the waiting cuts in passes of up to this
     # much audio (one encoder pass each, instead of one per cut).
     catch_up_s: float = 20.0
@@ -87,7 +90,12 @@ class LiveStory:
         self.events = EventLog()
         self.recording = LiveRecording(library.path(self.story.narration_path or ""))
         self.listener = LiveListener(
-            engine, self.recording.samples, language, clock, self.options.beam_size
+            engine,
+            self.recording.samples,
+            language,
+            clock,
+            self.options.beam_size,
+            self.options.context_s,
         )
         self.segmenter = PauseSegmenter(self.options.segmenter)
         self.started_at: float | None = None  # when the first audio arrived
