@@ -83,7 +83,8 @@ def live_grid(
     """Progress and pictures as the workers save them, read from the database each second."""
     state = jobs.progress(library, story_id)
     if not state.running or bool(own_words.waiting_frames(state)) != waiting:
-        st.rerun()  # the whole page again: the finished storyboard, or what pictures wait for
+        widgets.rerun_page()  # the whole page: the finished storyboard, or what pictures wait for
+        return
     frames = len(state.story.frames)
     fraction = state.pictures_done / frames if frames else 0.0
     st.progress(fraction, text=tr(state.summary))
