@@ -339,7 +339,7 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
             elif st.button(_("Use try {n}", n=picture.attempt), key=f"use_{frame.id}_{picture.id}"):
                 roles.require_teacher(settings, _("choose pictures"), frame.story_id)
                 library.show_picture(frame.id, picture.id)
-                # the boxes show the chosen try's prompt, not the last one's
+                # the boxes show the chosen try's scene and prompt, not the last one's
                 frame_fixes.forget_fields(frame)
                 widgets.notify(
                     _(
