@@ -13,11 +13,11 @@ import base64
 import functools
 import hashlib
 import hmac
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from .kept_secrets import kept_secret
 
 SECRET_FILE = ".media-link-secret"
 # What a stored media file is called (see storage.media): no folders, no dot files, no "..".
@@ -77,19 +77,4 @@ def _media_file(data_dir: Path, story_id: int, name: str) -> Path:
 
 @functools.cache
 def _secret(data_dir: str) -> bytes:
-    """32 random bytes made on first use and kept (owner-only) in the data folder, so every
-    process and replica sharing it makes and accepts the same links."""
-    path = Path(data_dir) / SECRET_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{SECRET_FILE}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_hex(32))
-        try:  # atomic: of two processes starting together, one file wins and both read it
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return bytes.fromhex(path.read_text().strip())
+    return kept_secret(Path(data_dir) / SECRET_FILE)

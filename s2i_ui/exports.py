@@ -96,7 +96,8 @@ def coming(library: Library, story_id: int, kind: Kind) -> None:
     """A word that the download is coming; the page offers it once it is made."""
     job = jobs.latest_export(library, story_id, kind.options)
     if job is None or not job.active:
-        st.rerun()
+        widgets.rerun_page()
+        return
     st.caption(":material/hourglass_top: " + _(kind.coming))
 
 
@@ -151,7 +152,8 @@ def watch(library: Library, story_id: int, kind: Kind) -> None:
     """The export's progress, read from the database each second, until it ends."""
     job = jobs.latest_export(library, story_id, kind.options)
     if job is None or not job.active:
-        st.rerun()  # the whole page: the download button, or what went wrong
+        widgets.rerun_page()  # the whole page: the download button, or what went wrong
+        return
     st.progress(job.fraction or 0.0, text=tr(job.detail))
     if kind.options.format == "video" and st.button(
         _("Stop making the video"),

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import re
 import secrets
-from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.exc import IntegrityError
 
+from s2i_core.kept_secrets import kept_secret
 from s2i_core.settings import Settings
 from s2i_core.storage import (
     ADMIN,
@@ -310,7 +309,7 @@ def navigate_browser() -> None:
 def passcode_user(settings: Settings) -> str:
     """Who a passcode session belongs to: a keyed hash of the passcode, so that a new passcode
     ends the old sessions and the database never holds anything to guess the passcode from."""
-    key = _install_secret(settings.data_dir)
+    key = kept_secret(settings.data_dir / SECRET_FILE)
     keyed = hmac.new(key, settings.teacher_passcode.encode(), "sha256")
     return f"passcode:{keyed.hexdigest()[:32]}"
 
@@ -375,21 +374,3 @@ def _text(read) -> str:
     except Exception:  # no browser behind this run (tests, bare mode)
         return ""
     return value if isinstance(value, str) else ""
-
-
-def _install_secret(data_dir: Path) -> bytes:
-    """32 random bytes made on first use and kept (owner-only) in the data folder."""
-    path = data_dir / SECRET_FILE
-    if not path.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{SECRET_FILE}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_hex(32))
-        try:  # atomic: of two processes starting together, one file wins and both read it
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return bytes.fromhex(path.read_text().strip())

@@ -49,7 +49,7 @@ def write_in_background(library: Library, settings: Settings, story: StoryRecord
 @st.fragment(run_every=1.0)
 def _rerun_when_written(library: Library, story_id: int) -> None:
     if not _writing(library, story_id):
-        st.rerun(scope="app")
+        widgets.rerun_page()
 
 
 def _writing(library: Library, story_id: int) -> bool:

@@ -83,7 +83,8 @@ def live_grid(
     """Progress and pictures as the workers save them, read from the database each second."""
     state = jobs.progress(library, story_id)
     if not state.running or bool(own_words.waiting_frames(state)) != waiting:
-        st.rerun()  # the whole page again: the finished storyboard, or what pictures wait for
+        widgets.rerun_page()  # the whole page: the finished storyboard, or what pictures wait for
+        return
     frames = len(state.story.frames)
     fraction = state.pictures_done / frames if frames else 0.0
     st.progress(fraction, text=tr(state.summary))
@@ -338,7 +339,7 @@ def earlier_pictures(library: Library, settings: Settings, frame: FrameRecord) -
             elif st.button(_("Use try {n}", n=picture.attempt), key=f"use_{frame.id}_{picture.id}"):
                 roles.require_teacher(settings, _("choose pictures"), frame.story_id)
                 library.show_picture(frame.id, picture.id)
-                # the boxes show the chosen try's prompt, not the last one's
+                # the boxes show the chosen try's scene and prompt, not the last one's
                 frame_fixes.forget_fields(frame)
                 widgets.notify(
                     _(

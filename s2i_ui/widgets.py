@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from s2i_core.errors import RateLimitedError, S2IError, SettingsError
 from s2i_core.exports.timeline import SHOWS_PICTURE
@@ -98,6 +99,18 @@ def notify(message: str) -> None:
     """A short confirmation that survives the rerun an action causes (shown as a toast); pages
     pass it in the reader's language."""
     st.session_state.setdefault(TOASTS_KEY, []).append(message)
+
+
+def rerun_page() -> None:
+    """From a live fragment (``st.fragment(run_every=…)``) that sees its work ended: run the whole
+    page again, to show what came of it (the caller returns after this).
+
+    Only from the fragment's own timed run. When the fragment is drawn as part of the page's run,
+    that run may have started with a click (a teacher pressing "Merge" as the scene writer ends);
+    stopping it would drop the click. The fragment's next timed run, a moment later, shows it."""
+    context = get_script_run_ctx()
+    if context is not None and context.fragment_ids_this_run:
+        st.rerun(scope="app")
 
 
 def show_toasts() -> None:

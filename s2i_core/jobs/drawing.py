@@ -227,7 +227,7 @@ def _drawn(
         result = error
         if error.retryable:
             drawing.transient.add(frame.id)
-    return _save_result(library, frame.id, result, model, frame.prompt)
+    return _save_result(library, frame, result, model)
 
 
 def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
@@ -236,16 +236,23 @@ def _seeded(params: ImageParams, reseed: bool) -> ImageParams:
 
 def _save_result(
     library: Library,
-    frame_id: int,
+    frame: FrameRecord,
     result: GeneratedImage | ImageAPIError,
     model: str,
-    prompt: str,
 ) -> FrameRecord:
-    """Save what came back; a picture is kept with ``prompt``, the prompt it was drawn from."""
+    """Save what came back; a picture is kept with the prompt and the scene of ``frame``, the
+    frame as it was drawn (a teacher may have changed it since)."""
     if isinstance(result, GeneratedImage):
         data = result.data
         return library.save_frame_result(
-            frame_id, "done", data, thumbnail(data), seed=result.seed, model=model, prompt=prompt
+            frame.id,
+            "done",
+            data,
+            thumbnail(data),
+            seed=result.seed,
+            model=model,
+            prompt=frame.prompt,
+            scene=(frame.scene, frame.scene_source),
         )
     status = "filtered" if isinstance(result, ContentFilteredError) else "failed"
-    return library.save_frame_result(frame_id, status, error=str(result))
+    return library.save_frame_result(frame.id, status, error=str(result))

@@ -161,14 +161,15 @@ class FrameMethods:
         seed: int | None = None,
         model: str = "",
         prompt: str | None = None,
+        scene: tuple[str, str] | None = None,
     ) -> FrameRecord:
         """Record one generation attempt. A new picture (``done``) joins the frame's pictures and
-        is shown, with ``prompt``, the prompt it was drawn from (default: the frame's, as saved
-        now; a drawing passes the one it sent, as the sentence may have changed meanwhile); the
-        earlier ones stay. Without a new picture (failed, filtered, no backend) a
-        frame that has a picture keeps showing it and stays done, and ``error`` becomes a note
-        saying that the redo did not work. ``image`` with another status is a card, never kept
-        in the history."""
+        is shown, with ``prompt``, the prompt it was drawn from, and ``scene``, (the scene, who
+        wrote it) it was drawn from (default: the frame's, as saved now; a drawing passes the ones
+        it sent, as the sentence may have changed meanwhile); the earlier ones stay. Without a new
+        picture (failed, filtered, no backend) a frame that has a picture keeps showing it and
+        stays done, and ``error`` becomes a note saying that the redo did not work. ``image``
+        with another status is a card, never kept in the history."""
         check_status(status, FRAME_STATUSES, "frame")
         if status == "done" and image is None:
             raise ValueError("A frame can only be saved as done together with its picture.")
@@ -176,7 +177,7 @@ class FrameMethods:
         try:
             with self._writing.begin() as session:
                 frame = get_frame(session, frame_id)
-                result = _Attempt(status, new_paths, error, seed, model, prompt)
+                result = _Attempt(status, new_paths, error, seed, model, prompt, scene)
                 unused = result.record(session, frame)
                 record = frame_record(frame)
         except FrameNotFoundError:  # the story was deleted while its picture was being made
@@ -271,6 +272,7 @@ class _Attempt:
     seed: int | None
     model: str
     prompt: str | None  # the one it was drawn from; None: the frame's, as saved now
+    scene: tuple[str, str] | None  # (scene, scene_source) it was drawn from; None: the frame's
 
     def record(self, session: Session, frame: Frame) -> list[str]:
         """Update ``frame``; returns the files no row points to any more."""
@@ -281,11 +283,14 @@ class _Attempt:
         frame.lease_until = frame.worker = None
         frame.updated_at = moment
         if self.status == "done":
+            scene, scene_source = self.scene or (frame.scene or "", frame.scene_source or "")
             picture = FramePicture(
                 attempt=frame.attempts,
                 seed=frame.seed if self.seed is None else self.seed,
                 prompt=frame.prompt if self.prompt is None else self.prompt,
                 model=self.model,
+                scene=scene,
+                scene_source=scene_source,
                 image_path=self.new_paths["image_path"],
                 thumb_path=self.new_paths.get("thumb_path"),
                 created_at=moment,

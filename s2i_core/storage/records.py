@@ -94,6 +94,8 @@ class PictureRecord:
     image_path: str
     thumb_path: str | None
     created_at: datetime
+    scene: str | None = None  # the frame's scene when drawn; None: drawn before scenes were kept
+    scene_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,8 @@ def picture_record(picture: FramePicture) -> PictureRecord:
         image_path=picture.image_path,
         thumb_path=picture.thumb_path,
         created_at=utc(picture.created_at),
+        scene=picture.scene,
+        scene_source=picture.scene_source,
     )
 
 

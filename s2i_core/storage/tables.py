@@ -156,6 +156,9 @@ class FramePicture(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     prompt: Mapped[str] = mapped_column(Text)  # as sent, so an earlier picture can be explained
     model: Mapped[str] = mapped_column(Text)  # the image model that drew it
+    # the frame's scene and who wrote it, when drawn; NULL for pictures drawn before 0020
+    scene: Mapped[str | None] = mapped_column(Text)
+    scene_source: Mapped[str | None] = mapped_column(String(16))
     image_path: Mapped[str] = mapped_column(Text)
     thumb_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -276,13 +279,17 @@ def picture_files(picture: FramePicture) -> list[str]:
 
 def show(frame: Frame, picture: FramePicture, its_prompt: bool = True) -> None:
     """Make ``picture`` the one the frame shows: its picture is done, whatever came before.
-    ``its_prompt``: the frame takes the prompt it was drawn from (an earlier try chosen again:
-    a redo draws it again); not for a picture just drawn, whose frame may have newer words."""
+    ``its_prompt``: the frame takes the prompt and the scene it was drawn from (an earlier try
+    chosen again: a redo draws it again, and the boxes, the "Picture:" line and the exports say
+    what it shows); not for a picture just drawn, whose frame may have newer words."""
     frame.picture_id = picture.id
     frame.image_path, frame.thumb_path = picture.image_path, picture.thumb_path
     frame.seed = picture.seed
     if its_prompt and picture.prompt:
         frame.prompt = picture.prompt
+    # a picture drawn before 0020 kept no scene (NULL): the frame keeps the scene it has now
+    if its_prompt and picture.scene is not None:
+        frame.scene, frame.scene_source = picture.scene, picture.scene_source or ""
     frame.status, frame.error = "done", ""
 
 

@@ -26,12 +26,20 @@ REFRESH_SECONDS = 1.0
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     st.subheader(_("Transcribing the narration"))
     state = jobs.progress(library, draft.story_id)
-    if hearing(state) is None and state.story.sentences_missing:
+    if hearing(state) is None and not state.story.sentences_missing:
+        heard(draft.story_id, library)
+    elif hearing(state) is None:
         # it stopped (an error, a cancel, a worker that died and gave up): drawn once, outside
         # the refreshing part, so the language picker stays open while the teacher chooses
         stopped(draft.story_id, library, settings, state)
     else:
         watch(draft.story_id, library, settings)
+
+
+def heard(story_id: int, library: Library) -> None:
+    """Done, or a hearing again that failed (its sentences stayed): on to the sentences."""
+    drafts.replace_draft(drafts.reopen(library, story_id))
+    st.rerun()
 
 
 def hearing(state: jobs.StoryProgress) -> jobs.JobRecord | None:
@@ -43,10 +51,8 @@ def watch(story_id: int, library: Library, settings: Settings) -> None:
     state = jobs.progress(library, story_id)
     job = hearing(state)
     if job is None:
-        if not state.story.sentences_missing:
-            # done, or a hearing again that failed (its sentences stayed): on to the sentences
-            drafts.replace_draft(drafts.reopen(library, story_id))
-        st.rerun()  # the whole page: the sentences, or why it stopped
+        widgets.rerun_page()  # the whole page: the sentences, or why it stopped
+        return
     again = job.spec.replace_sentences  # type: ignore[attr-defined]
     with st.status(tr(state.summary), state="running", expanded=True):
         if job.state == "queued":

@@ -145,3 +145,31 @@ def test_forty_guesses_slow_down_their_browser_and_the_teachers_browser_unlocks_
     with library.engine.connect() as connection:  # the right passcode clears its browser's count
         counted = "SELECT count(*) FROM passcode_failures WHERE scope != 'all'"
         assert connection.execute(text(counted)).scalar() == 0
+
+
+def _page_with_a_job_that_just_ended():
+    """A page whose live part (a fragment refreshed each second) finds its job ended as the page
+    is drawn, above a button: the moment a teacher presses "Merge" as the scene writer ends."""
+    import streamlit as st
+
+    from s2i_ui.widgets import rerun_page
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+
+    @st.fragment(run_every=1.0)
+    def watch() -> None:
+        rerun_page()  # the job has ended: show the page again
+
+    watch()
+    if st.button("Merge with next"):
+        st.session_state["merged"] = True
+
+
+def test_a_click_is_not_lost_when_a_job_ends_as_the_page_is_drawn():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_page_with_a_job_that_just_ended, default_timeout=60).run()
+    assert at.session_state["runs"] == 1
+    at = at.button[0].click().run()
+    assert at.session_state["merged"] is True
+    assert at.session_state["runs"] == 2  # the click's own run, not one run again without it

@@ -7,13 +7,8 @@ its frames (the replay, the recorder). Screenshots go to test-artifacts/e2e/a11y
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,11 +18,12 @@ from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Browser, Page, expect
 
 from s2i_core.audio import wav_bytes
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import Library, picture_readable
 from s2i_core.story.scenes import set_frame_scene
+from tests.e2e.app_server import app_server, stand_in
 from tests.e2e.conftest import CHROMIUM
-from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
+from tests.e2e.test_browser import eventually, idle, replay_frame
 from tests.e2e.test_classroom import SENTENCES, seed_story, until_none
 from tests.nvidia_stub import NvidiaStub
 
@@ -37,37 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSCODE = "green-otter-3"
 SIZES = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 SERIOUS = ("critical", "serious")
-
-
-@contextmanager
-def streamlit_app(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """The app (``streamlit run s2i_ui/server.py``) on a free 127.0.0.1 port over ``data_dir``."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-    environment |= {"S2I_DATA_DIR": str(data_dir), "S2I_LLM": "off", **env}
-    command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, process)
-            yield url
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +49,8 @@ def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, dict[str, int], P
         first = library.get_story(stories["drawn"]).frames[0]
         set_frame_scene(library, stories["drawn"], first.id, first.text_en, SCENE)
     with NvidiaStub(latency=0.2) as stub:
-        env = {
-            "S2I_TEACHER_PASSCODE": PASSCODE,
-            "NVIDIA_API_KEY": stub.key,
-            "S2I_NVIDIA_BASE_URL": stub.base_url,
-            "S2I_NVCF_STATUS_URL": stub.status_url,
-        }
-        with streamlit_app(data_dir, env, artifacts / "a11y-streamlit.log") as url:
+        env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE, **stand_in(stub)}
+        with app_server(env, artifacts / "a11y-streamlit.log") as url:
             yield url, stories, data_dir
 
 

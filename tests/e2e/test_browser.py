@@ -11,13 +11,7 @@ test-artifacts/e2e/.
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,8 +21,9 @@ from playwright.sync_api import Frame, Page, expect
 from pypdf import PdfReader
 
 from s2i_core.pictures.images import thumbnail
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
+from tests.e2e.app_server import app_server, stand_in
 from tests.nvidia_stub import NvidiaStub, draw_picture
 from tests.waiting import wait_for
 
@@ -47,22 +42,6 @@ EXPORT_GUARD_MS = 300_000
 TRANSCRIBE_TIMEOUT_MS = 240_000  # the first transcription also loads Whisper
 DESKTOP = {"width": 1280, "height": 1000}
 TABLET = {"width": 768, "height": 1024}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-            return answer.status == 200
-
-    wait_for(healthy, "streamlit to become healthy", timeout, every=0.3, ignoring=(OSError,))
 
 
 @pytest.fixture(scope="module")
@@ -105,48 +84,9 @@ def seed_earlier_stories(data_dir: Path) -> None:
 def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
     data_dir = tmp_path_factory.mktemp("library")
     seed_earlier_stories(data_dir)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-    env |= {
-        "S2I_DATA_DIR": str(data_dir),
-        "S2I_TEACHER_PASSCODE": PASSCODE,
-        "NVIDIA_API_KEY": stub.key,
-        "S2I_NVIDIA_BASE_URL": stub.base_url,
-        "S2I_NVCF_STATUS_URL": stub.status_url,
-        "S2I_LLM": "off",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "s2i_ui/server.py",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with open(artifacts / "streamlit.log", "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, process)
-            yield url, data_dir
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
+    env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE, **stand_in(stub)}
+    with app_server(env, artifacts / "streamlit.log") as url:
+        yield url, data_dir
 
 
 def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:

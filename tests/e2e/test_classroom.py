@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 
 from s2i_core.audio import wav_bytes
 from s2i_core.pictures.images import thumbnail
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
-from tests.e2e.test_browser import eventually, free_port, idle, replay_frame, wait_healthy
+from tests.e2e.app_server import app_server, stand_in
+from tests.e2e.test_browser import eventually, idle, replay_frame
 from tests.nvidia_stub import NvidiaStub, draw_picture
 from tests.waiting import wait_for
 
@@ -98,38 +95,11 @@ def classroom(tmp_path_factory, artifacts) -> Iterator[tuple[str, Library, dict[
         "to fix": seed_story(library, "The fox and the red berries", pictures=True),
         "draft": seed_story(library, "A draft about the fox", pictures=False),
     }
-    port = free_port()
     with NvidiaStub(latency=1.0) as stub:
-        env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-        env |= {
-            "S2I_DATA_DIR": str(data_dir),
-            "S2I_TEACHER_PASSCODE": PASSCODE,
-            "NVIDIA_API_KEY": stub.key,
-            "S2I_NVIDIA_BASE_URL": stub.base_url,
-            "S2I_NVCF_STATUS_URL": stub.status_url,
-            "S2I_LLM": "off",  # no scene writer: nothing leaves this machine
-        }
-        command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
-        command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-        command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-        command += ["--browser.gatherUsageStats", "false"]
-        with open(artifacts / "classroom-streamlit.log", "wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            url = f"http://127.0.0.1:{port}"
-            try:
-                wait_healthy(url, process)
-                yield url, library, stories
-            finally:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
-                library.close()
+        env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE, **stand_in(stub)}
+        with app_server(env, artifacts / "classroom-streamlit.log") as url:
+            yield url, library, stories
+    library.close()
 
 
 def open_page(browser, url: str, size: dict, **context) -> Page:
@@ -169,6 +139,18 @@ def until_none(problems: Callable[[], list[str]], timeout: float = 30) -> list[s
 
 def replay_index(replay: Frame) -> str:
     return replay.evaluate("document.getElementById('replay').dataset.index")
+
+
+def link_problems(page: Page, link: Locator) -> list[str]:
+    """Why ``link`` cannot be tapped where it is drawn: off the screen, or something (Streamlit's
+    toolbar) lying over its centre."""
+    box = link.bounding_box()
+    if not on_screen(page, box):
+        return [f"off the screen at {box}"]
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    if not page.evaluate(f"document.elementFromPoint({x}, {y})?.closest('a') !== null"):
+        return [f"covered at its centre ({x:.0f}, {y:.0f})"]
+    return []
 
 
 def on_screen(page: Page, box: dict | None) -> bool:
@@ -426,13 +408,7 @@ def test_the_way_back_to_the_library_is_on_screen_and_clickable(browser, classro
     url, _, stories = classroom
     page = open_page(browser, f"{url}/story?story={stories['drawn']}", size)
     back = page.get_by_role("link", name="Back to the library")
-    box = back.bounding_box()
-    assert on_screen(page, box)
-    at_centre = page.evaluate(
-        f"document.elementFromPoint({box['x'] + box['width'] / 2}, {box['y'] + box['height'] / 2})"
-        ".closest('a') !== null"
-    )
-    assert at_centre  # nothing (Streamlit's toolbar) lies over it
+    assert until_none(lambda: link_problems(page, back)) == []
     back.click()
     expect(page.get_by_role("heading", name="Library")).to_be_visible()
     # The replay is gone, and so are its keys: the arrows scroll the library again, no errors.

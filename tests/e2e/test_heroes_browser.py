@@ -7,10 +7,6 @@ school's NIM container, takes the picture itself and pastes it into what it draw
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +15,12 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from s2i_core.pictures.nvidia import KONTEXT_ID
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
 from s2i_core.story.bible import Character, StoryBible
 from s2i_core.story.scenes import set_bible
-from tests.e2e.test_browser import eventually, free_port, idle, wait_healthy
+from tests.e2e.app_server import app_server, stand_in
+from tests.e2e.test_browser import eventually, idle
 from tests.nvidia_stub import NvidiaStub
 
 pytestmark = pytest.mark.e2e
@@ -74,34 +71,11 @@ def app(tmp_path_factory, artifacts) -> Iterator[tuple[str, Library, int, Nvidia
     data_dir = tmp_path_factory.mktemp("heroes")
     library = Library(Settings(data_dir=data_dir))
     story_id = seed_story(library)
-    port = free_port()
-    with NvidiaStub(latency=0.2) as stub:
-        env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-        env |= {
-            "S2I_DATA_DIR": str(data_dir),
-            "S2I_TEACHER_PASSCODE": PASSCODE,
-            "NVIDIA_API_KEY": stub.key,
-            "S2I_NVIDIA_BASE_URL": stub.base_url,  # a school's own NIM container
-            "S2I_NVCF_STATUS_URL": stub.status_url,
-            "S2I_LLM": "off",
-        }
-        command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
-        command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-        command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-        command += ["--browser.gatherUsageStats", "false"]
-        with open(artifacts / "heroes-streamlit.log", "wb") as log:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-            url = f"http://127.0.0.1:{port}"
-            try:
-                wait_healthy(url, process)
-                yield url, library, story_id, stub
-            finally:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
-                library.close()
+    with NvidiaStub(latency=0.2) as stub:  # a school's own NIM container
+        env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE, **stand_in(stub)}
+        with app_server(env, artifacts / "heroes-streamlit.log") as url:
+            yield url, library, story_id, stub
+    library.close()
 
 
 def shows_hero(library: Library, path: str) -> bool:

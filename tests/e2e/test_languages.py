@@ -16,7 +16,8 @@ from playwright.sync_api import Page
 
 from s2i_core.settings import Settings
 from s2i_core.storage import Library
-from tests.e2e.test_accessible import PASSCODE, SIZES, drawn, streamlit_app, unlock
+from tests.e2e.app_server import app_server
+from tests.e2e.test_accessible import PASSCODE, SIZES, drawn, unlock
 from tests.e2e.test_browser import idle, replay_frame, shot
 from tests.e2e.test_classroom import seed_story
 
@@ -100,7 +101,7 @@ def school(tmp_path_factory) -> Iterator[tuple[str, dict[str, int]]]:
             "draft": seed_story(library, "A draft about the fox", pictures=False),
         }
     env = {"S2I_TEACHER_PASSCODE": PASSCODE}
-    with streamlit_app(data_dir, env, ARTIFACTS / "streamlit.log") as url:
+    with app_server({"S2I_DATA_DIR": str(data_dir), **env}, ARTIFACTS / "streamlit.log") as url:
         yield url, stories
 
 

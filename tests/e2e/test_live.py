@@ -9,11 +9,7 @@ heard so far in the library as a draft. Screenshots go to test-artifacts/e2e/liv
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,19 +17,17 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from s2i_core.live import LiveState
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import Library
+from tests.e2e.app_server import app_server, stand_in
 from tests.e2e.test_browser import (
     DESKTOP,
     PASSCODE,
-    ROOT,
     STEP_TIMEOUT_MS,
     TRANSCRIBE_TIMEOUT_MS,
     eventually,
-    free_port,
     idle,
     shot,
-    wait_healthy,
 )
 from tests.nvidia_stub import NvidiaStub
 
@@ -54,35 +48,9 @@ def stub() -> Iterator[NvidiaStub]:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, stub, artifacts) -> Iterator[tuple[str, Path]]:
     data_dir = tmp_path_factory.mktemp("live-library")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-    env |= {
-        "S2I_DATA_DIR": str(data_dir),
-        "S2I_TEACHER_PASSCODE": PASSCODE,
-        "NVIDIA_API_KEY": stub.key,
-        "S2I_NVIDIA_BASE_URL": stub.base_url,
-        "S2I_NVCF_STATUS_URL": stub.status_url,
-        "S2I_LLM": "off",
-    }
-    command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py",
-               "--server.address", "127.0.0.1", "--server.port", str(port),
-               "--server.headless", "true", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]  # fmt: skip
-    with open(artifacts / "live-streamlit.log", "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, process)
-            yield url, data_dir
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
+    env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE, **stand_in(stub)}
+    with app_server(env, artifacts / "live-streamlit.log") as url:
+        yield url, data_dir
 
 
 def begin_live_story(page: Page, url: str, title: str) -> FrameLocator:

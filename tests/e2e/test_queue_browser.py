@@ -9,7 +9,6 @@ holds no Whisper model.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -21,18 +20,17 @@ import pytest
 from playwright.sync_api import expect
 
 from s2i_core.jobs import JobBook
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
+from tests.e2e.app_server import app_env, app_server, stand_in
 from tests.e2e.test_browser import (
     DESKTOP,
     ROOT,
     STEP_TIMEOUT_MS,
     TRANSCRIBE_TIMEOUT_MS,
     eventually,
-    free_port,
     idle,
     shot,
-    wait_healthy,
 )
 from tests.nvidia_stub import NvidiaStub
 
@@ -52,42 +50,24 @@ def school(tmp_path_factory, artifacts) -> Iterator[tuple[str, Path, NvidiaStub]
     """Pages in one process, work in another, pictures from the stand-in."""
     data_dir = tmp_path_factory.mktemp("school")
     with NvidiaStub(latency=0.2) as stub:
-        env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-        env |= {
+        env = {
             "S2I_DATA_DIR": str(data_dir),
             "S2I_APP_WORKER": "none",
             "S2I_WHISPER_MODEL": "tiny.en",
             "S2I_IMAGE_CONCURRENCY": "1",  # one picture at a time
             "S2I_IMAGE_TIMEOUT": "600",  # a hang guard: a held picture never runs out of time
-            "NVIDIA_API_KEY": stub.key,
-            "S2I_NVIDIA_BASE_URL": stub.base_url,
-            "S2I_NVCF_STATUS_URL": stub.status_url,
+            **stand_in(stub),
         }
-        port = free_port()
-        with (
-            open(artifacts / "queue-streamlit.log", "wb") as app_log,
-            open(artifacts / "queue-worker.log", "wb") as worker_log,
-        ):
+        with open(artifacts / "queue-worker.log", "wb") as worker_log:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "s2i_core", "worker"],
-                cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            app = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py",
-                 "--server.address", "127.0.0.1", "--server.port", str(port),
-                 "--server.headless", "true", "--server.fileWatcherType", "none",
-                 "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=app_log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                cwd=ROOT, env=app_env(env), stdout=worker_log, stderr=subprocess.STDOUT,
             )  # fmt: skip
             try:
-                url = f"http://127.0.0.1:{port}"
-                wait_healthy(url, app)
-                yield url, data_dir, stub
+                with app_server(env, artifacts / "queue-streamlit.log") as url:
+                    yield url, data_dir, stub
             finally:
-                os.killpg(app.pid, signal.SIGTERM)
                 worker.send_signal(signal.SIGTERM)
-                app.wait(timeout=30)
                 worker.wait(timeout=60)
 
 

@@ -24,8 +24,9 @@ from sqlalchemy import text
 from s2i_core.pictures.images import thumbnail
 from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
-from tests.e2e.test_browser import eventually, free_port, idle
-from tests.e2e.test_sessions import app_server
+from tests.e2e.app_server import app_server, free_port
+from tests.e2e.test_browser import eventually, idle
+from tests.e2e.test_sessions import NO_PICTURES
 from tests.nvidia_stub import draw_picture
 
 pytestmark = pytest.mark.e2e
@@ -82,6 +83,7 @@ def school(tmp_path_factory, artifacts, provider) -> Iterator[tuple[str, Library
         "S2I_TEACHERS": "*@school.example",
         "S2I_ADMINS": HEAD,
         "S2I_TEACHER_PASSCODE": "not-used-with-sign-in",  # off: sign-in is set up
+        **NO_PICTURES,
     }
     extra = ("--secrets.files", str(secrets))
     with app_server(env, artifacts / "school-streamlit.log", *extra, port=port) as url:
@@ -278,6 +280,7 @@ def test_a_sign_in_set_up_that_cannot_work_is_said_at_start_and_on_the_page(
     secrets = secrets_toml(tmp_path, port, nowhere)
     log = artifacts / "school-bad-setup-streamlit.log"
     env = {"S2I_DATA_DIR": str(tmp_path / "data"), "S2I_TEACHERS": "*@school.example"}
+    env |= NO_PICTURES
     with app_server(env, log, "--secrets.files", str(secrets), port=port) as url:
         eventually(lambda: "error: Sign-in" in log.read_text(), 60, "the start-up message")
         [line] = [line for line in log.read_text().splitlines() if line.startswith("error:")]

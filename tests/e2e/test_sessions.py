@@ -5,19 +5,14 @@ on every device" ends it on every browser. One app server (passcode mode) for th
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from s2i_core.settings import ENV_NAMES
-from tests.e2e.test_browser import eventually, free_port, idle, wait_healthy
+from tests.e2e.app_server import app_server
+from tests.e2e.test_browser import eventually, idle
 
 pytestmark = pytest.mark.e2e
 
@@ -27,43 +22,13 @@ STEP_MS = 60_000
 LAPTOP = {"width": 1366, "height": 768}
 
 
-@contextmanager
-def app_server(
-    env: dict[str, str], log_path: Path, *extra: str, port: int | None = None
-) -> Iterator[str]:
-    """``streamlit run s2i_ui/server.py`` on 127.0.0.1 (a free port unless given); its address."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    command += ["--browser.gatherUsageStats", "false", *extra]
-    clean = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=clean | {"S2I_LLM": "off", "S2I_IMAGE_BACKEND": "none"} | env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, process)
-            yield url
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+NO_PICTURES = {"S2I_IMAGE_BACKEND": "none"}  # these tests draw nothing
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, artifacts) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("sessions")
-    env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE}
+    env = {"S2I_DATA_DIR": str(data_dir), "S2I_TEACHER_PASSCODE": PASSCODE, **NO_PICTURES}
     with app_server(env, artifacts / "sessions-streamlit.log") as url:
         yield url
 

@@ -5,19 +5,16 @@ test-artifacts/e2e/two-teachers-*."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from s2i_core.settings import ENV_NAMES, Settings
+from s2i_core.settings import Settings
 from s2i_core.storage import FrameDraft, Library
-from tests.e2e.test_browser import eventually, free_port, idle, wait_healthy
+from tests.e2e.app_server import app_server
+from tests.e2e.test_browser import eventually, idle
 from tests.storage.test_storage import drop_all_tables
 
 pytestmark = pytest.mark.e2e
@@ -40,26 +37,11 @@ def app(request, tmp_path_factory, artifacts) -> Iterator[tuple[str, Library, st
         database_url = request.getfixturevalue("postgres_url")
         drop_all_tables(database_url)
     library = Library(Settings(data_dir=data_dir, database_url=database_url))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-    env |= {"S2I_DATA_DIR": str(data_dir), "S2I_DATABASE_URL": database_url, "S2I_LLM": "off"}
-    command = [sys.executable, "-m", "streamlit", "run", "s2i_ui/server.py"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
-    command += ["--browser.gatherUsageStats", "false"]
-    with open(artifacts / f"two-teachers-{request.param}-streamlit.log", "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, process)
-            yield url, library, request.param
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-            library.close()
+    env = {"S2I_DATA_DIR": str(data_dir), "S2I_DATABASE_URL": database_url}
+    log = artifacts / f"two-teachers-{request.param}-streamlit.log"
+    with app_server(env, log) as url:
+        yield url, library, request.param
+    library.close()
 
 
 def seed_draft(library: Library) -> int:

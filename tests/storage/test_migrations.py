@@ -4,6 +4,7 @@ every story. Each test runs on SQLite in a temporary folder and on the test Post
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from PIL import Image
 from sqlalchemy import JSON, DateTime, Engine, bindparam, create_engine, event, inspect, text
 
 from s2i_core.settings import Settings
@@ -53,6 +55,12 @@ def head() -> str:
 def revision(library: Library) -> str | None:
     with library.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def save_story_at_0001(settings: Settings) -> int:
@@ -248,3 +256,50 @@ def test_stories_saved_before_0012_are_found_without_accents(settings: Settings)
         for query in ("uberraschung", "ano 3", "UBER FLUSS", "balloon river"):
             assert [s.id for s in library.list_stories(query=query)] == [story_id], query
         assert library.list_stories(query="fuchs zebra") == []
+
+
+def test_pictures_drawn_before_0020_keep_the_frames_scene_when_chosen_again(settings: Settings):
+    """A picture saved before pictures kept their scene has none (NULL); choosing it again
+    brings back its prompt and leaves the frame's scene as it is. Pictures drawn after keep
+    theirs, and the library goes back to 0019 for an older app."""
+    story_id = save_story_at_0001(settings)
+    command.upgrade(alembic_config(settings), "0019")
+    engine = create_engine(settings.db_url)
+    made_at = bindparam("made_at", MADE_AT, type_=DateTime(timezone=True))
+    with engine.begin() as connection:
+        frame_id = connection.execute(text("SELECT min(id) FROM frames")).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO frame_pictures (frame_id, attempt, seed, prompt, model, image_path, "
+                "thumb_path, created_at) VALUES (:frame_id, 1, 5, 'an old prompt', 'm', "
+                "'media/1/frame-1-1.png', NULL, :made_at)"
+            ).bindparams(made_at),
+            {"frame_id": frame_id},
+        )
+        connection.execute(
+            text("UPDATE frames SET scene = 'A fox and a balloon.', scene_source = 'llm'")
+        )
+    engine.dispose()
+    with Library(settings) as library:
+        assert revision(library) == head()
+        [old] = library.frame_pictures(frame_id)
+        assert (old.prompt, old.scene, old.scene_source) == ("an old prompt", None, None)
+        shown = library.show_picture(frame_id, old.id)
+        assert (shown.prompt, shown.scene, shown.scene_source) == (
+            "an old prompt",
+            "A fox and a balloon.",
+            "llm",
+        )
+        library.update_frame_text(frame_id, scene="A fox in the sky.", scene_source="teacher")
+        library.save_frame_result(frame_id, "done", image=png())
+        new = library.frame_pictures(frame_id)[-1]
+        assert (new.scene, new.scene_source) == ("A fox in the sky.", "teacher")
+        assert library.get_story(story_id).frames[0].picture_id == new.id
+
+    command.downgrade(alembic_config(settings), "0019")  # and back, for an older app
+    engine = create_engine(settings.db_url)
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM frame_pictures")).scalar_one()
+        columns = {c["name"] for c in inspect(connection).get_columns("frame_pictures")}
+    engine.dispose()
+    assert count == 2 and "scene" not in columns

@@ -347,6 +347,53 @@ def test_an_earlier_picture_shown_again_brings_back_the_prompt_it_was_drawn_from
         assert connection.exec_driver_sql("SELECT count(*) FROM frame_pictures").scalar() == 0
 
 
+def test_an_earlier_picture_shown_again_brings_back_the_scene_it_was_drawn_from(
+    library: Library,
+):
+    """Each try keeps its scene and who wrote it: choosing it again, the scene and prompt boxes,
+    the "Picture:" line and the exports all say what that picture shows."""
+    story = library.create_story("Choices")
+    (frame,) = library.set_frames(story.id, drafts("a kite"))
+    library.update_frame_text(
+        frame.id, scene="A red kite over a hill.", scene_source="llm", prompt="red kite, hill"
+    )
+    library.save_frame_result(frame.id, "done", image=picture("red"))
+    library.update_frame_text(
+        frame.id, scene="A blue kite over the sea.", scene_source="teacher", prompt="blue, sea"
+    )
+    library.save_frame_result(frame.id, "done", image=picture("blue"))
+    first, second = library.frame_pictures(frame.id)
+    assert (first.scene, first.scene_source) == ("A red kite over a hill.", "llm")
+    assert (second.scene, second.scene_source) == ("A blue kite over the sea.", "teacher")
+
+    shown = library.show_picture(frame.id, first.id)
+    assert (shown.scene, shown.scene_source, shown.prompt) == (
+        "A red kite over a hill.",
+        "llm",
+        "red kite, hill",
+    )
+    assert library.get_story(story.id).frames[0] == shown
+    shown = library.show_picture(frame.id, second.id)
+    assert (shown.scene, shown.scene_source, shown.prompt) == (
+        "A blue kite over the sea.",
+        "teacher",
+        "blue, sea",
+    )
+
+
+def test_a_drawing_keeps_the_scene_it_sent_not_one_typed_while_it_ran(library: Library):
+    story = library.create_story("Busy")
+    (frame,) = library.set_frames(story.id, drafts("a kite"))
+    library.update_frame_text(frame.id, scene="A kite.", scene_source="teacher")
+    library.update_frame_text(frame.id, scene="A kite in the rain.")  # typed while it draws
+    library.save_frame_result(
+        frame.id, "done", image=picture(), prompt="a kite", scene=("A kite.", "teacher")
+    )
+    [drawn] = library.frame_pictures(frame.id)
+    assert (drawn.scene, drawn.prompt) == ("A kite.", "a kite")
+    assert library.get_story(story.id).frames[0].scene == "A kite in the rain."  # not undone
+
+
 def test_resplitting_sentences_removes_every_picture_of_the_old_frames(library: Library):
     story = library.create_story("Resplit")
     (frame,) = library.set_frames(story.id, drafts("one"))
