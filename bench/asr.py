@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from s2i_core.speech.calibration import Layout, candidate_layouts, usable_cores
+from tests.fixtures.make_noisy import RUN_ON
 from tests.wer import word_error_rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,6 +222,7 @@ def reference_texts() -> dict[str, str]:
             for variable, value in variables.items():
                 text = text.replace(f"${variable}", value)
             texts[Path(name).stem] = text
+    texts["run_on_hiss"] = RUN_ON  # made by tests/fixtures/make_noisy.py, not by a `speak` line
     return texts
 
 
