@@ -13,7 +13,7 @@ PLACEHOLDERS = {  # msgids: said in the export's language
     "failed": N_("This picture could not be made."),
     "filtered": N_("This picture was held back by the safety filter."),
     "no_backend": N_("No picture service was set up when this story was made."),
-    "done": N_("The picture file is missing from the library."),
+    "done": N_("The picture file is missing or damaged."),
 }
 UNTITLED = N_("Untitled story")
 

@@ -55,7 +55,7 @@ def test_a_pdf_with_a_cut_picture_gives_that_frame_its_card(tmp_path: Path):
     assert len(page.images) == 1  # the other frame's picture; the cut one is a card
     text = " ".join(page.extract_text().split())
     assert all(sentence in text for sentence in SENTENCES)
-    assert "The picture file is missing from the library." in text
+    assert "The picture file is missing or damaged." in text
 
 
 def test_a_video_with_a_cut_picture_plays_that_frame_as_its_card(tmp_path: Path):
