@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live import CHUNK_S, CLIP, PICTURE_LATENCY, SCRIPT, _measure, _stats
+from bench.live import CHUNK_S, CLIP, PICTURE_LATENCY, SCRIPT, _measure, case_cells
 from s2i_core.audio import decode_audio
 from s2i_core.live import LiveOptions, start_live_story
 from s2i_core.live.recording import to_pcm
@@ -99,14 +99,7 @@ def report(r: dict) -> str:
         "after text: median / p90 s | WER live |",
         "|---|---|---|---|---|",
     ]
-    for name in CASES:
-        m = r[name]
-        text = _stats([s["text_s"] for s in m["sentences"]])
-        picture = _stats([s["picture_s"] for s in m["sentences"]])
-        rows.append(
-            f"| {name} | {len(m['sentences'])} | {text[0]:.2f} / {text[1]:.2f} | "
-            f"{picture[0]:.2f} / {picture[1]:.2f} | {m['wer_live']:.3f} |"
-        )
+    rows += [f"| {name} | {case_cells(r[name])} |" for name in CASES]
     rows += [
         "",
         f"Whole recording transcribed afterwards: WER {r['wer_whole']:.3f}; live minus whole: "

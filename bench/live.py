@@ -211,6 +211,16 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), p90
 
 
+def case_cells(case: dict) -> str:
+    """A case's table cells: sentences, text and picture latency (median / p90), live WER."""
+    text = _stats([s["text_s"] for s in case["sentences"]])
+    picture = _stats([s["picture_s"] for s in case["sentences"]])
+    return (
+        f"{len(case['sentences'])} | {text[0]:.2f} / {text[1]:.2f} | "
+        f"{picture[0]:.2f} / {picture[1]:.2f} | {case['wer_live']:.3f}"
+    )
+
+
 def report(r: dict, out_dir: Path) -> str:
     rows = [
         f"## Told live: {r['clip']} ({r['seconds']:.0f} s) played in real time\n",
@@ -224,13 +234,7 @@ def report(r: dict, out_dir: Path) -> str:
         "|---|---|---|---|---|---|",
     ]
     for mode in CASES:
-        m = r[mode]
-        text = _stats([s["text_s"] for s in m["sentences"]])
-        picture = _stats([s["picture_s"] for s in m["sentences"]])
-        rows.append(
-            f"| {mode} | {len(m['sentences'])} | {text[0]:.2f} / {text[1]:.2f} | "
-            f"{picture[0]:.2f} / {picture[1]:.2f} | {m['wer_live']:.3f} | {m['suggestions']} |"
-        )
+        rows.append(f"| {mode} | {case_cells(r[mode])} | {r[mode]['suggestions']} |")
     off, beam = r["writer off"], r["writer off, beam 5"]
     rows += [
         "",

@@ -26,14 +26,14 @@ REFRESH_SECONDS = 1.0
 def step(draft: Draft, settings: Settings, library: Library) -> None:
     st.subheader(_("Transcribing the narration"))
     state = jobs.progress(library, draft.story_id)
-    if hearing(state) is None and not state.story.sentences_missing:
-        heard(draft.story_id, library)
-    elif hearing(state) is None:
+    if hearing(state) is not None:
+        watch(draft.story_id, library, settings)
+    elif state.story.sentences_missing:
         # it stopped (an error, a cancel, a worker that died and gave up): drawn once, outside
         # the refreshing part, so the language picker stays open while the teacher chooses
         stopped(draft.story_id, library, settings, state)
     else:
-        watch(draft.story_id, library, settings)
+        heard(draft.story_id, library)
 
 
 def heard(story_id: int, library: Library) -> None:
